@@ -1,0 +1,37 @@
+# The two commands (see README): `make demo` and `make test`.
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+RLPIPE := $(BUILD_DIR)/apps/rlpipe
+
+.PHONY: all deps test-deps build demo test bench clean
+
+all: build
+
+deps:
+	scripts/install-deps.sh
+
+test-deps:
+	scripts/install-deps.sh --test
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja
+
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# Runs the quickstart pipeline on this machine into demo_output/ (fresh each time).
+demo: build
+	rm -rf demo_output
+	$(RLPIPE) run --config configs/examples/quickstart.yaml --output-dir demo_output
+
+test: test-deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+# Learning and throughput programs (not part of the test suite).
+bench: build
+	cmake --build $(BUILD_DIR) --target benches -j $(JOBS)
+	$(BUILD_DIR)/bench/ppo_pendulum_learning
+
+clean:
+	rm -rf $(BUILD_DIR) demo_output

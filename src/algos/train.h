@@ -1,0 +1,79 @@
+#pragma once
+/// The one call the pipeline makes to train a session. Algorithms report typed events through
+/// hooks and never write logs or metrics themselves (DESIGN.md, extension point 7).
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "config/experiment_config.h"
+
+namespace rlpipe::algos {
+
+/// Emitted every `training.log_interval` rollouts (and once at the end).
+struct ProgressEvent {
+  int64_t timesteps = 0;            // env steps so far (over all envs)
+  int64_t total_timesteps = 0;
+  int64_t episodes = 0;             // training episodes finished so far
+  double steps_per_second = 0.0;    // since the session started
+  std::optional<double> mean_episode_return;  // over the last 100 finished episodes
+  std::optional<double> mean_episode_length;
+  double collect_seconds = 0.0;     // cumulative wall time spent stepping envs + acting
+  double update_seconds = 0.0;      // cumulative wall time spent in gradient updates
+  double elapsed_seconds = 0.0;
+  /// Algorithm losses and diagnostics of the last update, by SB3 name (e.g. "train/value_loss").
+  std::map<std::string, double> losses;
+};
+
+/// Emitted after each evaluation.
+struct EvalEvent {
+  int64_t timesteps = 0;
+  double mean_return = 0.0;
+  double std_return = 0.0;
+  double mean_length = 0.0;
+  bool new_best = false;
+};
+
+struct TrainingHooks {
+  std::function<void(const ProgressEvent&)> on_progress;
+  std::function<void(const EvalEvent&)> on_eval;
+  /// Polled between env steps; true → save a checkpoint and return with interrupted = true.
+  std::function<bool()> stop_requested;
+  /// Called with a human-readable line (e.g. "loaded weights from X").
+  std::function<void(const std::string&)> on_message;
+};
+
+/// What to train and where to write.
+struct TrainingRequest {
+  config::ExperimentConfig config;
+  uint64_t seed = 0;
+  /// Model to start from (a .zip written by rlpipe); weights are copied where names and shapes
+  /// match, and a mismatch is an error naming the tensor and both shapes.
+  std::optional<std::filesystem::path> init_checkpoint;
+  /// Folder for best_model.zip, final_model.zip and checkpoints/ (created if missing).
+  std::filesystem::path models_dir;
+  TrainingHooks hooks;
+};
+
+/// What came out.
+struct TrainingResult {
+  int64_t timesteps = 0;
+  int64_t episodes = 0;
+  std::optional<double> best_mean_return;   // best evaluation (nullopt if none ran)
+  std::optional<double> final_mean_return;  // evaluation of the final policy
+  std::optional<std::filesystem::path> best_model;   // absent if no evaluation ran
+  std::optional<std::filesystem::path> final_model;  // absent when interrupted
+  std::optional<std::filesystem::path> interrupt_checkpoint;  // when interrupted
+  bool interrupted = false;
+  double wall_seconds = 0.0;
+  double collect_seconds = 0.0;
+  double update_seconds = 0.0;
+};
+
+/// Trains per request.config.agent.algorithm. Throws ConfigError for unsupported choices,
+/// TrainingError for numerical failure (NaN), IoError for checkpoint problems.
+TrainingResult Train(const TrainingRequest& request);
+
+}  // namespace rlpipe::algos

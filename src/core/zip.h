@@ -1,0 +1,39 @@
+#pragma once
+/// Minimal ZIP archive writer/reader (stored members, CRC-32 checked). Enough for checkpoints,
+/// which are written by us and read by us or by Python's zipfile (Stable-Baselines3).
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace rlpipe {
+
+/// Builds an archive in memory; Serialize() returns the .zip bytes.
+class ZipWriter {
+ public:
+  void Add(const std::string& name, std::string data);
+  std::string Serialize() const;
+
+ private:
+  std::vector<std::pair<std::string, std::string>> members_;
+};
+
+/// Parses a .zip (stored or deflate-less archives); throws IoError naming `origin` on a truncated
+/// or corrupt archive or a CRC mismatch.
+class ZipReader {
+ public:
+  ZipReader(std::string bytes, std::string origin);
+  static ZipReader FromFile(const std::filesystem::path& path);
+  bool Has(const std::string& name) const;
+  /// Throws IoError naming the archive and member when absent.
+  const std::string& Get(const std::string& name) const;
+  std::vector<std::string> Names() const;
+
+ private:
+  std::string origin_;
+  std::map<std::string, std::string> members_;
+};
+
+uint32_t Crc32(std::string_view data);
+
+}  // namespace rlpipe

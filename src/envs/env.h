@@ -1,0 +1,76 @@
+#pragma once
+/// The single-environment interface a task author implements (see DESIGN.md, extension point 1).
+/// Threads, batching, auto-reset and seeding policy live in `vec`, not here.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "config/experiment_config.h"
+
+namespace rlpipe::envs {
+
+/// A box space of float32 values.
+struct Box {
+  std::vector<float> low;
+  std::vector<float> high;
+  int Dim() const { return static_cast<int>(low.size()); }
+};
+
+/// Static description of a task instance.
+struct EnvSpec {
+  std::string name;
+  Box observation_space;
+  Box action_space;
+  int max_episode_steps = 0;  // truncation horizon applied by the TimeLimit wrapper (0 = none)
+};
+
+/// Outcome of one control step. `info` holds task statistics (named scalars).
+struct StepResult {
+  double reward = 0.0;
+  bool terminated = false;  // a terminal state of the MDP (no bootstrapping)
+  bool truncated = false;   // time limit or other cut (bootstrap from the final observation)
+  std::map<std::string, double> info;
+};
+
+/// One environment instance. Not thread-safe; one instance per thread.
+class Env {
+ public:
+  virtual ~Env() = default;
+  virtual const EnvSpec& Spec() const = 0;
+  /// Starts an episode and writes the first observation. With a seed, reseeds the env's RNG
+  /// (same seed → same trajectory); without, continues the current RNG stream.
+  virtual void Reset(std::optional<uint64_t> seed, std::span<float> obs) = 0;
+  /// Applies `action` (clipped to the action box by the env) and writes the next observation.
+  virtual StepResult Step(std::span<const float> action, std::span<float> obs) = 0;
+};
+
+/// A registered task parameter (a key of the `environment:` section).
+struct ParamSpec {
+  std::string name;
+  double default_value;
+  std::string description;
+};
+
+/// A registered task.
+struct TaskInfo {
+  std::string name;
+  std::string description;
+  int default_max_episode_steps;
+  std::vector<ParamSpec> params;
+};
+
+/// Every registered task, in registry order (one explicit list; no static registration).
+const std::vector<TaskInfo>& RegisteredTasks();
+
+/// Checks the task name and its parameters; throws ConfigError naming file:line:col, the key
+/// path and the valid names.
+void ValidateEnvironment(const config::EnvironmentConfig& cfg);
+
+/// Builds a task instance wrapped in a TimeLimit (cfg.max_episode_steps or the task default).
+std::unique_ptr<Env> MakeEnv(const config::EnvironmentConfig& cfg);
+
+}  // namespace rlpipe::envs

@@ -1,0 +1,1 @@
+// Donor translation unit for the shared torch/torch.h precompiled header.
