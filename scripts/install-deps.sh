@@ -13,7 +13,7 @@ build_pkgs=(
   libcurl4-openssl-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
-test_pkgs=(python3 python3-numpy python3-torch unzip)
+test_pkgs=(python3 python3-numpy python3-torch unzip python3-botocore python3-boto3 awscli)
 
 pkgs=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then
@@ -28,15 +28,23 @@ for p in "${pkgs[@]}"; do
 done
 
 if ((${#missing[@]} == 0)); then
-  echo "install-deps: all ${#pkgs[@]} packages present"
-  exit 0
+  echo "install-deps: all ${#pkgs[@]} Debian packages present"
+else
+  echo "install-deps: installing ${missing[*]}"
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: missing packages and not root; run as root: apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-echo "install-deps: installing ${missing[*]}"
-if [[ $(id -u) -ne 0 ]]; then
-  echo "install-deps: missing packages and not root; run as root: apt-get install ${missing[*]}" >&2
-  exit 1
+# s3rver (npm): a local S3-speaking server for the storage tests.
+if [[ "${1:-}" == "--test" ]] && ! command -v s3rver >/dev/null; then
+  if ! command -v npm >/dev/null; then
+    apt-get install -y -qq --no-install-recommends npm
+  fi
+  echo "install-deps: installing s3rver (npm)"
+  npm install -g --no-audit --no-fund s3rver@3 >/dev/null
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"

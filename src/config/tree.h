@@ -28,6 +28,7 @@ struct Tree {
   std::vector<Tree> items;     // kSequence
   std::vector<std::pair<std::string, Tree>> entries;  // kMap, in file order
   SourceLoc loc;
+  SourceLoc key_loc;           // for a map entry's value: where its key was written
 
   bool IsNull() const { return kind == Kind::kNull; }
   bool IsMap() const { return kind == Kind::kMap; }
@@ -43,6 +44,9 @@ struct Tree {
 
   static Tree Scalar(std::string text, SourceLoc loc = {});
 };
+
+/// True when both trees hold the same data (kinds, scalars, `quoted`, order); locations ignored.
+bool EqualData(const Tree& a, const Tree& b);
 
 /// Parses a YAML file. Throws ConfigError "file:line:col: ..." on syntax errors, IoError when the
 /// file cannot be read. Duplicate keys in one mapping are an error.
@@ -64,7 +68,8 @@ class MapReader {
   /// `node` may be null (then every Get keeps its default). `path` is the key path, e.g. "agent".
   MapReader(const Tree* node, std::string path, std::string what = "");
 
-  /// Typed getters: leave *out unchanged when the key is absent or null; throw ConfigError naming
+  /// Typed getters: leave *out unchanged when the key is absent or null (an explicit null resets
+  /// the std::optional overloads to nullopt); throw ConfigError naming
   /// file:line:col, key path, expected type and what was found on a wrong type.
   void Get(const std::string& key, bool* out);
   void Get(const std::string& key, int* out);
@@ -101,6 +106,7 @@ class MapReader {
   std::string path_;
   std::string what_;
   std::vector<std::string> known_;
+  std::vector<std::string> integer_keys_;  // keys read as integers (for range messages)
 };
 
 /// Keys that were accepted for later features (see MapReader::Accept), as key paths.

@@ -1,0 +1,186 @@
+#include "algos/on_policy.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "algos/train.h"
+#include "core/error.h"
+#include "core/zip.h"
+
+namespace rlpipe::algos {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// A one-step continuous bandit: observation [1], reward −(a − 0.5)², every step terminates.
+class BanditEnv : public envs::Env {
+ public:
+  BanditEnv() {
+    spec_.name = "bandit";
+    spec_.observation_space = {{1.0f}, {1.0f}};
+    spec_.action_space = {{-2.0f}, {2.0f}};
+  }
+  const envs::EnvSpec& Spec() const override { return spec_; }
+  void Reset(std::optional<uint64_t>, std::span<float> obs) override { obs[0] = 1.0f; }
+  envs::StepResult Step(std::span<const float> action, std::span<float> obs) override {
+    obs[0] = 1.0f;
+    const double error = static_cast<double>(action[0]) - 0.5;
+    envs::StepResult result;
+    result.reward = -error * error;
+    result.terminated = true;
+    return result;
+  }
+
+ private:
+  envs::EnvSpec spec_;
+};
+
+std::unique_ptr<envs::Env> MakeBandit() { return std::make_unique<BanditEnv>(); }
+
+class OnPolicyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() /
+            ("rlpipe_on_policy_test_" +
+             std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(root_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  TrainingRequest BanditRequest(const std::string& name, uint64_t seed) const {
+    TrainingRequest request;
+    config::ExperimentConfig& c = request.config;
+    c.environment.name = "bandit";
+    c.agent.n_steps = 32;
+    c.agent.batch_size = 32;
+    c.agent.n_epochs = 10;
+    c.agent.learning_rate = 3e-3;
+    c.agent.gamma = 0.99;
+    c.network.policy_layers = {16, 16};
+    c.network.value_layers = {16, 16};
+    c.training.n_envs = 4;
+    c.training.total_timesteps = 4096;
+    c.training.eval_freq = 1024;
+    c.training.eval_episodes = 3;
+    request.seed = seed;
+    request.models_dir = root_ / name;
+    return request;
+  }
+
+  fs::path root_;
+};
+
+TEST_F(OnPolicyTest, PpoSolvesTheContinuousBandit) {
+  TrainingRequest request = BanditRequest("learn", 1);
+  int evaluations = 0;
+  int progress = 0;
+  request.hooks.on_eval = [&](const EvalEvent&) { ++evaluations; };
+  request.hooks.on_progress = [&](const ProgressEvent& event) {
+    ++progress;
+    EXPECT_TRUE(event.losses.contains("train/approx_kl"));
+    EXPECT_TRUE(event.losses.contains("train/explained_variance"));
+  };
+  TrainingResult result = TrainOnPolicy(request, MakeBandit);
+
+  // Deterministic return −(μ − 0.5)² ≥ −0.01 ⇔ the mean action is within 0.1 of the target.
+  ASSERT_TRUE(result.final_mean_return.has_value());
+  EXPECT_GT(*result.final_mean_return, -0.01);
+  EXPECT_EQ(result.timesteps, 4096);
+  EXPECT_EQ(result.episodes, 4096);  // one-step episodes
+  EXPECT_EQ(evaluations, 4);         // at 1024, 2048, 3072, 4096 (no second final evaluation)
+  EXPECT_EQ(progress, 32 + 1);       // every rollout, and once at the end
+  EXPECT_FALSE(result.interrupted);
+  EXPECT_TRUE(fs::exists(request.models_dir / "final_model.zip"));
+  EXPECT_TRUE(fs::exists(request.models_dir / "best_model.zip"));
+  EXPECT_GT(result.collect_seconds, 0.0);
+  EXPECT_GT(result.update_seconds, 0.0);
+}
+
+TEST_F(OnPolicyTest, SameSeedGivesBitwiseEqualWeights) {
+  auto run = [&](const std::string& name, uint64_t seed) {
+    TrainingRequest request = BanditRequest(name, seed);
+    request.config.training.total_timesteps = 512;
+    request.config.training.eval_freq = 0;
+    TrainOnPolicy(request, MakeBandit);
+    return ZipReader::FromFile(request.models_dir / "final_model.zip").Get("policy.pth");
+  };
+  const std::string a = run("a", 7);
+  const std::string b = run("b", 7);
+  const std::string c = run("c", 8);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+}
+
+TEST_F(OnPolicyTest, StopRequestWritesCheckpointAndReturnsInterrupted) {
+  TrainingRequest request = BanditRequest("stop", 3);
+  request.config.training.save_freq = 64;
+  int polls = 0;
+  request.hooks.stop_requested = [&] { return ++polls > 50; };  // after 50 steps of 4 envs
+  TrainingResult result = TrainOnPolicy(request, MakeBandit);
+
+  EXPECT_TRUE(result.interrupted);
+  EXPECT_EQ(result.timesteps, 200);
+  ASSERT_TRUE(result.interrupt_checkpoint.has_value());
+  EXPECT_EQ(*result.interrupt_checkpoint,
+            request.models_dir / "checkpoints" / "rl_model_200_steps.zip");
+  EXPECT_TRUE(ZipReader::FromFile(*result.interrupt_checkpoint).Has("policy.pth"));
+  EXPECT_FALSE(result.final_model.has_value());
+  EXPECT_FALSE(fs::exists(request.models_dir / "final_model.zip"));
+  // Periodic checkpoints every 64 steps (crossed at 64, 128, 192).
+  EXPECT_TRUE(fs::exists(request.models_dir / "checkpoints" / "rl_model_64_steps.zip"));
+  EXPECT_TRUE(fs::exists(request.models_dir / "checkpoints" / "rl_model_192_steps.zip"));
+}
+
+TEST_F(OnPolicyTest, InitCheckpointLoadsByNameAndRejectsShapeMismatch) {
+  TrainingRequest first = BanditRequest("first", 4);
+  first.config.training.total_timesteps = 128;
+  TrainingResult trained = TrainOnPolicy(first, MakeBandit);
+
+  // Same network: every tensor is loaded.
+  TrainingRequest second = BanditRequest("second", 5);
+  second.config.training.total_timesteps = 128;
+  second.init_checkpoint = trained.final_model;
+  std::vector<std::string> messages;
+  second.hooks.on_message = [&](const std::string& line) { messages.push_back(line); };
+  TrainOnPolicy(second, MakeBandit);
+  ASSERT_FALSE(messages.empty());
+  EXPECT_EQ(messages.front(), "loaded 13 tensors from " + trained.final_model->string());
+
+  // A wider network: ConfigError naming the checkpoint, the tensor and both shapes.
+  TrainingRequest wider = BanditRequest("wider", 5);
+  wider.config.network.policy_layers = {32, 16};
+  wider.init_checkpoint = trained.final_model;
+  try {
+    TrainOnPolicy(wider, MakeBandit);
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find(trained.final_model->string()), std::string::npos) << what;
+    EXPECT_NE(what.find("mlp_extractor.policy_net.0.weight"), std::string::npos) << what;
+    EXPECT_NE(what.find("[16, 1]"), std::string::npos) << what;
+    EXPECT_NE(what.find("[32, 1]"), std::string::npos) << what;
+  }
+}
+
+TEST_F(OnPolicyTest, UnimplementedChoicesAreConfigErrors) {
+  TrainingRequest request = BanditRequest("sac", 1);
+  request.config.agent.algorithm = config::Algorithm::kSac;
+  try {
+    Train(request);
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "agent.algorithm: SAC is not implemented yet (available: PPO)");
+  }
+  request.config.agent.algorithm = config::Algorithm::kA2c;
+  EXPECT_THROW(TrainOnPolicy(request, MakeBandit), ConfigError);
+  request.config.agent.algorithm = config::Algorithm::kPpo;
+  request.config.agent.policy = "MultiRobotPolicy";
+  EXPECT_THROW(TrainOnPolicy(request, MakeBandit), ConfigError);
+}
+
+}  // namespace
+}  // namespace rlpipe::algos

@@ -1,0 +1,43 @@
+#pragma once
+/// What an on-policy algorithm (PPO, A2C) supplies to the shared on-policy loop: its update.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "config/experiment_config.h"
+#include "nn/mlp_actor_critic.h"
+
+namespace rlpipe::algos {
+
+/// A full rollout as flat tensors, S = n_steps · n_envs samples.
+struct RolloutTensors {
+  torch::Tensor obs;         // [S, obs_dim]
+  torch::Tensor actions;     // [S, act_dim] as sampled (unclipped)
+  torch::Tensor values;      // [S] V(s) at collection time
+  torch::Tensor log_probs;   // [S] log π_old(a|s)
+  torch::Tensor advantages;  // [S] GAE advantages
+  torch::Tensor returns;     // [S] advantages + values
+};
+
+/// One algorithm's gradient update over a rollout.
+class OnPolicyUpdate {
+ public:
+  virtual ~OnPolicyUpdate() = default;
+  /// Updates the policy from `rollout` (minibatch shuffles drawn from `generator`) and returns
+  /// the losses by SB3 name ("train/value_loss", ...). `timesteps` names the step in errors.
+  /// Throws TrainingError on a non-finite loss.
+  virtual std::map<std::string, double> Update(const RolloutTensors& rollout,
+                                               torch::Generator& generator, int64_t timesteps) = 0;
+  /// The optimizer, written into checkpoints as policy.optimizer.pth.
+  virtual const torch::optim::Adam& Optimizer() const = 0;
+};
+
+/// The update of `agent.algorithm` for `policy`; ConfigError for algorithms that are not
+/// on-policy or not implemented yet.
+std::unique_ptr<OnPolicyUpdate> MakeOnPolicyUpdate(const config::AgentConfig& agent,
+                                                   nn::MlpActorCritic policy);
+
+}  // namespace rlpipe::algos

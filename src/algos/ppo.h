@@ -1,0 +1,62 @@
+#pragma once
+/// Proximal Policy Optimization (Schulman et al. 2017, "Proximal Policy Optimization Algorithms",
+/// eq. 7 and 9), with Stable-Baselines3's loss terms:
+///   r_t(θ) = exp(log π_θ(a_t|s_t) − log π_old(a_t|s_t))
+///   L_clip = −E[ min(r_t Â_t, clip(r_t, 1 − ε, 1 + ε) Â_t) ]     (Â normalised per minibatch)
+///   L_vf   = E[ (R_t − V_θ(s_t))² ]                                (no value clipping)
+///   L_ent  = −E[ H(π_θ(·|s_t)) ]
+///   L      = L_clip + c_ent L_ent + c_vf L_vf
+/// approx_kl = E[(r − 1) − log r] (Schulman's k3 estimator), clip_fraction = E[|r − 1| > ε].
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "algos/on_policy_update.h"
+#include "config/experiment_config.h"
+#include "nn/mlp_actor_critic.h"
+
+namespace rlpipe::algos {
+
+/// The per-minibatch quantities the PPO loss is computed from, all [B].
+struct PpoLossInputs {
+  torch::Tensor log_prob;      // log π_θ(a|s) under the current parameters
+  torch::Tensor old_log_prob;  // log π_old(a|s) stored at collection time
+  torch::Tensor advantages;    // GAE advantages (raw; normalised here when asked)
+  torch::Tensor values;        // V_θ(s)
+  torch::Tensor returns;       // GAE returns
+  torch::Tensor entropy;       // H(π_θ(·|s))
+};
+
+/// The loss terms of one minibatch (scalars; `loss` carries the gradient).
+struct PpoLossTerms {
+  torch::Tensor policy_loss;
+  torch::Tensor value_loss;
+  torch::Tensor entropy_loss;
+  torch::Tensor loss;
+  torch::Tensor approx_kl;
+  torch::Tensor clip_fraction;
+};
+
+/// The PPO loss with the hyper-parameters of `agent` (clip_range, ent_coef, vf_coef,
+/// normalize_advantage).
+PpoLossTerms ComputePpoLoss(const PpoLossInputs& in, const config::AgentConfig& agent);
+
+/// PPO's update: n_epochs passes of shuffled minibatches of batch_size, Adam (eps 1e-5), global
+/// gradient-norm clipping at max_grad_norm.
+class PpoUpdate : public OnPolicyUpdate {
+ public:
+  PpoUpdate(const config::AgentConfig& agent, nn::MlpActorCritic policy);
+  std::map<std::string, double> Update(const RolloutTensors& rollout, torch::Generator& generator,
+                                       int64_t timesteps) override;
+  const torch::optim::Adam& Optimizer() const override { return optimizer_; }
+
+ private:
+  config::AgentConfig agent_;
+  nn::MlpActorCritic policy_;
+  torch::optim::Adam optimizer_;
+};
+
+}  // namespace rlpipe::algos

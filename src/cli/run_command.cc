@@ -1,0 +1,39 @@
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "pipeline/runner.h"
+
+namespace rlpipe::cli {
+
+void AddRunCommand(CLI::App& app, CommandFn* run) {
+  auto options = std::make_shared<pipeline::RunOptions>();
+  auto seed = std::make_shared<int64_t>(-1);
+  CLI::App* cmd = app.add_subcommand(
+      "run",
+      "Run a pipeline: its sessions in order, each handing its model to the next. Exit code 0 "
+      "when all completed, 1 when a session failed, 2 on bad input, 130/143 when interrupted "
+      "(Ctrl-C / SIGTERM; resume with --resume).");
+  cmd->add_option("--config,-c", options->config_file, "pipeline YAML file")->required();
+  cmd->add_option("--output-dir,-o", options->output_dir,
+                  "output folder for state, reports, models and logs")
+      ->capture_default_str();
+  cmd->add_flag("--resume", options->resume,
+                "continue the run in --output-dir: skip completed sessions, re-run the failed or "
+                "interrupted one, continue");
+  cmd->add_option("--start-from", options->start_from,
+                  "run this session and every session after it");
+  cmd->add_flag("--force", options->force,
+                "resume even though a completed session's resolved config changed");
+  cmd->add_option("--seed", *seed, "root seed (overrides the pipeline file's `seed`)");
+  cmd->add_flag("--verbose,-v", options->verbose,
+                "also list config keys accepted for later features");
+  *run = nullptr;
+  cmd->callback([options, seed, run] {
+    *run = [options, seed] {
+      if (*seed >= 0) options->seed = static_cast<uint64_t>(*seed);
+      return pipeline::RunPipeline(*options, stdout);
+    };
+  });
+}
+
+}  // namespace rlpipe::cli

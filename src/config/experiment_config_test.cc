@@ -1,0 +1,188 @@
+#include "config/experiment_config.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+
+#include "core/error.h"
+
+namespace rlpipe::config {
+namespace {
+
+const std::string kFixtures = std::string(RLPIPE_SOURCE_DIR) + "/tests/fixtures/config/";
+
+// The ConfigError message from parsing `yaml`, or "" (with a test failure) when it parses.
+std::string ErrorOf(const std::string& yaml) {
+  try {
+    ParseExperimentConfig(ParseYaml(yaml, "t.yaml"));
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected ConfigError for:\n" << yaml;
+  return "";
+}
+
+// A minimal valid config with `extra` appended (which may add or repeat sections).
+std::string With(const std::string& extra) { return "environment:\n  name: pendulum\n" + extra; }
+
+bool WasAccepted(const std::string& path) {
+  const auto& accepted = AcceptedForLater();
+  return std::find(accepted.begin(), accepted.end(), path) != accepted.end();
+}
+
+TEST(ExperimentConfigTest, ParsesUsersTrainingConfig) {
+  const ExperimentConfig config =
+      ParseExperimentConfig(LoadYamlFile(kFixtures + "training_config.yaml"));
+
+  // Environment: generic keys typed, every other key kept as a task parameter.
+  EXPECT_EQ(config.environment.name, "pendulum");
+  EXPECT_EQ(config.environment.name_loc.line, 3);
+  EXPECT_EQ(config.environment.name_loc.column, 9);
+  EXPECT_EQ(config.environment.max_episode_steps, 200);
+  EXPECT_EQ(config.environment.render_mode, "");
+  ASSERT_EQ(config.environment.params.entries.size(), 1u);
+  EXPECT_EQ(config.environment.params.entries[0].first, "g");
+  EXPECT_EQ(config.environment.params.entries[0].second.loc.line, 6);
+
+  // Agent, network and training values, including case-insensitive choices and 1e6.
+  EXPECT_EQ(config.agent.algorithm, Algorithm::kPpo);
+  EXPECT_DOUBLE_EQ(config.agent.learning_rate, 3e-4);
+  EXPECT_EQ(config.agent.n_steps, 512);
+  EXPECT_DOUBLE_EQ(config.agent.gamma, 0.99);
+  EXPECT_EQ(config.agent.device, "auto");
+  EXPECT_EQ(config.network.policy_layers, (std::vector<int>{256, 256}));
+  EXPECT_EQ(config.network.value_layers, (std::vector<int>{256, 128}));
+  EXPECT_EQ(config.network.activation, Activation::kRelu);
+  EXPECT_EQ(config.training.total_timesteps, 1000000);
+  EXPECT_EQ(config.training.save_freq, 50000);
+  EXPECT_EQ(config.training.n_envs, 4);
+  EXPECT_FALSE(config.training.seed.has_value());
+  EXPECT_EQ(config.paths.tensorboard, "./tensorboard");
+  EXPECT_TRUE(config.monitoring.use_tensorboard);
+  EXPECT_TRUE(config.resolved.IsMap());
+  EXPECT_NE(config.resolved.Find("session2_metrics"), nullptr);
+
+  // Sections and keys kept for later features are recorded, not rejected.
+  for (const char* path :
+       {"aws", "transfer_learning", "session2_metrics", "agent.verbose", "agent.seed",
+        "network.ortho_init", "training.normalize", "monitoring.use_wandb"}) {
+    EXPECT_TRUE(WasAccepted(path)) << path;
+  }
+}
+
+TEST(ExperimentConfigTest, DefaultsApplyWhenSectionsAreAbsent) {
+  const ExperimentConfig config = ParseExperimentConfig(ParseYaml(With(""), "t.yaml"));
+  const AgentConfig agent_defaults;
+  EXPECT_EQ(config.agent.n_steps, agent_defaults.n_steps);
+  EXPECT_EQ(config.training.total_timesteps, TrainingConfig().total_timesteps);
+  EXPECT_EQ(config.network.policy_layers, (std::vector<int>{64, 64}));
+  EXPECT_EQ(config.environment.max_episode_steps, 0);
+  EXPECT_TRUE(config.environment.params.entries.empty());
+}
+
+TEST(ExperimentConfigTest, ParsesEveryChoice) {
+  const ExperimentConfig config = ParseExperimentConfig(
+      ParseYaml(With("agent:\n  algorithm: td3\n  policy: MultiRobotPolicy\n  device: CPU\n"
+                     "network:\n  activation: Leaky_ReLU\ntraining:\n  seed: 5\n"),
+                "t.yaml"));
+  EXPECT_EQ(config.agent.algorithm, Algorithm::kTd3);
+  EXPECT_EQ(config.agent.policy, "MultiRobotPolicy");
+  EXPECT_EQ(config.agent.device, "cpu");
+  EXPECT_EQ(config.network.activation, Activation::kLeakyRelu);
+  EXPECT_EQ(config.training.seed, 5);
+}
+
+TEST(ExperimentConfigTest, ToStringNamesEnums) {
+  EXPECT_EQ(ToString(Algorithm::kPpo), "PPO");
+  EXPECT_EQ(ToString(Algorithm::kA2c), "A2C");
+  EXPECT_EQ(ToString(Algorithm::kSac), "SAC");
+  EXPECT_EQ(ToString(Algorithm::kTd3), "TD3");
+  EXPECT_EQ(ToString(Activation::kTanh), "tanh");
+  EXPECT_EQ(ToString(Activation::kLeakyRelu), "leaky_relu");
+  EXPECT_EQ(ToString(Activation::kSigmoid), "sigmoid");
+}
+
+TEST(ExperimentConfigTest, MissingEnvironmentOrNameIsAnError) {
+  EXPECT_EQ(ErrorOf("agent:\n  gamma: 0.9\n"),
+            "t.yaml:1:1: environment: missing required section (e.g. `environment: {name: "
+            "pendulum}`)");
+  EXPECT_EQ(ErrorOf("environment:\n  max_episode_steps: 10\n"),
+            "t.yaml:2:3: environment.name: missing required key (the task name, e.g. pendulum)");
+}
+
+TEST(ExperimentConfigTest, UnknownKeysAreErrorsWithSuggestions) {
+  EXPECT_EQ(ErrorOf(With("trainig:\n  n_envs: 2\n")),
+            "t.yaml:3:1: trainig: unknown key, did you mean 'training'? (valid keys: agent, aws, "
+            "environment, monitoring, network, paths, training, transfer_learning)");
+  const std::string agent = ErrorOf(With("agent:\n  gamma: 0.9\n  gama: 0.8\n"));
+  EXPECT_TRUE(
+      agent.starts_with("t.yaml:5:3: agent.gama: unknown key, did you mean 'gamma'? "
+                        "(valid keys: action_noise, algorithm, batch_size,"))
+      << agent;
+  EXPECT_TRUE(
+      ErrorOf(With("network:\n  policy_layer: [1]\n"))
+          .starts_with(
+              "t.yaml:4:3: network.policy_layer: unknown key, did you mean 'policy_layers'?"));
+  EXPECT_TRUE(ErrorOf(With("monitoring:\n  use_tensorbord: true\n"))
+                  .starts_with("t.yaml:4:3: monitoring.use_tensorbord: unknown key, did you mean "
+                               "'use_tensorboard'?"));
+  EXPECT_TRUE(ErrorOf(With("paths:\n  model: x\n")).starts_with("t.yaml:4:3: paths.model:"));
+}
+
+TEST(ExperimentConfigTest, WrongTypesAreErrors) {
+  EXPECT_EQ(ErrorOf(With("agent:\n  gamma: \"0.9\"\n")),
+            "t.yaml:4:10: agent.gamma: expected a number, found \"0.9\" (a quoted string)");
+  EXPECT_EQ(ErrorOf(With("agent:\n  n_steps: 2048.5\n")),
+            "t.yaml:4:12: agent.n_steps: expected an integer, found 2048.5");
+  EXPECT_EQ(ErrorOf(With("monitoring:\n  use_tensorboard: yes\n")),
+            "t.yaml:4:20: monitoring.use_tensorboard: expected true or false, found yes");
+  EXPECT_EQ(ErrorOf(With("training: [1]\n")),
+            "t.yaml:3:11: training: expected a mapping of training settings, found a list");
+  EXPECT_EQ(ErrorOf(With("network:\n  value_layers: 64\n")),
+            "t.yaml:4:17: network.value_layers: expected a list of integers, found 64");
+}
+
+TEST(ExperimentConfigTest, OutOfRangeValuesAreErrors) {
+  EXPECT_EQ(ErrorOf(With("agent:\n  gamma: 1.5\n")),
+            "t.yaml:4:10: agent.gamma: expected a number in (0, 1], found 1.5");
+  EXPECT_EQ(ErrorOf(With("agent:\n  learning_rate: 0\n")),
+            "t.yaml:4:18: agent.learning_rate: expected a number > 0, found 0");
+  EXPECT_EQ(ErrorOf(With("training:\n  n_envs: 2000\n")),
+            "t.yaml:4:11: training.n_envs: expected an integer in 1..1024, found 2000");
+  EXPECT_EQ(ErrorOf(With("training:\n  total_timesteps: 0\n")),
+            "t.yaml:4:20: training.total_timesteps: expected an integer >= 1, found 0");
+  EXPECT_EQ(ErrorOf(With("training:\n  seed: -1\n")),
+            "t.yaml:4:9: training.seed: expected an integer >= 0, found -1");
+  EXPECT_EQ(ErrorOf(With("network:\n  policy_layers: [64, 0]\n")),
+            "t.yaml:4:23: network.policy_layers[1]: expected a layer size >= 1, found 0");
+  EXPECT_EQ(ErrorOf(With("network:\n  policy_layers: []\n")),
+            "t.yaml:4:18: network.policy_layers: expected a non-empty list of layer sizes, found "
+            "[]");
+  EXPECT_EQ(ErrorOf("environment:\n  name: pendulum\n  max_episode_steps: 0\n"),
+            "t.yaml:3:22: environment.max_episode_steps: expected an integer >= 1, found 0");
+}
+
+TEST(ExperimentConfigTest, InvalidChoicesListTheValidOnes) {
+  EXPECT_EQ(ErrorOf(With("agent:\n  algorithm: DQN\n")),
+            "t.yaml:4:14: agent.algorithm: expected one of PPO, A2C, SAC, TD3 (any case); found "
+            "'DQN'");
+  EXPECT_EQ(ErrorOf(With("agent:\n  policy: CnnPolicy\n")),
+            "t.yaml:4:11: agent.policy: expected one of MlpPolicy, MultiRobotPolicy; found "
+            "'CnnPolicy'");
+  EXPECT_EQ(ErrorOf(With("network:\n  activation: swish\n")),
+            "t.yaml:4:15: network.activation: expected one of tanh, relu, elu, leaky_relu, "
+            "sigmoid (any case); found 'swish'");
+  EXPECT_EQ(ErrorOf(With("agent:\n  device: tpu\n")),
+            "t.yaml:4:11: agent.device: expected one of auto, cpu, cuda; found 'tpu'");
+}
+
+TEST(ExperimentConfigTest, RenderModeNullOrString) {
+  const ExperimentConfig config = ParseExperimentConfig(
+      ParseYaml("environment:\n  name: pendulum\n  render_mode: rgb_array\n", "t.yaml"));
+  EXPECT_EQ(config.environment.render_mode, "rgb_array");
+  EXPECT_TRUE(config.environment.params.entries.empty());
+}
+
+}  // namespace
+}  // namespace rlpipe::config

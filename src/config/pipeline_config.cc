@@ -1,0 +1,278 @@
+#include "config/pipeline_config.h"
+
+#include <limits>
+#include <map>
+#include <system_error>
+
+#include "core/error.h"
+
+namespace rlpipe::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+bool IsPresent(const MapReader& reader, const std::string& key) {
+  return reader.node() != nullptr && reader.node()->Find(key) != nullptr &&
+         !reader.node()->Find(key)->IsNull();
+}
+
+// A map (kept whole as a Tree) or null; anything else is a type error.
+Tree ReadMapOrNull(MapReader& reader, const std::string& key) {
+  const Tree* node = reader.Child(key);
+  if (node == nullptr || node->IsNull()) return Tree();
+  if (!node->IsMap()) {
+    reader.Fail(key,
+                "expected a mapping or null, found " +
+                    std::string(node->kind == Tree::Kind::kSequence ? "a list" : node->scalar));
+  }
+  return *node;
+}
+
+// A list of plain strings (e.g. subnet ids).
+void CheckStringList(MapReader& reader, const std::string& key) {
+  const Tree* node = reader.Child(key);
+  if (node == nullptr || node->IsNull()) return;
+  if (node->kind != Tree::Kind::kSequence) reader.Fail(key, "expected a list of strings");
+  for (size_t i = 0; i < node->items.size(); ++i) {
+    if (node->items[i].kind != Tree::Kind::kScalar) {
+      FailAt(node->items[i].loc, reader.PathOf(key) + "[" + std::to_string(i) + "]",
+             "expected a string");
+    }
+  }
+}
+
+// Resolves a path written in the pipeline: the pipeline's folder first, then the working folder.
+fs::path ResolveFile(const std::string& raw, const fs::path& pipeline_dir, const MapReader& reader,
+                     const std::string& key) {
+  if (raw.empty()) reader.Fail(key, "expected a file path, found an empty string");
+  const fs::path written(raw);
+  std::error_code ec;
+  if (written.is_absolute()) {
+    if (fs::exists(written, ec)) return written.lexically_normal();
+    reader.Fail(key, "file not found: " + written.lexically_normal().string());
+  }
+  const fs::path beside = (pipeline_dir / written).lexically_normal();
+  if (fs::exists(beside, ec)) return beside;
+  const fs::path from_cwd = (fs::current_path() / written).lexically_normal();
+  if (fs::exists(from_cwd, ec)) return from_cwd;
+  reader.Fail(key, "file not found: tried " + beside.string() +
+                       " (relative to the pipeline file) and " + from_cwd.string() +
+                       " (relative to the working directory)");
+}
+
+void ReadSageMaker(const Tree* node, SageMakerConfig& sm) {
+  MapReader reader(node, "aws.sagemaker", "SageMaker settings");
+  reader.Accept("enabled");
+  reader.Get("instance_type", &sm.instance_type);
+  reader.Get("instance_count", &sm.instance_count);
+  reader.CheckRange("instance_count", sm.instance_count, 1, kInf);
+  reader.Get("volume_size_gb", &sm.volume_size_gb);
+  reader.CheckRange("volume_size_gb", sm.volume_size_gb, 1, 16384);
+  reader.Get("max_run_seconds", &sm.max_run_seconds);
+  reader.CheckRange("max_run_seconds", static_cast<double>(sm.max_run_seconds), 1, 2419200);
+
+  // warm_pool: either a bool or { enabled, max_instances, retention_period_seconds }.
+  const Tree* warm_pool = reader.Child("warm_pool");
+  if (warm_pool != nullptr && warm_pool->IsMap()) {
+    MapReader pool(warm_pool, "aws.sagemaker.warm_pool", "warm pool settings");
+    pool.Get("enabled", &sm.warm_pool);
+    pool.Accept("max_instances");
+    pool.Get("retention_period_seconds", &sm.warm_pool_retention_seconds);
+    pool.CheckRange("retention_period_seconds", sm.warm_pool_retention_seconds, 0, 3600);
+    pool.Finish();
+  } else if (warm_pool != nullptr && warm_pool->kind == Tree::Kind::kSequence) {
+    reader.Fail("warm_pool", "expected true, false or a mapping, found a list");
+  } else {
+    reader.Get("warm_pool", &sm.warm_pool);
+  }
+
+  reader.Get("use_spot_instances", &sm.use_spot_instances);
+  reader.Get("max_wait_seconds", &sm.max_wait_seconds);
+  reader.CheckRange("max_wait_seconds", static_cast<double>(sm.max_wait_seconds), 0, kInf);
+  std::optional<std::string> image;
+  reader.Get("container_image_uri", &image);
+  sm.container_image_uri = image.value_or("");
+  std::optional<std::string> role;
+  reader.Get("role_arn", &role);
+  sm.role_arn = role.value_or("");
+
+  // vpc_config: { security_group_ids: [...], subnets: [...] }, kept as a tree.
+  sm.vpc_config = ReadMapOrNull(reader, "vpc_config");
+  if (sm.vpc_config.IsMap()) {
+    MapReader vpc(&sm.vpc_config, "aws.sagemaker.vpc_config", "VPC settings");
+    CheckStringList(vpc, "security_group_ids");
+    CheckStringList(vpc, "subnets");
+    vpc.Finish();
+  }
+  for (const char* key : {"kms_key_id", "tags", "environment"}) reader.Accept(key);
+  reader.Finish();
+}
+
+void ReadAws(const Tree* node, AwsConfig& aws) {
+  MapReader reader(node, "aws", "AWS settings");
+  reader.Get("use_s3", &aws.use_s3);
+  reader.Get("s3_bucket", &aws.s3_bucket);
+  reader.Get("s3_prefix", &aws.s3_prefix);
+  reader.Get("region", &aws.region);
+  reader.Get("s3_endpoint_url", &aws.s3_endpoint_url);
+  reader.Accept("sns_topic_arn");
+  ReadSageMaker(reader.Child("sagemaker"), aws.sagemaker);
+  reader.Finish();
+  if (aws.use_s3 && aws.s3_bucket.empty()) {
+    reader.Fail("s3_bucket", "a bucket name is required when use_s3 is true");
+  }
+}
+
+SessionSpec ReadSession(const Tree& item, size_t index, const PipelineConfig& pipeline) {
+  const std::string path = "sessions[" + std::to_string(index) + "]";
+  MapReader reader(&item, path, "session settings");
+  if (item.IsNull()) FailAt(item.loc, path, "expected a session mapping, found null");
+  SessionSpec session;
+  session.loc = item.loc;
+  const fs::path pipeline_dir = pipeline.file.parent_path();
+
+  // Name: required, a plain file name.
+  reader.Get("name", &session.name);
+  if (!IsPresent(reader, "name")) reader.Fail("name", "missing required key (the session name)");
+  if (!IsSafeSessionName(session.name)) {
+    reader.Fail("name",
+                "expected a plain file name (not empty, '.' or '..', no '/', '\\' or "
+                "control characters), found \"" +
+                    session.name + "\"");
+  }
+  reader.Get("description", &session.description);
+
+  // Training config file: required, resolved to an absolute path.
+  std::string config_path;
+  reader.Get("config", &config_path);
+  if (!IsPresent(reader, "config")) {
+    reader.Fail("config", "missing required key (the session's training config file)");
+  }
+  session.config = ResolveFile(config_path, pipeline_dir, reader, "config");
+
+  // timesteps: null keeps the config's value; otherwise a positive integer.
+  reader.Get("timesteps", &session.timesteps);
+  if (session.timesteps && *session.timesteps <= 0) {
+    reader.Fail("timesteps",
+                "must be a positive integer (omit it or use null for the config's "
+                "value), found " +
+                    reader.node()->Find("timesteps")->scalar);
+  }
+
+  // Transfer from the previous session only when the pipeline allows it.
+  reader.Get("use_previous_checkpoint", &session.use_previous_checkpoint);
+  if (!pipeline.enable_transfer_learning) session.use_previous_checkpoint = false;
+  std::optional<std::string> checkpoint;
+  reader.Get("checkpoint", &checkpoint);
+  if (checkpoint) session.checkpoint = ResolveFile(*checkpoint, pipeline_dir, reader, "checkpoint");
+
+  // Overrides keep the pipeline file's locations for later error messages.
+  session.overrides = ReadMapOrNull(reader, "overrides");
+  session.aws_overrides = ReadMapOrNull(reader, "aws_overrides");
+
+  MapReader criteria(reader.Child("success_criteria"), path + ".success_criteria",
+                     "success criteria");
+  criteria.Get("min_reward", &session.success_criteria.min_reward);
+  criteria.Get("min_episodes", &session.success_criteria.min_episodes);
+  if (session.success_criteria.min_episodes) {
+    criteria.CheckRange("min_episodes", static_cast<double>(*session.success_criteria.min_episodes),
+                        0, kInf);
+  }
+  criteria.Finish();
+  reader.Finish();
+  return session;
+}
+
+}  // namespace
+
+bool IsSafeSessionName(const std::string& name) {
+  if (name.empty() || name == "." || name == ".." || name.size() > 255) return false;
+  for (const char c : name) {
+    if (c == '/' || c == '\\' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
+PipelineConfig LoadPipeline(const fs::path& file) {
+  PipelineConfig pipeline;
+  pipeline.file = fs::absolute(file).lexically_normal();
+  pipeline.name = file.stem().string();
+  const Tree root = LoadYamlFile(file);
+  if (root.IsNull()) FailAt(root.loc, "sessions", "expected a pipeline with a sessions list");
+  MapReader top(&root, "", "pipeline settings");
+
+  // Pipeline-wide settings.
+  top.Get("name", &pipeline.name);
+  if (!IsSafeSessionName(pipeline.name)) {
+    top.Fail("name",
+             "expected a plain name (not empty, '.' or '..', no '/', '\\' or control "
+             "characters), found \"" +
+                 pipeline.name + "\"");
+  }
+  top.Get("description", &pipeline.description);
+  int64_t seed = 0;
+  top.Get("seed", &seed);
+  top.CheckRange("seed", static_cast<double>(seed), 0, kInf);
+  pipeline.seed = static_cast<uint64_t>(seed);
+  top.Get("continue_on_error", &pipeline.continue_on_error);
+  top.Get("enable_transfer_learning", &pipeline.enable_transfer_learning);
+  top.Get("save_all_checkpoints", &pipeline.save_all_checkpoints);
+  ReadAws(top.Child("aws"), pipeline.aws);
+  if (const Tree* monitoring = top.Child("monitoring")) pipeline.monitoring = *monitoring;
+  if (const Tree* post = top.Child("post_pipeline")) pipeline.post_pipeline = *post;
+  top.Accept("cost_optimization");
+  const Tree* sessions = top.Child("sessions");
+  top.Finish();
+
+  // Sessions: a non-empty list of uniquely named entries.
+  if (sessions == nullptr || sessions->IsNull()) {
+    FailAt(sessions != nullptr ? sessions->loc : root.loc, "sessions",
+           "missing required list of sessions");
+  }
+  if (sessions->kind != Tree::Kind::kSequence || sessions->items.empty()) {
+    FailAt(sessions->loc, "sessions", "expected a non-empty list of sessions");
+  }
+  std::map<std::string, SourceLoc> first_seen;
+  for (size_t i = 0; i < sessions->items.size(); ++i) {
+    SessionSpec session = ReadSession(sessions->items[i], i, pipeline);
+    const SourceLoc name_loc = sessions->items[i].Find("name")->loc;
+    const auto [it, inserted] = first_seen.emplace(session.name, name_loc);
+    if (!inserted) {
+      FailAt(name_loc, "sessions[" + std::to_string(i) + "].name",
+             "duplicate session name '" + session.name + "' (first at line " +
+                 std::to_string(it->second.line) + ", again at line " +
+                 std::to_string(name_loc.line) + ")");
+    }
+    pipeline.sessions.push_back(std::move(session));
+  }
+  return pipeline;
+}
+
+ExperimentConfig ResolveSession(const PipelineConfig& /*pipeline*/, const SessionSpec& session) {
+  // The session's training config with its overrides merged in (locations kept per file).
+  Tree tree = LoadYamlFile(session.config);
+  if (session.overrides.IsMap()) DeepMerge(tree, session.overrides);
+
+  // `timesteps` replaces training.total_timesteps so the resolved YAML shows the real value.
+  if (session.timesteps) {
+    if (tree.IsNull()) tree.kind = Tree::Kind::kMap;
+    Tree* training = tree.IsMap() ? tree.Find("training") : nullptr;
+    if (training == nullptr) {
+      Tree section;
+      section.kind = Tree::Kind::kMap;
+      section.loc = session.loc;
+      tree.Set("training", std::move(section));
+      training = tree.Find("training");
+    } else if (training->IsNull()) {
+      training->kind = Tree::Kind::kMap;
+    }
+    Tree value = Tree::Scalar(std::to_string(*session.timesteps), session.loc);
+    value.key_loc = session.loc;
+    training->Set("total_timesteps", std::move(value));
+  }
+  return ParseExperimentConfig(tree);
+}
+
+}  // namespace rlpipe::config

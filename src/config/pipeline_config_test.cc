@@ -1,0 +1,298 @@
+#include "config/pipeline_config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/files.h"
+
+namespace rlpipe::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kSource = RLPIPE_SOURCE_DIR;
+const fs::path kFixtures = kSource / "tests/fixtures/config";
+
+#define EXPECT_CONTAINS(text, part)                          \
+  EXPECT_NE(std::string(text).find(part), std::string::npos) \
+      << "'" << (part) << "' not in: " << (text)
+
+// Runs a test body in a temp folder (also the working folder), restoring the old one afterwards.
+class PipelineConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    old_cwd_ = fs::current_path();
+    dir_ = fs::temp_directory_path() /
+           ("rlpipe_pipeline_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    fs::copy_file(kFixtures / "training_config.yaml", dir_ / "training_config.yaml");
+    fs::current_path(dir_);
+  }
+  void TearDown() override {
+    fs::current_path(old_cwd_);
+    fs::remove_all(dir_);
+  }
+
+  // Writes a pipeline file into the temp folder and returns its path.
+  fs::path Write(const std::string& name, const std::string& yaml) {
+    WriteFileAtomic(dir_ / name, yaml);
+    return dir_ / name;
+  }
+
+  // The ConfigError message from loading `yaml` as p.yaml, or "" (with a failure).
+  std::string ErrorOf(const std::string& yaml) {
+    const fs::path file = Write("p.yaml", yaml);
+    try {
+      LoadPipeline(file);
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    ADD_FAILURE() << "expected ConfigError for:\n" << yaml;
+    return "";
+  }
+
+  // Where a message about p.yaml line `line` starts.
+  std::string At(int line, int column) const {
+    return (dir_ / "p.yaml").string() + ":" + std::to_string(line) + ":" + std::to_string(column);
+  }
+
+  fs::path old_cwd_;
+  fs::path dir_;
+};
+
+TEST_F(PipelineConfigTest, LoadsUsersPipeline) {
+  const PipelineConfig pipeline = LoadPipeline(kFixtures / "pipeline.yaml");
+  EXPECT_EQ(pipeline.file, kFixtures / "pipeline.yaml");
+  EXPECT_EQ(pipeline.name, "robot_training");
+  EXPECT_EQ(pipeline.seed, 123u);
+  EXPECT_TRUE(pipeline.save_all_checkpoints);
+
+  // aws and its SageMaker block.
+  EXPECT_TRUE(pipeline.aws.use_s3);
+  EXPECT_EQ(pipeline.aws.s3_bucket, "rl-robotics-models");
+  EXPECT_EQ(pipeline.aws.region, "us-east-1");
+  const SageMakerConfig& sm = pipeline.aws.sagemaker;
+  EXPECT_EQ(sm.instance_type, "ml.c5.2xlarge");
+  EXPECT_EQ(sm.volume_size_gb, 50);
+  EXPECT_EQ(sm.max_run_seconds, 172800);
+  EXPECT_TRUE(sm.warm_pool);
+  EXPECT_EQ(sm.warm_pool_retention_seconds, 1800);
+  EXPECT_TRUE(sm.use_spot_instances);
+  EXPECT_EQ(sm.max_wait_seconds, 259200);
+  EXPECT_EQ(sm.container_image_uri, "");
+  EXPECT_EQ(sm.role_arn, "arn:aws:iam::123456789012:role/SageMakerRole");
+  ASSERT_TRUE(sm.vpc_config.IsMap());
+  EXPECT_EQ(sm.vpc_config.Find("subnets")->items.size(), 2u);
+
+  // Free-form sections are kept as trees.
+  ASSERT_TRUE(pipeline.monitoring.IsMap());
+  EXPECT_EQ(pipeline.monitoring.Find("save_report")->scalar, "true");
+  ASSERT_TRUE(pipeline.post_pipeline.IsMap());
+  EXPECT_NE(pipeline.post_pipeline.Find("export_best_model"), nullptr);
+
+  // Sessions.
+  ASSERT_EQ(pipeline.sessions.size(), 2u);
+  const SessionSpec& first = pipeline.sessions[0];
+  EXPECT_EQ(first.name, "session1_basic");
+  EXPECT_EQ(first.config, kFixtures / "training_config.yaml");
+  EXPECT_EQ(first.timesteps, 50000);
+  EXPECT_FALSE(first.use_previous_checkpoint);
+  EXPECT_FALSE(first.checkpoint.has_value());
+  EXPECT_EQ(first.success_criteria.min_reward, -200.5);
+  EXPECT_EQ(first.success_criteria.min_episodes, 10);
+  EXPECT_EQ(first.loc.line, 47);
+  const SessionSpec& second = pipeline.sessions[1];
+  EXPECT_FALSE(second.timesteps.has_value());
+  EXPECT_TRUE(second.use_previous_checkpoint);
+  EXPECT_TRUE(second.overrides.IsMap());
+  EXPECT_EQ(second.aws_overrides.Find("sagemaker")->Find("instance_type")->scalar, "ml.c5.4xlarge");
+  EXPECT_FALSE(second.success_criteria.min_reward.has_value());
+}
+
+TEST_F(PipelineConfigTest, ResolveSessionAppliesTimestepsAndDeepMergesOverrides) {
+  const PipelineConfig pipeline = LoadPipeline(kFixtures / "pipeline.yaml");
+
+  // Session 1: `timesteps` replaces the config's 1e6 and shows in the resolved YAML.
+  const ExperimentConfig first = ResolveSession(pipeline, pipeline.sessions[0]);
+  EXPECT_EQ(first.training.total_timesteps, 50000);
+  EXPECT_EQ(first.resolved.Find("training")->Find("total_timesteps")->scalar, "50000");
+  EXPECT_DOUBLE_EQ(first.agent.learning_rate, 3e-4);
+
+  // Session 2: timesteps null keeps the config's value; nested keys replace only themselves.
+  const ExperimentConfig second = ResolveSession(pipeline, pipeline.sessions[1]);
+  EXPECT_EQ(second.training.total_timesteps, 1000000);
+  EXPECT_DOUBLE_EQ(second.agent.learning_rate, 1e-4);
+  EXPECT_EQ(second.agent.n_steps, 512);
+  EXPECT_EQ(second.network.policy_layers, (std::vector<int>{64}));
+  EXPECT_EQ(second.network.value_layers, (std::vector<int>{256, 128}));
+  EXPECT_EQ(second.environment.name, "pendulum");
+  EXPECT_EQ(second.environment.params.Find("g")->scalar, "12.0");
+  EXPECT_EQ(second.environment.max_episode_steps, 200);
+}
+
+TEST_F(PipelineConfigTest, ErrorInsideOverridePointsAtPipelineLine) {
+  const fs::path file = Write("p.yaml",
+                              "sessions:\n"
+                              "  - name: a\n"
+                              "    config: training_config.yaml\n"
+                              "    overrides:\n"
+                              "      agent:\n"
+                              "        gamma: 1.5\n");
+  const PipelineConfig pipeline = LoadPipeline(file);
+  try {
+    ResolveSession(pipeline, pipeline.sessions[0]);
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              At(6, 16) + ": agent.gamma: expected a number in (0, 1], found 1.5");
+  }
+}
+
+TEST_F(PipelineConfigTest, NameDefaultsToFileStemAndTransferCanBeDisabled) {
+  const PipelineConfig pipeline = LoadPipeline(Write("my_pipe.yaml",
+                                                     "enable_transfer_learning: false\n"
+                                                     "sessions:\n"
+                                                     "  - name: a\n"
+                                                     "    config: training_config.yaml\n"
+                                                     "  - name: b\n"
+                                                     "    config: training_config.yaml\n"
+                                                     "    use_previous_checkpoint: true\n"));
+  EXPECT_EQ(pipeline.name, "my_pipe");
+  EXPECT_EQ(pipeline.seed, 0u);
+  EXPECT_FALSE(pipeline.enable_transfer_learning);
+  EXPECT_FALSE(pipeline.sessions[1].use_previous_checkpoint);
+}
+
+TEST_F(PipelineConfigTest, DuplicateSessionNamesNameBothLines) {
+  EXPECT_EQ(ErrorOf("sessions:\n"
+                    "  - name: a\n"
+                    "    config: training_config.yaml\n"
+                    "  - name: a\n"
+                    "    config: training_config.yaml\n"),
+            At(4, 11) +
+                ": sessions[1].name: duplicate session name 'a' (first at line 2, again "
+                "at line 4)");
+}
+
+TEST_F(PipelineConfigTest, UnsafeSessionNamesAreRejected) {
+  for (const char* name : {"\"a/b\"", "\"..\"", "\"\"", "\"x\\ty\"", "\".\"", "\"a\\\\b\""}) {
+    const std::string message = ErrorOf(std::string("sessions:\n  - name: ") + name +
+                                        "\n    config: training_config.yaml\n");
+    EXPECT_CONTAINS(message, At(2, 11) + ": sessions[0].name: expected a plain file name");
+  }
+  EXPECT_TRUE(IsSafeSessionName("session1_basic"));
+  EXPECT_TRUE(IsSafeSessionName("stage 2.v1"));
+  EXPECT_FALSE(IsSafeSessionName(std::string(256, 'a')));
+}
+
+TEST_F(PipelineConfigTest, TimestepsMustBePositiveOrNull) {
+  for (const char* value : {"0", "-5"}) {
+    EXPECT_EQ(ErrorOf(std::string("sessions:\n  - name: a\n    config: training_config.yaml\n"
+                                  "    timesteps: ") +
+                      value + "\n"),
+              At(4, 16) +
+                  ": sessions[0].timesteps: must be a positive integer (omit it or use "
+                  "null for the config's value), found " +
+                  value);
+  }
+  EXPECT_CONTAINS(ErrorOf("sessions:\n  - name: a\n    config: training_config.yaml\n"
+                          "    timesteps: 1.5\n"),
+                  "sessions[0].timesteps: expected an integer, found 1.5");
+  const PipelineConfig pipeline = LoadPipeline(Write(
+      "ok.yaml", "sessions:\n  - name: a\n    config: training_config.yaml\n    timesteps: 2e4\n"));
+  EXPECT_EQ(pipeline.sessions[0].timesteps, 20000);
+}
+
+TEST_F(PipelineConfigTest, UnknownAndWrongKeysAreErrors) {
+  EXPECT_EQ(ErrorOf("sessions:\n  - name: a\n    config: training_config.yaml\n    timestep: 5\n")
+                .substr(0, At(4, 5).size() + 60),
+            (At(4, 5) + ": sessions[0].timestep: unknown key, did you mean 'timesteps'? (valid")
+                .substr(0, At(4, 5).size() + 60));
+  EXPECT_CONTAINS(ErrorOf("sesions: []\n"), At(1, 1) +
+                                                ": sesions: unknown key, did you mean "
+                                                "'sessions'?");
+  EXPECT_EQ(ErrorOf("seed: -1\nsessions:\n  - name: a\n    config: training_config.yaml\n"),
+            At(1, 7) + ": seed: expected an integer >= 0, found -1");
+  EXPECT_EQ(ErrorOf("sessions: []\n"),
+            At(1, 11) + ": sessions: expected a non-empty list of sessions");
+  EXPECT_EQ(ErrorOf("name: x\n"), At(1, 1) + ": sessions: missing required list of sessions");
+  EXPECT_EQ(ErrorOf("sessions:\n  - name: a\n    config: training_config.yaml\n"
+                    "    overrides: [1]\n"),
+            At(4, 16) + ": sessions[0].overrides: expected a mapping or null, found a list");
+  EXPECT_EQ(ErrorOf("sessions:\n  - name: a\n    config: training_config.yaml\n"
+                    "    success_criteria:\n      min_episodes: -1\n"),
+            At(5, 21) +
+                ": sessions[0].success_criteria.min_episodes: expected an integer >= 0, "
+                "found -1");
+  EXPECT_EQ(ErrorOf("sessions:\n  - name: a\n"),
+            At(2, 5) +
+                ": sessions[0].config: missing required key (the session's training "
+                "config file)");
+}
+
+TEST_F(PipelineConfigTest, AwsSectionIsValidated) {
+  const std::string session = "sessions:\n  - name: a\n    config: training_config.yaml\n";
+  EXPECT_EQ(ErrorOf("aws:\n  use_s3: true\n" + session),
+            At(2, 3) + ": aws.s3_bucket: a bucket name is required when use_s3 is true");
+  EXPECT_EQ(ErrorOf("aws:\n  sagemaker:\n    volume_size_gb: 0\n" + session),
+            At(3, 21) + ": aws.sagemaker.volume_size_gb: expected an integer in 1..16384, found 0");
+  EXPECT_EQ(ErrorOf("aws:\n  sagemaker:\n    max_run_seconds: 2419201\n" + session),
+            At(3, 22) +
+                ": aws.sagemaker.max_run_seconds: expected an integer in 1..2419200, "
+                "found 2419201");
+  EXPECT_EQ(ErrorOf("aws:\n  sagemaker:\n    warm_pool:\n      retention_period_seconds: 4000\n" +
+                    session),
+            At(4, 33) +
+                ": aws.sagemaker.warm_pool.retention_period_seconds: expected an integer "
+                "in 0..3600, found 4000");
+  EXPECT_EQ(ErrorOf("aws:\n  sagemaker:\n    instance_count: 0\n" + session),
+            At(3, 21) + ": aws.sagemaker.instance_count: expected an integer >= 1, found 0");
+  EXPECT_EQ(ErrorOf("aws:\n  sagemaker:\n    vpc_config:\n      subnets: subnet-1\n" + session),
+            At(4, 16) + ": aws.sagemaker.vpc_config.subnets: expected a list of strings");
+  EXPECT_CONTAINS(ErrorOf("aws:\n  regoin: x\n" + session),
+                  At(2, 3) + ": aws.regoin: unknown key, did you mean 'region'?");
+  const PipelineConfig pipeline =
+      LoadPipeline(Write("ok.yaml", "aws:\n  sagemaker:\n    warm_pool: true\n" + session));
+  EXPECT_TRUE(pipeline.aws.sagemaker.warm_pool);
+}
+
+TEST_F(PipelineConfigTest, MissingFilesAreConfigErrors) {
+  EXPECT_CONTAINS(ErrorOf("sessions:\n  - name: a\n    config: nope.yaml\n"),
+                  At(3, 13) + ": sessions[0].config: file not found: tried " +
+                      (dir_ / "nope.yaml").string() + " (relative to the pipeline file) and " +
+                      (dir_ / "nope.yaml").string() + " (relative to the working directory)");
+  EXPECT_CONTAINS(ErrorOf("sessions:\n  - name: a\n    config: training_config.yaml\n"
+                          "    checkpoint: models/best.zip\n"),
+                  At(4, 17) + ": sessions[0].checkpoint: file not found: tried");
+  try {
+    LoadPipeline(dir_ / "absent.yaml");
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_CONTAINS(e.what(), (dir_ / "absent.yaml").string());
+  }
+}
+
+TEST_F(PipelineConfigTest, PathsResolveBesidePipelineFirstThenWorkingFolder) {
+  // From the working folder tests/fixtures/config, `training_config.yaml` exists in both places:
+  // the copy beside the pipeline file (nested/) wins.
+  fs::current_path(kFixtures);
+  const PipelineConfig beside = LoadPipeline("nested/beside_first.yaml");
+  EXPECT_EQ(beside.file, kFixtures / "nested/beside_first.yaml");
+  EXPECT_EQ(beside.sessions[0].config, kFixtures / "nested/training_config.yaml");
+  EXPECT_EQ(ResolveSession(beside, beside.sessions[0]).training.total_timesteps, 777);
+
+  // Python-tool style: paths relative to the project root (the working folder).
+  fs::current_path(kSource);
+  const PipelineConfig from_root = LoadPipeline(kFixtures / "nested/cwd_relative.yaml");
+  EXPECT_EQ(from_root.sessions[0].config, kFixtures / "training_config.yaml");
+  EXPECT_EQ(from_root.sessions[0].checkpoint, kFixtures / "pipeline.yaml");
+  EXPECT_TRUE(from_root.sessions[0].config.is_absolute());
+}
+
+}  // namespace
+}  // namespace rlpipe::config

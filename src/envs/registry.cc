@@ -1,0 +1,141 @@
+#include "envs/registry.h"
+
+#include <charconv>
+#include <cmath>
+#include <string>
+
+#include "config/tree.h"
+#include "envs/pendulum.h"
+#include "envs/time_limit.h"
+
+namespace rlpipe::envs {
+namespace {
+
+/// "a, b, c"
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string joined;
+  for (const auto& name : names) {
+    if (!joined.empty()) joined += ", ";
+    joined += name;
+  }
+  return joined;
+}
+
+/// A plain (unquoted) YAML scalar read as a finite number; nullopt otherwise.
+std::optional<double> ParseNumber(const config::Tree& node) {
+  if (node.kind != config::Tree::Kind::kScalar || node.quoted) return std::nullopt;
+  std::string_view text = node.scalar;
+  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+  double value = 0.0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value)) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+/// How a non-number value looks, for error messages.
+std::string Describe(const config::Tree& node) {
+  switch (node.kind) {
+    case config::Tree::Kind::kScalar:
+      return node.quoted ? "the string \"" + node.scalar + "\"" : "'" + node.scalar + "'";
+    case config::Tree::Kind::kSequence:
+      return "a list";
+    case config::Tree::Kind::kMap:
+      return "a mapping";
+    case config::Tree::Kind::kNull:
+      break;
+  }
+  return "null";
+}
+
+}  // namespace
+
+const std::vector<TaskRegistration>& TaskRegistry() {
+  // The registry: one row per task.
+  static const std::vector<TaskRegistration> kRegistry = {
+      {.info = {.name = "pendulum",
+                .description = "Swing up and balance an inverted pendulum (Gymnasium Pendulum-v1).",
+                .default_max_episode_steps = 200,
+                .params = {{"g", 10.0, "gravitational acceleration (m/s^2)"}}},
+       .aliases = {"Pendulum-v1"},
+       .factory = [](const TaskParams& p) -> std::unique_ptr<Env> {
+         return std::make_unique<Pendulum>(PendulumParams{.g = p.at("g")});
+       }},
+  };
+  return kRegistry;
+}
+
+const std::vector<TaskInfo>& RegisteredTasks() {
+  static const std::vector<TaskInfo> kTasks = [] {
+    std::vector<TaskInfo> tasks;
+    for (const auto& row : TaskRegistry()) tasks.push_back(row.info);
+    return tasks;
+  }();
+  return kTasks;
+}
+
+const TaskRegistration* FindTask(std::string_view name) {
+  for (const auto& row : TaskRegistry()) {
+    if (row.info.name == name) return &row;
+    for (const auto& alias : row.aliases) {
+      if (alias == name) return &row;
+    }
+  }
+  return nullptr;
+}
+
+TaskParams ResolveTaskParams(const config::EnvironmentConfig& cfg) {
+  // The task name (or one of its aliases) must be registered.
+  const TaskRegistration* task = FindTask(cfg.name);
+  if (task == nullptr) {
+    std::vector<std::string> valid;
+    for (const auto& row : TaskRegistry()) valid.push_back(row.info.name);
+    config::FailAt(cfg.name_loc, "environment.name",
+                   "unknown task '" + cfg.name + "' (valid: " + JoinNames(valid) + ")");
+  }
+
+  // Defaults first; every given key must be a declared parameter with a numeric value.
+  TaskParams params;
+  std::vector<std::string> valid;
+  for (const auto& spec : task->info.params) {
+    params[spec.name] = spec.default_value;
+    valid.push_back(spec.name);
+  }
+  if (cfg.params.kind == config::Tree::Kind::kNull) return params;
+  if (cfg.params.kind != config::Tree::Kind::kMap) {
+    config::FailAt(cfg.params.loc, "environment", "expected a mapping of task parameters");
+  }
+  for (const auto& [key, value] : cfg.params.entries) {
+    const std::string path = "environment." + key;
+    if (!params.contains(key)) {
+      const config::SourceLoc& key_loc = value.key_loc.line > 0 ? value.key_loc : value.loc;
+      config::FailAt(key_loc, path,
+                     "unknown parameter for task '" + task->info.name + "' (valid: " +
+                         (valid.empty() ? std::string("none") : JoinNames(valid)) + ")");
+    }
+    // An explicit null keeps the default (as everywhere in the config).
+    if (value.IsNull()) continue;
+    const std::optional<double> number = ParseNumber(value);
+    if (!number) {
+      config::FailAt(value.loc, path, "expected a finite number, found " + Describe(value));
+    }
+    params[key] = *number;
+  }
+  return params;
+}
+
+void ValidateEnvironment(const config::EnvironmentConfig& cfg) { ResolveTaskParams(cfg); }
+
+std::unique_ptr<Env> MakeEnv(const config::EnvironmentConfig& cfg) {
+  // Validate, build the bare task, then cut episodes at the configured or default horizon.
+  const TaskParams params = ResolveTaskParams(cfg);
+  const TaskRegistration& task = *FindTask(cfg.name);
+  const int max_steps =
+      cfg.max_episode_steps > 0 ? cfg.max_episode_steps : task.info.default_max_episode_steps;
+  std::unique_ptr<Env> env = task.factory(params);
+  if (max_steps <= 0) return env;
+  return std::make_unique<TimeLimit>(std::move(env), max_steps);
+}
+
+}  // namespace rlpipe::envs

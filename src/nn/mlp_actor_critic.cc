@@ -1,0 +1,135 @@
+#include "nn/mlp_actor_critic.h"
+
+#include <cmath>
+#include <memory>
+#include <string>
+
+#include "core/error.h"
+#include "nn/diag_gaussian.h"
+
+namespace rlpipe::nn {
+namespace {
+
+// The activation module between two hidden layers.
+torch::nn::AnyModule MakeActivation(config::Activation activation) {
+  switch (activation) {
+    case config::Activation::kTanh:
+      return torch::nn::AnyModule(torch::nn::Tanh());
+    case config::Activation::kRelu:
+      return torch::nn::AnyModule(torch::nn::ReLU());
+    case config::Activation::kElu:
+      return torch::nn::AnyModule(torch::nn::ELU());
+    case config::Activation::kLeakyRelu:
+      return torch::nn::AnyModule(torch::nn::LeakyReLU());
+    case config::Activation::kSigmoid:
+      return torch::nn::AnyModule(torch::nn::Sigmoid());
+  }
+  throw ConfigError("network.activation: unknown activation value " +
+                    std::to_string(static_cast<int>(activation)));
+}
+
+// Linear/activation pairs, so that Linear layers sit at indices 0, 2, 4, ... (SB3's names).
+torch::nn::Sequential MakeMlp(int in_dim, const std::vector<int>& layers,
+                              config::Activation activation) {
+  torch::nn::Sequential mlp;
+  int last = in_dim;
+  for (int width : layers) {
+    if (width < 1) {
+      throw ConfigError("network: expected hidden layer sizes >= 1, found " +
+                        std::to_string(width));
+    }
+    mlp->push_back(torch::nn::Linear(last, width));
+    mlp->push_back(MakeActivation(activation));
+    last = width;
+  }
+  return mlp;
+}
+
+// An empty extractor is the identity (SB3 with net_arch=[]).
+torch::Tensor RunMlp(torch::nn::Sequential& mlp, const torch::Tensor& x) {
+  return mlp->is_empty() ? x : mlp->forward(x);
+}
+
+int LastWidth(int in_dim, const std::vector<int>& layers) {
+  return layers.empty() ? in_dim : layers.back();
+}
+
+}  // namespace
+
+MlpActorCriticImpl::MlpActorCriticImpl(const MlpActorCriticOptions& options) : options_(options) {
+  if (options.obs_dim < 1 || options.act_dim < 1) {
+    throw ConfigError("MlpActorCritic: expected obs_dim >= 1 and act_dim >= 1, found " +
+                      std::to_string(options.obs_dim) + " and " + std::to_string(options.act_dim));
+  }
+
+  // mlp_extractor holds the two separate hidden stacks.
+  auto extractor = register_module("mlp_extractor", std::make_shared<torch::nn::Module>());
+  policy_net_ = extractor->register_module(
+      "policy_net", MakeMlp(options.obs_dim, options.policy_layers, options.activation));
+  value_net_ = extractor->register_module(
+      "value_net", MakeMlp(options.obs_dim, options.value_layers, options.activation));
+
+  // Heads and the state-independent log standard deviation.
+  action_net_ = register_module(
+      "action_net",
+      torch::nn::Linear(LastWidth(options.obs_dim, options.policy_layers), options.act_dim));
+  value_head_ = register_module(
+      "value_net", torch::nn::Linear(LastWidth(options.obs_dim, options.value_layers), 1));
+  log_std_ = register_parameter("log_std", torch::zeros({options.act_dim}));
+
+  ResetParameters(options.init_seed);
+}
+
+ActorCriticOutput MlpActorCriticImpl::forward(const torch::Tensor& obs) {
+  ActorCriticOutput out;
+  out.mean = action_net_->forward(RunMlp(policy_net_, obs));  // [B, act_dim]
+  out.log_std = log_std_.expand_as(out.mean);                 // [B, act_dim]
+  out.value = Value(obs);                                     // [B]
+  return out;
+}
+
+torch::Tensor MlpActorCriticImpl::Value(const torch::Tensor& obs) {
+  // [B, 1] → [B]
+  return value_head_->forward(RunMlp(value_net_, obs)).squeeze(-1);
+}
+
+void MlpActorCriticImpl::ResetParameters(uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  torch::Generator generator = MakeGenerator(seed);
+
+  // Orthogonal weights and zero biases, in SB3's gains: √2 for the extractor layers.
+  const double extractor_gain = std::sqrt(2.0);
+  for (auto* mlp : {&policy_net_, &value_net_}) {
+    for (const auto& child : (*mlp)->children()) {
+      if (auto* linear = child->as<torch::nn::Linear>()) {
+        OrthogonalInit(linear->weight, extractor_gain, generator);
+        linear->bias.zero_();
+      }
+    }
+  }
+
+  // 0.01 for the action head (near-zero initial mean), 1 for the value head.
+  OrthogonalInit(action_net_->weight, 0.01, generator);
+  action_net_->bias.zero_();
+  OrthogonalInit(value_head_->weight, 1.0, generator);
+  value_head_->bias.zero_();
+  log_std_.fill_(options_.log_std_init);
+}
+
+void OrthogonalInit(torch::Tensor weight, double gain, torch::Generator& generator) {
+  torch::NoGradGuard no_grad;
+  const int64_t rows = weight.size(0);
+  const int64_t cols = weight.numel() / rows;
+
+  // QR of a standard normal matrix, taller than wide: flat [max(r, c), min(r, c)].
+  torch::Tensor flat = at::normal(0.0, 1.0, {rows, cols}, generator, weight.options());
+  if (rows < cols) flat = flat.t();
+  auto [q, r] = at::linalg_qr(flat);
+
+  // Make the decomposition unique (sign of R's diagonal), as torch.nn.init.orthogonal_ does.
+  q = q * torch::diag(r, 0).sign();
+  if (rows < cols) q = q.t();
+  weight.copy_(q.reshape(weight.sizes())).mul_(gain);  // [rows, cols] → weight's shape
+}
+
+}  // namespace rlpipe::nn

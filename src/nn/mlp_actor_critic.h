@@ -1,0 +1,64 @@
+#pragma once
+/// The MLP actor-critic of Stable-Baselines3's PPO/A2C `MlpPolicy`, with SB3's parameter names so
+/// that a checkpoint means the same thing to both (DESIGN.md, extension point 4).
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "config/experiment_config.h"
+
+namespace rlpipe::nn {
+
+/// Sizes and initialisation of an MlpActorCritic.
+struct MlpActorCriticOptions {
+  int obs_dim = 0;                         // observation size, >= 1
+  int act_dim = 0;                         // action size, >= 1
+  std::vector<int> policy_layers{64, 64};  // hidden sizes of mlp_extractor.policy_net
+  std::vector<int> value_layers{64, 64};   // hidden sizes of mlp_extractor.value_net
+  config::Activation activation = config::Activation::kTanh;
+  double log_std_init = 0.0;  // initial value of every log_std entry
+  uint64_t init_seed = 0;     // seed of the orthogonal initialisation
+};
+
+/// What one forward pass produces.
+struct ActorCriticOutput {
+  torch::Tensor mean;     // [B, act_dim] mean action of the Gaussian policy
+  torch::Tensor log_std;  // [B, act_dim] log standard deviation (state-independent, broadcast)
+  torch::Tensor value;    // [B] state value
+};
+
+/// Separate policy and value MLPs (SB3's `net_arch=dict(pi=..., vf=...)`), a linear action head
+/// with a state-independent log_std, and a linear value head. Parameter names:
+/// mlp_extractor.policy_net.{0,2,..}.{weight,bias}, mlp_extractor.value_net.{0,2,..}.{weight,bias},
+/// action_net.{weight,bias}, value_net.{weight,bias}, log_std.
+class MlpActorCriticImpl : public torch::nn::Module {
+ public:
+  explicit MlpActorCriticImpl(const MlpActorCriticOptions& options);
+
+  /// obs [B, obs_dim] → mean, log_std, value.
+  ActorCriticOutput forward(const torch::Tensor& obs);
+  /// Value only, obs [B, obs_dim] → [B] (skips the policy branch).
+  torch::Tensor Value(const torch::Tensor& obs);
+
+  /// Re-draws every weight with SB3's orthogonal initialisation (gain √2 for the extractor, 0.01
+  /// for action_net, 1 for value_net, biases 0) and resets log_std to log_std_init.
+  void ResetParameters(uint64_t seed);
+
+  const MlpActorCriticOptions& options() const { return options_; }
+
+ private:
+  MlpActorCriticOptions options_;
+  torch::nn::Sequential policy_net_{nullptr};
+  torch::nn::Sequential value_net_{nullptr};
+  torch::nn::Linear action_net_{nullptr};
+  torch::nn::Linear value_head_{nullptr};
+  torch::Tensor log_std_;
+};
+TORCH_MODULE(MlpActorCritic);
+
+/// Fills `weight` ([rows, cols]) with a (semi-)orthogonal matrix times `gain`, drawn from
+/// `generator` (same algorithm as torch.nn.init.orthogonal_, without the global generator).
+void OrthogonalInit(torch::Tensor weight, double gain, torch::Generator& generator);
+
+}  // namespace rlpipe::nn

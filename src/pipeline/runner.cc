@@ -1,0 +1,494 @@
+#include "pipeline/runner.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cmath>
+#include <fstream>
+#include <memory>
+
+#include "algos/train.h"
+#include "config/tree.h"
+#include "core/error.h"
+#include "core/files.h"
+#include "core/seed.h"
+#include "envs/env.h"
+#include "metrics/sinks.h"
+#include "pipeline/report.h"
+#include "pipeline/state.h"
+#include "pipeline/stop_signal.h"
+
+namespace rlpipe::pipeline {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr char kStateFile[] = "pipeline_state.json";
+constexpr char kReportFile[] = "pipeline_report.json";
+constexpr char kLogFile[] = "pipeline.log";
+constexpr char kLockFile[] = ".rlpipe.lock";
+
+/// Lines to the console and to pipeline.log (and a session's own log while it runs).
+class RunLog {
+ public:
+  RunLog(std::FILE* console, const fs::path& file) : console_(console), file_(file, std::ios::app) {
+    if (!file_) throw IoError("cannot open log file " + file.string());
+  }
+  void Info(const std::string& message) { Write("INFO", message); }
+  void Warn(const std::string& message) { Write("WARN", message); }
+  void Error(const std::string& message) { Write("ERROR", message); }
+  /// Mirrors every line into a session log too (empty path: stop mirroring).
+  void SetSessionLog(const fs::path& path) {
+    session_.close();
+    if (!path.empty()) session_.open(path, std::ios::app);
+  }
+
+ private:
+  void Write(const char* level, const std::string& message) {
+    const std::string line = NowIso8601() + " " + level + " " + message + "\n";
+    const std::string shown =
+        (std::string(level) == "INFO" ? message : std::string(level) + ": " + message) + "\n";
+    std::fputs(shown.c_str(), console_);
+    std::fflush(console_);
+    file_ << line << std::flush;
+    if (session_.is_open()) session_ << line << std::flush;
+  }
+  std::FILE* console_;
+  std::ofstream file_;
+  std::ofstream session_;
+};
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string FormatReturn(const std::optional<double>& value) {
+  if (!value) return "n/a";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2f", *value);
+  return buf;
+}
+
+/// Paths in the state file are relative to the output folder when inside it, so the folder can
+/// be moved; anything else stays absolute.
+std::string StorePath(const fs::path& output_dir, const fs::path& path) {
+  const fs::path rel = path.lexically_relative(output_dir);
+  if (!rel.empty() && *rel.begin() != "..") return rel.generic_string();
+  return path.string();
+}
+
+fs::path LoadPath(const fs::path& output_dir, const std::string& stored) {
+  const fs::path p(stored);
+  return p.is_absolute() ? p : output_dir / p;
+}
+
+/// Replaces `target` with `staging` (a folder) so that a reader never sees a mix: the old folder
+/// is moved aside first and removed only after the new one is in place.
+void PromoteFolder(const fs::path& staging, const fs::path& target) {
+  const fs::path old = target.string() + ".old";
+  fs::remove_all(old);
+  if (fs::exists(target)) fs::rename(target, old);
+  fs::rename(staging, target);
+  fs::remove_all(old);
+}
+
+/// The metrics.csv row for one progress event (stable column set).
+metrics::Row ProgressRow(const algos::ProgressEvent& e) {
+  static const char* kLossNames[] = {
+      "train/policy_gradient_loss", "train/value_loss", "train/entropy_loss",
+      "train/approx_kl",            "train/clip_fraction", "train/loss",
+      "train/explained_variance",   "train/std"};
+  metrics::Row row = {
+      {"timesteps", static_cast<double>(e.timesteps)},
+      {"episodes", static_cast<double>(e.episodes)},
+      {"elapsed_s", e.elapsed_seconds},
+      {"steps_per_s", e.steps_per_second},
+      {"mean_episode_return", e.mean_episode_return},
+      {"mean_episode_length", e.mean_episode_length},
+      {"collect_s", e.collect_seconds},
+      {"update_s", e.update_seconds},
+  };
+  for (const char* name : kLossNames) {
+    auto it = e.losses.find(name);
+    row.emplace_back(name, it == e.losses.end() ? std::nullopt : std::optional<double>(it->second));
+  }
+  return row;
+}
+
+/// Everything one invocation of `rlpipe run` works with.
+class Runner {
+ public:
+  Runner(const RunOptions& options, ResolvedPipeline resolved, std::FILE* out)
+      : options_(options), resolved_(std::move(resolved)), out_(out) {}
+
+  int Run();
+
+ private:
+  const config::PipelineConfig& pipeline() const { return resolved_.pipeline; }
+  size_t StartIndex() const;
+  void PrepareState();
+  std::optional<fs::path> ChooseInitCheckpoint(size_t index);
+  /// Runs one session; returns the signal number when interrupted, else 0.
+  int RunSession(size_t index);
+  void Save() { SaveState(output_dir_ / kStateFile, state_); }
+  void WriteReport();
+
+  RunOptions options_;
+  ResolvedPipeline resolved_;
+  std::FILE* out_;
+  fs::path output_dir_;
+  PipelineState state_;
+  std::unique_ptr<RunLog> log_;
+  bool any_failed_ = false;
+};
+
+size_t Runner::StartIndex() const {
+  if (!options_.start_from) return 0;
+  for (size_t i = 0; i < pipeline().sessions.size(); ++i) {
+    if (pipeline().sessions[i].name == *options_.start_from) return i;
+  }
+  std::string valid;
+  for (const auto& s : pipeline().sessions) valid += (valid.empty() ? "" : ", ") + s.name;
+  throw ConfigError("--start-from: no session named '" + *options_.start_from + "' in " +
+                    pipeline().file.string() + " (valid: " + valid + ")");
+}
+
+void Runner::PrepareState() {
+  const fs::path state_path = output_dir_ / kStateFile;
+  const bool have_state = fs::exists(state_path);
+
+  // Two runs are never mixed silently in one folder.
+  if (have_state && !options_.resume && !options_.start_from) {
+    throw ConfigError(output_dir_.string() + " already holds a pipeline state (" +
+                      state_path.string() + "); use --resume to continue it, --start-from NAME " +
+                      "to re-run from a session, or another --output-dir");
+  }
+  if (have_state) {
+    PipelineState old = LoadState(state_path);
+    if (old.pipeline_name != pipeline().name && !options_.force) {
+      throw ConfigError(state_path.string() + " belongs to pipeline '" + old.pipeline_name +
+                        "', not '" + pipeline().name + "'; use another --output-dir (or --force)");
+    }
+    state_.started_at = old.started_at;
+    state_.sessions_completed = old.sessions_completed;
+    state_.checkpoints = old.checkpoints;
+    // Keep each session's record (by name) for sessions still in the pipeline.
+    for (auto& record : state_.sessions) {
+      if (const SessionRecord* previous = old.Find(record.name)) record = *previous;
+    }
+  }
+
+  const size_t start = StartIndex();
+  std::vector<std::string> changed;
+  for (size_t i = 0; i < pipeline().sessions.size(); ++i) {
+    SessionRecord& record = state_.sessions[i];
+    const std::string fingerprint = Fingerprint(resolved_.sessions[i].resolved.ToYaml());
+    if (i >= start && (options_.start_from || record.status != SessionStatus::kCompleted)) {
+      // Sessions that will run again start from a clean record (attempts are kept).
+      const int attempts = record.attempts;
+      record = SessionRecord{};
+      record.name = pipeline().sessions[i].name;
+      record.attempts = attempts;
+      record.config_fingerprint = fingerprint;
+      std::erase(state_.sessions_completed, record.name);
+      state_.checkpoints.erase(record.name);
+      continue;
+    }
+    if (record.status == SessionStatus::kCompleted && record.config_fingerprint != fingerprint) {
+      changed.push_back(record.name);
+    }
+  }
+  // A completed session whose config changed would hand a stale model on.
+  if (!changed.empty()) {
+    std::string names;
+    for (const auto& n : changed) names += (names.empty() ? "" : ", ") + n;
+    if (!options_.force) {
+      throw ConfigError("the resolved config of completed session(s) " + names +
+                        " changed since they ran; re-run them with --start-from, or pass --force "
+                        "to resume anyway");
+    }
+    log_->Warn("config of completed session(s) " + names + " changed since they ran (--force)");
+  }
+
+  // --start-from a session that wants the previous model needs one to exist.
+  if (options_.start_from) {
+    const auto& spec = pipeline().sessions[start];
+    if (!spec.checkpoint && spec.use_previous_checkpoint && start > 0 &&
+        !ChooseInitCheckpoint(start)) {
+      throw ConfigError("session '" + spec.name +
+                        "' has use_previous_checkpoint: true but no earlier session has a "
+                        "completed model in " + output_dir_.string() +
+                        "; run the earlier sessions first or set its `checkpoint:`");
+    }
+  }
+  if (state_.started_at.empty()) state_.started_at = NowIso8601();
+  state_.current_session.reset();
+}
+
+std::optional<fs::path> Runner::ChooseInitCheckpoint(size_t index) {
+  const config::SessionSpec& spec = pipeline().sessions[index];
+  if (spec.checkpoint) return *spec.checkpoint;
+  if (!spec.use_previous_checkpoint) return std::nullopt;
+  // The nearest earlier session (in file order) with a completed model: the previous one, or the
+  // last good one when it failed.
+  for (size_t j = index; j-- > 0;) {
+    const std::string& name = pipeline().sessions[j].name;
+    const SessionRecord* record = state_.Find(name);
+    auto it = state_.checkpoints.find(name);
+    if (record && record->status == SessionStatus::kCompleted && it != state_.checkpoints.end()) {
+      const fs::path path = LoadPath(output_dir_, it->second);
+      if (fs::exists(path)) return path;
+      if (log_) log_->Warn("checkpoint of session '" + name + "' is missing: " + path.string());
+    }
+  }
+  return std::nullopt;
+}
+
+int Runner::RunSession(size_t index) {
+  const config::SessionSpec& spec = pipeline().sessions[index];
+  const config::ExperimentConfig& experiment = resolved_.sessions[index];
+  SessionRecord& record = *state_.Find(spec.name);
+  const fs::path session_dir = output_dir_ / spec.name;
+  const fs::path models_dir = session_dir / "models";
+  const fs::path staging_dir = session_dir / "models.partial";
+  const fs::path logs_dir = session_dir / "logs";
+  fs::create_directories(logs_dir);
+  log_->SetSessionLog(logs_dir / "training.log");
+
+  // Which model this session starts from.
+  const std::optional<fs::path> init = ChooseInitCheckpoint(index);
+  if (spec.use_previous_checkpoint && !spec.checkpoint && !init && index > 0) {
+    log_->Warn("session '" + spec.name +
+               "': no earlier session has a completed model; training from scratch");
+  }
+
+  // Record the start before anything can fail, so a crash leaves "running" behind.
+  record.status = SessionStatus::kRunning;
+  record.attempts += 1;
+  record.started_at = NowIso8601();
+  record.finished_at.reset();
+  record.error.reset();
+  record.init_checkpoint = init ? std::optional(StorePath(output_dir_, *init)) : std::nullopt;
+  state_.current_session = spec.name;
+  Save();
+
+  const uint64_t seed = experiment.training.seed
+                            ? static_cast<uint64_t>(*experiment.training.seed)
+                            : DeriveSeed(state_.seed, spec.name);
+  log_->Info("=== session " + std::to_string(index + 1) + "/" +
+             std::to_string(pipeline().sessions.size()) + ": " + spec.name + " (" +
+             experiment.environment.name + ", " + config::ToString(experiment.agent.algorithm) +
+             ", " + std::to_string(experiment.training.total_timesteps) + " steps, seed " +
+             std::to_string(seed) + ")" + (init ? " from " + init->string() : ""));
+  WriteFileAtomic(session_dir / "training_config.yaml", experiment.resolved.ToYaml());
+
+  // Metrics sinks fed from the algorithm's typed events.
+  metrics::CsvSink progress_csv(logs_dir / "metrics.csv");
+  metrics::CsvSink eval_csv(logs_dir / "evaluations.csv");
+  metrics::ConsoleProgress progress(spec.name, out_);
+  algos::TrainingRequest request;
+  request.config = experiment;
+  request.seed = seed;
+  request.init_checkpoint = init;
+  request.models_dir = staging_dir;
+  request.hooks.on_progress = [&](const algos::ProgressEvent& e) {
+    progress.Update(e.timesteps, e.total_timesteps, e.steps_per_second, e.mean_episode_return,
+                    e.elapsed_seconds);
+    progress_csv.Write(ProgressRow(e));
+  };
+  request.hooks.on_eval = [&](const algos::EvalEvent& e) {
+    eval_csv.Write({{"timesteps", static_cast<double>(e.timesteps)},
+                    {"mean_return", e.mean_return},
+                    {"std_return", e.std_return},
+                    {"mean_length", e.mean_length},
+                    {"new_best", e.new_best ? 1.0 : 0.0}});
+    progress.Finish("[" + spec.name + "] eval at " + std::to_string(e.timesteps) +
+                    " steps: mean return " + FormatReturn(e.mean_return) +
+                    (e.new_best ? " (new best)" : ""));
+  };
+  request.hooks.stop_requested = [] { return StopSignal() != 0; };
+  request.hooks.on_message = [&](const std::string& m) { log_->Info("[" + spec.name + "] " + m); };
+
+  // Train into a staging folder: a failed attempt never replaces the last good models.
+  fs::remove_all(staging_dir);
+  fs::create_directories(staging_dir);
+  const auto start = std::chrono::steady_clock::now();
+  algos::TrainingResult result;
+  std::optional<std::string> error;
+  try {
+    result = algos::Train(request);
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  record.duration_seconds = SecondsSince(start);
+  record.finished_at = NowIso8601();
+  state_.current_session.reset();
+  progress.Finish("");
+
+  // Failure: recorded with its error; the staging folder is kept for inspection.
+  if (error) {
+    record.status = SessionStatus::kFailed;
+    record.error = *error;
+    any_failed_ = true;
+    log_->Error("session '" + spec.name + "' failed: " + *error);
+    Save();
+    log_->SetSessionLog({});
+    return 0;
+  }
+  record.timesteps = result.timesteps;
+  record.episodes = result.episodes;
+  record.best_mean_return = result.best_mean_return;
+  record.final_mean_return = result.final_mean_return;
+
+  // Interrupted: the algorithm saved a checkpoint; the state says so.
+  if (result.interrupted) {
+    const int signal_number = StopSignal() != 0 ? StopSignal() : SIGINT;
+    record.status = SessionStatus::kInterrupted;
+    record.error = std::string("interrupted by ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") +
+                   " at " + std::to_string(result.timesteps) + " steps" +
+                   (result.interrupt_checkpoint
+                        ? "; checkpoint " + StorePath(output_dir_, *result.interrupt_checkpoint)
+                        : "");
+    log_->Warn("session '" + spec.name + "' " + *record.error);
+    Save();
+    log_->SetSessionLog({});
+    return signal_number;
+  }
+
+  // Success criteria: best mean eval return and training episodes.
+  std::vector<std::string> unmet;
+  const auto& criteria = spec.success_criteria;
+  if (criteria.min_reward) {
+    if (!result.best_mean_return) {
+      unmet.push_back("min_reward " + FormatReturn(criteria.min_reward) +
+                      " set but no evaluation ran");
+    } else if (*result.best_mean_return < *criteria.min_reward) {
+      unmet.push_back("best mean eval return " + FormatReturn(result.best_mean_return) +
+                      " < min_reward " + FormatReturn(criteria.min_reward));
+    }
+  }
+  if (criteria.min_episodes && result.episodes < *criteria.min_episodes) {
+    unmet.push_back("episodes " + std::to_string(result.episodes) + " < min_episodes " +
+                    std::to_string(*criteria.min_episodes));
+  }
+  if (!unmet.empty()) {
+    record.status = SessionStatus::kFailedCriteria;
+    std::string why;
+    for (const auto& u : unmet) why += (why.empty() ? "" : "; ") + u;
+    record.error = "success criteria not met: " + why;
+    any_failed_ = true;
+    log_->Error("session '" + spec.name + "' " + *record.error + " (models kept in " +
+                staging_dir.string() + ")");
+    Save();
+    log_->SetSessionLog({});
+    return 0;
+  }
+
+  // Completed: promote the models and hand the best one (final if none) to the next session.
+  PromoteFolder(staging_dir, models_dir);
+  const fs::path best = models_dir / "best_model.zip";
+  const fs::path handed = fs::exists(best) ? best : models_dir / "final_model.zip";
+  record.status = SessionStatus::kCompleted;
+  record.checkpoint = StorePath(output_dir_, handed);
+  state_.checkpoints[spec.name] = *record.checkpoint;
+  std::erase(state_.sessions_completed, spec.name);
+  state_.sessions_completed.push_back(spec.name);
+  Save();
+  log_->Info("session '" + spec.name + "' completed in " +
+             metrics::FormatDuration(record.duration_seconds) + ": best mean eval return " +
+             FormatReturn(result.best_mean_return) + ", final " +
+             FormatReturn(result.final_mean_return) + ", model " + handed.string());
+  log_->SetSessionLog({});
+  return 0;
+}
+
+void Runner::WriteReport() {
+  WriteFileAtomic(output_dir_ / kReportFile,
+                  RenderReportJson(state_, pipeline().description, NowIso8601()));
+}
+
+int Runner::Run() {
+  // The output folder, its lock and the log.
+  output_dir_ = fs::absolute(options_.output_dir).lexically_normal();
+  fs::create_directories(output_dir_);
+  FileLock lock;
+  if (!lock.TryLock(output_dir_ / kLockFile)) {
+    throw ConfigError("another rlpipe process is running on " + output_dir_.string() +
+                      " (lock " + (output_dir_ / kLockFile).string() + " is held)");
+  }
+  log_ = std::make_unique<RunLog>(out_, output_dir_ / kLogFile);
+
+  // The state: fresh records for every session, then what an earlier run left.
+  state_.pipeline_name = pipeline().name;
+  state_.pipeline_file = pipeline().file.string();
+  state_.seed = options_.seed.value_or(pipeline().seed);
+  for (const auto& spec : pipeline().sessions) {
+    SessionRecord record;
+    record.name = spec.name;
+    state_.sessions.push_back(record);
+  }
+  PrepareState();
+  Save();
+
+  if (options_.verbose) {
+    for (const auto& key : config::AcceptedForLater()) {
+      log_->Info("accepted for a later feature (not used yet): " + key);
+    }
+  }
+  log_->Info("pipeline '" + pipeline().name + "': " + std::to_string(pipeline().sessions.size()) +
+             " session(s), output " + output_dir_.string());
+
+  // Sessions in order.
+  InstallStopHandlers();
+  int signal_number = 0;
+  for (size_t i = StartIndex(); i < pipeline().sessions.size(); ++i) {
+    const SessionRecord* record = state_.Find(pipeline().sessions[i].name);
+    if (record->status == SessionStatus::kCompleted) {
+      log_->Info("skipping completed session '" + record->name + "'");
+      continue;
+    }
+    signal_number = RunSession(i);
+    if (signal_number != 0) break;
+    if (IsFailure(state_.Find(pipeline().sessions[i].name)->status) &&
+        !pipeline().continue_on_error) {
+      log_->Error("stopping: continue_on_error is false");
+      break;
+    }
+  }
+
+  // Report, whatever happened.
+  Save();
+  WriteReport();
+  int completed = 0;
+  for (const auto& r : state_.sessions) completed += r.status == SessionStatus::kCompleted;
+  log_->Info("pipeline '" + pipeline().name + "': " + std::to_string(completed) + "/" +
+             std::to_string(state_.sessions.size()) + " session(s) completed; report " +
+             (output_dir_ / kReportFile).string());
+  if (signal_number != 0) {
+    log_->Info("resume with: rlpipe run --config " + pipeline().file.string() + " --output-dir " +
+               output_dir_.string() + " --resume");
+    return 128 + signal_number;
+  }
+  return any_failed_ ? kExitSessionFailed : kExitOk;
+}
+
+}  // namespace
+
+ResolvedPipeline ResolvePipeline(const fs::path& file) {
+  ResolvedPipeline resolved;
+  resolved.pipeline = config::LoadPipeline(file);
+  for (const auto& spec : resolved.pipeline.sessions) {
+    config::ExperimentConfig experiment = config::ResolveSession(resolved.pipeline, spec);
+    envs::ValidateEnvironment(experiment.environment);
+    resolved.sessions.push_back(std::move(experiment));
+  }
+  return resolved;
+}
+
+int RunPipeline(const RunOptions& options, std::FILE* out) {
+  Runner runner(options, ResolvePipeline(options.config_file), out);
+  return runner.Run();
+}
+
+}  // namespace rlpipe::pipeline

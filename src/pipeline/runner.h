@@ -1,0 +1,46 @@
+#pragma once
+/// The pipeline runner: sequences sessions, hands each session's model to the next, and keeps
+/// pipeline_state.json so any interruption can be resumed.
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/experiment_config.h"
+#include "config/pipeline_config.h"
+
+namespace rlpipe::pipeline {
+
+/// What `rlpipe run` was asked to do.
+struct RunOptions {
+  std::filesystem::path config_file;
+  std::filesystem::path output_dir = "pipeline_output";
+  bool resume = false;                    // continue a previous run in output_dir
+  std::optional<std::string> start_from;  // run this session and everything after it
+  bool force = false;                     // resume even if completed sessions' configs changed
+  bool verbose = false;                   // list keys accepted for later features, more logging
+  std::optional<uint64_t> seed;           // overrides the pipeline file's seed
+};
+
+/// Exit codes of RunPipeline.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitSessionFailed = 1;
+
+/// A pipeline whose sessions have all been resolved and validated (nothing trained yet).
+struct ResolvedPipeline {
+  config::PipelineConfig pipeline;
+  std::vector<config::ExperimentConfig> sessions;  // same order as pipeline.sessions
+};
+
+/// Loads the pipeline file and resolves + validates every session (config files, overrides,
+/// environment names and parameters). Throws ConfigError before anything runs.
+ResolvedPipeline ResolvePipeline(const std::filesystem::path& file);
+
+/// Runs the pipeline. Returns kExitOk when every session that ran completed, kExitSessionFailed
+/// when a session failed (or failed its success criteria), 128 + signal when interrupted.
+/// Throws ConfigError / IoError for bad input (before any state is changed).
+int RunPipeline(const RunOptions& options, std::FILE* out);
+
+}  // namespace rlpipe::pipeline

@@ -1,0 +1,18 @@
+# Runs `rlpipe config` on every pipeline under configs/ (any file with a `sessions:` key).
+file(GLOB_RECURSE files ${SRC}/configs/*.yaml)
+set(count 0)
+foreach(f ${files})
+  file(READ ${f} text)
+  if(text MATCHES "\nsessions:")
+    execute_process(COMMAND ${RLPIPE} config --config ${f} WORKING_DIRECTORY ${SRC}
+                    RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "${f}: rlpipe config failed: ${err}")
+    endif()
+    math(EXPR count "${count}+1")
+  endif()
+endforeach()
+if(count EQUAL 0)
+  message(FATAL_ERROR "no example pipelines found under ${SRC}/configs")
+endif()
+message(STATUS "${count} example pipeline(s) resolve")

@@ -1,0 +1,435 @@
+// End-to-end tests of `rlpipe run`: the real binary, real PPO sessions on pendulum (about a second
+// each), real signals. Each test is one line of the pipeline semantics in the skeleton issue.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+const fs::path kFixtures = fs::path(RLPIPE_SOURCE_DIR) / "tests/fixtures/pipelines";
+const fs::path kTinyConfig = kFixtures / "pendulum_tiny.yaml";
+
+struct Outcome {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+std::string Quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+/// Runs the rlpipe binary to completion.
+Outcome Rlpipe(const std::vector<std::string>& args) {
+  std::string command = Quote(RLPIPE_BINARY);
+  for (const auto& a : args) command += " " + Quote(a);
+  command += " 2>&1";
+  Outcome outcome;
+  FILE* pipe = popen(command.c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) outcome.output.append(buf, n);
+  const int status = pclose(pipe);
+  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return outcome;
+}
+
+/// Starts the rlpipe binary in the background (output to a file); returns its pid.
+pid_t SpawnRlpipe(const std::vector<std::string>& args, const fs::path& log) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    FILE* f = freopen(log.c_str(), "w", stdout);
+    (void)f;
+    dup2(fileno(stdout), 2);
+    std::vector<char*> argv;
+    std::string binary = RLPIPE_BINARY;
+    argv.push_back(binary.data());
+    std::vector<std::string> copy = args;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int WaitExit(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+json ReadJson(const fs::path& p) { return json::parse(Slurp(p)); }
+
+/// Polls until `pred` holds (or the timeout passes).
+template <typename Pred>
+bool WaitFor(Pred pred, double timeout_s = 60.0) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+/// True when the state file says `session` is running.
+bool SessionRunning(const fs::path& out, const std::string& session) {
+  try {
+    const json state = ReadJson(out / "pipeline_state.json");
+    return state["sessions"][session]["status"] == "running";
+  } catch (...) {
+    return false;
+  }
+}
+
+class PipelineE2E : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           (std::string("rlpipe_e2e_") + info->name() + "_" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    out_ = dir_ / "out";
+  }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+
+  /// Writes a pipeline file into the test folder; `sessions` is the YAML of the sessions list.
+  fs::path WritePipeline(const std::string& header, const std::string& sessions) {
+    const fs::path p = dir_ / "pipeline.yaml";
+    std::ofstream(p) << header << "\nsessions:\n" << sessions;
+    return p;
+  }
+  /// One session entry using the tiny config.
+  std::string Session(const std::string& name, const std::string& extra = "") const {
+    return "  - name: " + name + "\n    config: " + kTinyConfig.string() + "\n" + extra;
+  }
+  json State() const { return ReadJson(out_ / "pipeline_state.json"); }
+  json Report() const { return ReadJson(out_ / "pipeline_report.json"); }
+
+  fs::path dir_;
+  fs::path out_;
+};
+
+TEST_F(PipelineE2E, WritesTheOutputLayoutAndChainsCheckpoints) {
+  const Outcome r = Rlpipe({"run", "--config", (kFixtures / "three_sessions.yaml").string(),
+                            "--output-dir", out_.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+
+  // Layout.
+  for (const char* f : {"pipeline_state.json", "pipeline_report.json", "pipeline.log"}) {
+    EXPECT_TRUE(fs::exists(out_ / f)) << f;
+  }
+  for (const char* s : {"first", "second", "third"}) {
+    EXPECT_TRUE(fs::exists(out_ / s / "training_config.yaml")) << s;
+    EXPECT_TRUE(fs::exists(out_ / s / "models/best_model.zip")) << s;
+    EXPECT_TRUE(fs::exists(out_ / s / "models/final_model.zip")) << s;
+    EXPECT_TRUE(fs::exists(out_ / s / "logs/metrics.csv")) << s;
+    EXPECT_TRUE(fs::exists(out_ / s / "logs/training.log")) << s;
+    EXPECT_FALSE(fs::exists(out_ / s / "models.partial")) << s;
+  }
+
+  // State: the seed's fields plus per-session records.
+  const json state = State();
+  EXPECT_EQ(state["sessions_completed"], json({"first", "second", "third"}));
+  EXPECT_TRUE(state["current_session"].is_null());
+  EXPECT_FALSE(state["started_at"].get<std::string>().empty());
+  EXPECT_FALSE(state["last_updated"].get<std::string>().empty());
+  EXPECT_EQ(state["checkpoints"]["first"], "first/models/best_model.zip");
+  EXPECT_TRUE(state["sessions"]["first"]["init_checkpoint"].is_null());
+  EXPECT_EQ(state["sessions"]["second"]["init_checkpoint"], "first/models/best_model.zip");
+  EXPECT_EQ(state["sessions"]["third"]["init_checkpoint"], "second/models/best_model.zip");
+  EXPECT_EQ(state["sessions"]["first"]["config_fingerprint"].get<std::string>().size(), 16u);
+
+  // timesteps: null keeps the config's value; a number replaces it; overrides merge.
+  EXPECT_EQ(state["sessions"]["first"]["timesteps"], 2048);
+  EXPECT_EQ(state["sessions"]["second"]["timesteps"], 1024);
+  const std::string second_cfg = Slurp(out_ / "second/training_config.yaml");
+  EXPECT_NE(second_cfg.find("eval_freq: 512"), std::string::npos) << second_cfg;
+  EXPECT_NE(second_cfg.find("total_timesteps: 1024"), std::string::npos) << second_cfg;
+
+  // Report.
+  const json report = Report();
+  EXPECT_EQ(report["pipeline_name"], "e2e-three");
+  EXPECT_EQ(report["summary"]["completed"], 3);
+  EXPECT_EQ(report["summary"]["failed"], 0);
+  ASSERT_EQ(report["sessions"].size(), 3u);
+  for (const auto& s : report["sessions"]) {
+    EXPECT_EQ(s["status"], "completed");
+    EXPECT_TRUE(s["best_mean_return"].is_number());
+    EXPECT_TRUE(s["final_mean_return"].is_number());
+    EXPECT_GT(s["duration_seconds"].get<double>(), 0.0);
+  }
+  EXPECT_FALSE(report["finished_at"].get<std::string>().empty());
+}
+
+TEST_F(PipelineE2E, ExplicitCheckpointWinsAndTransferOffDisablesPrevious) {
+  // Session one produces a model; a second pipeline names it explicitly.
+  ASSERT_EQ(Rlpipe({"run", "--config",
+                    WritePipeline("name: a", Session("one")).string(), "--output-dir",
+                    out_.string()})
+                .exit_code,
+            0);
+  const fs::path model = out_ / "one/models/final_model.zip";
+  ASSERT_TRUE(fs::exists(model));
+  const fs::path out2 = dir_ / "out2";
+  const fs::path p = WritePipeline(
+      "name: b\nenable_transfer_learning: false",
+      Session("x") + Session("y", "    use_previous_checkpoint: true\n") +
+          Session("z", "    checkpoint: " + model.string() + "\n"));
+  const Outcome r = Rlpipe({"run", "--config", p.string(), "--output-dir", out2.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const json state = ReadJson(out2 / "pipeline_state.json");
+  EXPECT_TRUE(state["sessions"]["y"]["init_checkpoint"].is_null());
+  EXPECT_EQ(state["sessions"]["z"]["init_checkpoint"], model.string());
+}
+
+TEST_F(PipelineE2E, ExistingStateWithoutResumeIsAnError) {
+  const fs::path p = WritePipeline("name: a", Session("one"));
+  ASSERT_EQ(Rlpipe({"run", "--config", p.string(), "--output-dir", out_.string()}).exit_code, 0);
+  const Outcome again = Rlpipe({"run", "--config", p.string(), "--output-dir", out_.string()});
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.output.find("--resume"), std::string::npos) << again.output;
+  EXPECT_NE(again.output.find("--output-dir"), std::string::npos) << again.output;
+}
+
+TEST_F(PipelineE2E, FailureStopsThePipelineAndResumeRerunsIt) {
+  // Session two starts from a corrupt checkpoint: it fails, three never runs.
+  const fs::path bad = dir_ / "bad.zip";
+  std::ofstream(bad) << "not a zip";
+  const fs::path p = WritePipeline(
+      "name: a", Session("one") + Session("two", "    checkpoint: " + bad.string() + "\n") +
+                     Session("three", "    use_previous_checkpoint: true\n"));
+  const Outcome r = Rlpipe({"run", "--config", p.string(), "--output-dir", out_.string()});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  json state = State();
+  EXPECT_EQ(state["sessions"]["one"]["status"], "completed");
+  EXPECT_EQ(state["sessions"]["two"]["status"], "failed");
+  EXPECT_NE(state["sessions"]["two"]["error"].get<std::string>().find("bad.zip"),
+            std::string::npos);
+  EXPECT_EQ(state["sessions"]["three"]["status"], "pending");
+  EXPECT_EQ(Report()["summary"]["failed"], 1);
+
+  // Fix the checkpoint (same content as a real model), then resume: one is skipped.
+  fs::copy_file(out_ / "one/models/final_model.zip", bad, fs::copy_options::overwrite_existing);
+  const Outcome resumed =
+      Rlpipe({"run", "--config", p.string(), "--output-dir", out_.string(), "--resume"});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  state = State();
+  EXPECT_EQ(state["sessions"]["one"]["attempts"], 1);
+  EXPECT_EQ(state["sessions"]["two"]["attempts"], 2);
+  EXPECT_EQ(state["sessions"]["three"]["status"], "completed");
+  EXPECT_EQ(state["sessions"]["three"]["init_checkpoint"], "two/models/best_model.zip");
+}
+
+TEST_F(PipelineE2E, ContinueOnErrorHandsOnTheLastGoodCheckpoint) {
+  const fs::path bad = dir_ / "bad.zip";
+  std::ofstream(bad) << "PK truncated";
+  const fs::path p = WritePipeline(
+      "name: a\ncontinue_on_error: true",
+      Session("one") + Session("two", "    checkpoint: " + bad.string() + "\n") +
+          Session("three", "    use_previous_checkpoint: true\n"));
+  const Outcome r = Rlpipe({"run", "--config", p.string(), "--output-dir", out_.string()});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  const json state = State();
+  EXPECT_EQ(state["sessions"]["two"]["status"], "failed");
+  EXPECT_EQ(state["sessions"]["three"]["status"], "completed");
+  EXPECT_EQ(state["sessions"]["three"]["init_checkpoint"], "one/models/best_model.zip");
+}
+
+TEST_F(PipelineE2E, UnmetSuccessCriteriaFailTheSessionAndKeepTheGoodModels) {
+  const fs::path p = WritePipeline(
+      "name: a", Session("one", "    success_criteria:\n      min_reward: 1000.0\n"));
+  const Outcome r = Rlpipe({"run", "--config", p.string(), "--output-dir", out_.string()});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  const json state = State();
+  EXPECT_EQ(state["sessions"]["one"]["status"], "failed_criteria");
+  EXPECT_NE(state["sessions"]["one"]["error"].get<std::string>().find("min_reward"),
+            std::string::npos);
+  EXPECT_FALSE(state["checkpoints"].contains("one"));
+  EXPECT_FALSE(fs::exists(out_ / "one/models"));
+  EXPECT_TRUE(fs::exists(out_ / "one/models.partial/final_model.zip"));
+
+  // min_episodes counts training episodes (2048 steps / 200 per episode -> 10).
+  const fs::path out2 = dir_ / "out2";
+  const fs::path p2 = WritePipeline(
+      "name: a", Session("one", "    success_criteria:\n      min_episodes: 11\n"));
+  EXPECT_EQ(Rlpipe({"run", "--config", p2.string(), "--output-dir", out2.string()}).exit_code, 1);
+  EXPECT_EQ(ReadJson(out2 / "pipeline_state.json")["sessions"]["one"]["status"],
+            "failed_criteria");
+}
+
+TEST_F(PipelineE2E, StartFromRunsTheNamedSessionWithThePreviousModelFromState) {
+  const fs::path p = WritePipeline(
+      "name: a", Session("one") + Session("two", "    use_previous_checkpoint: true\n"));
+  ASSERT_EQ(Rlpipe({"run", "--config", p.string(), "--output-dir", out_.string()}).exit_code, 0);
+  const Outcome r = Rlpipe(
+      {"run", "--config", p.string(), "--output-dir", out_.string(), "--start-from", "two"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const json state = State();
+  EXPECT_EQ(state["sessions"]["one"]["attempts"], 1);
+  EXPECT_EQ(state["sessions"]["two"]["attempts"], 2);
+  EXPECT_EQ(state["sessions"]["two"]["init_checkpoint"], "one/models/best_model.zip");
+
+  const Outcome unknown = Rlpipe(
+      {"run", "--config", p.string(), "--output-dir", out_.string(), "--start-from", "nope"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.output.find("valid: one, two"), std::string::npos) << unknown.output;
+
+  // On a fresh folder, a session wanting the previous model cannot start from nothing.
+  const Outcome fresh = Rlpipe({"run", "--config", p.string(), "--output-dir",
+                                (dir_ / "fresh").string(), "--start-from", "two"});
+  EXPECT_EQ(fresh.exit_code, 2);
+  EXPECT_NE(fresh.output.find("use_previous_checkpoint"), std::string::npos) << fresh.output;
+}
+
+TEST_F(PipelineE2E, ResumeRefusesChangedConfigUnlessForced) {
+  const fs::path p = WritePipeline(
+      "name: a", Session("one") + Session("two", "    checkpoint: /nonexistent/x.zip\n"));
+  // two's checkpoint is missing: that is a config error before anything runs.
+  const Outcome bad = Rlpipe({"run", "--config", p.string(), "--output-dir", out_.string()});
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("pipeline.yaml:"), std::string::npos) << bad.output;
+  EXPECT_FALSE(fs::exists(out_ / "pipeline_state.json"));
+
+  const fs::path p2 = WritePipeline(
+      "name: a\ncontinue_on_error: false",
+      Session("one") + Session("two", "    success_criteria:\n      min_reward: 1000\n"));
+  EXPECT_EQ(Rlpipe({"run", "--config", p2.string(), "--output-dir", out_.string()}).exit_code, 1);
+  // Change session one's config: resume refuses, --force accepts.
+  const fs::path p3 = WritePipeline(
+      "name: a", Session("one", "    overrides:\n      agent:\n        gamma: 0.95\n") +
+                     Session("two"));
+  const Outcome refused =
+      Rlpipe({"run", "--config", p3.string(), "--output-dir", out_.string(), "--resume"});
+  EXPECT_EQ(refused.exit_code, 2) << refused.output;
+  EXPECT_NE(refused.output.find("one"), std::string::npos);
+  EXPECT_NE(refused.output.find("--force"), std::string::npos);
+  const Outcome forced = Rlpipe(
+      {"run", "--config", p3.string(), "--output-dir", out_.string(), "--resume", "--force"});
+  EXPECT_EQ(forced.exit_code, 0) << forced.output;
+  EXPECT_EQ(State()["sessions"]["one"]["attempts"], 1);
+}
+
+/// A session long enough to be signalled in the middle.
+std::string LongSession(const std::string& name) {
+  return "  - name: " + name + "\n    config: " + kTinyConfig.string() +
+         "\n    timesteps: 5000000\n";
+}
+
+TEST_F(PipelineE2E, SigintAndSigtermCheckpointAndMarkInterrupted) {
+  for (int sig : {SIGINT, SIGTERM}) {
+    const fs::path out = dir_ / ("out_" + std::to_string(sig));
+    const fs::path p = WritePipeline("name: a", Session("one") + LongSession("two"));
+    const pid_t pid = SpawnRlpipe({"run", "--config", p.string(), "--output-dir", out.string()},
+                                  dir_ / "log.txt");
+    ASSERT_TRUE(WaitFor([&] { return SessionRunning(out, "two"); }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    kill(pid, sig);
+    EXPECT_EQ(WaitExit(pid), 128 + sig) << Slurp(dir_ / "log.txt");
+    const json state = ReadJson(out / "pipeline_state.json");
+    EXPECT_EQ(state["sessions"]["two"]["status"], "interrupted");
+    EXPECT_NE(state["sessions"]["two"]["error"].get<std::string>().find("checkpoint"),
+              std::string::npos);
+    bool has_checkpoint = false;
+    for (const auto& e : fs::directory_iterator(out / "two/models.partial/checkpoints")) {
+      has_checkpoint |= e.path().filename().string().starts_with("rl_model_");
+    }
+    EXPECT_TRUE(has_checkpoint);
+    EXPECT_EQ(ReadJson(out / "pipeline_report.json")["summary"]["interrupted"], 1);
+  }
+}
+
+TEST_F(PipelineE2E, ResumeAfterKill9ContinuesWithTheUnfinishedSession) {
+  const fs::path p = WritePipeline("name: a", Session("one") + LongSession("two"));
+  const pid_t pid = SpawnRlpipe({"run", "--config", p.string(), "--output-dir", out_.string()},
+                                dir_ / "log.txt");
+  ASSERT_TRUE(WaitFor([&] { return SessionRunning(out_, "two"); }));
+  kill(pid, SIGKILL);
+  EXPECT_EQ(WaitExit(pid), 128 + SIGKILL);
+  EXPECT_EQ(State()["sessions"]["two"]["status"], "running");
+
+  // Resume with a shorter session two (a changed config of an unfinished session is fine).
+  const fs::path p2 = WritePipeline("name: a", Session("one") + Session("two"));
+  const Outcome r =
+      Rlpipe({"run", "--config", p2.string(), "--output-dir", out_.string(), "--resume"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const json state = State();
+  EXPECT_EQ(state["sessions"]["one"]["attempts"], 1);
+  EXPECT_EQ(state["sessions"]["two"]["attempts"], 2);
+  EXPECT_EQ(state["sessions"]["two"]["status"], "completed");
+}
+
+TEST_F(PipelineE2E, ASecondProcessOnTheSameFolderIsRefused) {
+  const fs::path p = WritePipeline("name: a", LongSession("one"));
+  const pid_t pid = SpawnRlpipe({"run", "--config", p.string(), "--output-dir", out_.string()},
+                                dir_ / "log.txt");
+  ASSERT_TRUE(WaitFor([&] { return SessionRunning(out_, "one"); }));
+  const Outcome second =
+      Rlpipe({"run", "--config", p.string(), "--output-dir", out_.string(), "--resume"});
+  EXPECT_EQ(second.exit_code, 2);
+  EXPECT_NE(second.output.find("another rlpipe process"), std::string::npos) << second.output;
+  kill(pid, SIGINT);
+  EXPECT_EQ(WaitExit(pid), 130);
+}
+
+TEST_F(PipelineE2E, BadInputIsOneLineWithFileLineAndKeyPath) {
+  const fs::path p = WritePipeline(
+      "name: a", Session("one", "    overrides:\n      agent:\n        gama: 0.9\n"));
+  const Outcome r = Rlpipe({"run", "--config", p.string(), "--output-dir", out_.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("pipeline.yaml:"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("gama"), std::string::npos) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+
+  const Outcome unknown_env = Rlpipe(
+      {"run", "--config",
+       WritePipeline("name: a",
+                     Session("one", "    overrides:\n      environment:\n        name: robot_env\n"))
+           .string(),
+       "--output-dir", out_.string()});
+  EXPECT_EQ(unknown_env.exit_code, 2);
+  EXPECT_NE(unknown_env.output.find("pendulum"), std::string::npos) << unknown_env.output;
+}
+
+TEST_F(PipelineE2E, ConfigCommandPrintsTheResolvedSession) {
+  const fs::path p = WritePipeline(
+      "name: a", Session("one", "    timesteps: 4096\n    overrides:\n      agent:\n"
+                                "        gamma: 0.95\n") +
+                     Session("two"));
+  const Outcome r = Rlpipe({"config", "--config", p.string(), "--session", "one"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("gamma: 0.95"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("total_timesteps: 4096"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("n_steps: 256"), std::string::npos) << r.output;
+  const Outcome bad = Rlpipe({"config", "--config", p.string(), "--session", "zzz"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.output.find("valid: one, two"), std::string::npos) << bad.output;
+}
+
+}  // namespace
