@@ -6,6 +6,8 @@
 
 #include "config/tree.h"
 #include "envs/pendulum.h"
+#include "envs/robots/crush_resistance.h"
+#include "envs/robots/height_maximize.h"
 #include "envs/time_limit.h"
 
 namespace rlpipe::envs {
@@ -59,9 +61,23 @@ const std::vector<TaskRegistration>& TaskRegistry() {
                 .default_max_episode_steps = 200,
                 .params = {{"g", 10.0, "gravitational acceleration (m/s^2)"}}},
        .aliases = {"Pendulum-v1"},
-       .factory = [](const TaskParams& p) -> std::unique_ptr<Env> {
+       .factory = [](const TaskParams& p, int /*max_episode_steps*/) -> std::unique_ptr<Env> {
          return std::make_unique<Pendulum>(PendulumParams{.g = p.at("g")});
        }},
+      {.info = {.name = "height_maximize",
+                .description = "Multi-robot world (2N bar robots, N spheres): raise any robot as "
+                               "high as possible (pipeline session 1).",
+                .default_max_episode_steps = robots::HeightMaximize::kDefaultMaxEpisodeSteps,
+                .params = robots::HeightMaximizeParamSpecs()},
+       .aliases = {"height_maximize_env"},
+       .factory = robots::MakeHeightMaximize},
+      {.info = {.name = "crush_resistance",
+                .description = "Multi-robot world with a descending press: hold it up as long as "
+                               "possible (pipeline session 2).",
+                .default_max_episode_steps = robots::CrushResistance::kDefaultMaxEpisodeSteps,
+                .params = robots::CrushResistanceParamSpecs()},
+       .aliases = {"crush_resistance_env"},
+       .factory = robots::MakeCrushResistance},
   };
   return kRegistry;
 }
@@ -133,7 +149,7 @@ std::unique_ptr<Env> MakeEnv(const config::EnvironmentConfig& cfg) {
   const TaskRegistration& task = *FindTask(cfg.name);
   const int max_steps =
       cfg.max_episode_steps > 0 ? cfg.max_episode_steps : task.info.default_max_episode_steps;
-  std::unique_ptr<Env> env = task.factory(params);
+  std::unique_ptr<Env> env = task.factory(params, max_steps);
   if (max_steps <= 0) return env;
   return std::make_unique<TimeLimit>(std::move(env), max_steps);
 }

@@ -21,7 +21,9 @@ struct TaskRegistration {
   TaskInfo info;
   std::vector<std::string> aliases;  // other accepted names, e.g. "Pendulum-v1"
   /// Builds the bare task (no TimeLimit) from validated parameters.
-  std::function<std::unique_ptr<Env>(const TaskParams&)> factory;
+  /// Builds the bare task; `max_episode_steps` is the horizon the TimeLimit will cut at (tasks
+  /// that pay an end-of-episode bonus need it).
+  std::function<std::unique_ptr<Env>(const TaskParams&, int max_episode_steps)> factory;
 };
 
 /// Every registry row, in registry order.

@@ -64,6 +64,10 @@ void ExpectSameAsSerial(const std::string& task, int n, int threads, int horizon
   EXPECT_GT(episodes, n);
 }
 
+TEST(ThreadedVectorEnvTest, EqualsSerialOnTheRobotTask) {
+  ExpectSameAsSerial("height_maximize", 5, 2, 40, 100);
+}
+
 TEST(ThreadedVectorEnvTest, EqualsSerialWithUnevenSlicesAndMoreThreadsThanEnvs) {
   ExpectSameAsSerial("pendulum", 7, 3, 13, 60);
   ExpectSameAsSerial("pendulum", 2, 8, 5, 20);

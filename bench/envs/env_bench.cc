@@ -1,0 +1,135 @@
+// Env throughput: (a) wrapper overhead of height_maximize against raw mj_step on the same compiled
+// model, (b) 8 envs on 2 threads against 1 thread, (c) env-steps/s of every robot task, and the
+// cost of compiling a world against copying a compiled one. Ratios come from the same run.
+//   rlpipe_env_bench [seconds_per_measurement]
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "envs/registry.h"
+#include "envs/robots/height_maximize.h"
+#include "envs/time_limit.h"
+#include "sim/mujoco_model.h"
+#include "vec/vector_env.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// Runs `step` in batches until `seconds` have passed; returns calls per second.
+double Rate(double seconds, const std::function<void()>& step) {
+  int64_t calls = 0;
+  const auto start = Clock::now();
+  double elapsed = 0.0;
+  while (elapsed < seconds) {
+    for (int i = 0; i < 100; ++i) step();
+    calls += 100;
+    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  }
+  return static_cast<double>(calls) / elapsed;
+}
+
+std::unique_ptr<rlpipe::envs::Env> Make(const std::string& name) {
+  rlpipe::config::EnvironmentConfig cfg;
+  cfg.name = name;
+  return rlpipe::envs::MakeEnv(cfg);
+}
+
+/// Random actions in [-1, 1], a bank of 64 rows of `dim`.
+std::vector<std::vector<float>> ActionBank(int dim, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+  std::vector<std::vector<float>> bank(64, std::vector<float>(static_cast<size_t>(dim)));
+  for (auto& row : bank) {
+    for (float& a : row) a = unit(rng);
+  }
+  return bank;
+}
+
+/// Env-steps/s of one env stepped with random actions (auto-reset on episode end).
+double EnvStepRate(rlpipe::envs::Env& env, double seconds) {
+  std::vector<float> obs(static_cast<size_t>(env.Spec().observation_space.Dim()));
+  const auto bank = ActionBank(env.Spec().action_space.Dim(), 1);
+  env.Reset(1, obs);
+  size_t t = 0;
+  return Rate(seconds, [&] {
+    const auto r = env.Step(bank[t++ % bank.size()], obs);
+    if (r.terminated || r.truncated) env.Reset(std::nullopt, obs);
+  });
+}
+
+/// Env-steps/s of a batch of `n` envs of `task` on `threads` threads.
+double BatchRate(const std::string& task, int n, int threads, double seconds) {
+  const rlpipe::vec::VectorEnv::Factory factory = [task] { return Make(task); };
+  rlpipe::vec::ThreadedVectorEnv venv(n, threads, factory);
+  venv.Reset(3);
+  const std::vector<float> actions = ActionBank(venv.ActDim() * n, 2).front();
+  return n * Rate(seconds, [&] { venv.Step(actions); });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const double seconds = argc > 1 ? std::atof(argv[1]) : 2.0;
+  using rlpipe::envs::robots::HeightMaximize;
+
+  // (a) Wrapper overhead: the env's step against frame_skip raw mj_step calls on a copy of the
+  // very model the env compiled, in the same state and with the same kind of random controls.
+  {
+    auto env = Make("height_maximize");
+    auto& task =
+        dynamic_cast<HeightMaximize&>(dynamic_cast<rlpipe::envs::TimeLimit&>(*env).inner());
+    std::vector<float> obs(static_cast<size_t>(env->Spec().observation_space.Dim()));
+    env->Reset(1, obs);
+    const int frame_skip = task.world().params().frame_skip;
+    rlpipe::sim::ModelPtr model = rlpipe::sim::CopyModel(task.world().model());
+    rlpipe::sim::DataPtr data = rlpipe::sim::MakeData(*model);
+    mj_copyData(data.get(), model.get(), &task.world().data());
+    std::mt19937_64 rng(5);
+    std::uniform_real_distribution<double> unit(-1.0, 1.0);
+    for (int i = 0; i < model->nu; ++i) data->ctrl[i] = unit(rng);
+    int raw_steps = 0;
+    const double raw = Rate(seconds, [&] {
+      for (int s = 0; s < frame_skip; ++s) mj_step(model.get(), data.get());
+      if (++raw_steps % 1000 == 0) mj_copyData(data.get(), model.get(), &task.world().data());
+    });
+    const double wrapped = EnvStepRate(*env, seconds);
+    std::printf(
+        "(a) height_maximize N=2: env %.0f steps/s, raw mj_step x%d %.0f steps/s, "
+        "ratio %.3f (goal >= 0.90)\n",
+        wrapped, frame_skip, raw, wrapped / raw);
+  }
+
+  // (b) 8 envs on 2 threads against 1 thread.
+  {
+    const double one = BatchRate("height_maximize", 8, 1, seconds);
+    const double two = BatchRate("height_maximize", 8, 2, seconds);
+    std::printf(
+        "(b) height_maximize 8 envs: 1 thread %.0f env-steps/s, 2 threads %.0f, "
+        "ratio %.3f (goal >= 1.7)\n",
+        one, two, two / one);
+  }
+
+  // (c) Every registered task, one env, random actions.
+  for (const auto& info : rlpipe::envs::RegisteredTasks()) {
+    auto env = Make(info.name);
+    std::printf("(c) %-18s %.0f env-steps/s\n", info.name.c_str(), EnvStepRate(*env, seconds));
+  }
+
+  // Compiling a world against copying an already compiled one (what each env does).
+  {
+    const rlpipe::envs::robots::WorldParams params;
+    const std::string xml = rlpipe::envs::robots::BuildWorldXml(params);
+    const rlpipe::sim::ModelPtr compiled = rlpipe::sim::CompileXml(xml);
+    const double compile = Rate(seconds / 4, [&] { rlpipe::sim::CompileXml(xml); });
+    const double copy = Rate(seconds / 4, [&] { rlpipe::sim::CopyModel(*compiled); });
+    std::printf("model: compile %.2f ms, copy %.3f ms (%.0fx faster)\n", 1e3 / compile, 1e3 / copy,
+                copy / compile);
+  }
+  return 0;
+}

@@ -1,0 +1,617 @@
+#include "envs/robots/multi_robot_world.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <numbers>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace rlpipe::envs::robots {
+namespace {
+
+using C = RobotConstants;
+
+/// Arms point up at this angle from vertical at spawn (a narrow V), so that robots 0.4 m apart
+/// do not overlap: a bar robot's footprint radius is then 0.525 sin 15° + 0.015 ≈ 0.15 m.
+constexpr double kSpawnArmTiltRad = 15.0 * std::numbers::pi / 180.0;
+/// Gap between a robot and the floor at spawn (m).
+constexpr double kSpawnClearance = 0.002;
+/// Rejection sampling budget per robot, and full restarts before giving up.
+constexpr int kSpawnDrawsPerRobot = 10000;
+constexpr int kSpawnRestarts = 100;
+/// Spawn capacity: robots fit when their exclusion discs cover at most this fraction of the
+/// (centre disc + margin) area; random sequential placement jams near 0.547, so 0.4 always fits.
+constexpr double kSpawnMaxCoverage = 0.4;
+/// Arm joint armature (kg m^2) and damping (N m s/rad): a bar spun about its own axis has almost
+/// no inertia (5.6e-5 kg m^2); the armature keeps 21.6 N m from giving 4e5 rad/s^2, and the
+/// damping limits an arm to 21.6 rad/s under full torque.
+constexpr double kHingeArmature = 0.01;
+constexpr double kHingeDamping = 1.0;
+/// Bar robot root armature (kg m^2, and kg along the free joint's translations): the centre ball
+/// alone has 2.5e-5 kg m^2, and the arms' reaction torques spin it up until explicit Euler
+/// diverges; 0.002 regularises it (2 g of extra mass, ~4% of the robot's own inertia).
+constexpr double kRootArmature = 0.002;
+/// Constraint impedance of press-robot contacts (MuJoCo solimp dmin = dmax). Rigid robots would
+/// hold the plate above the crush height forever (a resting sphere is 0.334 m tall, the crush
+/// height 0.3 m): with impedance 0.5 instead of MuJoCo's 0.9-0.95 a press contact yields about
+/// 1 cm per 1000 N of push, so robots are crushed once the growing push is large enough.
+constexpr double kPressImpedance = 0.5;
+
+/// A double as MJCF text (round-trips exactly).
+std::string Num(double value) {
+  std::ostringstream out;
+  out.precision(17);
+  out << value;
+  return out.str();
+}
+
+/// A non-negative integer parameter; ConfigError naming the key otherwise.
+int ReadInt(const TaskParams& params, const std::string& key, int lo, int hi) {
+  const double value = params.at(key);
+  if (value != std::floor(value) || value < lo || value > hi) {
+    throw ConfigError("environment." + key + ": expected an integer in [" + std::to_string(lo) +
+                      ", " + std::to_string(hi) + "], found " + Num(value));
+  }
+  return static_cast<int>(value);
+}
+
+/// A real parameter in [lo, hi] (or (lo, hi] when lo_open).
+double ReadReal(const TaskParams& params, const std::string& key, double lo, double hi,
+                bool lo_open) {
+  const double value = params.at(key);
+  if (value < lo || value > hi || (lo_open && value == lo)) {
+    throw ConfigError("environment." + key + ": expected a number in " + (lo_open ? "(" : "[") +
+                      Num(lo) + ", " + Num(hi) + "], found " + Num(value));
+  }
+  return value;
+}
+
+/// Throws ConfigError when 3N robots cannot be spawned 0.4 m apart within the disc.
+void CheckSpawnFits(int num_type_b, double spawn_radius_m) {
+  const int robots = 3 * num_type_b;
+  const double half = C::kMinSeparation / 2.0;
+  const double capacity =
+      kSpawnMaxCoverage * (spawn_radius_m + half) * (spawn_radius_m + half) / (half * half);
+  if (robots > capacity) {
+    throw ConfigError(
+        "environment.num_type_b_robots / environment.spawn_radius: " + std::to_string(robots) +
+        " robots (num_type_b_robots " + std::to_string(num_type_b) + ") do not fit " +
+        Num(C::kMinSeparation) + " m apart in a spawn disc of radius " + Num(spawn_radius_m) +
+        " m (at most " + std::to_string(static_cast<int>(capacity)) +
+        "); raise spawn_radius or lower num_type_b_robots");
+  }
+}
+
+/// Compiled worlds by MJCF text, shared read-only between instances (each copies it).
+std::shared_ptr<const mjModel> CompiledWorld(const std::string& xml) {
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<const mjModel>> cache;
+  const std::lock_guard<std::mutex> lock(mutex);
+  auto& entry = cache[xml];
+  if (!entry)
+    entry = std::shared_ptr<const mjModel>(sim::CompileXml(xml).release(), sim::ModelDeleter());
+  return entry;
+}
+
+/// Name lookup that must succeed (the names come from BuildWorldXml).
+int Id(const mjModel& model, mjtObj type, const std::string& name) {
+  const int id = mj_name2id(&model, type, name.c_str());
+  if (id < 0) throw TrainingError("multi-robot world: no object named '" + name + "'");
+  return id;
+}
+
+}  // namespace
+
+std::vector<ParamSpec> WorldParamSpecs() {
+  const WorldParams d;
+  return {
+      {"num_type_b_robots", static_cast<double>(d.num_type_b_robots),
+       "N: sphere robots (type B); bar robots (type A) are 2N"},
+      {"spawn_radius", d.spawn_radius_m, "robots spawn uniformly over a disc of this radius (m)"},
+      {"timestep", d.timestep_s, "physics step (s)"},
+      {"frame_skip", static_cast<double>(d.frame_skip), "physics steps per control step"},
+      {"connect_distance", d.connect_distance_m,
+       "a bar tip this close to a sphere's surface connects to it (m)"},
+      {"connection_break_force", d.connection_break_force_n,
+       "a connection breaks when its constraint force exceeds this (N)"},
+  };
+}
+
+WorldParams ReadWorldParams(const TaskParams& params) {
+  WorldParams world;
+  world.num_type_b_robots = ReadInt(params, "num_type_b_robots", 1, 64);
+  world.spawn_radius_m = ReadReal(params, "spawn_radius", 0.0, 1000.0, false);
+  world.timestep_s = ReadReal(params, "timestep", 0.0, 0.1, true);
+  world.frame_skip = ReadInt(params, "frame_skip", 1, 1000);
+  world.connect_distance_m = ReadReal(params, "connect_distance", 0.0, 10.0, false);
+  world.connection_break_force_n = ReadReal(params, "connection_break_force", 0.0, 1e9, true);
+  CheckSpawnFits(world.num_type_b_robots, world.spawn_radius_m);
+  return world;
+}
+
+std::string BuildWorldXml(const WorldParams& params) {
+  const int bars = 2 * params.num_type_b_robots;
+  const int spheres = params.num_type_b_robots;
+  const int robots = bars + spheres;
+  const int neq = bars * 2 * spheres;
+  // Fixed-size constraint buffers (MuJoCo 2.2.2): generous per robot, plus the press's contacts.
+  const int nconmax = 20 + 20 * robots + (params.with_press ? 10 * robots : 0);
+  const int njmax = 4 * nconmax + 3 * neq;
+  std::ostringstream xml;
+
+  // Header: units, physics step, buffer sizes.
+  xml << "<mujoco model=\"multi_robot_world\">\n"
+      << "  <compiler angle=\"radian\" inertiafromgeom=\"true\"/>\n"
+      << "  <option timestep=\"" << Num(params.timestep_s) << "\"/>\n"
+      << "  <size nconmax=\"" << nconmax << "\" njmax=\"" << njmax << "\"/>\n"
+      << "  <default>\n"
+      << "    <joint armature=\"" << Num(kHingeArmature) << "\" damping=\"" << Num(kHingeDamping)
+      << "\"/>\n"
+      << "    <motor ctrllimited=\"true\" ctrlrange=\"-1 1\"/>\n"
+      << "  </default>\n"
+      << "  <worldbody>\n"
+      << "    <geom name=\"floor\" type=\"plane\" size=\"30 30 0.1\"/>\n";
+
+  // Bar robots: a centre ball and two arms, each on a ball joint at the ball's centre (3 DoF, no
+  // gimbal lock); arm 1 is arm 0 turned half a turn about z. MuJoCo computes inertias from the
+  // geoms and their masses.
+  for (int i = 0; i < bars; ++i) {
+    const std::string name = "bar" + std::to_string(i);
+    xml << "    <body name=\"" << name << "\">\n"
+        << "      <joint name=\"" << name << "_root\" type=\"free\" armature=\""
+        << Num(kRootArmature) << "\" damping=\"0\"/>\n"
+        << "      <geom type=\"sphere\" size=\"" << Num(C::kBallRadius) << "\" mass=\""
+        << Num(C::kBallMass) << "\"/>\n";
+    for (int arm = 0; arm < 2; ++arm) {
+      const std::string arm_name = name + "_arm" + std::to_string(arm);
+      xml << "      <body name=\"" << arm_name << "\""
+          << (arm == 1 ? " euler=\"0 0 3.141592653589793\"" : "") << ">\n"
+          << "        <joint name=\"" << arm_name << "_ball\" type=\"ball\"/>\n"
+          << "        <geom type=\"capsule\" size=\"" << Num(C::kBarRadius) << "\" fromto=\""
+          << Num(C::kBallRadius + C::kBarRadius) << " 0 0 " << Num(C::kBarTip - C::kBarRadius)
+          << " 0 0\" mass=\"" << Num(C::kBarMass) << "\"/>\n"
+          << "      </body>\n";
+    }
+    xml << "    </body>\n";
+  }
+
+  // Sphere robots: a free 1 kg ball, driven by world-frame forces (xfrc_applied).
+  for (int j = 0; j < spheres; ++j) {
+    xml << "    <body name=\"sphere" << j << "\">\n"
+        << "      <freejoint name=\"sphere" << j << "_root\"/>\n"
+        << "      <geom type=\"sphere\" size=\"" << Num(C::kSphereRadius) << "\" mass=\""
+        << Num(C::kSphereMass) << "\"/>\n"
+        << "    </body>\n";
+  }
+
+  // The press: a horizontal plate on a vertical slide; qpos is the height of its underside.
+  if (params.with_press) {
+    xml << "    <body name=\"press\">\n"
+        << "      <joint name=\"press_z\" type=\"slide\" axis=\"0 0 1\" armature=\"0\" "
+           "damping=\"0\"/>\n"
+        << "      <geom name=\"press_plate\" type=\"box\" priority=\"1\" solimp=\""
+        << Num(kPressImpedance) << " " << Num(kPressImpedance) << " 0.001\" size=\""
+        << Num(C::kPressHalfSize) << " " << Num(C::kPressHalfSize) << " "
+        << Num(C::kPressHalfThickness) << "\" pos=\"0 0 " << Num(C::kPressHalfThickness)
+        << "\" mass=\"" << Num(C::kPressMass) << "\"/>\n"
+        << "    </body>\n";
+  }
+  xml << "  </worldbody>\n";
+
+  // Contacts: a robot's two arms meet at its centre, so they never collide with each other; the
+  // press never touches the floor.
+  xml << "  <contact>\n";
+  for (int i = 0; i < bars; ++i) {
+    xml << "    <exclude body1=\"bar" << i << "_arm0\" body2=\"bar" << i << "_arm1\"/>\n";
+  }
+  if (params.with_press) xml << "    <exclude body1=\"world\" body2=\"press\"/>\n";
+  xml << "  </contact>\n";
+
+  // One switchable ball-socket connection per (bar tip, sphere) pair, all off at first; the
+  // anchor on the sphere is set when a connection forms.
+  xml << "  <equality>\n";
+  for (int i = 0; i < bars; ++i) {
+    for (int arm = 0; arm < 2; ++arm) {
+      for (int j = 0; j < spheres; ++j) {
+        xml << "    <connect body1=\"bar" << i << "_arm" << arm << "\" body2=\"sphere" << j
+            << "\" anchor=\"" << Num(C::kBarTip) << " 0 0\" active=\"false\"/>\n";
+      }
+    }
+  }
+  xml << "  </equality>\n";
+
+  // Three torque motors per ball joint, about the arm's own x, y, z axes; action order: bar i,
+  // arm 0 (x, y, z), arm 1 (x, y, z).
+  xml << "  <actuator>\n";
+  for (int i = 0; i < bars; ++i) {
+    for (int arm = 0; arm < 2; ++arm) {
+      for (int axis = 0; axis < 3; ++axis) {
+        xml << "    <motor joint=\"bar" << i << "_arm" << arm << "_ball\" gear=\"";
+        for (int k = 0; k < 6; ++k)
+          xml << (k > 0 ? " " : "") << (k == axis ? Num(C::kJointTorque) : "0");
+        xml << "\"/>\n";
+      }
+    }
+  }
+  xml << "  </actuator>\n"
+      << "</mujoco>\n";
+  return xml.str();
+}
+
+MultiRobotWorld::MultiRobotWorld(const WorldParams& params) : params_(params) {
+  // Fail early on worlds that cannot spawn, then compile once per parameter set and copy.
+  CheckSpawnFits(params_.num_type_b_robots, params_.spawn_radius_m);
+  const std::shared_ptr<const mjModel> compiled = CompiledWorld(BuildWorldXml(params_));
+  model_ = sim::CopyModel(*compiled);
+  data_ = sim::MakeData(*model_);
+
+  // Addresses of every robot's joints and bodies, resolved once by name.
+  const mjModel& m = *model_;
+  for (int i = 0; i < NumBars(); ++i) {
+    const std::string name = "bar" + std::to_string(i);
+    const int root = Id(m, mjOBJ_JOINT, name + "_root");
+    root_qpos_.push_back(m.jnt_qposadr[root]);
+    root_dof_.push_back(m.jnt_dofadr[root]);
+    for (int arm = 0; arm < 2; ++arm) {
+      const std::string arm_name = name + "_arm" + std::to_string(arm);
+      arm_body_.push_back(Id(m, mjOBJ_BODY, arm_name));
+      const int joint = Id(m, mjOBJ_JOINT, arm_name + "_ball");
+      ball_qpos_.push_back(m.jnt_qposadr[joint]);
+      ball_dof_.push_back(m.jnt_dofadr[joint]);
+    }
+  }
+  for (int j = 0; j < NumSpheres(); ++j) {
+    const int root = Id(m, mjOBJ_JOINT, "sphere" + std::to_string(j) + "_root");
+    root_qpos_.push_back(m.jnt_qposadr[root]);
+    root_dof_.push_back(m.jnt_dofadr[root]);
+    sphere_body_.push_back(Id(m, mjOBJ_BODY, "sphere" + std::to_string(j)));
+  }
+  int press_body = -1;
+  if (params_.with_press) {
+    const int joint = Id(m, mjOBJ_JOINT, "press_z");
+    press_qpos_adr_ = m.jnt_qposadr[joint];
+    press_dof_adr_ = m.jnt_dofadr[joint];
+    press_geom_ = Id(m, mjOBJ_GEOM, "press_plate");
+    press_body = Id(m, mjOBJ_BODY, "press");
+  }
+  robot_geom_.assign(static_cast<size_t>(m.ngeom), 0);
+  for (int g = 0; g < m.ngeom; ++g) {
+    const int body = m.geom_bodyid[g];
+    robot_geom_[static_cast<size_t>(g)] = body != 0 && body != press_body ? 1 : 0;
+  }
+
+  // Connection bookkeeping.
+  connected_.assign(static_cast<size_t>(NumBars() * 2 * NumSpheres()), 0);
+  armed_.assign(static_cast<size_t>(NumBars() * 2), 1);
+  eq_force_.assign(static_cast<size_t>(m.neq), 0.0);
+}
+
+int MultiRobotWorld::ObsDim() const {
+  return NumBars() * WorldLayout::kBarObsDim + NumSpheres() * WorldLayout::kSphereObsDim;
+}
+
+int MultiRobotWorld::ActDim() const {
+  return NumBars() * WorldLayout::kBarActDim + NumSpheres() * WorldLayout::kSphereActDim;
+}
+
+Box MultiRobotWorld::RobotObservationSpace() const {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  Box box;
+  const auto add = [&box](int count, float lo, float hi) {
+    box.low.insert(box.low.end(), static_cast<size_t>(count), lo);
+    box.high.insert(box.high.end(), static_cast<size_t>(count), hi);
+  };
+  // Bars: position, quaternion, velocities, arm joint quaternions, arm angular speeds, tip flags.
+  for (int i = 0; i < NumBars(); ++i) {
+    add(3, -kInf, kInf);
+    add(4, -1.0f, 1.0f);
+    add(6, -kInf, kInf);
+    add(8, -1.0f, 1.0f);
+    add(6, -kInf, kInf);
+    add(2, 0.0f, 1.0f);
+  }
+  // Spheres: position, quaternion, velocities, connection count.
+  for (int j = 0; j < NumSpheres(); ++j) {
+    add(3, -kInf, kInf);
+    add(4, -1.0f, 1.0f);
+    add(6, -kInf, kInf);
+    add(1, 0.0f, static_cast<float>(2 * NumBars()));
+  }
+  return box;
+}
+
+Box MultiRobotWorld::RobotActionSpace() const {
+  return {std::vector<float>(static_cast<size_t>(ActDim()), -1.0f),
+          std::vector<float>(static_cast<size_t>(ActDim()), 1.0f)};
+}
+
+void MultiRobotWorld::Reset(std::mt19937_64& rng) {
+  // Physics back to the model's initial state; keep the warning counts the reset clears.
+  past_warnings_.Add(sim::ReadWarnings(*data_));
+  mj_resetData(model_.get(), data_.get());
+  std::fill(model_->eq_active, model_->eq_active + model_->neq, mjtByte{0});
+  std::fill(connected_.begin(), connected_.end(), uint8_t{0});
+  std::fill(armed_.begin(), armed_.end(), uint8_t{1});
+  std::fill(eq_force_.begin(), eq_force_.end(), 0.0);
+  connections_.clear();
+
+  // Centres uniform over the disc's area (r = R sqrt(u)), at least kMinSeparation apart.
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::vector<std::array<double, 2>> centres;
+  for (int restart = 0; centres.size() < static_cast<size_t>(NumRobots()); ++restart) {
+    if (restart == kSpawnRestarts) {
+      throw TrainingError("multi-robot world: could not spawn " + std::to_string(NumRobots()) +
+                          " robots in the spawn disc");
+    }
+    centres.clear();
+    for (int robot = 0; robot < NumRobots(); ++robot) {
+      for (int draw = 0; draw < kSpawnDrawsPerRobot; ++draw) {
+        const double r = params_.spawn_radius_m * std::sqrt(unit(rng));
+        const double phi = 2.0 * std::numbers::pi * unit(rng);
+        const std::array<double, 2> c = {r * std::cos(phi), r * std::sin(phi)};
+        const bool clear = std::all_of(centres.begin(), centres.end(), [&](const auto& o) {
+          return std::hypot(c[0] - o[0], c[1] - o[1]) >= C::kMinSeparation;
+        });
+        if (clear) {
+          centres.push_back(c);
+          break;
+        }
+      }
+      if (centres.size() != static_cast<size_t>(robot + 1)) break;
+    }
+  }
+
+  // Bar robots: random heading, arms raised in a narrow V; spheres: resting on the floor.
+  mjtNum* qpos = data_->qpos;
+  for (int robot = 0; robot < NumRobots(); ++robot) {
+    const bool bar = robot < NumBars();
+    mjtNum* root = qpos + RootQpos(robot);
+    const double yaw = bar ? 2.0 * std::numbers::pi * unit(rng) : 0.0;
+    root[0] = centres[static_cast<size_t>(robot)][0];
+    root[1] = centres[static_cast<size_t>(robot)][1];
+    root[2] = (bar ? C::kBallRadius : C::kSphereRadius) + kSpawnClearance;
+    root[3] = std::cos(yaw / 2.0);
+    root[4] = 0.0;
+    root[5] = 0.0;
+    root[6] = std::sin(yaw / 2.0);
+    if (bar) {
+      // Both arms pitched about their own y axis from horizontal to kSpawnArmTiltRad off vertical.
+      const double pitch = -(std::numbers::pi / 2.0 - kSpawnArmTiltRad);
+      for (int arm = 0; arm < 2; ++arm) {
+        mjtNum* quat = qpos + ball_qpos_[static_cast<size_t>(robot * 2 + arm)];
+        quat[0] = std::cos(pitch / 2.0);
+        quat[1] = 0.0;
+        quat[2] = std::sin(pitch / 2.0);
+        quat[3] = 0.0;
+      }
+    }
+  }
+  mj_forward(model_.get(), data_.get());
+  sim::ThrowIfError("mj_forward");
+}
+
+void MultiRobotWorld::ApplyAction(std::span<const float> action) {
+  // Non-finite entries count as 0; everything else is clipped to [-1, 1].
+  const auto clip = [](float a) -> double {
+    return std::isfinite(a) ? std::clamp(static_cast<double>(a), -1.0, 1.0) : 0.0;
+  };
+  const size_t bar_actions = static_cast<size_t>(NumBars() * WorldLayout::kBarActDim);
+  for (size_t k = 0; k < bar_actions; ++k) data_->ctrl[k] = clip(action[k]);
+  for (int j = 0; j < NumSpheres(); ++j) {
+    mjtNum* force = data_->xfrc_applied + 6 * SphereBody(j);
+    for (size_t axis = 0; axis < 3; ++axis) {
+      force[axis] = C::kSphereForce * clip(action[bar_actions + static_cast<size_t>(3 * j) + axis]);
+    }
+  }
+}
+
+void MultiRobotWorld::Simulate(const std::function<void(const mjModel&, mjData&)>& before_substep) {
+  // frame_skip physics steps with the same controls, then connections from the final state.
+  for (int s = 0; s < params_.frame_skip; ++s) {
+    if (before_substep) before_substep(*model_, *data_);
+    mj_step(model_.get(), data_.get());
+  }
+  sim::ThrowIfError("mj_step");
+  UpdateConnections();
+}
+
+void MultiRobotWorld::Observe(std::span<float> obs) const {
+  const mjtNum* qpos = data_->qpos;
+  const mjtNum* qvel = data_->qvel;
+  size_t k = 0;
+  const auto put = [&obs, &k](double value) { obs[k++] = static_cast<float>(value); };
+  // One block per robot: free-joint pose (quaternion clamped against rounding) and velocities.
+  const auto put_root = [&](int robot) {
+    const mjtNum* root = qpos + RootQpos(robot);
+    for (int a = 0; a < 3; ++a) put(root[a]);
+    for (int a = 3; a < 7; ++a) put(std::clamp(root[a], -1.0, 1.0));
+    for (int a = 0; a < 6; ++a) put(qvel[RootDof(robot) + a]);
+  };
+  for (int i = 0; i < NumBars(); ++i) {
+    put_root(i);
+    for (int arm = 0; arm < 2; ++arm) {
+      const mjtNum* quat = qpos + ball_qpos_[static_cast<size_t>(i * 2 + arm)];
+      for (int a = 0; a < 4; ++a) put(std::clamp(quat[a], -1.0, 1.0));
+    }
+    for (int arm = 0; arm < 2; ++arm) {
+      for (int a = 0; a < 3; ++a) put(qvel[ball_dof_[static_cast<size_t>(i * 2 + arm)] + a]);
+    }
+    for (int arm = 0; arm < 2; ++arm) {
+      bool any = false;
+      for (int j = 0; j < NumSpheres(); ++j)
+        any = any || connected_[static_cast<size_t>(EqualityId(i, arm, j))];
+      put(any ? 1.0 : 0.0);
+    }
+  }
+  for (int j = 0; j < NumSpheres(); ++j) {
+    put_root(NumBars() + j);
+    put(SphereConnectionCount(j));
+  }
+}
+
+const mjtNum* MultiRobotWorld::RobotPosition(int robot) const {
+  return data_->qpos + RootQpos(robot);
+}
+
+double MultiRobotWorld::MaxRobotHeight() const {
+  double best = -std::numeric_limits<double>::infinity();
+  for (int robot = 0; robot < NumRobots(); ++robot) best = std::max(best, RobotPosition(robot)[2]);
+  return best;
+}
+
+double MultiRobotWorld::MeanRobotHeight() const {
+  double sum = 0.0;
+  for (int robot = 0; robot < NumRobots(); ++robot) sum += RobotPosition(robot)[2];
+  return sum / NumRobots();
+}
+
+double MultiRobotWorld::MaxRobotRadius() const {
+  double radius = 0.0;
+  for (int robot = 0; robot < NumRobots(); ++robot) {
+    const mjtNum* p = RobotPosition(robot);
+    radius = std::max(radius, std::hypot(p[0], p[1]));
+  }
+  return radius;
+}
+
+std::array<double, 3> MultiRobotWorld::TipPosition(int bar, int arm) const {
+  // tip = xpos + xmat · (kBarTip, 0, 0): the first column of the arm's rotation, scaled.
+  const int body = arm_body_[static_cast<size_t>(bar * 2 + arm)];
+  const mjtNum* xpos = data_->xpos + 3 * body;
+  const mjtNum* xmat = data_->xmat + 9 * body;
+  return {xpos[0] + C::kBarTip * xmat[0], xpos[1] + C::kBarTip * xmat[3],
+          xpos[2] + C::kBarTip * xmat[6]};
+}
+
+int MultiRobotWorld::EqualityId(int bar, int arm, int sphere) const {
+  // Declared in BuildWorldXml's order: bar, arm, sphere.
+  return (bar * 2 + arm) * NumSpheres() + sphere;
+}
+
+int MultiRobotWorld::SphereConnectionCount(int sphere) const {
+  int count = 0;
+  for (const Connection& c : connections_) count += c.sphere == sphere ? 1 : 0;
+  return count;
+}
+
+double MultiRobotWorld::ConnectionForce(int bar, int arm, int sphere) const {
+  const int eq = EqualityId(bar, arm, sphere);
+  return connected_[static_cast<size_t>(eq)] ? eq_force_[static_cast<size_t>(eq)] : 0.0;
+}
+
+void MultiRobotWorld::UpdateConnections() {
+  const mjData& d = *data_;
+
+  // Constraint force of each equality in the last step: the norm of its three rows (world-frame
+  // force components of a connect constraint).
+  std::fill(eq_force_.begin(), eq_force_.end(), 0.0);
+  for (int row = 0; row < d.nefc; ++row) {
+    if (d.efc_type[row] != mjCNSTR_EQUALITY) continue;
+    eq_force_[static_cast<size_t>(d.efc_id[row])] += d.efc_force[row] * d.efc_force[row];
+  }
+  for (double& f : eq_force_) f = std::sqrt(f);
+
+  for (int bar = 0; bar < NumBars(); ++bar) {
+    for (int arm = 0; arm < 2; ++arm) {
+      const size_t tip = static_cast<size_t>(bar * 2 + arm);
+      const std::array<double, 3> p = TipPosition(bar, arm);
+
+      // A connection under too much force breaks; the tip must leave before it reconnects.
+      bool connected = false;
+      for (int j = 0; j < NumSpheres(); ++j) {
+        const int eq = EqualityId(bar, arm, j);
+        if (!connected_[static_cast<size_t>(eq)]) continue;
+        if (eq_force_[static_cast<size_t>(eq)] > params_.connection_break_force_n) {
+          connected_[static_cast<size_t>(eq)] = 0;
+          model_->eq_active[eq] = 0;
+          armed_[tip] = 0;
+        } else {
+          connected = true;
+        }
+      }
+      if (connected) continue;
+
+      // The nearest sphere surface to the true tip.
+      int nearest = -1;
+      double nearest_gap = std::numeric_limits<double>::infinity();
+      for (int j = 0; j < NumSpheres(); ++j) {
+        const mjtNum* c = d.xpos + 3 * SphereBody(j);
+        const double gap = std::hypot(p[0] - c[0], p[1] - c[1], p[2] - c[2]) - C::kSphereRadius;
+        if (gap < nearest_gap) {
+          nearest_gap = gap;
+          nearest = j;
+        }
+      }
+      if (!armed_[tip]) {
+        armed_[tip] = nearest_gap > params_.connect_distance_m ? 1 : 0;
+        continue;
+      }
+      if (nearest < 0 || nearest_gap > params_.connect_distance_m) continue;
+
+      // Connect: the anchor on the sphere is the surface point facing the tip, in the sphere's
+      // frame (local = xmat^T · world offset), so the constraint pulls the tip onto the surface.
+      const int eq = EqualityId(bar, arm, nearest);
+      const int body = SphereBody(nearest);
+      const mjtNum* c = d.xpos + 3 * body;
+      const mjtNum* xmat = d.xmat + 9 * body;
+      const double dist = std::hypot(p[0] - c[0], p[1] - c[1], p[2] - c[2]);
+      std::array<double, 3> offset = {0.0, 0.0, C::kSphereRadius};
+      if (dist > 1e-9) {
+        for (int a = 0; a < 3; ++a)
+          offset[static_cast<size_t>(a)] =
+              (p[static_cast<size_t>(a)] - c[a]) * C::kSphereRadius / dist;
+      }
+      mjtNum* anchor = model_->eq_data + mjNEQDATA * eq + 3;
+      for (int a = 0; a < 3; ++a) {
+        anchor[a] = xmat[a] * offset[0] + xmat[3 + a] * offset[1] + xmat[6 + a] * offset[2];
+      }
+      model_->eq_active[eq] = 1;
+      connected_[static_cast<size_t>(eq)] = 1;
+    }
+  }
+
+  // The live list, in (bar, arm, sphere) order.
+  connections_.clear();
+  for (int bar = 0; bar < NumBars(); ++bar) {
+    for (int arm = 0; arm < 2; ++arm) {
+      for (int j = 0; j < NumSpheres(); ++j) {
+        if (connected_[static_cast<size_t>(EqualityId(bar, arm, j))])
+          connections_.push_back({bar, arm, j});
+      }
+    }
+  }
+}
+
+void MultiRobotWorld::PlaceRobot(int robot, const std::array<double, 3>& pos,
+                                 const std::array<double, 4>& quat) {
+  mjtNum* root = data_->qpos + RootQpos(robot);
+  std::copy(pos.begin(), pos.end(), root);
+  std::copy(quat.begin(), quat.end(), root + 3);
+  std::fill(data_->qvel + RootDof(robot), data_->qvel + RootDof(robot) + 6, 0.0);
+  mj_forward(model_.get(), data_.get());
+  sim::ThrowIfError("mj_forward");
+}
+
+void MultiRobotWorld::SetArmOrientation(int bar, int arm, const std::array<double, 4>& quat) {
+  const size_t joint = static_cast<size_t>(bar * 2 + arm);
+  std::copy(quat.begin(), quat.end(), data_->qpos + ball_qpos_[joint]);
+  std::fill(data_->qvel + ball_dof_[joint], data_->qvel + ball_dof_[joint] + 3, 0.0);
+  mj_forward(model_.get(), data_.get());
+  sim::ThrowIfError("mj_forward");
+}
+
+sim::WarningCounts MultiRobotWorld::Warnings() const {
+  sim::WarningCounts total = past_warnings_;
+  total.Add(sim::ReadWarnings(*data_));
+  return total;
+}
+
+bool MultiRobotWorld::IsRobotGeom(int geom) const {
+  return robot_geom_[static_cast<size_t>(geom)] != 0;
+}
+
+}  // namespace rlpipe::envs::robots

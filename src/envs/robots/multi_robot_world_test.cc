@@ -1,0 +1,254 @@
+#include "envs/robots/multi_robot_world.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numbers>
+#include <random>
+#include <vector>
+
+#include "core/error.h"
+
+namespace rlpipe::envs::robots {
+namespace {
+
+using ::testing::HasSubstr;
+using C = RobotConstants;
+
+/// World parameters from a registry-style map: defaults plus `overrides`.
+TaskParams Params(const TaskParams& overrides = {}) {
+  TaskParams params;
+  for (const auto& spec : WorldParamSpecs()) params[spec.name] = spec.default_value;
+  for (const auto& [key, value] : overrides) params[key] = value;
+  return params;
+}
+
+/// Moves every robot far apart (rows at y = 5) so a test can stage one encounter.
+void ParkEveryone(MultiRobotWorld& world) {
+  for (int robot = 0; robot < world.NumRobots(); ++robot) {
+    const double radius = robot < world.NumBars() ? C::kBallRadius : C::kSphereRadius;
+    world.PlaceRobot(robot, {-6.0 + 2.0 * robot, 5.0, radius + 0.001});
+  }
+}
+
+/// A sphere at the origin on the floor and bar robot 0 lying along x, arm 0 pointing at the
+/// sphere with its tip `gap` metres from the sphere's surface.
+void StageTipNearSphere(MultiRobotWorld& world, double gap) {
+  ParkEveryone(world);
+  const int sphere_robot = world.NumBars();
+  world.PlaceRobot(sphere_robot, {0.0, 0.0, C::kSphereRadius});
+  world.SetArmOrientation(0, 0, {1, 0, 0, 0});
+  world.SetArmOrientation(0, 1, {1, 0, 0, 0});
+  // Yaw π: arm 0 (local +x) points along world -x, towards the sphere.
+  world.PlaceRobot(0, {C::kSphereRadius + gap + C::kBarTip, 0.0, C::kSphereRadius},
+                   {0.0, 0.0, 0.0, 1.0});
+}
+
+double GapToSphere(const MultiRobotWorld& world, int bar, int arm, int sphere) {
+  const std::array<double, 3> tip = world.TipPosition(bar, arm);
+  const mjtNum* c = world.RobotPosition(world.NumBars() + sphere);
+  return std::hypot(tip[0] - c[0], tip[1] - c[1], tip[2] - c[2]) - C::kSphereRadius;
+}
+
+TEST(MultiRobotWorldTest, LayoutSizesFollowTheRobotCount) {
+  MultiRobotWorld world(ReadWorldParams(Params({{"num_type_b_robots", 3}})));
+  EXPECT_EQ(world.NumBars(), 6);
+  EXPECT_EQ(world.NumSpheres(), 3);
+  EXPECT_EQ(world.ObsDim(), 6 * 29 + 3 * 14);
+  EXPECT_EQ(world.ActDim(), 6 * 6 + 3 * 3);
+  EXPECT_EQ(world.RobotObservationSpace().Dim(), world.ObsDim());
+  EXPECT_EQ(world.RobotActionSpace().Dim(), world.ActDim());
+  EXPECT_EQ(world.model().nu, 36);
+  EXPECT_EQ(world.model().neq, 6 * 2 * 3);
+  EXPECT_DOUBLE_EQ(world.ControlDt(), 1.0 / 60.0);
+}
+
+TEST(MultiRobotWorldTest, MassesMatchTheSpecAndInertiasComeFromTheGeoms) {
+  MultiRobotWorld world(ReadWorldParams(Params()));
+  const mjModel& m = world.model();
+  const int bar = mj_name2id(&m, mjOBJ_BODY, "bar0");
+  const int arm = mj_name2id(&m, mjOBJ_BODY, "bar0_arm0");
+  const int sphere = mj_name2id(&m, mjOBJ_BODY, "sphere0");
+  EXPECT_NEAR(m.body_mass[bar], 0.1, 1e-12);
+  EXPECT_NEAR(m.body_mass[arm], 0.5, 1e-12);
+  EXPECT_NEAR(m.body_mass[sphere], 1.0, 1e-12);
+  EXPECT_NEAR(m.body_subtreemass[bar], 1.1, 1e-12);
+  // Solid sphere: 2/5 m r^2.
+  EXPECT_NEAR(m.body_inertia[3 * sphere], 0.4 * 1.0 * 0.167 * 0.167, 1e-9);
+  // A 0.5 m bar about a transverse axis through its centre is close to m L^2 / 12.
+  const double transverse = std::max(m.body_inertia[3 * arm + 1], m.body_inertia[3 * arm + 2]);
+  EXPECT_NEAR(transverse, 0.5 * 0.5 * 0.5 / 12.0, 0.1 * 0.5 * 0.5 * 0.5 / 12.0);
+  // Each hinge motor gives 21.6 N m at full action.
+  EXPECT_NEAR(m.actuator_gear[0], C::kJointTorque, 1e-12);
+}
+
+TEST(MultiRobotWorldTest, SpawnIsSeparatedWithinTheDiscAndSeeded) {
+  MultiRobotWorld world(ReadWorldParams(Params({{"num_type_b_robots", 4}, {"spawn_radius", 1.5}})));
+  std::mt19937_64 rng(3);
+  double max_radius = 0.0;
+  for (int episode = 0; episode < 20; ++episode) {
+    world.Reset(rng);
+    for (int a = 0; a < world.NumRobots(); ++a) {
+      const mjtNum* p = world.RobotPosition(a);
+      max_radius = std::max(max_radius, std::hypot(p[0], p[1]));
+      ASSERT_LE(std::hypot(p[0], p[1]), 1.5 + 1e-12);
+      for (int b = 0; b < a; ++b) {
+        const mjtNum* q = world.RobotPosition(b);
+        ASSERT_GE(std::hypot(p[0] - q[0], p[1] - q[1]), C::kMinSeparation);
+      }
+    }
+    // Nothing overlaps at spawn: no robot-robot contact.
+    for (int c = 0; c < world.data().ncon; ++c) {
+      const mjContact& contact = world.data().contact[c];
+      ASSERT_FALSE(world.IsRobotGeom(contact.geom1) && world.IsRobotGeom(contact.geom2));
+    }
+  }
+  // The whole disc is used, not just its middle.
+  EXPECT_GT(max_radius, 1.2);
+}
+
+TEST(MultiRobotWorldTest, ASpawnThatCannotFitIsAConfigError) {
+  try {
+    ReadWorldParams(Params({{"num_type_b_robots", 40}}));
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("environment.num_type_b_robots / environment.spawn_radius"));
+    EXPECT_THAT(e.what(), HasSubstr("120 robots"));
+  }
+  EXPECT_THROW(MultiRobotWorld(WorldParams{.num_type_b_robots = 1, .spawn_radius_m = 0.1}),
+               ConfigError);
+  EXPECT_THROW(ReadWorldParams(Params({{"frame_skip", 2.5}})), ConfigError);
+  EXPECT_THROW(ReadWorldParams(Params({{"num_type_b_robots", 0}})), ConfigError);
+  EXPECT_THROW(ReadWorldParams(Params({{"timestep", 0}})), ConfigError);
+  // The largest count that fits does spawn.
+  MultiRobotWorld tight(WorldParams{.num_type_b_robots = 3, .spawn_radius_m = 0.8});
+  std::mt19937_64 rng(1);
+  EXPECT_NO_THROW(tight.Reset(rng));
+}
+
+TEST(MultiRobotWorldTest, ActionsAreTorquesAndWorldFrameForcesClipped) {
+  MultiRobotWorld world(ReadWorldParams(Params()));
+  std::mt19937_64 rng(1);
+  world.Reset(rng);
+  std::vector<float> action(static_cast<size_t>(world.ActDim()), 0.0f);
+  action[0] = 0.5f;
+  action[1] = 3.0f;           // clipped to 1
+  action[2] = std::nanf("");  // treated as 0
+  const size_t sphere0 = static_cast<size_t>(world.NumBars() * 6);
+  action[sphere0 + 0] = -2.0f;
+  action[sphere0 + 2] = 0.25f;
+  world.ApplyAction(action);
+  EXPECT_EQ(world.data().ctrl[0], 0.5);
+  EXPECT_EQ(world.data().ctrl[1], 1.0);
+  EXPECT_EQ(world.data().ctrl[2], 0.0);
+  const int body = mj_name2id(&world.model(), mjOBJ_BODY, "sphere0");
+  EXPECT_EQ(world.data().xfrc_applied[6 * body + 0], -20.0);
+  EXPECT_EQ(world.data().xfrc_applied[6 * body + 2], 5.0);
+
+  // A sphere pushed along +x in the world frame moves along +x even as it rolls.
+  ParkEveryone(world);
+  std::fill(action.begin(), action.end(), 0.0f);
+  action[sphere0] = 1.0f;
+  const double x0 = world.RobotPosition(world.NumBars())[0];
+  for (int t = 0; t < 60; ++t) {
+    world.ApplyAction(action);
+    world.Simulate();
+  }
+  const mjtNum* p = world.RobotPosition(world.NumBars());
+  EXPECT_GT(p[0] - x0, 1.0);
+  EXPECT_NEAR(p[1], 5.0, 0.05);
+  EXPECT_EQ(world.Warnings().Total(), 0) << world.Warnings().ToString();
+}
+
+TEST(MultiRobotWorldTest, ATipNearASphereConnectsAndIsPulledOntoItsSurface) {
+  MultiRobotWorld world(ReadWorldParams(Params()));
+  std::mt19937_64 rng(1);
+  world.Reset(rng);
+
+  // 0.25 m away: no connection; 0.1 m away: one, in the observation too.
+  StageTipNearSphere(world, 0.25);
+  world.UpdateConnections();
+  EXPECT_TRUE(world.Connections().empty());
+  StageTipNearSphere(world, 0.1);
+  EXPECT_NEAR(GapToSphere(world, 0, 0, 0), 0.1, 1e-9);
+  world.UpdateConnections();
+  ASSERT_EQ(world.Connections().size(), 1u);
+  EXPECT_EQ(world.Connections()[0].bar, 0);
+  EXPECT_EQ(world.Connections()[0].arm, 0);
+  EXPECT_EQ(world.Connections()[0].sphere, 0);
+  EXPECT_EQ(world.SphereConnectionCount(0), 1);
+  std::vector<float> obs(static_cast<size_t>(world.ObsDim()));
+  world.Observe(obs);
+  EXPECT_EQ(obs[27], 1.0f);                                              // bar 0, arm 0 flag
+  EXPECT_EQ(obs[28], 0.0f);                                              // bar 0, arm 1 flag
+  EXPECT_EQ(obs[static_cast<size_t>(world.NumBars() * 29 + 13)], 1.0f);  // sphere 0 count
+
+  // The ball-socket pulls the tip onto the sphere and holds it there.
+  const std::vector<float> idle(static_cast<size_t>(world.ActDim()), 0.0f);
+  for (int t = 0; t < 60; ++t) {
+    world.ApplyAction(idle);
+    world.Simulate();
+  }
+  ASSERT_EQ(world.Connections().size(), 1u);
+  EXPECT_LT(std::abs(GapToSphere(world, 0, 0, 0)), 0.01);
+  EXPECT_GT(world.ConnectionForce(0, 0, 0), 0.0);
+  EXPECT_EQ(world.Warnings().Total(), 0) << world.Warnings().ToString();
+}
+
+/// Connects bar 0 (held in the air by the connection) to sphere 0, then pushes the sphere away
+/// at full force for `steps` steps. Returns the number of steps the connection lasted.
+int StepsConnectedWhilePulled(double break_force_n, int steps) {
+  MultiRobotWorld world(ReadWorldParams(Params({{"connection_break_force", break_force_n}})));
+  std::mt19937_64 rng(1);
+  world.Reset(rng);
+  StageTipNearSphere(world, 0.0);
+  world.UpdateConnections();
+  std::vector<float> action(static_cast<size_t>(world.ActDim()), 0.0f);
+  const std::vector<float> idle = action;
+  EXPECT_EQ(world.Connections().size(), 1u);
+  action[static_cast<size_t>(world.NumBars() * 6)] = -1.0f;  // away from the bar (-x)
+  for (int t = 0; t < steps; ++t) {
+    world.ApplyAction(action);
+    world.Simulate();
+    if (world.Connections().empty()) {
+      // Broken: the tip is still close, but it does not reconnect until it has left.
+      world.ApplyAction(idle);
+      world.Simulate();
+      EXPECT_TRUE(world.Connections().empty());
+      return t;
+    }
+  }
+  return steps;
+}
+
+TEST(MultiRobotWorldTest, AConnectionBreaksAboveTheForceThreshold) {
+  // The bar's weight (10.8 N) plus a 20 N pull hold under the default 500 N threshold and break
+  // a 5 N one at once.
+  EXPECT_EQ(StepsConnectedWhilePulled(500.0, 60), 60);
+  EXPECT_LT(StepsConnectedWhilePulled(5.0, 60), 5);
+}
+
+TEST(MultiRobotWorldTest, WarningsSurviveResets) {
+  MultiRobotWorld world(ReadWorldParams(Params()));
+  std::mt19937_64 rng(1);
+  world.Reset(rng);
+  world.mutable_data().qvel[0] = std::numeric_limits<double>::quiet_NaN();
+  world.Simulate();
+  sim::TakeMessages();
+  EXPECT_EQ(world.Warnings().number[mjWARN_BADQVEL], 1);
+  world.Reset(rng);
+  EXPECT_EQ(world.Warnings().Total(), 1);
+}
+
+TEST(MultiRobotWorldTest, XmlIsDeterministicAndSharedAcrossInstances) {
+  const WorldParams params = ReadWorldParams(Params());
+  EXPECT_EQ(BuildWorldXml(params), BuildWorldXml(params));
+  MultiRobotWorld a(params);
+  MultiRobotWorld b(params);
+  // Each instance switches its own connections.
+  EXPECT_NE(a.model().eq_active, b.model().eq_active);
+}
+
+}  // namespace
+}  // namespace rlpipe::envs::robots
