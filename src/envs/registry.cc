@@ -8,6 +8,8 @@
 #include "envs/pendulum.h"
 #include "envs/robots/crush_resistance.h"
 #include "envs/robots/height_maximize.h"
+// includes: object tasks
+// includes: navigation tasks
 #include "envs/time_limit.h"
 
 namespace rlpipe::envs {
@@ -78,6 +80,8 @@ const std::vector<TaskRegistration>& TaskRegistry() {
                 .params = robots::CrushResistanceParamSpecs()},
        .aliases = {"crush_resistance_env"},
        .factory = robots::MakeCrushResistance},
+      // rows: object tasks (object_displacement, object_manipulation, terrain_traversal)
+      // rows: navigation tasks (obstacle_navigation, narrow_passage)
   };
   return kRegistry;
 }

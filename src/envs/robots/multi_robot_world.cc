@@ -139,7 +139,8 @@ std::string BuildWorldXml(const WorldParams& params) {
   const int robots = bars + spheres;
   const int neq = bars * 2 * spheres;
   // Fixed-size constraint buffers (MuJoCo 2.2.2): generous per robot, plus the press's contacts.
-  const int nconmax = 20 + 20 * robots + (params.with_press ? 10 * robots : 0);
+  const int nconmax =
+      20 + 20 * robots + (params.with_press ? 10 * robots : 0) + params.extra_contacts;
   const int njmax = 4 * nconmax + 3 * neq;
   std::ostringstream xml;
 
@@ -200,6 +201,7 @@ std::string BuildWorldXml(const WorldParams& params) {
         << "\" mass=\"" << Num(C::kPressMass) << "\"/>\n"
         << "    </body>\n";
   }
+  xml << params.extra_worldbody_xml;
   xml << "  </worldbody>\n";
 
   // Contacts: a robot's two arms meet at its centre, so they never collide with each other; the
@@ -371,9 +373,9 @@ void MultiRobotWorld::Reset(std::mt19937_64& rng) {
     const bool bar = robot < NumBars();
     mjtNum* root = qpos + RootQpos(robot);
     const double yaw = bar ? 2.0 * std::numbers::pi * unit(rng) : 0.0;
-    root[0] = centres[static_cast<size_t>(robot)][0];
-    root[1] = centres[static_cast<size_t>(robot)][1];
-    root[2] = (bar ? C::kBallRadius : C::kSphereRadius) + kSpawnClearance;
+    root[0] = params_.spawn_center_x_m + centres[static_cast<size_t>(robot)][0];
+    root[1] = params_.spawn_center_y_m + centres[static_cast<size_t>(robot)][1];
+    root[2] = params_.spawn_height_m + (bar ? C::kBallRadius : C::kSphereRadius) + kSpawnClearance;
     root[3] = std::cos(yaw / 2.0);
     root[4] = 0.0;
     root[5] = 0.0;

@@ -29,6 +29,13 @@ struct WorldParams {
   double connection_break_force_n = 500.0;  // a connection breaks above this constraint force
   bool with_press = false;                  // adds the press plate (crush_resistance)
   double press_reference_height_m = 5.0;    // where the press plate's underside starts
+  /// Task scenery: MJCF placed inside <worldbody> after the robots (static geoms, or bodies with
+  /// free joints for movable objects). Names must not start with "bar", "sphere" or "press".
+  std::string extra_worldbody_xml = {};
+  int extra_contacts = 0;                   // contact buffer room the scenery needs (nconmax)
+  double spawn_center_x_m = 0.0;            // centre of the spawn disc
+  double spawn_center_y_m = 0.0;
+  double spawn_height_m = 0.0;              // floor height under the spawn disc (a platform)
 };
 
 /// The world's registered parameters (name, default, description), shared by every robot task.
