@@ -9,7 +9,12 @@
 #include "envs/robots/crush_resistance.h"
 #include "envs/robots/height_maximize.h"
 // includes: object tasks
+#include "envs/robots/object_displacement.h"
+#include "envs/robots/object_manipulation.h"
+#include "envs/robots/terrain_traversal.h"
 // includes: navigation tasks
+#include "envs/robots/narrow_passage.h"
+#include "envs/robots/obstacle_navigation.h"
 #include "envs/time_limit.h"
 
 namespace rlpipe::envs {
@@ -81,7 +86,42 @@ const std::vector<TaskRegistration>& TaskRegistry() {
        .aliases = {"crush_resistance_env"},
        .factory = robots::MakeCrushResistance},
       // rows: object tasks (object_displacement, object_manipulation, terrain_traversal)
+      {.info = {.name = "object_displacement",
+                .description = "Multi-robot world with one object of 8 shapes: push it as far as "
+                               "possible in a target direction (N/S/E/W).",
+                .default_max_episode_steps = robots::ObjectDisplacement::kDefaultMaxEpisodeSteps,
+                .params = robots::ObjectDisplacementParamSpecs()},
+       .aliases = {"object_displacement_env"},
+       .factory = robots::MakeObjectDisplacement},
+      {.info = {.name = "object_manipulation",
+                .description = "Multi-robot world with boxes and cylinders of random mass: push "
+                               "each into its target circle.",
+                .default_max_episode_steps = robots::ObjectManipulation::kDefaultMaxEpisodeSteps,
+                .params = robots::ObjectManipulationParamSpecs()},
+       .aliases = {"object_manipulation_env"},
+       .factory = robots::MakeObjectManipulation},
+      {.info = {.name = "terrain_traversal",
+                .description = "Multi-robot world on a course of slopes, stairs, rough blocks, "
+                               "gaps and platforms: move the group to the finish.",
+                .default_max_episode_steps = robots::TerrainTraversal::kDefaultMaxEpisodeSteps,
+                .params = robots::TerrainTraversalParamSpecs()},
+       .aliases = {"terrain_traversal_env"},
+       .factory = robots::MakeTerrainTraversal},
       // rows: navigation tasks (obstacle_navigation, narrow_passage)
+      {.info = {.name = "obstacle_navigation",
+                .description = "Multi-robot world in a square arena with static obstacles: bring "
+                               "any robot to a target that moves on once reached.",
+                .default_max_episode_steps = robots::ObstacleNavigation::kDefaultMaxEpisodeSteps,
+                .params = robots::ObstacleNavigationParamSpecs()},
+       .aliases = {"obstacle_navigation_env"},
+       .factory = robots::MakeObstacleNavigation},
+      {.info = {.name = "narrow_passage",
+                .description = "Multi-robot world: leave a start room through narrow corridors, "
+                               "past checkpoints in order, to a goal.",
+                .default_max_episode_steps = robots::NarrowPassage::kDefaultMaxEpisodeSteps,
+                .params = robots::NarrowPassageParamSpecs()},
+       .aliases = {"narrow_passage_env"},
+       .factory = robots::MakeNarrowPassage},
   };
   return kRegistry;
 }

@@ -1,0 +1,78 @@
+#include "envs/robots/navigation_common.h"
+
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace rlpipe::envs::robots {
+
+NearestRobot FindNearestRobot(const MultiRobotWorld& world, double x, double y) {
+  NearestRobot nearest{.robot = -1, .distance_m = std::numeric_limits<double>::infinity()};
+  for (int robot = 0; robot < world.NumRobots(); ++robot) {
+    const mjtNum* p = world.RobotPosition(robot);
+    const double distance = std::hypot(p[0] - x, p[1] - y);
+    if (distance < nearest.distance_m) nearest = {.robot = robot, .distance_m = distance};
+  }
+  return nearest;
+}
+
+bool AnyRobotOutside(const MultiRobotWorld& world, double min_x, double max_x, double min_y,
+                     double max_y) {
+  for (int robot = 0; robot < world.NumRobots(); ++robot) {
+    const mjtNum* p = world.RobotPosition(robot);
+    if (p[0] < min_x || p[0] > max_x || p[1] < min_y || p[1] > max_y) return true;
+  }
+  return false;
+}
+
+bool RobotTouches(const MultiRobotWorld& world, const std::vector<uint8_t>& scenery) {
+  const mjData& data = world.data();
+  for (int c = 0; c < data.ncon; ++c) {
+    const int g1 = data.contact[c].geom1;
+    const int g2 = data.contact[c].geom2;
+    if (scenery[static_cast<size_t>(g1)] && world.IsRobotGeom(g2)) return true;
+    if (scenery[static_cast<size_t>(g2)] && world.IsRobotGeom(g1)) return true;
+  }
+  return false;
+}
+
+bool SimulateAndDetectContact(MultiRobotWorld& world, const std::vector<uint8_t>& scenery) {
+  // Before physics step s > 0 the contact list is that of step s - 1 (the one before step 0
+  // belongs to the previous control step); after the loop it is the last step's.
+  bool touched = false;
+  int substep = 0;
+  world.Simulate([&](const mjModel&, mjData&) {
+    if (substep++ > 0 && !touched) touched = RobotTouches(world, scenery);
+  });
+  return touched || RobotTouches(world, scenery);
+}
+
+double ReadTaskReal(const TaskParams& params, const std::string& key, double lo, double hi,
+                    bool lo_open) {
+  const double value = params.at(key);
+  if (value < lo || value > hi || (lo_open && value == lo)) {
+    throw ConfigError("environment." + key + ": expected a number in " + (lo_open ? "(" : "[") +
+                      MjcfNumber(lo) + ", " + MjcfNumber(hi) + "], found " + MjcfNumber(value));
+  }
+  return value;
+}
+
+int ReadTaskInt(const TaskParams& params, const std::string& key, int lo, int hi) {
+  const double value = params.at(key);
+  if (value != std::floor(value) || value < lo || value > hi) {
+    throw ConfigError("environment." + key + ": expected an integer in [" + std::to_string(lo) +
+                      ", " + std::to_string(hi) + "], found " + MjcfNumber(value));
+  }
+  return static_cast<int>(value);
+}
+
+std::string MjcfNumber(double value) {
+  std::ostringstream out;
+  out.precision(17);
+  out << value;
+  return out.str();
+}
+
+}  // namespace rlpipe::envs::robots

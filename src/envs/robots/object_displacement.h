@@ -1,0 +1,115 @@
+#pragma once
+/// Pipeline task 3: push one object as far as possible in a target direction (see
+/// docs/environments.md). The object is one of eight shapes (mug and torus are compounds of
+/// primitive geoms), placed 2 to `max_object_distance` m beyond the spawn disc's edge; the target
+/// direction is north, south, east or west. Per step the reward is the object's displacement
+/// progress along the direction plus 0.1 × its velocity along it; the last step adds 10 × the best
+/// displacement of the episode.
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <random>
+#include <span>
+#include <string>
+
+#include "envs/env.h"
+#include "envs/registry.h"
+#include "envs/robots/multi_robot_world.h"
+#include "envs/robots/object_task_util.h"
+#include "sim/mujoco_model.h"
+#include "sim/warning_source.h"
+
+namespace rlpipe::envs::robots {
+
+/// The object shapes, in the order of the observation's one-hot block.
+enum class ObjectShape {
+  kSphere,
+  kCube,
+  kCylinder,
+  kCapsule,
+  kMug,
+  kTorus,
+  kRectangularPrism,
+  kTallCylinder,
+};
+inline constexpr int kNumObjectShapes = 8;
+
+/// Target directions: east = +x, north = +y, west = -x, south = -y.
+enum class Direction { kEast, kNorth, kWest, kSouth };
+
+/// Task parameters (keys of the `environment:` section).
+struct ObjectDisplacementParams {
+  double max_object_distance_m = 15.0;  // farthest object placement beyond the spawn disc, >= 2
+};
+
+/// The MJCF body of the object (a free body named "object" with joint "object_root").
+std::string ObjectBodyXml(ObjectShape shape);
+
+/// The object_displacement task on the shared multi-robot world.
+class ObjectDisplacement : public Env, public sim::WarningSource {
+ public:
+  static constexpr int kDefaultMaxEpisodeSteps = 1000;
+  static constexpr double kProgressScale = 1.0;  // per m of displacement progress this step
+  static constexpr double kVelocityScale = 0.1;  // per m/s of velocity along the direction
+  static constexpr double kBestDisplacementBonus = 10.0;  // last step, per m of best displacement
+  static constexpr double kMinObjectDistance = 2.0;       // m beyond the spawn disc's edge
+  static constexpr double kObjectMass = 1.0;              // kg, every shape
+  static constexpr double kObjectClearance = 0.5;         // m, bounding radius of every shape
+  static constexpr double kArenaMargin = 20.0;            // m beyond the farthest object placement
+  /// Task block: object position 3, quaternion 4, linear velocity 3, angular velocity 3, target
+  /// direction (x, y) 2, displacement along it 1, best displacement 1, shape one-hot 8, elapsed
+  /// fraction of the episode 1.
+  static constexpr int kTaskObsDim = 26;
+
+  ObjectDisplacement(const WorldParams& world, const ObjectDisplacementParams& params,
+                     int max_episode_steps = kDefaultMaxEpisodeSteps);
+
+  const EnvSpec& Spec() const override { return spec_; }
+  void Reset(std::optional<uint64_t> seed, std::span<float> obs) override;
+  StepResult Step(std::span<const float> action, std::span<float> obs) override;
+  int64_t WarningCount() const override { return Warnings().Total(); }
+  std::string WarningSummary() const override { return Warnings().ToString(); }
+
+  /// Writes the observation of the current state.
+  void Observe(std::span<float> obs) const;
+  /// The world of the current episode (rebuilt at reset when the shape changes).
+  MultiRobotWorld& world() { return *world_; }
+  /// The object's free-joint addresses in world().
+  const object_tasks::FreeBody& object() const { return object_; }
+  ObjectShape shape() const { return shape_; }
+  Direction direction() const { return direction_; }
+  /// Unit vector of the target direction (x, y).
+  std::array<double, 2> DirectionVector() const;
+  /// Object displacement along the direction since the reset (m), and its velocity along it.
+  double Displacement() const;
+  double VelocityAlong() const;
+  /// Robots further than this from the origin end the episode (m).
+  double ArenaRadius() const;
+
+ private:
+  /// The world's parameters with this shape's object as scenery.
+  WorldParams WorldFor(ObjectShape shape) const;
+  sim::WarningCounts Warnings() const;
+
+  WorldParams world_params_;
+  ObjectDisplacementParams params_;
+  std::unique_ptr<MultiRobotWorld> world_;
+  sim::WarningCounts retired_warnings_;  // of worlds replaced at earlier resets
+  object_tasks::FreeBody object_;
+  EnvSpec spec_;
+  std::mt19937_64 rng_;
+  int max_episode_steps_;
+  int steps_ = 0;
+  ObjectShape shape_ = ObjectShape::kSphere;
+  Direction direction_ = Direction::kEast;
+  std::array<double, 2> start_xy_ = {0.0, 0.0};
+  double last_displacement_ = 0.0;
+  double best_displacement_ = 0.0;
+};
+
+/// Registered parameters (the world's and max_object_distance) and the registry row's factory.
+std::vector<ParamSpec> ObjectDisplacementParamSpecs();
+std::unique_ptr<Env> MakeObjectDisplacement(const TaskParams& params, int max_episode_steps);
+
+}  // namespace rlpipe::envs::robots
