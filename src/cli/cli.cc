@@ -19,6 +19,7 @@ int Main(int argc, char** argv) {
   AddRunCommand(app, &run);
   AddConfigCommand(app, &run);
   AddStatusCommand(app, &run);
+  AddRunsCommand(app, &run);
   AddEnvCommand(app, &run);
   try {
     app.parse(argc, argv);

@@ -11,6 +11,7 @@ using CommandFn = std::function<int()>;
 void AddRunCommand(CLI::App& app, CommandFn* run);
 void AddConfigCommand(CLI::App& app, CommandFn* run);
 void AddStatusCommand(CLI::App& app, CommandFn* run);
+void AddRunsCommand(CLI::App& app, CommandFn* run);
 void AddEnvCommand(CLI::App& app, CommandFn* run);
 
 }  // namespace rlpipe::cli

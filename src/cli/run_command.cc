@@ -12,7 +12,8 @@ void AddRunCommand(CLI::App& app, CommandFn* run) {
       "run",
       "Run a pipeline: its sessions in order, each handing its model to the next. Exit code 0 "
       "when all completed, 1 when a session failed, 2 on bad input, 130/143 when interrupted "
-      "(Ctrl-C / SIGTERM; resume with --resume).");
+      "(Ctrl-C / SIGTERM; resume with --resume), 3 when an S3 upload failed (local results kept; "
+      "--resume finishes it).");
   cmd->add_option("--config,-c", options->config_file, "pipeline YAML file")->required();
   cmd->add_option("--output-dir,-o", options->output_dir,
                   "output folder for state, reports, models and logs")
@@ -27,6 +28,14 @@ void AddRunCommand(CLI::App& app, CommandFn* run) {
   cmd->add_option("--seed", *seed, "root seed (overrides the pipeline file's `seed`)");
   cmd->add_flag("--verbose,-v", options->verbose,
                 "also list config keys accepted for later features");
+  cmd->add_flag("--use-s3", options->use_s3,
+                "keep checkpoints, state and reports in S3 under s3://BUCKET/PREFIX/RUN_ID/ too "
+                "(same as aws.use_s3: true); with --resume on an empty --output-dir, downloads "
+                "the state and the models it needs");
+  cmd->add_option("--s3-bucket", options->s3_bucket, "S3 bucket (overrides aws.s3_bucket)");
+  cmd->add_option("--s3-prefix", options->s3_prefix, "key prefix (overrides aws.s3_prefix)");
+  cmd->add_option("--run-id", options->run_id,
+                  "names the run in S3 (default: the state's, else <pipeline-name>-<UTC time>)");
   *run = nullptr;
   cmd->callback([options, seed, run] {
     *run = [options, seed] {

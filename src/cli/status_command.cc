@@ -15,8 +15,7 @@ void AddStatusCommand(CLI::App& app, CommandFn* run) {
       ->capture_default_str();
   cmd->callback([output_dir, run] {
     *run = [output_dir] {
-      const std::filesystem::path path =
-          std::filesystem::path(*output_dir) / "pipeline_state.json";
+      const std::filesystem::path path = std::filesystem::path(*output_dir) / "pipeline_state.json";
       if (!std::filesystem::exists(path)) {
         throw ConfigError("no pipeline state in " + *output_dir + " (expected " + path.string() +
                           ")");
@@ -25,8 +24,12 @@ void AddStatusCommand(CLI::App& app, CommandFn* run) {
       std::printf("pipeline: %s\nstarted:  %s\nupdated:  %s\n", state.pipeline_name.c_str(),
                   state.started_at.c_str(), state.last_updated.c_str());
       if (state.current_session) std::printf("running:  %s\n", state.current_session->c_str());
-      std::printf("\n%-28s %-16s %10s %12s %12s\n", "session", "status", "timesteps",
-                  "best_return", "duration_s");
+      if (state.run_uri) std::printf("s3:       %s\n", state.run_uri->c_str());
+      for (const auto& pending : state.pending_uploads) {
+        std::printf("not in S3 yet: %s (finish with run --resume --use-s3)\n", pending.c_str());
+      }
+      std::printf("\n%-28s %-16s %10s %12s %12s\n", "session", "status", "timesteps", "best_return",
+                  "duration_s");
       for (const auto& r : state.sessions) {
         const std::string best =
             r.best_mean_return ? std::to_string(*r.best_mean_return) : std::string("-");

@@ -2,10 +2,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
-#include <csignal>
 #include <cmath>
+#include <csignal>
 #include <fstream>
+#include <functional>
 #include <memory>
 
 #include "algos/train.h"
@@ -16,8 +18,10 @@
 #include "envs/env.h"
 #include "metrics/sinks.h"
 #include "pipeline/report.h"
+#include "pipeline/run_mirror.h"
 #include "pipeline/state.h"
 #include "pipeline/stop_signal.h"
+#include "storage/storage_error.h"
 
 namespace rlpipe::pipeline {
 namespace fs = std::filesystem;
@@ -95,10 +99,10 @@ void PromoteFolder(const fs::path& staging, const fs::path& target) {
 
 /// The metrics.csv row for one progress event (stable column set).
 metrics::Row ProgressRow(const algos::ProgressEvent& e) {
-  static const char* kLossNames[] = {
-      "train/policy_gradient_loss", "train/value_loss", "train/entropy_loss",
-      "train/approx_kl",            "train/clip_fraction", "train/loss",
-      "train/explained_variance",   "train/std"};
+  static const char* kLossNames[] = {"train/policy_gradient_loss", "train/value_loss",
+                                     "train/entropy_loss",         "train/approx_kl",
+                                     "train/clip_fraction",        "train/loss",
+                                     "train/explained_variance",   "train/std"};
   metrics::Row row = {
       {"timesteps", static_cast<double>(e.timesteps)},
       {"episodes", static_cast<double>(e.episodes)},
@@ -131,8 +135,26 @@ class Runner {
   std::optional<fs::path> ChooseInitCheckpoint(size_t index);
   /// Runs one session; returns the signal number when interrupted, else 0.
   int RunSession(size_t index);
-  void Save() { SaveState(output_dir_ / kStateFile, state_); }
+  /// Writes the state file, then mirrors it to S3.
+  void Save();
   void WriteReport();
+
+  /// With S3 on: picks the run id, opens the mirror, and on a fresh machine downloads the state.
+  void SetUpMirror();
+  /// Uploads what an earlier invocation left pending, and completed sessions' models that are
+  /// local but not complete in S3.
+  void SyncPending();
+  /// Uploads a completed session's models folder (failure: recorded as pending).
+  void UploadSessionModels(const std::string& session, const fs::path& models_dir);
+  /// Downloads a completed session's models from S3 into its models folder; false when S3 has
+  /// no complete checkpoint set for it.
+  bool FetchSessionModels(const std::string& session);
+  /// Runs `put`; on a storage failure remembers the error, marks `entry` (and the state) pending
+  /// and stops every later upload of this invocation. Returns false when it did not upload.
+  bool Upload(const std::string& entry, const std::function<void()>& put);
+  void AddPending(const std::string& entry);
+  /// The command that continues this run.
+  std::string ResumeCommand() const;
 
   RunOptions options_;
   ResolvedPipeline resolved_;
@@ -141,6 +163,8 @@ class Runner {
   PipelineState state_;
   std::unique_ptr<RunLog> log_;
   bool any_failed_ = false;
+  std::unique_ptr<RunMirror> mirror_;        // set when the run is mirrored to S3
+  std::optional<std::string> upload_error_;  // the first upload that failed, if any
 };
 
 size_t Runner::StartIndex() const {
@@ -173,6 +197,11 @@ void Runner::PrepareState() {
     state_.started_at = old.started_at;
     state_.sessions_completed = old.sessions_completed;
     state_.checkpoints = old.checkpoints;
+    state_.pending_uploads = old.pending_uploads;
+    if (!state_.run_id) {
+      state_.run_id = old.run_id;
+      state_.run_uri = old.run_uri;
+    }
     // Keep each session's record (by name) for sessions still in the pipeline.
     for (auto& record : state_.sessions) {
       if (const SessionRecord* previous = old.Find(record.name)) record = *previous;
@@ -218,7 +247,8 @@ void Runner::PrepareState() {
         !ChooseInitCheckpoint(start)) {
       throw ConfigError("session '" + spec.name +
                         "' has use_previous_checkpoint: true but no earlier session has a "
-                        "completed model in " + output_dir_.string() +
+                        "completed model in " +
+                        output_dir_.string() +
                         "; run the earlier sessions first or set its `checkpoint:`");
     }
   }
@@ -239,6 +269,8 @@ std::optional<fs::path> Runner::ChooseInitCheckpoint(size_t index) {
     if (record && record->status == SessionStatus::kCompleted && it != state_.checkpoints.end()) {
       const fs::path path = LoadPath(output_dir_, it->second);
       if (fs::exists(path)) return path;
+      // A fresh machine: the model is in S3 only.
+      if (mirror_ && FetchSessionModels(name) && fs::exists(path)) return path;
       if (log_) log_->Warn("checkpoint of session '" + name + "' is missing: " + path.string());
     }
   }
@@ -273,9 +305,8 @@ int Runner::RunSession(size_t index) {
   state_.current_session = spec.name;
   Save();
 
-  const uint64_t seed = experiment.training.seed
-                            ? static_cast<uint64_t>(*experiment.training.seed)
-                            : DeriveSeed(state_.seed, spec.name);
+  const uint64_t seed = experiment.training.seed ? static_cast<uint64_t>(*experiment.training.seed)
+                                                 : DeriveSeed(state_.seed, spec.name);
   log_->Info("=== session " + std::to_string(index + 1) + "/" +
              std::to_string(pipeline().sessions.size()) + ": " + spec.name + " (" +
              experiment.environment.name + ", " + config::ToString(experiment.agent.algorithm) +
@@ -345,8 +376,9 @@ int Runner::RunSession(size_t index) {
   if (result.interrupted) {
     const int signal_number = StopSignal() != 0 ? StopSignal() : SIGINT;
     record.status = SessionStatus::kInterrupted;
-    record.error = std::string("interrupted by ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") +
-                   " at " + std::to_string(result.timesteps) + " steps" +
+    record.error = std::string("interrupted by ") +
+                   (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") + " at " +
+                   std::to_string(result.timesteps) + " steps" +
                    (result.interrupt_checkpoint
                         ? "; checkpoint " + StorePath(output_dir_, *result.interrupt_checkpoint)
                         : "");
@@ -394,6 +426,8 @@ int Runner::RunSession(size_t index) {
   state_.checkpoints[spec.name] = *record.checkpoint;
   std::erase(state_.sessions_completed, spec.name);
   state_.sessions_completed.push_back(spec.name);
+  // The models reach S3 before a state that calls the session completed.
+  UploadSessionModels(spec.name, models_dir);
   Save();
   log_->Info("session '" + spec.name + "' completed in " +
              metrics::FormatDuration(record.duration_seconds) + ": best mean eval return " +
@@ -406,6 +440,148 @@ int Runner::RunSession(size_t index) {
 void Runner::WriteReport() {
   WriteFileAtomic(output_dir_ / kReportFile,
                   RenderReportJson(state_, pipeline().description, NowIso8601()));
+  if (mirror_) {
+    Upload(kReportObject, [&] { mirror_->PutFile(kReportObject, output_dir_ / kReportFile); });
+  }
+}
+
+void Runner::Save() {
+  const fs::path path = output_dir_ / kStateFile;
+  SaveState(path, state_);
+  if (!mirror_ || upload_error_) return;
+  // A failed state upload is recorded in the local state (which then differs from S3's).
+  if (!Upload(kStateObject, [&] { mirror_->PutFile(kStateObject, path); })) SaveState(path, state_);
+}
+
+void Runner::AddPending(const std::string& entry) {
+  if (std::find(state_.pending_uploads.begin(), state_.pending_uploads.end(), entry) ==
+      state_.pending_uploads.end()) {
+    state_.pending_uploads.push_back(entry);
+  }
+}
+
+bool Runner::Upload(const std::string& entry, const std::function<void()>& put) {
+  if (!upload_error_) {
+    try {
+      put();
+      std::erase(state_.pending_uploads, entry);
+      return true;
+    } catch (const StorageError& e) {
+      upload_error_ = e.what();
+      log_->Error("upload to S3 failed: " + *upload_error_ +
+                  "; the local copy is kept and later uploads are skipped");
+    }
+  }
+  // Everything after the first failure waits for --resume, the state included.
+  AddPending(entry);
+  AddPending(kStateObject);
+  return false;
+}
+
+void Runner::UploadSessionModels(const std::string& session, const fs::path& models_dir) {
+  if (!mirror_) return;
+  if (Upload(CheckpointsEntry(session), [&] { mirror_->PutSessionModels(session, models_dir); })) {
+    log_->Info("session '" + session + "': models uploaded to " +
+               mirror_->Uri(CheckpointsEntry(session)));
+  }
+}
+
+bool Runner::FetchSessionModels(const std::string& session) {
+  if (!mirror_->HasSessionModels(session)) {
+    log_->Warn("session '" + session + "': no complete checkpoint set in " +
+               mirror_->Uri(CheckpointsEntry(session)));
+    return false;
+  }
+  mirror_->GetSessionModels(session, output_dir_ / session / "models");
+  log_->Info("session '" + session + "': models downloaded from " +
+             mirror_->Uri(CheckpointsEntry(session)));
+  return true;
+}
+
+void Runner::SetUpMirror() {
+  if (!options_.use_s3 && !pipeline().aws.use_s3) {
+    if (options_.run_id) {
+      throw ConfigError("--run-id names a run in S3: it needs --use-s3 (or aws.use_s3: true)");
+    }
+    return;
+  }
+  const S3Location location =
+      ResolveS3Location(pipeline().aws, options_.s3_bucket, options_.s3_prefix);
+  const fs::path state_path = output_dir_ / kStateFile;
+  const std::optional<std::string> local_run_id =
+      fs::exists(state_path) ? LoadState(state_path).run_id : std::nullopt;
+
+  // The run id: the flag, else the one the local state records, else a new one.
+  std::string run_id;
+  if (options_.run_id) {
+    ValidateRunId(*options_.run_id);
+    if (local_run_id && *local_run_id != *options_.run_id) {
+      throw ConfigError(output_dir_.string() + " holds run '" + *local_run_id + "', not '" +
+                        *options_.run_id + "'; drop --run-id or use another --output-dir");
+    }
+    run_id = *options_.run_id;
+  } else {
+    run_id = local_run_id ? *local_run_id : GenerateRunId(pipeline().name);
+  }
+  const std::string prefix_uri = PrefixUri(location);
+  mirror_ = std::make_unique<RunMirror>(
+      OpenCheckpointStore(prefix_uri, MirrorStorageOptions(location)), JoinUri(prefix_uri, run_id));
+  state_.run_id = run_id;
+  state_.run_uri = mirror_->run_uri();
+
+  // No local state: a new run must not reuse an id; a resumed one takes the state from S3.
+  if (!fs::exists(state_path) && mirror_->HasState()) {
+    if (!options_.resume && !options_.start_from) {
+      throw ConfigError("run '" + run_id + "' already exists at " + mirror_->run_uri() +
+                        "; continue it with --resume, or choose another --run-id");
+    }
+    mirror_->GetState(state_path);
+    log_->Info("downloaded the state of run '" + run_id + "' from " + mirror_->Uri(kStateObject));
+  }
+  log_->Info("run id: " + run_id + " (state, checkpoints and reports in " + mirror_->run_uri() +
+             ")");
+}
+
+void Runner::SyncPending() {
+  if (!mirror_) return;
+  // Completed sessions listed as pending, or whose models are here but not complete in S3 (a run
+  // without --use-s3, or a kill during an upload).
+  for (const auto& record : state_.sessions) {
+    const std::string entry = CheckpointsEntry(record.name);
+    const fs::path models_dir = output_dir_ / record.name / "models";
+    const bool pending = std::find(state_.pending_uploads.begin(), state_.pending_uploads.end(),
+                                   entry) != state_.pending_uploads.end();
+    if (record.status != SessionStatus::kCompleted || !fs::exists(models_dir)) {
+      if (pending) log_->Warn("cannot upload " + entry + ": " + models_dir.string() + " is gone");
+      std::erase(state_.pending_uploads, entry);
+      continue;
+    }
+    Upload(entry, [&] {
+      if (!pending && mirror_->HasSessionModels(record.name)) return;
+      log_->Info("uploading the models of session '" + record.name + "' (not in S3 yet)");
+      mirror_->PutSessionModels(record.name, models_dir);
+    });
+  }
+
+  // The report of the earlier invocation; the state goes up with the next Save().
+  const fs::path report = output_dir_ / kReportFile;
+  if (std::find(state_.pending_uploads.begin(), state_.pending_uploads.end(), kReportObject) !=
+          state_.pending_uploads.end() &&
+      fs::exists(report)) {
+    Upload(kReportObject, [&] { mirror_->PutFile(kReportObject, report); });
+  }
+  if (!upload_error_) std::erase(state_.pending_uploads, kStateObject);
+}
+
+std::string Runner::ResumeCommand() const {
+  std::string command = "rlpipe run --config " + pipeline().file.string() + " --output-dir " +
+                        output_dir_.string() + " --resume";
+  if (mirror_) {
+    command += " --use-s3 --run-id " + *state_.run_id;
+    if (!options_.s3_bucket.empty()) command += " --s3-bucket " + options_.s3_bucket;
+    if (!options_.s3_prefix.empty()) command += " --s3-prefix " + options_.s3_prefix;
+  }
+  return command;
 }
 
 int Runner::Run() {
@@ -414,8 +590,8 @@ int Runner::Run() {
   fs::create_directories(output_dir_);
   FileLock lock;
   if (!lock.TryLock(output_dir_ / kLockFile)) {
-    throw ConfigError("another rlpipe process is running on " + output_dir_.string() +
-                      " (lock " + (output_dir_ / kLockFile).string() + " is held)");
+    throw ConfigError("another rlpipe process is running on " + output_dir_.string() + " (lock " +
+                      (output_dir_ / kLockFile).string() + " is held)");
   }
   log_ = std::make_unique<RunLog>(out_, output_dir_ / kLogFile);
 
@@ -428,7 +604,13 @@ int Runner::Run() {
     record.name = spec.name;
     state_.sessions.push_back(record);
   }
+  SetUpMirror();
   PrepareState();
+  if (!mirror_ && state_.run_uri) {
+    log_->Warn("this run was mirrored to " + *state_.run_uri +
+               "; without --use-s3 nothing more reaches S3");
+  }
+  SyncPending();
   Save();
 
   if (options_.verbose) {
@@ -443,6 +625,8 @@ int Runner::Run() {
   InstallStopHandlers();
   int signal_number = 0;
   for (size_t i = StartIndex(); i < pipeline().sessions.size(); ++i) {
+    // Nothing new starts while results are missing from S3.
+    if (upload_error_) break;
     const SessionRecord* record = state_.Find(pipeline().sessions[i].name);
     if (record->status == SessionStatus::kCompleted) {
       log_->Info("skipping completed session '" + record->name + "'");
@@ -457,18 +641,26 @@ int Runner::Run() {
     }
   }
 
-  // Report, whatever happened.
+  // Report, whatever happened (a report that did not reach S3 is recorded in the state).
   Save();
   WriteReport();
+  if (upload_error_) Save();
   int completed = 0;
   for (const auto& r : state_.sessions) completed += r.status == SessionStatus::kCompleted;
   log_->Info("pipeline '" + pipeline().name + "': " + std::to_string(completed) + "/" +
              std::to_string(state_.sessions.size()) + " session(s) completed; report " +
              (output_dir_ / kReportFile).string());
   if (signal_number != 0) {
-    log_->Info("resume with: rlpipe run --config " + pipeline().file.string() + " --output-dir " +
-               output_dir_.string() + " --resume");
+    log_->Info("resume with: " + ResumeCommand());
     return 128 + signal_number;
+  }
+  if (upload_error_) {
+    std::string pending;
+    for (const auto& p : state_.pending_uploads) pending += (pending.empty() ? "" : ", ") + p;
+    log_->Error("not in S3 yet: " + pending + " (" + *upload_error_ + "); local results are " +
+                "intact in " + output_dir_.string() +
+                "; finish the upload with: " + ResumeCommand());
+    return kExitUploadFailed;
   }
   return any_failed_ ? kExitSessionFailed : kExitOk;
 }

@@ -22,11 +22,18 @@ struct RunOptions {
   bool force = false;                     // resume even if completed sessions' configs changed
   bool verbose = false;                   // list keys accepted for later features, more logging
   std::optional<uint64_t> seed;           // overrides the pipeline file's seed
+  bool use_s3 = false;                    // mirror the run to S3 (also on with aws.use_s3)
+  std::string s3_bucket;                  // overrides aws.s3_bucket when not empty
+  std::string s3_prefix;                  // overrides aws.s3_prefix when not empty
+  std::optional<std::string> run_id;      // names the run in S3; default: the state's or new
 };
 
 /// Exit codes of RunPipeline.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitSessionFailed = 1;
+/// Something did not reach S3 after retries; local results are intact and `--resume` finishes the
+/// upload.
+inline constexpr int kExitUploadFailed = 3;
 
 /// A pipeline whose sessions have all been resolved and validated (nothing trained yet).
 struct ResolvedPipeline {
@@ -39,7 +46,8 @@ struct ResolvedPipeline {
 ResolvedPipeline ResolvePipeline(const std::filesystem::path& file);
 
 /// Runs the pipeline. Returns kExitOk when every session that ran completed, kExitSessionFailed
-/// when a session failed (or failed its success criteria), 128 + signal when interrupted.
+/// when a session failed (or failed its success criteria), kExitUploadFailed when an S3 upload
+/// failed, 128 + signal when interrupted.
 /// Throws ConfigError / IoError for bad input (before any state is changed).
 int RunPipeline(const RunOptions& options, std::FILE* out);
 

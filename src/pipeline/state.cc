@@ -100,6 +100,9 @@ std::string StateToJson(const PipelineState& state) {
     sessions[r.name] = s;
     order.push_back(r.name);
   }
+  PutOptional(j, "run_id", state.run_id);
+  PutOptional(j, "run_uri", state.run_uri);
+  j["pending_uploads"] = state.pending_uploads;
   j["session_order"] = order;
   j["sessions"] = sessions;
   return j.dump(2) + "\n";
@@ -124,6 +127,9 @@ PipelineState StateFromJson(const std::string& text, const std::string& origin) 
     state.started_at = j.value("started_at", "");
     state.last_updated = j.value("last_updated", "");
     state.checkpoints = j.value("checkpoints", std::map<std::string, std::string>{});
+    state.run_id = GetOptional<std::string>(j, "run_id");
+    state.run_uri = GetOptional<std::string>(j, "run_uri");
+    state.pending_uploads = j.value("pending_uploads", std::vector<std::string>{});
     const json sessions = j.value("sessions", json::object());
     for (const auto& name : j.value("session_order", std::vector<std::string>{})) {
       const json& s = sessions.at(name);

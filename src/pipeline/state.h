@@ -23,13 +23,13 @@ bool IsFailure(SessionStatus status);
 struct SessionRecord {
   std::string name;
   SessionStatus status = SessionStatus::kPending;
-  std::string config_fingerprint;     // hash of the resolved training config (YAML text)
+  std::string config_fingerprint;  // hash of the resolved training config (YAML text)
   std::optional<std::string> started_at;
   std::optional<std::string> finished_at;
   double duration_seconds = 0.0;
-  int attempts = 0;                   // times this session was started
-  int64_t timesteps = 0;              // env steps trained in the last attempt
-  int64_t episodes = 0;               // training episodes in the last attempt
+  int attempts = 0;       // times this session was started
+  int64_t timesteps = 0;  // env steps trained in the last attempt
+  int64_t episodes = 0;   // training episodes in the last attempt
   std::optional<double> best_mean_return;
   std::optional<double> final_mean_return;
   std::optional<std::string> init_checkpoint;  // model the session started from
@@ -47,7 +47,12 @@ struct PipelineState {
   std::string pipeline_name;
   std::string pipeline_file;
   uint64_t seed = 0;
-  std::vector<SessionRecord> sessions;             // in pipeline order
+  std::vector<SessionRecord> sessions;  // in pipeline order
+  std::optional<std::string> run_id;    // names the run in S3 (--use-s3 only)
+  std::optional<std::string> run_uri;   // s3://bucket/prefix/run-id (--use-s3 only)
+  /// What did not reach S3 yet ("pipeline_state.json", "checkpoints/<session>",
+  /// "reports/pipeline_report.json"); `--resume` uploads them first.
+  std::vector<std::string> pending_uploads;
 
   SessionRecord* Find(const std::string& name);
   const SessionRecord* Find(const std::string& name) const;

@@ -31,6 +31,9 @@ PipelineState Sample() {
   b.status = SessionStatus::kRunning;
   b.error = "boom";
   s.sessions = {a, b};
+  s.run_id = "r1";
+  s.run_uri = "s3://bucket/prefix/r1";
+  s.pending_uploads = {"checkpoints/a"};
   return s;
 }
 
@@ -42,6 +45,9 @@ TEST(StateTest, JsonRoundTripKeepsEveryField) {
   EXPECT_EQ(*t.sessions[0].best_mean_return, -150.5);
   EXPECT_FALSE(t.sessions[1].best_mean_return.has_value());
   EXPECT_EQ(*t.current_session, "b");
+  EXPECT_EQ(*t.run_id, "r1");
+  EXPECT_EQ(*t.run_uri, "s3://bucket/prefix/r1");
+  EXPECT_EQ(t.pending_uploads, std::vector<std::string>{"checkpoints/a"});
 }
 
 TEST(StateTest, SaveIsAtomicAndStampsLastUpdated) {
