@@ -33,7 +33,7 @@ A2cLossTerms ComputeA2cLoss(const A2cLossInputs& in, const config::AgentConfig& 
   return terms;
 }
 
-A2cUpdate::A2cUpdate(const config::AgentConfig& agent, nn::MlpActorCritic policy)
+A2cUpdate::A2cUpdate(const config::AgentConfig& agent, nn::ActorCritic policy)
     : agent_(agent), policy_(std::move(policy)) {
   // SB3: RMSprop(alpha 0.99, eps rms_prop_eps, no weight decay) by default, else Adam.
   if (agent_.use_rms_prop) {

@@ -17,7 +17,7 @@
 
 #include "algos/on_policy_update.h"
 #include "config/experiment_config.h"
-#include "nn/mlp_actor_critic.h"
+#include "nn/actor_critic.h"
 
 namespace rlpipe::algos {
 
@@ -44,7 +44,7 @@ A2cLossTerms ComputeA2cLoss(const A2cLossInputs& in, const config::AgentConfig& 
 /// A2C's update: one gradient step over the whole rollout.
 class A2cUpdate : public OnPolicyUpdate {
  public:
-  A2cUpdate(const config::AgentConfig& agent, nn::MlpActorCritic policy);
+  A2cUpdate(const config::AgentConfig& agent, nn::ActorCritic policy);
   std::map<std::string, double> Update(const RolloutTensors& rollout, torch::Generator& generator,
                                        int64_t timesteps) override;
   void SetLearningRate(double learning_rate) override;
@@ -52,7 +52,7 @@ class A2cUpdate : public OnPolicyUpdate {
 
  private:
   config::AgentConfig agent_;
-  nn::MlpActorCritic policy_;
+  nn::ActorCritic policy_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;  // RMSprop or Adam
 };
 

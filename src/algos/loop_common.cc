@@ -33,9 +33,11 @@ bool Crossed(int64_t before, int64_t after, int64_t every) {
 void PrepareSession(const TrainingRequest& request, const LoopOptions& options) {
   const config::AgentConfig& agent = request.config.agent;
   const config::TrainingConfig& training = request.config.training;
-  if (agent.policy != "MlpPolicy") {
-    throw ConfigError("agent.policy: expected MlpPolicy (the only policy implemented yet), found " +
-                      agent.policy);
+  const bool on_policy =
+      agent.algorithm == config::Algorithm::kPpo || agent.algorithm == config::Algorithm::kA2c;
+  if (agent.policy == config::Policy::kMultiRobot && !on_policy) {
+    throw ConfigError("agent.policy: MultiRobotPolicy trains with PPO and A2C, not " +
+                      config::ToString(agent.algorithm) + " (use MlpPolicy)");
   }
   if (agent.device != "auto" && agent.device != "cpu") {
     throw ConfigError(

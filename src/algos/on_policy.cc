@@ -14,13 +14,14 @@
 #include "algos/a2c.h"
 #include "algos/loop_common.h"
 #include "algos/on_policy_update.h"
+#include "algos/policy_factory.h"
 #include "algos/ppo.h"
 #include "algos/rollout_buffer.h"
 #include "checkpoint/checkpoint.h"
 #include "core/error.h"
 #include "core/seed.h"
+#include "nn/actor_critic.h"
 #include "nn/diag_gaussian.h"
-#include "nn/mlp_actor_critic.h"
 
 namespace rlpipe::algos {
 namespace {
@@ -56,16 +57,9 @@ class OnPolicyRun {
             request, env_factory(),
             [this](std::span<const float> obs, std::vector<float>& action) { Act(obs, action); },
             [this](const fs::path& path) { Save(path); }) {
-    // The policy, initialised from the request seed, then optionally from a checkpoint.
-    nn::MlpActorCriticOptions options;
-    options.obs_dim = envs_.ObsDim();
-    options.act_dim = envs_.ActDim();
-    options.policy_layers = request.config.network.policy_layers;
-    options.value_layers = request.config.network.value_layers;
-    options.activation = request.config.network.activation;
-    options.log_std_init = agent_.log_std_init;
-    options.init_seed = DeriveSeed(request.seed, "init");
-    policy_ = nn::MlpActorCritic(options);
+    // The policy (agent.policy), initialised from the request seed, then optionally from a
+    // checkpoint.
+    policy_ = MakeActorCritic(request.config, spec_, DeriveSeed(request.seed, "init"));
     if (request.init_checkpoint) LoadInitialWeights(*request.init_checkpoint);
     update_ = MakeOnPolicyUpdate(agent_, policy_);
   }
@@ -88,7 +82,7 @@ class OnPolicyRun {
   envs::EnvSpec spec_;
   torch::Generator generator_;
   RolloutBuffer buffer_;
-  nn::MlpActorCritic policy_{nullptr};
+  nn::ActorCritic policy_{nullptr};
   std::unique_ptr<OnPolicyUpdate> update_;
   LoopCommon common_;
   int64_t rollouts_ = 0;
@@ -192,7 +186,7 @@ void OnPolicyRun::Update() {
   // Diagnostics every on-policy algorithm reports.
   losses_["train/learning_rate"] = learning_rate;
   losses_["train/explained_variance"] = ExplainedVariance(buffer_.values(), buffer_.returns());
-  losses_["train/std"] = policy_->named_parameters()["log_std"].exp().mean().item<double>();
+  losses_["train/std"] = policy_->ActionLogStd().exp().mean().item<double>();
   common_.AddUpdateSeconds(SecondsSince(start));
 }
 
@@ -212,7 +206,7 @@ void OnPolicyRun::Save(const fs::path& path) {
 }  // namespace
 
 std::unique_ptr<OnPolicyUpdate> MakeOnPolicyUpdate(const config::AgentConfig& agent,
-                                                   nn::MlpActorCritic policy) {
+                                                   nn::ActorCritic policy) {
   switch (agent.algorithm) {
     case config::Algorithm::kPpo:
       return std::make_unique<PpoUpdate>(agent, std::move(policy));

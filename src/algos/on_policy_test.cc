@@ -212,9 +212,17 @@ TEST_F(OnPolicyTest, OffPolicyChoicesAreConfigErrors) {
   } catch (const ConfigError& e) {
     EXPECT_STREQ(e.what(), "agent.algorithm: expected an on-policy algorithm (PPO, A2C), found SAC");
   }
+  // The bandit has no robot layout: MultiRobotPolicy cannot describe it.
   request.config.agent.algorithm = config::Algorithm::kPpo;
-  request.config.agent.policy = "MultiRobotPolicy";
-  EXPECT_THROW(TrainOnPolicy(request, MakeBandit), ConfigError);
+  request.config.agent.policy = config::Policy::kMultiRobot;
+  try {
+    TrainOnPolicy(request, MakeBandit);
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(),
+                 "agent.policy: MultiRobotPolicy needs a multi-robot task (one with per-robot "
+                 "observation blocks); task bandit has none, use MlpPolicy");
+  }
 }
 
 }  // namespace

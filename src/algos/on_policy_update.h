@@ -8,7 +8,7 @@
 #include <string>
 
 #include "config/experiment_config.h"
-#include "nn/mlp_actor_critic.h"
+#include "nn/actor_critic.h"
 
 namespace rlpipe::algos {
 
@@ -41,6 +41,6 @@ class OnPolicyUpdate {
 /// The update of `agent.algorithm` for `policy`; ConfigError for algorithms that are not
 /// on-policy.
 std::unique_ptr<OnPolicyUpdate> MakeOnPolicyUpdate(const config::AgentConfig& agent,
-                                                   nn::MlpActorCritic policy);
+                                                   nn::ActorCritic policy);
 
 }  // namespace rlpipe::algos

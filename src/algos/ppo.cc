@@ -49,7 +49,7 @@ PpoLossTerms ComputePpoLoss(const PpoLossInputs& in, const config::AgentConfig& 
   return terms;
 }
 
-PpoUpdate::PpoUpdate(const config::AgentConfig& agent, nn::MlpActorCritic policy)
+PpoUpdate::PpoUpdate(const config::AgentConfig& agent, nn::ActorCritic policy)
     : agent_(agent),
       policy_(std::move(policy)),
       optimizer_(policy_->parameters(), torch::optim::AdamOptions(agent.learning_rate).eps(1e-5)) {}

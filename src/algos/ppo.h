@@ -16,7 +16,7 @@
 
 #include "algos/on_policy_update.h"
 #include "config/experiment_config.h"
-#include "nn/mlp_actor_critic.h"
+#include "nn/actor_critic.h"
 
 namespace rlpipe::algos {
 
@@ -48,7 +48,7 @@ PpoLossTerms ComputePpoLoss(const PpoLossInputs& in, const config::AgentConfig& 
 /// gradient-norm clipping at max_grad_norm.
 class PpoUpdate : public OnPolicyUpdate {
  public:
-  PpoUpdate(const config::AgentConfig& agent, nn::MlpActorCritic policy);
+  PpoUpdate(const config::AgentConfig& agent, nn::ActorCritic policy);
   std::map<std::string, double> Update(const RolloutTensors& rollout, torch::Generator& generator,
                                        int64_t timesteps) override;
   void SetLearningRate(double learning_rate) override;
@@ -56,7 +56,7 @@ class PpoUpdate : public OnPolicyUpdate {
 
  private:
   config::AgentConfig agent_;
-  nn::MlpActorCritic policy_;
+  nn::ActorCritic policy_;
   torch::optim::Adam optimizer_;
 };
 

@@ -35,6 +35,15 @@ config::Activation ActivationFromName(const std::string& name, const std::string
   throw IoError(origin + ": expected an activation name in `data`, found '" + name + "'");
 }
 
+config::Policy PolicyFromName(const std::string& name, const std::string& origin) {
+  for (auto p : {config::Policy::kMlp, config::Policy::kMultiRobot}) {
+    if (config::ToString(p) == name) return p;
+  }
+  throw IoError(origin +
+                ": expected a policy name (MlpPolicy, MultiRobotPolicy) in `data`, found '" + name +
+                "'");
+}
+
 json BoxJson(const std::vector<float>& low, const std::vector<float>& high) {
   return json{{"shape", {low.size()}}, {"low", low}, {"high", high}, {"dtype", "float32"}};
 }
@@ -46,7 +55,7 @@ std::string DataJson(const ModelData& d) {
       {"format", "rlpipe"},
       {"format_version", kFormatVersion},
       {"algorithm", config::ToString(d.algorithm)},
-      {"policy", a.policy},
+      {"policy", config::ToString(a.policy)},
       {"observation_space", BoxJson(d.obs_low, d.obs_high)},
       {"action_space", BoxJson(d.act_low, d.act_high)},
       {"obs_dim", d.obs_dim},
@@ -79,7 +88,7 @@ ModelData ParseData(const std::string& text, const std::string& origin) {
     ModelData d;
     d.algorithm = AlgorithmFromName(j.at("algorithm").get<std::string>(), origin);
     d.agent.algorithm = d.algorithm;
-    d.agent.policy = j.at("policy").get<std::string>();
+    d.agent.policy = PolicyFromName(j.at("policy").get<std::string>(), origin);
     d.obs_dim = j.at("obs_dim").get<int>();
     d.act_dim = j.at("act_dim").get<int>();
     d.obs_low = j.at("observation_space").at("low").get<std::vector<float>>();

@@ -217,8 +217,11 @@ void ReadAgent(const Tree* node, AgentConfig& agent) {
   for (const KeyOwners& entry : kAgentKeys) {
     CheckOwner(reader, entry.key, entry.algorithms, algorithm);
   }
-  reader.Get("policy", &agent.policy);
-  reader.CheckChoice("policy", agent.policy, {"MlpPolicy", "MultiRobotPolicy"});
+  // The policy name is case-sensitive, as in SB3.
+  std::string policy = ToString(agent.policy);
+  reader.Get("policy", &policy);
+  reader.CheckChoice("policy", policy, {ToString(Policy::kMlp), ToString(Policy::kMultiRobot)});
+  agent.policy = policy == ToString(Policy::kMultiRobot) ? Policy::kMultiRobot : Policy::kMlp;
 
   // Learning rate: a number or a linear schedule `lin_<initial>`.
   if (auto text = WordWithPrefix(reader, "learning_rate", "lin_")) {
@@ -310,7 +313,7 @@ void ReadAgent(const Tree* node, AgentConfig& agent) {
   reader.Finish();
 }
 
-void ReadNetwork(const Tree* node, NetworkConfig& network, Algorithm algorithm) {
+void ReadNetwork(const Tree* node, NetworkConfig& network, Algorithm algorithm, Policy policy) {
   MapReader reader(node, "network", "network settings");
   network = DefaultNetworkConfig(algorithm);
   CheckOwner(reader, "qf_layers", kOffPolicyBits, algorithm);
@@ -327,6 +330,26 @@ void ReadNetwork(const Tree* node, NetworkConfig& network, Algorithm algorithm) 
                                                {"leaky_relu", Activation::kLeakyRelu},
                                                {"sigmoid", Activation::kSigmoid}});
   for (const char* key : {"shared_layers", "ortho_init"}) reader.Accept(key);
+
+  // The multi-robot network's sizes: only with that policy, heads dividing the embedding.
+  for (const char* key : {"embed_dim", "attention_heads", "attention_layers"}) {
+    if (policy != Policy::kMultiRobot && reader.node() != nullptr &&
+        reader.node()->Find(key) != nullptr) {
+      reader.Fail(key, std::string("only used by agent.policy: MultiRobotPolicy (the policy is ") +
+                           ToString(policy) + ")");
+    }
+  }
+  reader.Get("embed_dim", &network.embed_dim);
+  reader.CheckRange("embed_dim", network.embed_dim, 1, 1024);
+  reader.Get("attention_heads", &network.attention_heads);
+  reader.CheckRange("attention_heads", network.attention_heads, 1, network.embed_dim);
+  if (network.embed_dim % network.attention_heads != 0) {
+    reader.Fail("attention_heads", "expected a divisor of network.embed_dim (" +
+                                       std::to_string(network.embed_dim) + "), found " +
+                                       std::to_string(network.attention_heads));
+  }
+  reader.Get("attention_layers", &network.attention_layers);
+  reader.CheckRange("attention_layers", network.attention_layers, 0, 16);
   reader.Finish();
 }
 
@@ -385,6 +408,16 @@ std::string ToString(Algorithm a) {
       return "SAC";
     case Algorithm::kTd3:
       return "TD3";
+  }
+  return "unknown";
+}
+
+std::string ToString(Policy p) {
+  switch (p) {
+    case Policy::kMlp:
+      return "MlpPolicy";
+    case Policy::kMultiRobot:
+      return "MultiRobotPolicy";
   }
   return "unknown";
 }
@@ -495,7 +528,7 @@ ExperimentConfig ParseExperimentConfig(const Tree& root) {
   // Each section on its own strict reader.
   ReadEnvironment(root, environment, config.environment);
   ReadAgent(agent, config.agent);
-  ReadNetwork(network, config.network, config.agent.algorithm);
+  ReadNetwork(network, config.network, config.agent.algorithm, config.agent.policy);
   ReadTraining(training, config.training);
   ReadPaths(paths, config.paths);
   ReadMonitoring(monitoring, config.monitoring);

@@ -13,12 +13,15 @@ namespace rlpipe::config {
 
 enum class Algorithm { kPpo, kA2c, kSac, kTd3 };
 enum class Activation { kTanh, kRelu, kElu, kLeakyRelu, kSigmoid };
+/// `agent.policy`: the network family (docs/networks.md).
+enum class Policy { kMlp, kMultiRobot };
 /// Exploration noise added to off-policy actions (SB3's NormalActionNoise /
 /// OrnsteinUhlenbeckActionNoise).
 enum class ActionNoiseType { kNone, kNormal, kOrnsteinUhlenbeck };
 
 std::string ToString(Algorithm a);   // "PPO"
 std::string ToString(Activation a);  // "tanh"
+std::string ToString(Policy p);      // "MlpPolicy", "MultiRobotPolicy"
 std::string ToString(ActionNoiseType t);  // "none", "normal", "ou"
 
 /// `agent.action_noise: {type: normal | ou, sigma: 0.1}` (absent or null = no noise).
@@ -41,7 +44,7 @@ struct EnvironmentConfig {
 /// from the chosen algorithm's. Which keys belong to which algorithm: docs/algorithms.md.
 struct AgentConfig {
   Algorithm algorithm = Algorithm::kPpo;
-  std::string policy = "MlpPolicy";
+  Policy policy = Policy::kMlp;     // MlpPolicy (SB3's) or MultiRobotPolicy
   double learning_rate = 3e-4;     // optimizer step size (the initial one when linear)
   bool learning_rate_linear = false;  // `lin_<x>`: decays linearly from x to 0 over the session
   int n_steps = 2048;              // rollout length per env
@@ -80,12 +83,16 @@ struct AgentConfig {
 /// SB3's defaults for `algorithm` (PPO's are the in-class ones).
 AgentConfig DefaultAgentConfig(Algorithm algorithm);
 
-/// `network:` — MLP sizes.
+/// `network:` — MLP sizes, and the multi-robot network's attention sizes.
 struct NetworkConfig {
-  std::vector<int> policy_layers{64, 64};
-  std::vector<int> value_layers{64, 64};
+  std::vector<int> policy_layers{64, 64};  // MLP actor; MultiRobotPolicy: each action head
+  std::vector<int> value_layers{64, 64};   // MLP critic; MultiRobotPolicy: the value head
   std::vector<int> qf_layers{64, 64};  // SAC/TD3 critic hidden sizes (default: value_layers)
   Activation activation = Activation::kTanh;
+  // MultiRobotPolicy only (writing them with MlpPolicy is an error).
+  int embed_dim = 64;         // per-robot embedding width, 1-1024, a multiple of attention_heads
+  int attention_heads = 4;    // heads of each self-attention layer, >= 1
+  int attention_layers = 2;   // self-attention layers across robots, 0-16 (0 = deep sets)
 };
 
 /// SB3's network defaults for `algorithm` (SAC [256, 256] relu, TD3 [400, 300] relu).

@@ -87,7 +87,7 @@ TEST(ExperimentConfigTest, ParsesEveryChoice) {
                      "network:\n  activation: Leaky_ReLU\ntraining:\n  seed: 5\n"),
                 "t.yaml"));
   EXPECT_EQ(config.agent.algorithm, Algorithm::kTd3);
-  EXPECT_EQ(config.agent.policy, "MultiRobotPolicy");
+  EXPECT_EQ(config.agent.policy, Policy::kMultiRobot);
   EXPECT_EQ(config.agent.device, "cpu");
   EXPECT_EQ(config.network.activation, Activation::kLeakyRelu);
   EXPECT_EQ(config.training.seed, 5);
@@ -161,6 +161,41 @@ TEST(ExperimentConfigTest, OutOfRangeValuesAreErrors) {
             "[]");
   EXPECT_EQ(ErrorOf("environment:\n  name: pendulum\n  max_episode_steps: 0\n"),
             "t.yaml:3:22: environment.max_episode_steps: expected an integer >= 1, found 0");
+}
+
+TEST(ExperimentConfigTest, MultiRobotNetworkKeys) {
+  // Defaults, and written values, with MultiRobotPolicy.
+  const ExperimentConfig defaults =
+      ParseExperimentConfig(ParseYaml(With("agent:\n  policy: MultiRobotPolicy\n"), "t.yaml"));
+  EXPECT_EQ(defaults.network.embed_dim, 64);
+  EXPECT_EQ(defaults.network.attention_heads, 4);
+  EXPECT_EQ(defaults.network.attention_layers, 2);
+  const ExperimentConfig written = ParseExperimentConfig(ParseYaml(
+      With("agent:\n  policy: MultiRobotPolicy\nnetwork:\n  embed_dim: 32\n  attention_heads: 8\n"
+           "  attention_layers: 0\n"),
+      "t.yaml"));
+  EXPECT_EQ(written.agent.policy, Policy::kMultiRobot);
+  EXPECT_EQ(written.network.embed_dim, 32);
+  EXPECT_EQ(written.network.attention_heads, 8);
+  EXPECT_EQ(written.network.attention_layers, 0);
+  EXPECT_EQ(ToString(Policy::kMlp), "MlpPolicy");
+  EXPECT_EQ(ToString(Policy::kMultiRobot), "MultiRobotPolicy");
+
+  // Strict: only with MultiRobotPolicy, in range, heads dividing the embedding.
+  EXPECT_EQ(ErrorOf(With("network:\n  embed_dim: 32\n")),
+            "t.yaml:4:14: network.embed_dim: only used by agent.policy: MultiRobotPolicy (the "
+            "policy is MlpPolicy)");
+  const std::string mrp = "agent:\n  policy: MultiRobotPolicy\nnetwork:\n";
+  EXPECT_EQ(ErrorOf(With(mrp + "  embed_dim: 0\n")),
+            "t.yaml:6:14: network.embed_dim: expected an integer in [1, 1024], found 0");
+  EXPECT_EQ(ErrorOf(With(mrp + "  embed_dim: 30\n  attention_heads: 4\n")),
+            "t.yaml:7:20: network.attention_heads: expected a divisor of network.embed_dim (30), "
+            "found 4");
+  EXPECT_EQ(ErrorOf(With(mrp + "  attention_layers: 17\n")),
+            "t.yaml:6:21: network.attention_layers: expected an integer in [0, 16], found 17");
+  EXPECT_TRUE(ErrorOf(With(mrp + "  embed_dims: 32\n"))
+                  .starts_with("t.yaml:6:3: network.embed_dims: "
+                               "unknown key (did you mean"));
 }
 
 TEST(ExperimentConfigTest, InvalidChoicesListTheValidOnes) {

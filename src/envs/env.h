@@ -20,12 +20,35 @@ struct Box {
   int Dim() const { return static_cast<int>(low.size()); }
 };
 
+/// The robots of one type in a multi-robot observation and action: `count` blocks of `obs_dim`
+/// (and `act_dim`) values, robot after robot, starting at `obs_offset` (and `act_offset`).
+struct RobotGroupLayout {
+  std::string type;    // robot type name ("bar", "sphere"), a plain identifier
+  int count = 0;       // robots of this type, >= 1
+  int obs_offset = 0;  // index of the first robot's first observation value
+  int obs_dim = 0;     // observation values per robot
+  int act_offset = 0;  // index of the first robot's first action value
+  int act_dim = 0;     // action values per robot
+};
+
+/// How a multi-robot task's flat observation and action split into per-robot blocks and the
+/// task's own block (docs/environments.md, "Observation layout"). Networks that treat robots as a
+/// set (nn::MultiRobotPolicy) read it; MLPs ignore it.
+struct RobotLayout {
+  std::vector<RobotGroupLayout> groups;  // in observation (and action) order
+  int task_obs_offset = 0;               // first value of the task block
+  int task_obs_dim = 0;                  // values in the task block (the observation's tail)
+};
+
 /// Static description of a task instance.
 struct EnvSpec {
   std::string name;
   Box observation_space;
   Box action_space;
   int max_episode_steps = 0;  // truncation horizon applied by the TimeLimit wrapper (0 = none)
+  /// Per-robot blocks of the observation and action; set by every multi-robot task, absent for
+  /// single-body tasks (pendulum).
+  std::optional<RobotLayout> robot_layout;
 };
 
 /// Outcome of one control step. `info` holds task statistics (named scalars).

@@ -133,6 +133,42 @@ TEST_P(EnvSweepTest, SpacesAreConsistent) {
   EXPECT_EQ(buffer[obs_dim], kSentinel);
 }
 
+TEST_P(EnvSweepTest, RobotLayoutTilesTheSpaces) {
+  auto env = MakeTask(GetParam());
+  const EnvSpec& spec = env->Spec();
+  const TaskInfo* info = nullptr;
+  for (const auto& task : RegisteredTasks()) {
+    if (task.name == GetParam()) info = &task;
+  }
+  ASSERT_NE(info, nullptr);
+
+  // Every task built on the multi-robot world (it registers the world's parameters) has a layout;
+  // others have none.
+  bool multi_robot = false;
+  for (const ParamSpec& param : info->params) multi_robot |= param.name == "num_type_b_robots";
+  ASSERT_EQ(spec.robot_layout.has_value(), multi_robot);
+  if (!multi_robot) return;
+
+  // Groups tile the observation's head and the whole action, in order; the task block is the
+  // observation's tail.
+  const RobotLayout& layout = *spec.robot_layout;
+  ASSERT_FALSE(layout.groups.empty());
+  int obs_end = 0;
+  int act_end = 0;
+  for (const RobotGroupLayout& group : layout.groups) {
+    EXPECT_FALSE(group.type.empty());
+    EXPECT_GE(group.count, 1) << group.type;
+    EXPECT_EQ(group.obs_offset, obs_end) << group.type;
+    EXPECT_EQ(group.act_offset, act_end) << group.type;
+    obs_end += group.count * group.obs_dim;
+    act_end += group.count * group.act_dim;
+  }
+  EXPECT_EQ(layout.task_obs_offset, obs_end);
+  EXPECT_GE(layout.task_obs_dim, 1);
+  EXPECT_EQ(layout.task_obs_offset + layout.task_obs_dim, spec.observation_space.Dim());
+  EXPECT_EQ(act_end, spec.action_space.Dim());
+}
+
 TEST_P(EnvSweepTest, SameSeedSameTrajectory) {
   auto a = MakeTask(GetParam());
   auto b = MakeTask(GetParam());

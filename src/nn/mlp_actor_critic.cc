@@ -8,9 +8,7 @@
 #include "nn/diag_gaussian.h"
 
 namespace rlpipe::nn {
-namespace {
 
-// The activation module between two hidden layers.
 torch::nn::AnyModule MakeActivation(config::Activation activation) {
   switch (activation) {
     case config::Activation::kTanh:
@@ -27,6 +25,8 @@ torch::nn::AnyModule MakeActivation(config::Activation activation) {
   throw ConfigError("network.activation: unknown activation value " +
                     std::to_string(static_cast<int>(activation)));
 }
+
+namespace {
 
 // An empty extractor is the identity (SB3 with net_arch=[]).
 torch::Tensor RunMlp(torch::nn::Sequential& mlp, const torch::Tensor& x) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/experiment_config.h"
+#include "nn/actor_critic.h"
 
 namespace rlpipe::nn {
 
@@ -21,25 +22,20 @@ struct MlpActorCriticOptions {
   uint64_t init_seed = 0;     // seed of the orthogonal initialisation
 };
 
-/// What one forward pass produces.
-struct ActorCriticOutput {
-  torch::Tensor mean;     // [B, act_dim] mean action of the Gaussian policy
-  torch::Tensor log_std;  // [B, act_dim] log standard deviation (state-independent, broadcast)
-  torch::Tensor value;    // [B] state value
-};
-
 /// Separate policy and value MLPs (SB3's `net_arch=dict(pi=..., vf=...)`), a linear action head
 /// with a state-independent log_std, and a linear value head. Parameter names:
 /// mlp_extractor.policy_net.{0,2,..}.{weight,bias}, mlp_extractor.value_net.{0,2,..}.{weight,bias},
 /// action_net.{weight,bias}, value_net.{weight,bias}, log_std.
-class MlpActorCriticImpl : public torch::nn::Module {
+class MlpActorCriticImpl : public ActorCriticImpl {
  public:
   explicit MlpActorCriticImpl(const MlpActorCriticOptions& options);
 
   /// obs [B, obs_dim] → mean, log_std, value.
-  ActorCriticOutput forward(const torch::Tensor& obs);
+  ActorCriticOutput forward(const torch::Tensor& obs) override;
   /// Value only, obs [B, obs_dim] → [B] (skips the policy branch).
-  torch::Tensor Value(const torch::Tensor& obs);
+  torch::Tensor Value(const torch::Tensor& obs) override;
+  /// log_std, [act_dim].
+  torch::Tensor ActionLogStd() override { return log_std_; }
 
   /// Re-draws every weight with SB3's orthogonal initialisation (gain √2 for the extractor, 0.01
   /// for action_net, 1 for value_net, biases 0) and resets log_std to log_std_init.
@@ -56,6 +52,9 @@ class MlpActorCriticImpl : public torch::nn::Module {
   torch::Tensor log_std_;
 };
 TORCH_MODULE(MlpActorCritic);
+
+/// The activation module of `activation` (for Sequential stacks).
+torch::nn::AnyModule MakeActivation(config::Activation activation);
 
 /// Linear/activation pairs, so that Linear layers sit at indices 0, 2, 4, ... (SB3's names).
 /// ConfigError on a layer size < 1.

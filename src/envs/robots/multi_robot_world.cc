@@ -326,6 +326,26 @@ Box MultiRobotWorld::RobotObservationSpace() const {
   return box;
 }
 
+RobotLayout MultiRobotWorld::Layout(int task_obs_dim) const {
+  // Bar robots first, then spheres, each robot's values contiguous; the task block last.
+  RobotLayout layout;
+  layout.groups.push_back({.type = "bar",
+                           .count = NumBars(),
+                           .obs_offset = 0,
+                           .obs_dim = WorldLayout::kBarObsDim,
+                           .act_offset = 0,
+                           .act_dim = WorldLayout::kBarActDim});
+  layout.groups.push_back({.type = "sphere",
+                           .count = NumSpheres(),
+                           .obs_offset = NumBars() * WorldLayout::kBarObsDim,
+                           .obs_dim = WorldLayout::kSphereObsDim,
+                           .act_offset = NumBars() * WorldLayout::kBarActDim,
+                           .act_dim = WorldLayout::kSphereActDim});
+  layout.task_obs_offset = ObsDim();
+  layout.task_obs_dim = task_obs_dim;
+  return layout;
+}
+
 Box MultiRobotWorld::RobotActionSpace() const {
   return {std::vector<float>(static_cast<size_t>(ActDim()), -1.0f),
           std::vector<float>(static_cast<size_t>(ActDim()), 1.0f)};

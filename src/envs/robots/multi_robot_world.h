@@ -101,6 +101,9 @@ class MultiRobotWorld {
   /// Observation and action boxes of the shared robot blocks.
   Box RobotObservationSpace() const;
   Box RobotActionSpace() const;
+  /// The per-robot blocks ("bar" robots, then "sphere" robots) followed by a task block of
+  /// `task_obs_dim` values, for the task's EnvSpec::robot_layout.
+  RobotLayout Layout(int task_obs_dim) const;
   /// Seconds per control step (timestep × frame_skip).
   double ControlDt() const { return params_.timestep_s * params_.frame_skip; }
 

@@ -64,6 +64,28 @@ TEST(MultiRobotWorldTest, LayoutSizesFollowTheRobotCount) {
   EXPECT_DOUBLE_EQ(world.ControlDt(), 1.0 / 60.0);
 }
 
+TEST(MultiRobotWorldTest, LayoutNamesEachRobotTypesBlocks) {
+  MultiRobotWorld world(ReadWorldParams(Params({{"num_type_b_robots", 3}})));
+  const RobotLayout layout = world.Layout(2);
+  ASSERT_EQ(layout.groups.size(), 2u);
+  const RobotGroupLayout& bar = layout.groups[0];
+  const RobotGroupLayout& sphere = layout.groups[1];
+  EXPECT_EQ(bar.type, "bar");
+  EXPECT_EQ(bar.count, 6);
+  EXPECT_EQ(bar.obs_offset, 0);
+  EXPECT_EQ(bar.obs_dim, 29);
+  EXPECT_EQ(bar.act_offset, 0);
+  EXPECT_EQ(bar.act_dim, 6);
+  EXPECT_EQ(sphere.type, "sphere");
+  EXPECT_EQ(sphere.count, 3);
+  EXPECT_EQ(sphere.obs_offset, 6 * 29);
+  EXPECT_EQ(sphere.obs_dim, 14);
+  EXPECT_EQ(sphere.act_offset, 6 * 6);
+  EXPECT_EQ(sphere.act_dim, 3);
+  EXPECT_EQ(layout.task_obs_offset, world.ObsDim());
+  EXPECT_EQ(layout.task_obs_dim, 2);
+}
+
 TEST(MultiRobotWorldTest, MassesMatchTheSpecAndInertiasComeFromTheGeoms) {
   MultiRobotWorld world(ReadWorldParams(Params()));
   const mjModel& m = world.model();

@@ -91,6 +91,7 @@ ObjectManipulation::ObjectManipulation(const WorldParams& world,
     AppendBounds(box, 1, static_cast<float>(kMinMass), static_cast<float>(kMaxMass));  // mass
   }
   spec_.action_space = world_.RobotActionSpace();
+  spec_.robot_layout = world_.Layout(spec_.observation_space.Dim() - world_.ObsDim());
 }
 
 double ObjectManipulation::ObjectMass(int k) const {

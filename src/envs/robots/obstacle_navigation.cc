@@ -144,6 +144,7 @@ ObstacleNavigation::ObstacleNavigation(const WorldParams& world,
     box.high.insert(box.high.end(), {kInf, kInf, 1.0f, 1.0f});
   }
   spec_.action_space = world_.RobotActionSpace();
+  spec_.robot_layout = world_.Layout(spec_.observation_space.Dim() - world_.ObsDim());
 
   // Obstacle geoms and mocap bodies, resolved once by name.
   const mjModel& model = world_.model();
