@@ -40,7 +40,7 @@ class ActorCritic : public torch::nn::ModuleHolder<ActorCriticImpl> {
   template <typename Impl>
   requires std::derived_from<Impl, ActorCriticImpl>
   /* implicit */ ActorCritic(const torch::nn::ModuleHolder<Impl>& holder)
-      : ModuleHolder(holder.ptr()) {}
+      : ModuleHolder(std::shared_ptr<ActorCriticImpl>(holder.ptr())) {}
 };
 
 }  // namespace rlpipe::nn
