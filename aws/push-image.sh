@@ -99,7 +99,7 @@ aws ecr get-login-password --region "$region" |
   docker login --username AWS --password-stdin "$registry" >&2 ||
   fail "docker login to $registry failed"
 
-docker tag "$local_image" "$remote_image" || fail "docker tag failed"
+docker tag "$local_image" "$remote_image" >&2 || fail "docker tag failed"
 echo "$prog: pushing $remote_image" >&2
 docker push "$remote_image" >&2 || fail "docker push $remote_image failed"
 
