@@ -187,7 +187,9 @@ class DeploySageMakerTest(FakeCliCase):
         self.assertIn("VpcId=vpc-0123456789abcdef0", overrides)
         self.assertIn("SubnetIds=subnet-0aaaaaaaaaaaaaaa1,subnet-0bbbbbbbbbbbbbbb2", overrides)
         self.assertIn("BucketName=my-rlpipe-runs", overrides)
-        self.assertIn("RepositoryName=rlpipe", overrides)
+        # Options not given are left out, so an update keeps the stack's current values.
+        self.assertFalse([o for o in overrides if o.startswith(("RepositoryName=",
+                                                                "NotificationEmail="))])
         self.assertEqual(describe[describe.index("--stack-name") + 1], "rlpipe-test")
 
         # The same snippet on stdout and in the file, holding the stack's outputs.
@@ -230,9 +232,17 @@ class DeploySageMakerTest(FakeCliCase):
                     "  - name: first\n    config: training.yaml\n    timesteps: 2048\n")
         return path
 
-    def test_default_output_file_and_image_tag(self):
-        result = self.run_script(DEPLOY, GOOD_ARGS + ["--image-tag", "v1.2"])
+    def test_default_output_file_and_options(self):
+        result = self.run_script(DEPLOY, GOOD_ARGS + ["--image-tag", "v1.2",
+                                                      "--repository-name", "team/rl",
+                                                      "--notification-email", "ops@example.com"])
         self.assertEqual(result.returncode, 0, result.stderr)
+        deploy = self.calls()[1]["argv"]
+        overrides = deploy[deploy.index("--parameter-overrides") + 1:]
+        self.assertEqual(sorted(overrides),
+                         ["NotificationEmail=ops@example.com", "RepositoryName=team/rl",
+                          "SubnetIds=subnet-0aaaaaaaaaaaaaaa1,subnet-0bbbbbbbbbbbbbbb2",
+                          "VpcId=vpc-0123456789abcdef0"])
         with open(os.path.join(self.tmp, "aws-config.yaml"), encoding="utf-8") as f:
             aws = yaml.safe_load(f)["aws"]
         self.assertEqual(aws["sagemaker"]["container_image_uri"],
