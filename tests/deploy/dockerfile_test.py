@@ -110,6 +110,28 @@ def runtime_packages():
     return set(words)
 
 
+def owning_packages(paths):
+    """{path: Debian package shipping it} for library files, from one `dpkg -S` call. With merged
+    /usr, dpkg may record a file under /lib or /usr/lib, as the link ldd names or its target."""
+    candidates = {}
+    for path in paths:
+        for candidate in (path, os.path.realpath(path)):
+            alternative = (candidate[len("/usr"):] if candidate.startswith("/usr/lib/")
+                           else "/usr" + candidate if candidate.startswith("/lib/") else None)
+            for name in (candidate, alternative):
+                if name:
+                    candidates.setdefault(name, path)
+    # Exit status 1 when some candidate is unknown to dpkg: expected, the others are listed.
+    listing = subprocess.run(["dpkg", "-S", *candidates], capture_output=True, text=True,
+                             check=False).stdout
+    owners = {}
+    for line in listing.splitlines():
+        package, _, file = line.partition(": ")
+        if file in candidates:
+            owners.setdefault(candidates[file], package.split(":")[0])
+    return owners
+
+
 class DockerfileTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -238,13 +260,10 @@ class RuntimePackagesTest(unittest.TestCase):
         resolved = dict(re.findall(r"^\s*(\S+) => (/\S+)", ldd, re.M))
         for soname in needed:
             self.assertIn(soname, resolved, f"{soname} does not resolve here")
-            path = os.path.realpath(resolved[soname])
-            if path.startswith("/lib/"):
-                path = "/usr" + path  # merged /usr: dpkg records /usr/lib
-            owner = subprocess.run(["dpkg", "-S", path], capture_output=True, text=True,
-                                   check=False)
-            self.assertEqual(owner.returncode, 0, f"{soname} ({path}) is not from a package")
-            package = owner.stdout.split(":")[0]
+        owners = owning_packages(resolved[soname] for soname in needed)
+        for soname in needed:
+            package = owners.get(resolved[soname])
+            self.assertTrue(package, f"{soname} ({resolved[soname]}) is not from a package")
             self.assertIn(package, packages | BASE_IMAGE_PACKAGES,
                           f"{soname} comes from {package}, missing from install-deps.sh --runtime")
 
