@@ -102,6 +102,7 @@ class OnPolicyRun {
 
 void OnPolicyRun::LoadInitialWeights(const fs::path& path) {
   checkpoint::LoadedModel model = checkpoint::LoadModel(path);
+  checkpoint::RequireAlgorithm(model, request_.config.agent.algorithm, path.string());
   const int copied = checkpoint::LoadWeightsInto(*policy_, model.state_dict, path.string());
   common_.Message("loaded " + std::to_string(copied) + " tensors from " + path.string());
 }
@@ -206,7 +207,8 @@ void OnPolicyRun::Act(std::span<const float> obs, std::vector<float>& action) {
 void OnPolicyRun::Save(const fs::path& path) {
   checkpoint::SaveModel(path, *policy_,
                         MakeModelData(request_, spec_, common_.timesteps(), common_.episodes()),
-                        request_.config.resolved, update_->AdamOptimizer());
+                        request_.config.resolved,
+                        {.optimizers = {{checkpoint::kOptimizerMember, &update_->Optimizer()}}});
 }
 
 }  // namespace
