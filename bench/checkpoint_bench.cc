@@ -39,7 +39,8 @@ int main(int argc, char** argv) {
   CLI::App app{"checkpoint save + load time against plain file I/O of the same bytes"};
   int repeats = 21;
   std::string dir = (fs::temp_directory_path() / "rlpipe_checkpoint_bench").string();
-  app.add_option("--repeats", repeats, "timed repetitions (median reported)")->check(CLI::PositiveNumber);
+  app.add_option("--repeats", repeats, "timed repetitions (median reported)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--dir", dir, "scratch folder");
   CLI11_PARSE(app, argc, argv);
   torch::set_num_threads(1);
@@ -91,7 +92,8 @@ int main(int argc, char** argv) {
       file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     }
     std::ifstream file(plain_path, std::ios::binary);
-    const std::string back((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    const std::string back((std::istreambuf_iterator<char>(file)),
+                           std::istreambuf_iterator<char>());
     const double plain = MillisecondsSince(start);
     if (back.size() != bytes.size()) return 1;
 

@@ -25,10 +25,18 @@ std::string ToBytes(const std::vector<char>& v) { return std::string(v.begin(), 
 
 // Members whose names rlpipe fixes; an extra member may not take one of them.
 const std::set<std::string>& FixedMembers() {
-  static const std::set<std::string> kNames = {
-      kPolicyMember,     kOptimizerMember,   kActorOptimizerMember, kCriticOptimizerMember,
-      kEntCoefOptimizerMember, kPytorchVariablesMember, kDataMember, kSb3VersionMember,
-      kSystemInfoMember, kModelMember,       kConfigMember,         kManifestMember};
+  static const std::set<std::string> kNames = {kPolicyMember,
+                                               kOptimizerMember,
+                                               kActorOptimizerMember,
+                                               kCriticOptimizerMember,
+                                               kEntCoefOptimizerMember,
+                                               kPytorchVariablesMember,
+                                               kDataMember,
+                                               kSb3VersionMember,
+                                               kSystemInfoMember,
+                                               kModelMember,
+                                               kConfigMember,
+                                               kManifestMember};
   return kNames;
 }
 
@@ -46,8 +54,7 @@ std::string StateDictPickle(const StateDict& tensors) {
 }
 
 // The keys every torch.optim param group carries, beside the optimizer's own.
-void AddCommonGroupKeys(c10::impl::GenericDict& group, double lr, double eps,
-                        double weight_decay) {
+void AddCommonGroupKeys(c10::impl::GenericDict& group, double lr, double eps, double weight_decay) {
   group.insert("lr", lr);
   group.insert("eps", eps);
   group.insert("weight_decay", weight_decay);
@@ -102,8 +109,7 @@ std::string OptimizerPickle(const torch::optim::Optimizer& optimizer, const std:
     if (adam != nullptr) {
       const auto& o = static_cast<const torch::optim::AdamOptions&>(group.options());
       AddCommonGroupKeys(g, o.lr(), o.eps(), o.weight_decay());
-      g.insert("betas",
-               c10::ivalue::Tuple::create(std::get<0>(o.betas()), std::get<1>(o.betas())));
+      g.insert("betas", c10::ivalue::Tuple::create(std::get<0>(o.betas()), std::get<1>(o.betas())));
       g.insert("amsgrad", o.amsgrad());
       g.insert("fused", c10::IValue());
     } else {
@@ -163,8 +169,7 @@ class TorchFile {
   // A tensor value as a float32 (or its own dtype) torch tensor, copied out of its storage.
   torch::Tensor Tensor(const PyValue& value, const std::string& what) const {
     if (value.kind != Kind::kTensor) {
-      throw IoError(origin_ + ": expected " + what + " to be a tensor, found " +
-                    value.KindName());
+      throw IoError(origin_ + ": expected " + what + " to be a tensor, found " + value.KindName());
     }
     const std::string& bytes = zip_.Get(prefix_ + "/data/" + value.storage->text);
     const auto [dtype, element] = DtypeInfo(value.storage->dtype);
@@ -209,8 +214,9 @@ class TorchFile {
   static ZipReader CheckedZip(const std::string& bytes, const std::string& origin) {
     if (!bytes.starts_with("PK")) {
       throw IoError(origin + ": expected a torch.save zip file, found " +
-                    (bytes.empty() ? std::string("an empty member")
-                                   : "another format (legacy torch.save? re-save with torch>=1.6)"));
+                    (bytes.empty()
+                         ? std::string("an empty member")
+                         : "another format (legacy torch.save? re-save with torch>=1.6)"));
     }
     return ZipReader(bytes, origin);
   }
@@ -261,8 +267,8 @@ void CheckManifest(const ZipReader& zip, const std::string& origin) {
       }
       const std::string actual = Sha256Hex(bytes);
       if (actual != expected) {
-        throw IoError(origin + ": SHA-256 mismatch in member '" + name + "': manifest " +
-                      expected + ", found " + actual + " (corrupt or altered checkpoint)");
+        throw IoError(origin + ": SHA-256 mismatch in member '" + name + "': manifest " + expected +
+                      ", found " + actual + " (corrupt or altered checkpoint)");
       }
     }
     for (const std::string& name : zip.Names()) {
@@ -358,8 +364,8 @@ LoadedModel LoadModel(const std::filesystem::path& path) {
 
   // Tensors: policy.pth and pytorch_variables.pth.
   try {
-    model.state_dict = TorchFile(zip.Get(kPolicyMember), origin + " (policy.pth)")
-                           .Tensors("policy.pth");
+    model.state_dict =
+        TorchFile(zip.Get(kPolicyMember), origin + " (policy.pth)").Tensors("policy.pth");
     if (zip.Has(kPytorchVariablesMember)) {
       const TorchFile variables(zip.Get(kPytorchVariablesMember),
                                 origin + " (pytorch_variables.pth)");

@@ -61,7 +61,7 @@ using StateDict = std::vector<std::pair<std::string, torch::Tensor>>;
 
 /// One optimizer written as an SB3 optimizer member (a torch.optim state_dict).
 struct OptimizerMember {
-  std::string name;                                // e.g. kOptimizerMember
+  std::string name;                                    // e.g. kOptimizerMember
   const torch::optim::Optimizer* optimizer = nullptr;  // Adam or RMSprop
 };
 

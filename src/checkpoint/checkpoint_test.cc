@@ -97,10 +97,10 @@ TEST_F(CheckpointTest, RoundTripGivesEqualTensorsAndData) {
 
   // SB3's members and ours; only SB3's end in .pth, and the manifest lists every other member.
   ZipReader zip = ZipReader::FromFile(path);
-  EXPECT_EQ(zip.Names(), (std::vector<std::string>{
-                             "_stable_baselines3_version", "data", "policy.pth",
-                             "pytorch_variables.pth", "rlpipe_config.yaml", "rlpipe_manifest.json",
-                             "rlpipe_model.json", "system_info.txt"}));
+  EXPECT_EQ(zip.Names(), (std::vector<std::string>{"_stable_baselines3_version", "data",
+                                                   "policy.pth", "pytorch_variables.pth",
+                                                   "rlpipe_config.yaml", "rlpipe_manifest.json",
+                                                   "rlpipe_model.json", "system_info.txt"}));
   const std::string manifest = zip.Get(kManifestMember);
   for (const std::string& name : zip.Names()) {
     if (name != kManifestMember) {
@@ -148,7 +148,6 @@ TEST_F(CheckpointTest, TruncatedArchiveIsIoErrorNamingTheFile) {
   } catch (const IoError& e) {
     EXPECT_NE(std::string(e.what()).find("cut.zip"), std::string::npos) << e.what();
   }
-
 }
 
 // Rebuilds `path` with `member` replaced by `bytes` (a valid zip, so only the manifest can tell).
@@ -243,8 +242,8 @@ TEST_F(CheckpointTest, OptimizerStateMembersAreKeptForResume) {
 
 // Our `data` read back as an SB3 file would be: algorithm from the pickled class, numbers plain.
 TEST_F(CheckpointTest, Sb3DataParsesBackForEveryAlgorithm) {
-  for (auto algorithm : {config::Algorithm::kPpo, config::Algorithm::kA2c,
-                         config::Algorithm::kSac, config::Algorithm::kTd3}) {
+  for (auto algorithm : {config::Algorithm::kPpo, config::Algorithm::kA2c, config::Algorithm::kSac,
+                         config::Algorithm::kTd3}) {
     ModelData data = Data();
     data.algorithm = algorithm;
     data.agent.learning_rate = 1.25e-3;

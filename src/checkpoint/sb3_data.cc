@@ -11,16 +11,15 @@
 namespace rlpipe::checkpoint {
 namespace {
 
-using nlohmann::json;
 using config::Algorithm;
+using nlohmann::json;
 
 // Enum ↔ name through config's ToString, so the names live in one place.
 Algorithm AlgorithmFromName(const std::string& name, const std::string& origin) {
   for (auto a : {Algorithm::kPpo, Algorithm::kA2c, Algorithm::kSac, Algorithm::kTd3}) {
     if (config::ToString(a) == name) return a;
   }
-  throw IoError(origin + ": expected an algorithm name (PPO, A2C, SAC, TD3), found '" + name +
-                "'");
+  throw IoError(origin + ": expected an algorithm name (PPO, A2C, SAC, TD3), found '" + name + "'");
 }
 
 config::Activation ActivationFromName(const std::string& name, const std::string& origin) {
@@ -149,8 +148,8 @@ std::string Sb3DataJson(const ModelData& d) {
       j["gradient_steps"] = a.gradient_steps;
       j["action_noise"] = nullptr;
       if (d.algorithm == Algorithm::kSac) {
-        j["ent_coef"] = a.ent_coef_auto ? json("auto_" + std::to_string(a.ent_coef))
-                                        : json(a.ent_coef);
+        j["ent_coef"] =
+            a.ent_coef_auto ? json("auto_" + std::to_string(a.ent_coef)) : json(a.ent_coef);
         j["target_entropy"] =
             a.target_entropy ? *a.target_entropy : -static_cast<double>(d.act_dim);
         j["target_update_interval"] = 1;
@@ -269,8 +268,10 @@ ModelData ParseSb3Data(const std::string& text, const std::string& origin) {
   } else if (policy_class == "stable_baselines3.td3.policies.TD3Policy") {
     d.algorithm = Algorithm::kTd3;
   } else {
-    throw IoError(origin + ": expected an SB3 MlpPolicy of PPO, A2C, SAC or TD3, found policy "
-                  "class '" + (policy_class.empty() ? cls->KindName() : policy_class) + "'");
+    throw IoError(origin +
+                  ": expected an SB3 MlpPolicy of PPO, A2C, SAC or TD3, found policy "
+                  "class '" +
+                  (policy_class.empty() ? cls->KindName() : policy_class) + "'");
   }
   d.agent = config::DefaultAgentConfig(d.algorithm);
   d.network = config::DefaultNetworkConfig(d.algorithm);

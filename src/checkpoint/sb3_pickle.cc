@@ -51,7 +51,8 @@ PickleWriter& PickleWriter::Int(int64_t value) {
   out_.push_back(fits ? kBinInt : kLong1);
   if (!fits) out_.push_back('\x08');
   const auto bits = static_cast<uint64_t>(value);
-  for (int i = 0; i < (fits ? 4 : 8); ++i) out_.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
+  for (int i = 0; i < (fits ? 4 : 8); ++i)
+    out_.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
   return *this;
 }
 

@@ -30,14 +30,14 @@ PyRef MakeText(Kind kind, std::string text) {
 // Storage class names (torch.FloatStorage, ...) and dtype names (torch.float32) → element type.
 std::string DtypeOfStorage(const std::string& global) {
   static const std::map<std::string, std::string> kTypes = {
-      {"torch.FloatStorage", "float32"},   {"torch.DoubleStorage", "float64"},
-      {"torch.HalfStorage", "float16"},    {"torch.BFloat16Storage", "bfloat16"},
-      {"torch.LongStorage", "int64"},      {"torch.IntStorage", "int32"},
-      {"torch.ShortStorage", "int16"},     {"torch.CharStorage", "int8"},
-      {"torch.ByteStorage", "uint8"},      {"torch.BoolStorage", "bool"},
-      {"torch.float32", "float32"},        {"torch.float64", "float64"},
-      {"torch.int64", "int64"},            {"torch.int32", "int32"},
-      {"torch.uint8", "uint8"},            {"torch.bool", "bool"}};
+      {"torch.FloatStorage", "float32"}, {"torch.DoubleStorage", "float64"},
+      {"torch.HalfStorage", "float16"},  {"torch.BFloat16Storage", "bfloat16"},
+      {"torch.LongStorage", "int64"},    {"torch.IntStorage", "int32"},
+      {"torch.ShortStorage", "int16"},   {"torch.CharStorage", "int8"},
+      {"torch.ByteStorage", "uint8"},    {"torch.BoolStorage", "bool"},
+      {"torch.float32", "float32"},      {"torch.float64", "float64"},
+      {"torch.int64", "int64"},          {"torch.int32", "int32"},
+      {"torch.uint8", "uint8"},          {"torch.bool", "bool"}};
   const auto it = kTypes.find(global);
   return it == kTypes.end() ? std::string() : it->second;
 }
@@ -53,14 +53,15 @@ class Machine {
       if (op == '.') break;
       Step(op);
     }
-    if (stack_.size() != 1) Fail("expected one value at STOP, found " + std::to_string(stack_.size()));
+    if (stack_.size() != 1)
+      Fail("expected one value at STOP, found " + std::to_string(stack_.size()));
     return stack_.back();
   }
 
  private:
   [[noreturn]] void Fail(const std::string& message) const {
-    throw IoError(origin_ + ": unreadable pickle (as torch.save writes): " + message +
-                  " at byte " + std::to_string(at_));
+    throw IoError(origin_ + ": unreadable pickle (as torch.save writes): " + message + " at byte " +
+                  std::to_string(at_));
   }
 
   // Raw reads with bounds checks.
@@ -90,7 +91,8 @@ class Machine {
 
   // Stack helpers: MARK positions split the stack.
   PyRef Pop() {
-    if (stack_.empty() || (!marks_.empty() && stack_.size() <= marks_.back())) Fail("stack underflow");
+    if (stack_.empty() || (!marks_.empty() && stack_.size() <= marks_.back()))
+      Fail("stack underflow");
     PyRef v = stack_.back();
     stack_.pop_back();
     return v;
@@ -150,8 +152,10 @@ class Machine {
     }
     // TorchScript's pickler (torch::pickle_save) tags typed containers; the value is args[0].
     if (name == "torch.jit._pickle.restore_type_tag" || name == "torch.jit._pickle.build_intlist" ||
-        name == "torch.jit._pickle.build_doublelist" || name == "torch.jit._pickle.build_boollist" ||
-        name == "torch.jit._pickle.build_tensorlist" || name == "torch.jit._pickle.build_genericlist") {
+        name == "torch.jit._pickle.build_doublelist" ||
+        name == "torch.jit._pickle.build_boollist" ||
+        name == "torch.jit._pickle.build_tensorlist" ||
+        name == "torch.jit._pickle.build_genericlist") {
       if (a.empty()) Fail(name + " expects an argument");
       return a[0];
     }
@@ -179,30 +183,45 @@ class Machine {
   void Step(unsigned char op) {
     switch (op) {
       // Framing and protocol.
-      case 0x80: Byte(); break;                      // PROTO
-      case 0x95: Take(8); break;                     // FRAME
+      case 0x80:
+        Byte();
+        break;  // PROTO
+      case 0x95:
+        Take(8);
+        break;  // FRAME
       // Constants.
-      case 'N': stack_.push_back(Make(Kind::kNone)); break;
-      case 0x88: case 0x89: {                        // NEWTRUE / NEWFALSE
+      case 'N':
+        stack_.push_back(Make(Kind::kNone));
+        break;
+      case 0x88:
+      case 0x89: {  // NEWTRUE / NEWFALSE
         PyRef v = Make(Kind::kBool);
         v->boolean = op == 0x88;
         stack_.push_back(v);
         break;
       }
-      case 'J': stack_.push_back(MakeInt(static_cast<int32_t>(LittleEndian(4)))); break;
-      case 'K': stack_.push_back(MakeInt(static_cast<int64_t>(LittleEndian(1)))); break;
-      case 'M': stack_.push_back(MakeInt(static_cast<int64_t>(LittleEndian(2)))); break;
-      case 0x8a: case 0x8b: {                        // LONG1 / LONG4: little-endian two's complement
+      case 'J':
+        stack_.push_back(MakeInt(static_cast<int32_t>(LittleEndian(4))));
+        break;
+      case 'K':
+        stack_.push_back(MakeInt(static_cast<int64_t>(LittleEndian(1))));
+        break;
+      case 'M':
+        stack_.push_back(MakeInt(static_cast<int64_t>(LittleEndian(2))));
+        break;
+      case 0x8a:
+      case 0x8b: {  // LONG1 / LONG4: little-endian two's complement
         const uint64_t n = LittleEndian(op == 0x8a ? 1 : 4);
         if (n > 8) Fail("integer wider than 64 bits");
         const std::string_view s = Take(n);
         uint64_t v = 0;
         for (size_t i = n; i-- > 0;) v = (v << 8) | static_cast<unsigned char>(s[i]);
-        if (n > 0 && n < 8 && (static_cast<unsigned char>(s[n - 1]) & 0x80)) v |= ~uint64_t{0} << (8 * n);
+        if (n > 0 && n < 8 && (static_cast<unsigned char>(s[n - 1]) & 0x80))
+          v |= ~uint64_t{0} << (8 * n);
         stack_.push_back(MakeInt(static_cast<int64_t>(v)));
         break;
       }
-      case 'I': {                                    // INT (text; "01"/"00" are bools)
+      case 'I': {  // INT (text; "01"/"00" are bools)
         const std::string line = Line();
         if (line == "01" || line == "00") {
           PyRef v = Make(Kind::kBool);
@@ -213,7 +232,7 @@ class Machine {
         }
         break;
       }
-      case 'G': {                                    // BINFLOAT: big-endian double
+      case 'G': {  // BINFLOAT: big-endian double
         const std::string_view s = Take(8);
         uint64_t bits = 0;
         for (const char c : s) bits = (bits << 8) | static_cast<unsigned char>(c);
@@ -229,61 +248,146 @@ class Machine {
         break;
       }
       // Strings and bytes.
-      case 'X': stack_.push_back(MakeText(Kind::kString, std::string(Take(LittleEndian(4))))); break;
-      case 0x8c: stack_.push_back(MakeText(Kind::kString, std::string(Take(LittleEndian(1))))); break;
-      case 0x8d: stack_.push_back(MakeText(Kind::kString, std::string(Take(LittleEndian(8))))); break;
-      case 'T': stack_.push_back(MakeText(Kind::kString, std::string(Take(LittleEndian(4))))); break;
-      case 'U': stack_.push_back(MakeText(Kind::kString, std::string(Take(LittleEndian(1))))); break;
-      case 'B': stack_.push_back(MakeText(Kind::kBytes, std::string(Take(LittleEndian(4))))); break;
-      case 'C': stack_.push_back(MakeText(Kind::kBytes, std::string(Take(LittleEndian(1))))); break;
-      case 0x8e: stack_.push_back(MakeText(Kind::kBytes, std::string(Take(LittleEndian(8))))); break;
+      case 'X':
+        stack_.push_back(MakeText(Kind::kString, std::string(Take(LittleEndian(4)))));
+        break;
+      case 0x8c:
+        stack_.push_back(MakeText(Kind::kString, std::string(Take(LittleEndian(1)))));
+        break;
+      case 0x8d:
+        stack_.push_back(MakeText(Kind::kString, std::string(Take(LittleEndian(8)))));
+        break;
+      case 'T':
+        stack_.push_back(MakeText(Kind::kString, std::string(Take(LittleEndian(4)))));
+        break;
+      case 'U':
+        stack_.push_back(MakeText(Kind::kString, std::string(Take(LittleEndian(1)))));
+        break;
+      case 'B':
+        stack_.push_back(MakeText(Kind::kBytes, std::string(Take(LittleEndian(4)))));
+        break;
+      case 'C':
+        stack_.push_back(MakeText(Kind::kBytes, std::string(Take(LittleEndian(1)))));
+        break;
+      case 0x8e:
+        stack_.push_back(MakeText(Kind::kBytes, std::string(Take(LittleEndian(8)))));
+        break;
       // Containers.
-      case '(': marks_.push_back(stack_.size()); break;
-      case ')': stack_.push_back(Make(Kind::kTuple)); break;
-      case 't': stack_.push_back(Sequence(Kind::kTuple, PopMark())); break;
-      case 0x85: case 0x86: case 0x87: {             // TUPLE1..3
+      case '(':
+        marks_.push_back(stack_.size());
+        break;
+      case ')':
+        stack_.push_back(Make(Kind::kTuple));
+        break;
+      case 't':
+        stack_.push_back(Sequence(Kind::kTuple, PopMark()));
+        break;
+      case 0x85:
+      case 0x86:
+      case 0x87: {  // TUPLE1..3
         std::vector<PyRef> items(op - 0x84);
         for (size_t i = items.size(); i-- > 0;) items[i] = Pop();
         stack_.push_back(Sequence(Kind::kTuple, std::move(items)));
         break;
       }
-      case ']': stack_.push_back(Make(Kind::kList)); break;
-      case 'l': stack_.push_back(Sequence(Kind::kList, PopMark())); break;
-      case 'a': { PyRef item = Pop(); Append(Top(), {item}); break; }
-      case 'e': { std::vector<PyRef> items = PopMark(); Append(Top(), items); break; }
-      case '}': stack_.push_back(Make(Kind::kDict)); break;
-      case 'd': { PyRef d = Make(Kind::kDict); SetItems(d, PopMark()); stack_.push_back(d); break; }
-      case 's': { PyRef v = Pop(); PyRef k = Pop(); SetItems(Top(), {k, v}); break; }
-      case 'u': { std::vector<PyRef> kv = PopMark(); SetItems(Top(), kv); break; }
-      case 0x8f: stack_.push_back(Make(Kind::kList)); break;  // EMPTY_SET (kept as a list)
-      case 0x90: { std::vector<PyRef> items = PopMark(); Append(Top(), items); break; }
-      case 0x91: stack_.push_back(Sequence(Kind::kList, PopMark())); break;  // FROZENSET
+      case ']':
+        stack_.push_back(Make(Kind::kList));
+        break;
+      case 'l':
+        stack_.push_back(Sequence(Kind::kList, PopMark()));
+        break;
+      case 'a': {
+        PyRef item = Pop();
+        Append(Top(), {item});
+        break;
+      }
+      case 'e': {
+        std::vector<PyRef> items = PopMark();
+        Append(Top(), items);
+        break;
+      }
+      case '}':
+        stack_.push_back(Make(Kind::kDict));
+        break;
+      case 'd': {
+        PyRef d = Make(Kind::kDict);
+        SetItems(d, PopMark());
+        stack_.push_back(d);
+        break;
+      }
+      case 's': {
+        PyRef v = Pop();
+        PyRef k = Pop();
+        SetItems(Top(), {k, v});
+        break;
+      }
+      case 'u': {
+        std::vector<PyRef> kv = PopMark();
+        SetItems(Top(), kv);
+        break;
+      }
+      case 0x8f:
+        stack_.push_back(Make(Kind::kList));
+        break;  // EMPTY_SET (kept as a list)
+      case 0x90: {
+        std::vector<PyRef> items = PopMark();
+        Append(Top(), items);
+        break;
+      }
+      case 0x91:
+        stack_.push_back(Sequence(Kind::kList, PopMark()));
+        break;  // FROZENSET
       // Stack manipulation.
-      case '0': Pop(); break;
-      case '1': PopMark(); break;
-      case '2': stack_.push_back(Top()); break;
+      case '0':
+        Pop();
+        break;
+      case '1':
+        PopMark();
+        break;
+      case '2':
+        stack_.push_back(Top());
+        break;
       // Memo.
-      case 'q': memo_[LittleEndian(1)] = Top(); break;
-      case 'r': memo_[LittleEndian(4)] = Top(); break;
-      case 'p': memo_[std::stoull(Line())] = Top(); break;
-      case 0x94: memo_[memo_.size()] = Top(); break;  // MEMOIZE
-      case 'h': stack_.push_back(MemoGet(LittleEndian(1))); break;
-      case 'j': stack_.push_back(MemoGet(LittleEndian(4))); break;
-      case 'g': stack_.push_back(MemoGet(std::stoull(Line()))); break;
+      case 'q':
+        memo_[LittleEndian(1)] = Top();
+        break;
+      case 'r':
+        memo_[LittleEndian(4)] = Top();
+        break;
+      case 'p':
+        memo_[std::stoull(Line())] = Top();
+        break;
+      case 0x94:
+        memo_[memo_.size()] = Top();
+        break;  // MEMOIZE
+      case 'h':
+        stack_.push_back(MemoGet(LittleEndian(1)));
+        break;
+      case 'j':
+        stack_.push_back(MemoGet(LittleEndian(4)));
+        break;
+      case 'g':
+        stack_.push_back(MemoGet(std::stoull(Line())));
+        break;
       // Globals, calls, objects. Nothing is imported or executed.
       case 'c': {
         const std::string module = Line();
         stack_.push_back(MakeText(Kind::kGlobal, module + "." + Line()));
         break;
       }
-      case 0x93: {                                   // STACK_GLOBAL
+      case 0x93: {  // STACK_GLOBAL
         PyRef name = Pop();
         PyRef module = Pop();
         stack_.push_back(MakeText(Kind::kGlobal, module->text + "." + name->text));
         break;
       }
-      case 'R': { PyRef args = Pop(); PyRef callable = Pop(); stack_.push_back(Reduce(callable, args)); break; }
-      case 0x81: {                                   // NEWOBJ: cls.__new__(cls, *args)
+      case 'R': {
+        PyRef args = Pop();
+        PyRef callable = Pop();
+        stack_.push_back(Reduce(callable, args));
+        break;
+      }
+      case 0x81: {  // NEWOBJ: cls.__new__(cls, *args)
         PyRef args = Pop();
         PyRef cls = Pop();
         if (cls->text == "collections.OrderedDict") {
@@ -295,8 +399,14 @@ class Machine {
         }
         break;
       }
-      case 'b': Pop(); break;                        // BUILD: state ignored (e.g. _metadata)
-      case 'Q': { PyRef pid = Pop(); stack_.push_back(PersistentLoad(pid)); break; }
+      case 'b':
+        Pop();
+        break;  // BUILD: state ignored (e.g. _metadata)
+      case 'Q': {
+        PyRef pid = Pop();
+        stack_.push_back(PersistentLoad(pid));
+        break;
+      }
       default: {
         static constexpr char kHex[] = "0123456789abcdef";
         Fail(std::string("unsupported opcode 0x") + kHex[op >> 4] + kHex[op & 0xf]);
@@ -323,19 +433,32 @@ PyRef PyValue::Find(const std::string& key) const {
 
 std::string PyValue::KindName() const {
   switch (kind) {
-    case Kind::kNone: return "None";
-    case Kind::kBool: return "bool";
-    case Kind::kInt: return "int";
-    case Kind::kFloat: return "float";
-    case Kind::kString: return "str";
-    case Kind::kBytes: return "bytes";
-    case Kind::kTuple: return "tuple";
-    case Kind::kList: return "list";
-    case Kind::kDict: return "dict";
-    case Kind::kGlobal: return "global " + text;
-    case Kind::kStorage: return "storage";
-    case Kind::kTensor: return "tensor";
-    case Kind::kObject: return "object " + text;
+    case Kind::kNone:
+      return "None";
+    case Kind::kBool:
+      return "bool";
+    case Kind::kInt:
+      return "int";
+    case Kind::kFloat:
+      return "float";
+    case Kind::kString:
+      return "str";
+    case Kind::kBytes:
+      return "bytes";
+    case Kind::kTuple:
+      return "tuple";
+    case Kind::kList:
+      return "list";
+    case Kind::kDict:
+      return "dict";
+    case Kind::kGlobal:
+      return "global " + text;
+    case Kind::kStorage:
+      return "storage";
+    case Kind::kTensor:
+      return "tensor";
+    case Kind::kObject:
+      return "object " + text;
   }
   return "?";
 }

@@ -19,8 +19,21 @@ using PyRef = std::shared_ptr<PyValue>;
 
 /// One unpickled value.
 struct PyValue {
-  enum class Kind { kNone, kBool, kInt, kFloat, kString, kBytes, kTuple, kList, kDict, kGlobal,
-                    kStorage, kTensor, kObject };
+  enum class Kind {
+    kNone,
+    kBool,
+    kInt,
+    kFloat,
+    kString,
+    kBytes,
+    kTuple,
+    kList,
+    kDict,
+    kGlobal,
+    kStorage,
+    kTensor,
+    kObject
+  };
   Kind kind = Kind::kNone;
   bool boolean = false;
   int64_t integer = 0;

@@ -327,8 +327,7 @@ ZipReader::ZipReader(std::string bytes, std::string origin) : origin_(std::move(
     }
 
     // Locate the data through the local header (its extra field may differ from the central one).
-    if (local + kLocalHeaderSize > cd_offset ||
-        Get32(b, local) != kLocalHeaderSig) {
+    if (local + kLocalHeaderSize > cd_offset || Get32(b, local) != kLocalHeaderSig) {
       fail("member '" + name + "': bad local header at offset " + std::to_string(local));
     }
     const size_t data_at =
