@@ -74,6 +74,7 @@ class OnPolicyRun {
   // The deterministic (mean) action for one observation, clipped to the box.
   void Act(std::span<const float> obs, std::vector<float>& action);
   void Save(const fs::path& path);
+  checkpoint::SaveOptions CheckpointOptions() const;
 
   const TrainingRequest& request_;
   const config::AgentConfig& agent_;
@@ -96,6 +97,7 @@ class OnPolicyRun {
 
 void OnPolicyRun::LoadInitialWeights(const fs::path& path) {
   checkpoint::LoadedModel model = checkpoint::LoadModel(path);
+  checkpoint::RequireAlgorithm(model, request_.config.agent.algorithm, path.string());
   const int copied = checkpoint::LoadWeightsInto(*policy_, model.state_dict, path.string());
   common_.Message("loaded " + std::to_string(copied) + " tensors from " + path.string());
 }
@@ -197,10 +199,17 @@ void OnPolicyRun::Act(std::span<const float> obs, std::vector<float>& action) {
   ClipToBox(eval_action_, spec_.action_space, action);
 }
 
+checkpoint::SaveOptions OnPolicyRun::CheckpointOptions() const {
+  // SB3's PPO/A2C: one optimizer over policy.parameters(); pytorch_variables stays {}.
+  checkpoint::SaveOptions options;
+  options.optimizers.push_back({checkpoint::kOptimizerMember, &update_->Optimizer()});
+  return options;
+}
+
 void OnPolicyRun::Save(const fs::path& path) {
   checkpoint::SaveModel(path, *policy_,
                         MakeModelData(request_, spec_, common_.timesteps(), common_.episodes()),
-                        request_.config.resolved, update_->AdamOptimizer());
+                        request_.config.resolved, CheckpointOptions());
 }
 
 }  // namespace
