@@ -14,9 +14,12 @@ namespace fs = std::filesystem;
 /// The price table: --pricing, else aws/pricing.yaml in the working folder, else the one in the
 /// source tree rlpipe was built from.
 fs::path FindPriceTable(const std::string& flag) {
-  if (!flag.empty()) return flag;
-  const fs::path here = "aws/pricing.yaml";
   std::error_code ec;
+  if (!flag.empty()) {
+    if (!fs::exists(flag, ec)) throw ConfigError("--pricing: file not found: " + flag);
+    return flag;
+  }
+  const fs::path here = "aws/pricing.yaml";
   if (fs::exists(here, ec)) return here;
   const fs::path built = RLPIPE_DEFAULT_PRICING;
   if (fs::exists(built, ec)) return built;
