@@ -6,7 +6,9 @@ Usage: /usr/bin/python3 validate_requests.py GOLDEN_DIR
 Every *.json in GOLDEN_DIR is a JSON array of CreateTrainingJob requests. Each must pass
 botocore.validate.ParamValidator against the model's input shape with zero errors, and the checks
 botocore's validator leaves out: maximum lengths and values, list and map sizes, patterns (full
-match, as AWS applies them) and enum membership (e.g. InstanceType in TrainingInstanceType).
+match, as AWS applies them), enum membership (e.g. InstanceType in TrainingInstanceType), and
+that every MetricDefinition regex captures, in Python's re too, the values the container prints.
+A built-in self-test breaks a request in known ways and requires each to be caught.
 Fails (exit 1) when botocore is missing: install Debian's python3-botocore
 (scripts/install-deps.sh --test).
 """
@@ -71,7 +73,23 @@ def problems(validator, shape, request):
     if report.has_errors():
         errors.append(report.generate_report())
     check_extra(shape, request, "CreateTrainingJob", errors)
+    if "AlgorithmSpecification" in request:
+        check_metric_regexes(request, errors)
     return errors
+
+
+def check_metric_regexes(request, errors):
+    """Each MetricDefinition regex, in Python's re, captures the values the container prints
+    (FormatMetricLine: "[rlpipe-metric] <name>=<%.10g value>"), and nothing for NaN."""
+    for definition in request["AlgorithmSpecification"].get("MetricDefinitions", []):
+        regex = re.compile(definition["Regex"])
+        for text in ("0", "12345", "-3.5", "1.5e-07", "-2.25e+12", "1e+100"):
+            line = f"2026-01-01 12:00:00 [rlpipe-metric] {definition['Name']}={text}"
+            match = regex.search(line)
+            if not match or regex.groups < 1 or match.group(1) != text:
+                errors.append(f"metric {definition['Name']}: regex does not capture {text!r}")
+        if regex.search(f"[rlpipe-metric] {definition['Name']}=nan"):
+            errors.append(f"metric {definition['Name']}: regex matches nan")
 
 
 def self_test(validator, shape, request):
@@ -89,6 +107,8 @@ def self_test(validator, shape, request):
             MetricDefinitions=[{"Name": "m", "Regex": "x"}] * 41),
         "missing RoleArn": lambda r: r.pop("RoleArn"),
         "tag value character": lambda r: r["Tags"].append({"Key": "k", "Value": "a#b"}),
+        "a metric regex that captures nothing": lambda r: r["AlgorithmSpecification"].update(
+            MetricDefinitions=[{"Name": "timesteps", "Regex": "timesteps=[0-9]+"}]),
     }
     for what, breaking in broken.items():
         copy = json.loads(json.dumps(request))
