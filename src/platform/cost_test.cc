@@ -148,7 +148,7 @@ TEST_F(CostTest, PriceTableIsStrict) {
   bad.replace(bad.find("1000"), 4, "0");
   EXPECT_CONTAINS(PriceError(bad), path + ":10:17: env_steps_per_second.ml.c5.xlarge: expected");
   bad = kPrices;
-  bad.replace(bad.find("as_of"), 18, "as_of: \"\"");
+  bad.replace(bad.find("\"2024-06-01\""), 12, "\"\"");
   EXPECT_CONTAINS(PriceError(bad), "as_of: missing");
 }
 
