@@ -276,14 +276,14 @@ TEST_F(SageMakerRequestTest, ValidationNamesFileLineAndKey) {
                 ": aws.sagemaker.max_wait_seconds: with spot instances it must be 0 (= "
                 "max_run_seconds) or at least max_run_seconds (86400), found 100");
   EXPECT_CONTAINS(PlanError(Replace(base, "ml.c5.2xlarge", "c5.xlarge")),
-                  At(10, 20) +
+                  At(7, 20) +
                       ": aws.sagemaker.instance_type: expected a SageMaker training "
                       "instance type like ml.c5.xlarge, found \"c5.xlarge\"");
   EXPECT_CONTAINS(PlanError(Replace(base, "123456789012:role", "12345:role")),
                   At(8, 15) + ": aws.sagemaker.role_arn: expected an IAM role ARN");
   EXPECT_CONTAINS(
       PlanError(Replace(base, "123456789012.dkr.ecr.eu-west-1.amazonaws.com/rlpipe:1", "null")),
-      At(9, 26) + ": aws.sagemaker.container_image_uri: missing");
+      At(9, 5) + ": aws.sagemaker.container_image_uri: missing");
   EXPECT_CONTAINS(PlanError(base + "    vpc_config:\n      security_group_ids: []\n"
                                    "      subnets: [subnet-a]\n"),
                   At(11, 27) +
