@@ -1,0 +1,34 @@
+#pragma once
+/// `rlpipe run --platform sagemaker`: plan every session's SageMaker training job and, with
+/// --dry-run, print the CreateTrainingJob requests instead of sending them.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
+
+#include "pipeline/runner.h"
+
+namespace rlpipe::cli {
+
+/// Where `rlpipe run` runs the sessions.
+enum class Platform { kLocal, kSageMaker };
+
+/// The run flags that only the SageMaker platform reads.
+struct SageMakerRunFlags {
+  Platform platform = Platform::kLocal;
+  std::string role_arn;  // overrides aws.sagemaker.role_arn (and every session's override)
+  bool dry_run = false;  // print the requests, send nothing, create no folders
+};
+
+/// Adds --platform, --role-arn and --dry-run to `cmd`.
+void AddSageMakerRunFlags(CLI::App& cmd, SageMakerRunFlags& flags);
+
+/// Throws ConfigError when a SageMaker-only flag is given with --platform local.
+void CheckSageMakerRunFlags(const SageMakerRunFlags& flags);
+
+/// Runs the pipeline on SageMaker. Today only --dry-run: each session's request as pretty JSON on
+/// `out`, in session order, warnings on `err`; exit 0. Without --dry-run: exit 2 (not available in
+/// this build yet). Throws ConfigError on invalid settings before anything is printed.
+int RunOnSageMaker(const pipeline::RunOptions& options, const SageMakerRunFlags& flags,
+                   std::FILE* out, std::FILE* err);
+
+}  // namespace rlpipe::cli
