@@ -120,6 +120,7 @@ class OnPolicyRun {
     options.init_seed = DeriveSeed(request.seed, "init");
     policy_ = nn::MlpActorCritic(options);
     if (request.init_checkpoint) LoadInitialWeights(*request.init_checkpoint);
+    if (request.resume_checkpoint) ResumeFrom(*request.resume_checkpoint);
     update_ = MakeOnPolicyUpdate(agent_, policy_);
   }
 
@@ -127,6 +128,7 @@ class OnPolicyRun {
 
  private:
   void LoadInitialWeights(const fs::path& path);
+  void ResumeFrom(const fs::path& path);
   // One batched env step with acting, bootstrapping and storage.
   void CollectStep();
   Evaluation Evaluate();
@@ -136,8 +138,15 @@ class OnPolicyRun {
   checkpoint::ModelData Data() const;
   fs::path Save(const fs::path& path);
   fs::path StepCheckpointPath() const {
-    return request_.models_dir / "checkpoints" /
-           ("rl_model_" + std::to_string(timesteps_) + "_steps.zip");
+    const fs::path dir = request_.checkpoints_dir.empty() ? request_.models_dir / "checkpoints"
+                                                          : request_.checkpoints_dir;
+    return dir / ("rl_model_" + std::to_string(timesteps_) + "_steps.zip");
+  }
+  /// Saves a periodic or interrupt checkpoint and tells the hook.
+  fs::path SaveCheckpoint() {
+    const fs::path path = Save(StepCheckpointPath());
+    if (request_.hooks.on_checkpoint) request_.hooks.on_checkpoint(path);
+    return path;
   }
   void Message(const std::string& line) const {
     if (request_.hooks.on_message) request_.hooks.on_message(line);
@@ -177,6 +186,15 @@ void OnPolicyRun::LoadInitialWeights(const fs::path& path) {
   Message("loaded " + std::to_string(copied) + " tensors from " + path.string());
 }
 
+void OnPolicyRun::ResumeFrom(const fs::path& path) {
+  // Weights and counters; the optimizer and sampler state are not restored yet.
+  checkpoint::LoadedModel model = checkpoint::LoadModel(path);
+  checkpoint::LoadWeightsInto(*policy_, model.state_dict, path.string());
+  timesteps_ = model.data.num_timesteps;
+  episodes_ = model.data.episodes;
+  Message("resumed from " + path.string() + " at " + std::to_string(timesteps_) + " steps");
+}
+
 TrainingResult OnPolicyRun::Run() {
   envs_.Reset(DeriveSeed(request_.seed, "envs"));
   while (timesteps_ < training_.total_timesteps) {
@@ -184,7 +202,7 @@ TrainingResult OnPolicyRun::Run() {
     buffer_.Clear();
     while (!buffer_.Full()) {
       if (request_.hooks.stop_requested && request_.hooks.stop_requested()) {
-        result_.interrupt_checkpoint = Save(StepCheckpointPath());
+        result_.interrupt_checkpoint = SaveCheckpoint();
         result_.interrupted = true;
         Message("stopped at " + std::to_string(timesteps_) + " steps; checkpoint " +
                 result_.interrupt_checkpoint->string());
@@ -193,7 +211,7 @@ TrainingResult OnPolicyRun::Run() {
       const int64_t before = timesteps_;
       CollectStep();
       if (Crossed(before, timesteps_, training_.eval_freq)) RunEvaluation();
-      if (Crossed(before, timesteps_, training_.save_freq)) Save(StepCheckpointPath());
+      if (Crossed(before, timesteps_, training_.save_freq)) SaveCheckpoint();
     }
     if (result_.interrupted) break;
 
