@@ -49,13 +49,24 @@ std::optional<double> OptionalNumber(const json& doc, const char* key) {
 }  // namespace
 
 SageMakerExecutor::SageMakerExecutor(SageMakerPlatformOptions options, std::FILE* console)
-    : options_(std::move(options)), console_(console) {
-  // One client per service, all from the same credentials and region settings.
+    : options_(std::move(options)), console_(console) {}
+
+void SageMakerExecutor::SetUp(const config::PipelineConfig& pipeline) {
+  if (sagemaker_) return;
+  // One client per service, all with the pipeline's region and the same credentials.
   const auto credentials = Credentials(options_);
   AwsClientConfig config;
+  config.region = pipeline.aws.region;
   sagemaker_ = std::make_unique<AwsClient>(SageMakerService(), config, credentials, options_.aws);
   logs_ = std::make_unique<AwsClient>(LogsService(), config, credentials, options_.aws);
   sns_ = std::make_unique<AwsClient>(SnsService(), config, credentials, options_.aws);
+  // The run's S3 folder is reached as the runner's mirror reaches it.
+  pipeline::S3Location location;
+  location.region = pipeline.aws.region;
+  location.endpoint_url = pipeline.aws.s3_endpoint_url;
+  storage_ = pipeline::MirrorStorageOptions(location);
+  storage_.aws = options_.aws;
+  storage_.credentials = options_.credentials;
 }
 
 void SageMakerExecutor::Print(const std::string& line) {
@@ -101,7 +112,7 @@ std::string SageMakerExecutor::StartOrAttach(const pipeline::SessionRun& run) {
     } else {
       // An explicit local `checkpoint:` goes up first.
       input_uri = JoinUri(JoinUri(JoinUri(run_uri, "inputs"), spec.name), file);
-      OpenCheckpointStore(input_uri, options_.storage)->PutFile(input_uri, *run.init_checkpoint);
+      OpenCheckpointStore(input_uri, storage_)->PutFile(input_uri, *run.init_checkpoint);
       run.info("[" + spec.name + "] uploaded " + run.init_checkpoint->string() + " to " +
                input_uri);
     }
@@ -210,7 +221,7 @@ json SageMakerExecutor::Follow(const pipeline::SessionRun& run, const std::strin
 bool SageMakerExecutor::FetchModels(const pipeline::SessionRun& run,
                                     algos::TrainingResult* result) {
   const std::string& session = run.pipeline->sessions[run.index].name;
-  pipeline::RunMirror mirror(OpenCheckpointStore(*run.run_uri, options_.storage), *run.run_uri);
+  pipeline::RunMirror mirror(OpenCheckpointStore(*run.run_uri, storage_), *run.run_uri);
   if (!mirror.HasSessionModels(session)) return false;
   mirror.GetSessionModels(session, run.models_dir);
   run.info("[" + session + "] models downloaded from " +
@@ -244,6 +255,7 @@ bool SageMakerExecutor::FetchModels(const pipeline::SessionRun& run,
 pipeline::SessionTrainingOutcome SageMakerExecutor::Execute(const pipeline::SessionRun& run) {
   const std::string& session = run.pipeline->sessions[run.index].name;
   sns_topic_arn_ = run.pipeline->aws.sns_topic_arn;
+  SetUp(*run.pipeline);
   last_failure_.clear();
   timed_out_ = false;
   pipeline::SessionTrainingOutcome outcome;
@@ -294,6 +306,7 @@ pipeline::SessionTrainingOutcome SageMakerExecutor::Execute(const pipeline::Sess
 void SageMakerExecutor::SessionEnded(const config::PipelineConfig& pipeline,
                                      const pipeline::SessionRecord& record) {
   if (sns_topic_arn_.empty()) return;
+  SetUp(pipeline);
   // One message per session end; a failed publish is a warning, never the pipeline's failure.
   json message = {
       {"pipeline", pipeline.name},

@@ -46,6 +46,8 @@ class SageMakerExecutor : public pipeline::SessionExecutor {
   bool NeedsS3() const override { return true; }
 
  private:
+  /// Builds the clients for the pipeline's region (once).
+  void SetUp(const config::PipelineConfig& pipeline);
   /// Creates the job, or re-attaches to `run.previous_job` when it is still running.
   std::string StartOrAttach(const pipeline::SessionRun& run);
   /// Polls until the job ends; streams logs; stops it on Ctrl-C. Returns the last Describe.
@@ -62,6 +64,7 @@ class SageMakerExecutor : public pipeline::SessionExecutor {
   std::unique_ptr<AwsClient> sagemaker_;
   std::unique_ptr<AwsClient> logs_;
   std::unique_ptr<AwsClient> sns_;
+  StorageOptions storage_;  ///< For the run's S3 folder.
   /// Log streams seen so far → their next forward token.
   std::map<std::string, std::string> log_tokens_;
   /// The last job and whether it keeps a warm pool (released by Finish).
