@@ -118,7 +118,6 @@ class Job:
                 self.transitions[-1]["EndTime"] = t
             self.transitions.append({"Status": status, "StartTime": t, "StatusMessage": message})
             self.secondary = status
-            self.server.log_event(self.stream, f"[sagemaker] {status}: {message}")
 
     def describe(self):
         with self.lock:
