@@ -1,42 +1,15 @@
-#include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 
 #include "cli/commands.h"
-#include "core/error.h"
+#include "cli/sagemaker_plan.h"
 #include "pipeline/runner.h"
-#include "platform/sagemaker_platform.h"
 
 namespace rlpipe::cli {
-
-namespace {
-
-/// The SageMaker platform's settings from flags and the environment (RLPIPE_SM_POLL_MS: the
-/// first wait between two DescribeTrainingJob calls, in ms).
-platform::SageMakerPlatformOptions SageMakerOptions(const std::string& role_arn) {
-  platform::SageMakerPlatformOptions options;
-  options.role_arn = role_arn;
-  if (const char* poll = std::getenv("RLPIPE_SM_POLL_MS"); poll && *poll) {
-    char* end = nullptr;
-    const long ms = std::strtol(poll, &end, 10);
-    if (*end != '\0' || ms < 1) {
-      throw ConfigError(std::string("RLPIPE_SM_POLL_MS: expected a whole number of ms >= 1, "
-                                    "found '") +
-                        poll + "'");
-    }
-    options.poll_min = std::chrono::milliseconds(ms);
-    options.poll_max = std::max(options.poll_max, options.poll_min);
-  }
-  return options;
-}
-
-}  // namespace
 
 void AddRunCommand(CLI::App& app, CommandFn* run) {
   auto options = std::make_shared<pipeline::RunOptions>();
   auto seed = std::make_shared<int64_t>(-1);
-  auto platform = std::make_shared<std::string>("local");
-  auto role_arn = std::make_shared<std::string>();
+  auto sagemaker = std::make_shared<SageMakerRunFlags>();
   CLI::App* cmd = app.add_subcommand(
       "run",
       "Run a pipeline: its sessions in order, each handing its model to the next. Exit code 0 "
@@ -65,22 +38,14 @@ void AddRunCommand(CLI::App& app, CommandFn* run) {
   cmd->add_option("--s3-prefix", options->s3_prefix, "key prefix (overrides aws.s3_prefix)");
   cmd->add_option("--run-id", options->run_id,
                   "names the run in S3 (default: the state's, else <pipeline-name>-<UTC time>)");
-  cmd->add_option("--platform", *platform,
-                  "where sessions run: local (this process) or sagemaker (one SageMaker training "
-                  "job per session; needs aws.s3_bucket)")
-      ->check(CLI::IsMember({"local", "sagemaker"}))
-      ->capture_default_str();
-  cmd->add_option("--role-arn", *role_arn,
-                  "IAM role SageMaker jobs run with (overrides aws.sagemaker.role_arn)");
+  AddSageMakerRunFlags(*cmd, *sagemaker);
   *run = nullptr;
-  cmd->callback([options, seed, platform, role_arn, run] {
-    *run = [options, seed, platform, role_arn] {
+  cmd->callback([options, seed, sagemaker, run] {
+    *run = [options, seed, sagemaker] {
       if (*seed >= 0) options->seed = static_cast<uint64_t>(*seed);
-      if (*platform == "sagemaker") {
-        options->executor =
-            std::make_shared<platform::SageMakerExecutor>(SageMakerOptions(*role_arn), stdout);
-      } else if (!role_arn->empty()) {
-        throw ConfigError("--role-arn needs --platform sagemaker");
+      CheckSageMakerRunFlags(*sagemaker);
+      if (sagemaker->platform == Platform::kSageMaker) {
+        return RunOnSageMaker(*options, *sagemaker, stdout, stderr);
       }
       return pipeline::RunPipeline(*options, stdout);
     };
