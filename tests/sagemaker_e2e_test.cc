@@ -206,7 +206,9 @@ TEST_F(SageMakerE2E, TwoSessionsChainThroughS3) {
   EXPECT_EQ(two["HyperParameters"]["rlpipe_input_checkpoint"],
             "s3://bucket/runs/r1/checkpoints/one/best_model.zip");
   EXPECT_FALSE(one["HyperParameters"].contains("rlpipe_input_checkpoint"));
-  EXPECT_NE(output_.find("[two] downloading the input model"), std::string::npos);
+  EXPECT_NE(output_.find(
+                "downloading the input model s3://bucket/runs/r1/checkpoints/one/best_model.zip"),
+            std::string::npos);
 
   // The state records both, with their jobs; the models came back to the output folder.
   const json state = State();
