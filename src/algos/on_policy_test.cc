@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -166,17 +167,51 @@ TEST_F(OnPolicyTest, InitCheckpointLoadsByNameAndRejectsShapeMismatch) {
   }
 }
 
-TEST_F(OnPolicyTest, UnimplementedChoicesAreConfigErrors) {
+TEST_F(OnPolicyTest, A2cSolvesTheContinuousBandit) {
+  // SB3's A2C defaults (RMSprop, n_steps 5, no advantage normalisation), a larger step size.
+  TrainingRequest request = BanditRequest("a2c", 1);
+  config::AgentConfig& agent = request.config.agent;
+  agent = config::DefaultAgentConfig(config::Algorithm::kA2c);
+  agent.learning_rate = 3e-3;
+  agent.n_steps = 8;
+  request.config.training.total_timesteps = 8192;
+  request.config.training.eval_freq = 4096;
+  std::map<std::string, double> losses;
+  request.hooks.on_progress = [&](const ProgressEvent& event) { losses = event.losses; };
+  TrainingResult result = TrainOnPolicy(request, MakeBandit);
+  EXPECT_EQ(result.timesteps, 8192);
+  ASSERT_TRUE(result.final_mean_return.has_value());
+  EXPECT_GT(*result.final_mean_return, -0.02);
+  EXPECT_TRUE(losses.contains("train/policy_loss"));
+  EXPECT_TRUE(losses.contains("train/value_loss"));
+  EXPECT_DOUBLE_EQ(losses.at("train/learning_rate"), 3e-3);
+}
+
+TEST_F(OnPolicyTest, LinearScheduleDecaysTheLearningRate) {
+  TrainingRequest request = BanditRequest("lin", 1);
+  request.config.agent.learning_rate_linear = true;
+  request.config.training.total_timesteps = 512;
+  std::vector<double> rates;
+  request.hooks.on_progress = [&](const ProgressEvent& event) {
+    rates.push_back(event.losses.at("train/learning_rate"));
+  };
+  TrainOnPolicy(request, MakeBandit);
+  // Updates at 128, 256, 384, 512 steps: lr · (1 − t / 512); the last event repeats the last.
+  ASSERT_GE(rates.size(), 4u);
+  EXPECT_NEAR(rates[0], 3e-3 * 0.75, 1e-12);
+  EXPECT_NEAR(rates[1], 3e-3 * 0.5, 1e-12);
+  EXPECT_NEAR(rates[3], 0.0, 1e-12);
+}
+
+TEST_F(OnPolicyTest, OffPolicyChoicesAreConfigErrors) {
   TrainingRequest request = BanditRequest("sac", 1);
   request.config.agent.algorithm = config::Algorithm::kSac;
   try {
-    Train(request);
+    TrainOnPolicy(request, MakeBandit);
     FAIL() << "expected ConfigError";
   } catch (const ConfigError& e) {
-    EXPECT_STREQ(e.what(), "agent.algorithm: SAC is not implemented yet (available: PPO)");
+    EXPECT_STREQ(e.what(), "agent.algorithm: expected an on-policy algorithm (PPO, A2C), found SAC");
   }
-  request.config.agent.algorithm = config::Algorithm::kA2c;
-  EXPECT_THROW(TrainOnPolicy(request, MakeBandit), ConfigError);
   request.config.agent.algorithm = config::Algorithm::kPpo;
   request.config.agent.policy = "MultiRobotPolicy";
   EXPECT_THROW(TrainOnPolicy(request, MakeBandit), ConfigError);

@@ -31,12 +31,15 @@ class OnPolicyUpdate {
   /// Throws TrainingError on a non-finite loss.
   virtual std::map<std::string, double> Update(const RolloutTensors& rollout,
                                                torch::Generator& generator, int64_t timesteps) = 0;
-  /// The optimizer, written into checkpoints as policy.optimizer.pth.
-  virtual const torch::optim::Adam& Optimizer() const = 0;
+  /// Sets the optimizer's step size (the loop applies the learning-rate schedule before Update).
+  virtual void SetLearningRate(double learning_rate) = 0;
+  /// The Adam optimizer, written into checkpoints as policy.optimizer.pth; null when the
+  /// algorithm uses another optimizer (A2C with RMSprop), whose state is then not saved.
+  virtual const torch::optim::Adam* AdamOptimizer() const = 0;
 };
 
 /// The update of `agent.algorithm` for `policy`; ConfigError for algorithms that are not
-/// on-policy or not implemented yet.
+/// on-policy.
 std::unique_ptr<OnPolicyUpdate> MakeOnPolicyUpdate(const config::AgentConfig& agent,
                                                    nn::MlpActorCritic policy);
 

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "algos/loop_common.h"
 #include "core/error.h"
 #include "nn/diag_gaussian.h"
 
@@ -52,6 +53,10 @@ PpoUpdate::PpoUpdate(const config::AgentConfig& agent, nn::MlpActorCritic policy
     : agent_(agent),
       policy_(std::move(policy)),
       optimizer_(policy_->parameters(), torch::optim::AdamOptions(agent.learning_rate).eps(1e-5)) {}
+
+void PpoUpdate::SetLearningRate(double learning_rate) {
+  algos::SetLearningRate(optimizer_, learning_rate);
+}
 
 std::map<std::string, double> PpoUpdate::Update(const RolloutTensors& rollout,
                                                 torch::Generator& generator, int64_t timesteps) {

@@ -51,7 +51,8 @@ class PpoUpdate : public OnPolicyUpdate {
   PpoUpdate(const config::AgentConfig& agent, nn::MlpActorCritic policy);
   std::map<std::string, double> Update(const RolloutTensors& rollout, torch::Generator& generator,
                                        int64_t timesteps) override;
-  const torch::optim::Adam& Optimizer() const override { return optimizer_; }
+  void SetLearningRate(double learning_rate) override;
+  const torch::optim::Adam* AdamOptimizer() const override { return &optimizer_; }
 
  private:
   config::AgentConfig agent_;

@@ -1,6 +1,10 @@
 #include "algos/train.h"
 
+#include <string>
+
+#include "algos/off_policy.h"
 #include "algos/on_policy.h"
+#include "core/error.h"
 #include "envs/env.h"
 
 namespace rlpipe::algos {
@@ -15,9 +19,10 @@ TrainingResult Train(const TrainingRequest& request) {
       return TrainOnPolicy(request, factory);
     case config::Algorithm::kSac:
     case config::Algorithm::kTd3:
-      break;
+      return TrainOffPolicy(request, factory);
   }
-  ThrowNotImplemented(request.config.agent.algorithm);
+  throw ConfigError("agent.algorithm: unknown value " +
+                    std::to_string(static_cast<int>(request.config.agent.algorithm)));
 }
 
 }  // namespace rlpipe::algos

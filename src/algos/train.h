@@ -79,6 +79,15 @@ struct TrainingResult {
   double update_seconds = 0.0;
 };
 
+/// Intra-op threads LibTorch uses for the small MLPs (measured with bench/ppo_pendulum_learning:
+/// 1 thread is faster than 2 for 64x64 networks; see the bench's --torch-threads flag).
+inline constexpr int kDefaultTorchThreads = 1;
+
+/// Knobs of a training loop (either family) that are not part of the experiment config.
+struct LoopOptions {
+  int torch_threads = kDefaultTorchThreads;  // torch::set_num_threads for the session, >= 1
+};
+
 /// Trains per request.config.agent.algorithm. Throws ConfigError for unsupported choices,
 /// TrainingError for numerical failure (NaN), IoError for checkpoint problems.
 TrainingResult Train(const TrainingRequest& request);

@@ -4,6 +4,9 @@
 #include <cctype>
 #include <cmath>
 #include <limits>
+#include <exception>
+#include <optional>
+#include <string>
 #include <utility>
 
 namespace rlpipe::config {
@@ -85,21 +88,149 @@ void ReadEnvironment(const Tree& root, const Tree* node, EnvironmentConfig& env)
   }
 }
 
+// Which algorithms a key of `agent:` (or `network:`) belongs to, as a bit mask.
+constexpr unsigned Bit(Algorithm a) { return 1u << static_cast<unsigned>(a); }
+constexpr unsigned kPpoBit = Bit(Algorithm::kPpo);
+constexpr unsigned kA2cBit = Bit(Algorithm::kA2c);
+constexpr unsigned kSacBit = Bit(Algorithm::kSac);
+constexpr unsigned kTd3Bit = Bit(Algorithm::kTd3);
+constexpr unsigned kOnPolicyBits = kPpoBit | kA2cBit;
+constexpr unsigned kOffPolicyBits = kSacBit | kTd3Bit;
+constexpr unsigned kAllBits = kOnPolicyBits | kOffPolicyBits;
+
+struct KeyOwners {
+  const char* key;
+  unsigned algorithms;
+};
+
+// The one table of agent keys and the algorithms they belong to (docs/algorithms.md).
+constexpr KeyOwners kAgentKeys[] = {
+    {"algorithm", kAllBits},
+    {"policy", kAllBits},
+    {"learning_rate", kAllBits},
+    {"gamma", kAllBits},
+    {"device", kAllBits},
+    {"verbose", kAllBits},
+    {"seed", kAllBits},
+    {"policy_kwargs", kAllBits},
+    {"n_steps", kOnPolicyBits},
+    {"gae_lambda", kOnPolicyBits},
+    {"vf_coef", kOnPolicyBits},
+    {"max_grad_norm", kOnPolicyBits},
+    {"normalize_advantage", kOnPolicyBits},
+    {"log_std_init", kOnPolicyBits},
+    {"use_sde", kOnPolicyBits | kSacBit},
+    {"sde_sample_freq", kOnPolicyBits | kSacBit},
+    {"ent_coef", kOnPolicyBits | kSacBit},
+    {"batch_size", kPpoBit | kOffPolicyBits},
+    {"n_epochs", kPpoBit},
+    {"clip_range", kPpoBit},
+    {"clip_range_vf", kPpoBit},
+    {"target_kl", kPpoBit},
+    {"use_rms_prop", kA2cBit},
+    {"rms_prop_eps", kA2cBit},
+    {"buffer_size", kOffPolicyBits},
+    {"learning_starts", kOffPolicyBits},
+    {"tau", kOffPolicyBits},
+    {"train_freq", kOffPolicyBits},
+    {"gradient_steps", kOffPolicyBits},
+    {"action_noise", kOffPolicyBits},
+    {"target_entropy", kSacBit},
+    {"policy_delay", kTd3Bit},
+    {"target_policy_noise", kTd3Bit},
+    {"target_noise_clip", kTd3Bit},
+};
+
+std::string OwnersText(unsigned algorithms) {
+  std::string text;
+  for (Algorithm a : {Algorithm::kPpo, Algorithm::kA2c, Algorithm::kSac, Algorithm::kTd3}) {
+    if ((algorithms & Bit(a)) != 0) text += (text.empty() ? "" : ", ") + ToString(a);
+  }
+  return text;
+}
+
+// A key written for an algorithm it does not belong to is an error naming both.
+void CheckOwner(const MapReader& reader, const std::string& key, unsigned owners,
+                Algorithm algorithm) {
+  const Tree* value = reader.node() == nullptr ? nullptr : reader.node()->Find(key);
+  if (value == nullptr || (owners & Bit(algorithm)) != 0) return;
+  reader.Fail(key, "not a setting of " + ToString(algorithm) + " (it belongs to " +
+                       OwnersText(owners) + ")");
+}
+
+// The unquoted scalar text of `key` when it starts with `prefix` (case-insensitive).
+std::optional<std::string> WordWithPrefix(const MapReader& reader, const std::string& key,
+                                          const std::string& prefix) {
+  const Tree* value = reader.node() == nullptr ? nullptr : reader.node()->Find(key);
+  if (value == nullptr || value->kind != Tree::Kind::kScalar) return std::nullopt;
+  const std::string text = Lower(value->scalar);
+  if (!text.starts_with(prefix)) return std::nullopt;
+  return text;
+}
+
+// The number after `prefix` in `text` (e.g. lin_0.001), > 0, else an error showing `form`.
+double NumberAfter(const MapReader& reader, const std::string& key, const std::string& text,
+                   const std::string& prefix, const std::string& form) {
+  const std::string rest = text.substr(prefix.size());
+  size_t used = 0;
+  double value = 0.0;
+  try {
+    value = std::stod(rest, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (rest.empty() || used != rest.size() || !(value > 0.0) || !std::isfinite(value)) {
+    reader.Fail(key, "expected " + form + " with a number > 0, found '" + text + "'");
+  }
+  return value;
+}
+
+// `action_noise: {type: normal | ou, sigma: x}`; null means no noise.
+void ReadActionNoise(MapReader& reader, ActionNoiseConfig& noise) {
+  const Tree* node = reader.Child("action_noise");
+  if (node == nullptr || node->IsNull()) return;
+  if (!node->IsMap()) {
+    reader.Fail("action_noise", "expected a map like {type: normal, sigma: 0.1}");
+  }
+  MapReader sub(node, reader.PathOf("action_noise"), "action noise settings");
+  if (node->Find("type") == nullptr || node->Find("type")->IsNull()) {
+    sub.Fail("type", "missing required key (normal or ou)");
+  }
+  noise.type = ReadChoice<ActionNoiseType>(
+      sub, "type", noise.type,
+      {{"normal", ActionNoiseType::kNormal}, {"ou", ActionNoiseType::kOrnsteinUhlenbeck}});
+  sub.Get("sigma", &noise.sigma);
+  sub.CheckRange("sigma", noise.sigma, 0, kInf, /*lo_open=*/true);
+  sub.Finish();
+}
+
 void ReadAgent(const Tree* node, AgentConfig& agent) {
   MapReader reader(node, "agent", "agent settings");
 
-  // Algorithm and policy choices.
-  agent.algorithm = ReadChoice<Algorithm>(reader, "algorithm", agent.algorithm,
-                                          {{"PPO", Algorithm::kPpo},
-                                           {"A2C", Algorithm::kA2c},
-                                           {"SAC", Algorithm::kSac},
-                                           {"TD3", Algorithm::kTd3}});
+  // The algorithm first: its defaults apply to every key the user did not write.
+  const Algorithm algorithm = ReadChoice<Algorithm>(reader, "algorithm", agent.algorithm,
+                                                    {{"PPO", Algorithm::kPpo},
+                                                     {"A2C", Algorithm::kA2c},
+                                                     {"SAC", Algorithm::kSac},
+                                                     {"TD3", Algorithm::kTd3}});
+  agent = DefaultAgentConfig(algorithm);
+  for (const KeyOwners& entry : kAgentKeys) {
+    CheckOwner(reader, entry.key, entry.algorithms, algorithm);
+  }
   reader.Get("policy", &agent.policy);
   reader.CheckChoice("policy", agent.policy, {"MlpPolicy", "MultiRobotPolicy"});
 
-  // Hyper-parameters with their valid ranges.
-  reader.Get("learning_rate", &agent.learning_rate);
-  reader.CheckRange("learning_rate", agent.learning_rate, 0, kInf, /*lo_open=*/true);
+  // Learning rate: a number or a linear schedule `lin_<initial>`.
+  if (auto text = WordWithPrefix(reader, "learning_rate", "lin_")) {
+    reader.Accept("learning_rate");
+    agent.learning_rate = NumberAfter(reader, "learning_rate", *text, "lin_", "lin_<x>");
+    agent.learning_rate_linear = true;
+  } else {
+    reader.Get("learning_rate", &agent.learning_rate);
+    reader.CheckRange("learning_rate", agent.learning_rate, 0, kInf, /*lo_open=*/true);
+  }
+
+  // Hyper-parameters shared by several algorithms, with their valid ranges.
   reader.Get("n_steps", &agent.n_steps);
   reader.CheckRange("n_steps", agent.n_steps, 1, kInf);
   reader.Get("batch_size", &agent.batch_size);
@@ -112,8 +243,6 @@ void ReadAgent(const Tree* node, AgentConfig& agent) {
   reader.CheckRange("gae_lambda", agent.gae_lambda, 0, 1);
   reader.Get("clip_range", &agent.clip_range);
   reader.CheckRange("clip_range", agent.clip_range, 0, kInf, /*lo_open=*/true);
-  reader.Get("ent_coef", &agent.ent_coef);
-  reader.CheckRange("ent_coef", agent.ent_coef, 0, kInf);
   reader.Get("vf_coef", &agent.vf_coef);
   reader.CheckRange("vf_coef", agent.vf_coef, 0, kInf);
   reader.Get("max_grad_norm", &agent.max_grad_norm);
@@ -125,28 +254,79 @@ void ReadAgent(const Tree* node, AgentConfig& agent) {
   agent.device = Lower(agent.device);
   reader.CheckChoice("device", agent.device, {"auto", "cpu", "cuda"});
 
-  // Off-policy and A2C keys, used when those algorithms land.
-  for (const char* key :
-       {"buffer_size", "learning_starts", "tau", "train_freq", "gradient_steps", "policy_delay",
-        "target_policy_noise", "target_noise_clip", "action_noise", "target_entropy",
-        "use_rms_prop", "rms_prop_eps", "use_sde", "sde_sample_freq", "clip_range_vf", "target_kl",
-        "policy_kwargs", "verbose", "seed"}) {
+  // Entropy coefficient: a number, or (SAC) `auto` / `auto_<initial>` for automatic tuning.
+  if (auto text = WordWithPrefix(reader, "ent_coef", "auto")) {
+    reader.Accept("ent_coef");
+    if (algorithm != Algorithm::kSac) {
+      reader.Fail("ent_coef", "expected a number (auto is SAC only), found '" + *text + "'");
+    }
+    agent.ent_coef_auto = true;
+    agent.ent_coef =
+        *text == "auto" ? 1.0
+                        : NumberAfter(reader, "ent_coef", *text, "auto_", "auto or auto_<initial>");
+  } else {
+    reader.Get("ent_coef", &agent.ent_coef);
+    reader.CheckRange("ent_coef", agent.ent_coef, 0, kInf);
+    if (reader.node() != nullptr && reader.node()->Find("ent_coef") != nullptr) {
+      agent.ent_coef_auto = false;
+    }
+  }
+  if (WordWithPrefix(reader, "target_entropy", "auto") == "auto") {
+    reader.Accept("target_entropy");
+    agent.target_entropy.reset();
+  } else {
+    reader.Get("target_entropy", &agent.target_entropy);
+  }
+
+  // A2C's optimizer.
+  reader.Get("use_rms_prop", &agent.use_rms_prop);
+  reader.Get("rms_prop_eps", &agent.rms_prop_eps);
+  reader.CheckRange("rms_prop_eps", agent.rms_prop_eps, 0, kInf, /*lo_open=*/true);
+
+  // Off-policy replay, training cadence, targets and exploration.
+  reader.Get("buffer_size", &agent.buffer_size);
+  reader.CheckRange("buffer_size", static_cast<double>(agent.buffer_size), 1, kInf);
+  reader.Get("learning_starts", &agent.learning_starts);
+  reader.CheckRange("learning_starts", static_cast<double>(agent.learning_starts), 0, kInf);
+  reader.Get("tau", &agent.tau);
+  reader.CheckRange("tau", agent.tau, 0, 1, /*lo_open=*/true);
+  reader.Get("train_freq", &agent.train_freq);
+  reader.CheckRange("train_freq", agent.train_freq, 1, kInf);
+  reader.Get("gradient_steps", &agent.gradient_steps);
+  reader.CheckRange("gradient_steps", agent.gradient_steps, 1, kInf);
+  ReadActionNoise(reader, agent.action_noise);
+  reader.Get("policy_delay", &agent.policy_delay);
+  reader.CheckRange("policy_delay", agent.policy_delay, 1, kInf);
+  reader.Get("target_policy_noise", &agent.target_policy_noise);
+  reader.CheckRange("target_policy_noise", agent.target_policy_noise, 0, kInf);
+  reader.Get("target_noise_clip", &agent.target_noise_clip);
+  reader.CheckRange("target_noise_clip", agent.target_noise_clip, 0, kInf);
+
+  // Keys accepted from SB3 configs for later features.
+  for (const char* key : {"use_sde", "sde_sample_freq", "clip_range_vf", "target_kl",
+                          "policy_kwargs", "verbose", "seed"}) {
     reader.Accept(key);
   }
   reader.Finish();
 }
 
-void ReadNetwork(const Tree* node, NetworkConfig& network) {
+void ReadNetwork(const Tree* node, NetworkConfig& network, Algorithm algorithm) {
   MapReader reader(node, "network", "network settings");
+  network = DefaultNetworkConfig(algorithm);
+  CheckOwner(reader, "qf_layers", kOffPolicyBits, algorithm);
   ReadLayers(reader, "policy_layers", &network.policy_layers);
   ReadLayers(reader, "value_layers", &network.value_layers);
+
+  // The critics of SAC/TD3 default to value_layers.
+  network.qf_layers = network.value_layers;
+  ReadLayers(reader, "qf_layers", &network.qf_layers);
   network.activation = ReadChoice<Activation>(reader, "activation", network.activation,
                                               {{"tanh", Activation::kTanh},
                                                {"relu", Activation::kRelu},
                                                {"elu", Activation::kElu},
                                                {"leaky_relu", Activation::kLeakyRelu},
                                                {"sigmoid", Activation::kSigmoid}});
-  for (const char* key : {"qf_layers", "shared_layers", "ortho_init"}) reader.Accept(key);
+  for (const char* key : {"shared_layers", "ortho_init"}) reader.Accept(key);
   reader.Finish();
 }
 
@@ -209,6 +389,72 @@ std::string ToString(Algorithm a) {
   return "unknown";
 }
 
+std::string ToString(ActionNoiseType t) {
+  switch (t) {
+    case ActionNoiseType::kNone:
+      return "none";
+    case ActionNoiseType::kNormal:
+      return "normal";
+    case ActionNoiseType::kOrnsteinUhlenbeck:
+      return "ou";
+  }
+  return "unknown";
+}
+
+AgentConfig DefaultAgentConfig(Algorithm algorithm) {
+  // One column of SB3's defaults per algorithm; PPO's are AgentConfig's in-class values.
+  AgentConfig agent;
+  agent.algorithm = algorithm;
+  switch (algorithm) {
+    case Algorithm::kPpo:
+      break;
+    case Algorithm::kA2c:
+      agent.learning_rate = 7e-4;
+      agent.n_steps = 5;
+      agent.gae_lambda = 1.0;
+      agent.ent_coef = 0.0;
+      agent.vf_coef = 0.5;
+      agent.max_grad_norm = 0.5;
+      agent.use_rms_prop = true;
+      agent.rms_prop_eps = 1e-5;
+      agent.normalize_advantage = false;
+      break;
+    case Algorithm::kSac:
+      agent.learning_rate = 3e-4;
+      agent.batch_size = 256;
+      agent.ent_coef = 1.0;
+      agent.ent_coef_auto = true;
+      break;
+    case Algorithm::kTd3:
+      agent.learning_rate = 1e-3;
+      agent.batch_size = 256;
+      break;
+  }
+  return agent;
+}
+
+NetworkConfig DefaultNetworkConfig(Algorithm algorithm) {
+  // SB3's off-policy MlpPolicy: ReLU, [256, 256] for SAC and [400, 300] for TD3.
+  NetworkConfig network;
+  switch (algorithm) {
+    case Algorithm::kPpo:
+    case Algorithm::kA2c:
+      break;
+    case Algorithm::kSac:
+      network.policy_layers = {256, 256};
+      network.value_layers = {256, 256};
+      network.activation = Activation::kRelu;
+      break;
+    case Algorithm::kTd3:
+      network.policy_layers = {400, 300};
+      network.value_layers = {400, 300};
+      network.activation = Activation::kRelu;
+      break;
+  }
+  network.qf_layers = network.value_layers;
+  return network;
+}
+
 std::string ToString(Activation a) {
   switch (a) {
     case Activation::kTanh:
@@ -249,7 +495,7 @@ ExperimentConfig ParseExperimentConfig(const Tree& root) {
   // Each section on its own strict reader.
   ReadEnvironment(root, environment, config.environment);
   ReadAgent(agent, config.agent);
-  ReadNetwork(network, config.network);
+  ReadNetwork(network, config.network, config.agent.algorithm);
   ReadTraining(training, config.training);
   ReadPaths(paths, config.paths);
   ReadMonitoring(monitoring, config.monitoring);

@@ -13,9 +13,19 @@ namespace rlpipe::config {
 
 enum class Algorithm { kPpo, kA2c, kSac, kTd3 };
 enum class Activation { kTanh, kRelu, kElu, kLeakyRelu, kSigmoid };
+/// Exploration noise added to off-policy actions (SB3's NormalActionNoise /
+/// OrnsteinUhlenbeckActionNoise).
+enum class ActionNoiseType { kNone, kNormal, kOrnsteinUhlenbeck };
 
 std::string ToString(Algorithm a);   // "PPO"
 std::string ToString(Activation a);  // "tanh"
+std::string ToString(ActionNoiseType t);  // "none", "normal", "ou"
+
+/// `agent.action_noise: {type: normal | ou, sigma: 0.1}` (absent or null = no noise).
+struct ActionNoiseConfig {
+  ActionNoiseType type = ActionNoiseType::kNone;
+  double sigma = 0.1;  // standard deviation, in the policy's [-1, 1] action scale, > 0
+};
 
 /// `environment:` — which task and its parameters.
 struct EnvironmentConfig {
@@ -26,11 +36,14 @@ struct EnvironmentConfig {
   SourceLoc name_loc;             // where `name` was written (for "unknown task" errors)
 };
 
-/// `agent:` — algorithm and its hyper-parameters (Stable-Baselines3 names and defaults).
+/// `agent:` — algorithm and its hyper-parameters (Stable-Baselines3 names). The in-class defaults
+/// are PPO's; DefaultAgentConfig(algorithm) holds every algorithm's defaults, and parsing starts
+/// from the chosen algorithm's. Which keys belong to which algorithm: docs/algorithms.md.
 struct AgentConfig {
   Algorithm algorithm = Algorithm::kPpo;
   std::string policy = "MlpPolicy";
-  double learning_rate = 3e-4;     // Adam step size
+  double learning_rate = 3e-4;     // optimizer step size (the initial one when linear)
+  bool learning_rate_linear = false;  // `lin_<x>`: decays linearly from x to 0 over the session
   int n_steps = 2048;              // rollout length per env
   int batch_size = 64;             // minibatch size (PPO)
   int n_epochs = 10;               // passes over each rollout (PPO)
@@ -43,14 +56,40 @@ struct AgentConfig {
   bool normalize_advantage = true; // per-minibatch advantage normalisation
   double log_std_init = 0.0;       // initial log standard deviation of the Gaussian policy
   std::string device = "auto";     // auto | cpu | cuda
+
+  // A2C only.
+  bool use_rms_prop = false;       // RMSprop (alpha 0.99) instead of Adam
+  double rms_prop_eps = 1e-5;      // RMSprop epsilon, > 0
+
+  // Off-policy (SAC, TD3).
+  int64_t buffer_size = 1'000'000;  // replay buffer capacity in transitions (over all envs), >= 1
+  int64_t learning_starts = 100;    // env steps of uniform random actions before learning, >= 0
+  double tau = 0.005;               // Polyak coefficient of the target networks, (0, 1]
+  int train_freq = 1;               // vector-env steps between training phases, >= 1
+  int gradient_steps = 1;           // gradient steps per training phase, >= 1
+  ActionNoiseConfig action_noise;   // exploration noise on collected actions
+  // TD3 only.
+  int policy_delay = 2;              // critic updates per actor (and target) update, >= 1
+  double target_policy_noise = 0.2;  // std of the target policy smoothing noise, >= 0
+  double target_noise_clip = 0.5;    // clip of that noise, >= 0
+  // SAC only (`ent_coef` above is the fixed or the initial entropy coefficient).
+  bool ent_coef_auto = false;            // `auto` / `auto_<init>`: tune ent_coef to target_entropy
+  std::optional<double> target_entropy;  // nullopt (`auto`) = −dim(action space)
 };
+
+/// SB3's defaults for `algorithm` (PPO's are the in-class ones).
+AgentConfig DefaultAgentConfig(Algorithm algorithm);
 
 /// `network:` — MLP sizes.
 struct NetworkConfig {
   std::vector<int> policy_layers{64, 64};
   std::vector<int> value_layers{64, 64};
+  std::vector<int> qf_layers{64, 64};  // SAC/TD3 critic hidden sizes (default: value_layers)
   Activation activation = Activation::kTanh;
 };
+
+/// SB3's network defaults for `algorithm` (SAC [256, 256] relu, TD3 [400, 300] relu).
+NetworkConfig DefaultNetworkConfig(Algorithm algorithm);
 
 /// `training:` — run length, evaluation and saving cadence.
 struct TrainingConfig {

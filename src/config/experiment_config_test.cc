@@ -184,5 +184,102 @@ TEST(ExperimentConfigTest, RenderModeNullOrString) {
   EXPECT_TRUE(config.environment.params.entries.empty());
 }
 
+TEST(ExperimentConfigTest, AlgorithmDefaultsApplyToUnwrittenKeys) {
+  // A2C: SB3's A2C defaults, not PPO's, wherever the user wrote nothing.
+  const ExperimentConfig a2c =
+      ParseExperimentConfig(ParseYaml(With("agent:\n  algorithm: A2C\n  gamma: 0.9\n"), "t.yaml"));
+  EXPECT_EQ(a2c.agent.n_steps, 5);
+  EXPECT_DOUBLE_EQ(a2c.agent.learning_rate, 7e-4);
+  EXPECT_DOUBLE_EQ(a2c.agent.gae_lambda, 1.0);
+  EXPECT_TRUE(a2c.agent.use_rms_prop);
+  EXPECT_DOUBLE_EQ(a2c.agent.rms_prop_eps, 1e-5);
+  EXPECT_FALSE(a2c.agent.normalize_advantage);
+  EXPECT_DOUBLE_EQ(a2c.agent.gamma, 0.9);
+
+  // SAC: replay defaults, automatic entropy, [256, 256] ReLU networks with qf_layers =
+  // value_layers.
+  const ExperimentConfig sac =
+      ParseExperimentConfig(ParseYaml(With("agent:\n  algorithm: sac\n"), "t.yaml"));
+  EXPECT_DOUBLE_EQ(sac.agent.learning_rate, 3e-4);
+  EXPECT_EQ(sac.agent.buffer_size, 1000000);
+  EXPECT_EQ(sac.agent.learning_starts, 100);
+  EXPECT_EQ(sac.agent.batch_size, 256);
+  EXPECT_DOUBLE_EQ(sac.agent.tau, 0.005);
+  EXPECT_EQ(sac.agent.train_freq, 1);
+  EXPECT_EQ(sac.agent.gradient_steps, 1);
+  EXPECT_TRUE(sac.agent.ent_coef_auto);
+  EXPECT_DOUBLE_EQ(sac.agent.ent_coef, 1.0);
+  EXPECT_FALSE(sac.agent.target_entropy.has_value());
+  EXPECT_EQ(sac.network.policy_layers, (std::vector<int>{256, 256}));
+  EXPECT_EQ(sac.network.qf_layers, (std::vector<int>{256, 256}));
+  EXPECT_EQ(sac.network.activation, Activation::kRelu);
+
+  // TD3: lr 1e-3, [400, 300], delayed smoothed targets, no action noise unless written.
+  const ExperimentConfig td3 = ParseExperimentConfig(
+      ParseYaml(With("agent:\n  algorithm: td3\nnetwork:\n  value_layers: [64, 32]\n"), "t.yaml"));
+  EXPECT_DOUBLE_EQ(td3.agent.learning_rate, 1e-3);
+  EXPECT_EQ(td3.agent.policy_delay, 2);
+  EXPECT_DOUBLE_EQ(td3.agent.target_policy_noise, 0.2);
+  EXPECT_DOUBLE_EQ(td3.agent.target_noise_clip, 0.5);
+  EXPECT_EQ(td3.agent.action_noise.type, ActionNoiseType::kNone);
+  EXPECT_EQ(td3.network.policy_layers, (std::vector<int>{400, 300}));
+  EXPECT_EQ(td3.network.qf_layers, (std::vector<int>{64, 32}));
+}
+
+TEST(ExperimentConfigTest, ParsesOffPolicyKeys) {
+  const ExperimentConfig sac = ParseExperimentConfig(ParseYaml(
+      With("agent:\n  algorithm: SAC\n  learning_rate: lin_0.001\n  ent_coef: auto_0.1\n"
+           "  target_entropy: -3\n  buffer_size: 5000\n  learning_starts: 0\n  tau: 0.02\n"
+           "  train_freq: 4\n  gradient_steps: 2\n"
+           "  action_noise: {type: ou, sigma: 0.3}\nnetwork:\n  qf_layers: [32]\n"),
+      "t.yaml"));
+  EXPECT_TRUE(sac.agent.learning_rate_linear);
+  EXPECT_DOUBLE_EQ(sac.agent.learning_rate, 0.001);
+  EXPECT_TRUE(sac.agent.ent_coef_auto);
+  EXPECT_DOUBLE_EQ(sac.agent.ent_coef, 0.1);
+  EXPECT_EQ(sac.agent.target_entropy, -3.0);
+  EXPECT_EQ(sac.agent.buffer_size, 5000);
+  EXPECT_EQ(sac.agent.learning_starts, 0);
+  EXPECT_DOUBLE_EQ(sac.agent.tau, 0.02);
+  EXPECT_EQ(sac.agent.train_freq, 4);
+  EXPECT_EQ(sac.agent.gradient_steps, 2);
+  EXPECT_EQ(sac.agent.action_noise.type, ActionNoiseType::kOrnsteinUhlenbeck);
+  EXPECT_DOUBLE_EQ(sac.agent.action_noise.sigma, 0.3);
+  EXPECT_EQ(sac.network.qf_layers, (std::vector<int>{32}));
+
+  // A fixed entropy coefficient and an explicit `auto` target entropy.
+  const ExperimentConfig fixed = ParseExperimentConfig(ParseYaml(
+      With("agent:\n  algorithm: SAC\n  ent_coef: 0.05\n  target_entropy: auto\n"), "t.yaml"));
+  EXPECT_FALSE(fixed.agent.ent_coef_auto);
+  EXPECT_DOUBLE_EQ(fixed.agent.ent_coef, 0.05);
+  EXPECT_FALSE(fixed.agent.target_entropy.has_value());
+}
+
+TEST(ExperimentConfigTest, KeysOfAnotherAlgorithmAreErrors) {
+  EXPECT_EQ(ErrorOf(With("agent:\n  algorithm: PPO\n  buffer_size: 10\n")),
+            "t.yaml:5:16: agent.buffer_size: not a setting of PPO (it belongs to SAC, TD3)");
+  EXPECT_EQ(ErrorOf(With("agent:\n  algorithm: SAC\n  policy_delay: 2\n")),
+            "t.yaml:5:17: agent.policy_delay: not a setting of SAC (it belongs to TD3)");
+  EXPECT_EQ(ErrorOf(With("agent:\n  algorithm: TD3\n  n_steps: 5\n")),
+            "t.yaml:5:12: agent.n_steps: not a setting of TD3 (it belongs to PPO, A2C)");
+  EXPECT_EQ(ErrorOf(With("agent:\n  use_rms_prop: true\n")),
+            "t.yaml:4:17: agent.use_rms_prop: not a setting of PPO (it belongs to A2C)");
+  EXPECT_EQ(ErrorOf(With("network:\n  qf_layers: [8]\n")),
+            "t.yaml:4:14: network.qf_layers: not a setting of PPO (it belongs to SAC, TD3)");
+  EXPECT_EQ(ErrorOf(With("agent:\n  ent_coef: auto\n")),
+            "t.yaml:4:13: agent.ent_coef: expected a number (auto is SAC only), found 'auto'");
+  EXPECT_EQ(ErrorOf(With("agent:\n  algorithm: SAC\n  ent_coef: auto_x\n")),
+            "t.yaml:5:13: agent.ent_coef: expected auto or auto_<initial> with a number > 0, "
+            "found 'auto_x'");
+  EXPECT_EQ(ErrorOf(With("agent:\n  learning_rate: lin_-1\n")),
+            "t.yaml:4:18: agent.learning_rate: expected lin_<x> with a number > 0, found 'lin_-1'");
+  EXPECT_EQ(ErrorOf(With("agent:\n  algorithm: TD3\n  action_noise: {type: uniform}\n")),
+            "t.yaml:5:24: agent.action_noise.type: expected one of normal, ou (any case); found "
+            "'uniform'");
+  EXPECT_NE(ErrorOf(With("agent:\n  algorithm: TD3\n  action_noise: {sigma: 0.1}\n"))
+                .find("agent.action_noise.type: missing required key (normal or ou)"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace rlpipe::config

@@ -28,7 +28,17 @@ torch::nn::AnyModule MakeActivation(config::Activation activation) {
                     std::to_string(static_cast<int>(activation)));
 }
 
-// Linear/activation pairs, so that Linear layers sit at indices 0, 2, 4, ... (SB3's names).
+// An empty extractor is the identity (SB3 with net_arch=[]).
+torch::Tensor RunMlp(torch::nn::Sequential& mlp, const torch::Tensor& x) {
+  return mlp->is_empty() ? x : mlp->forward(x);
+}
+
+int LastWidth(int in_dim, const std::vector<int>& layers) {
+  return layers.empty() ? in_dim : layers.back();
+}
+
+}  // namespace
+
 torch::nn::Sequential MakeMlp(int in_dim, const std::vector<int>& layers,
                               config::Activation activation) {
   torch::nn::Sequential mlp;
@@ -44,17 +54,6 @@ torch::nn::Sequential MakeMlp(int in_dim, const std::vector<int>& layers,
   }
   return mlp;
 }
-
-// An empty extractor is the identity (SB3 with net_arch=[]).
-torch::Tensor RunMlp(torch::nn::Sequential& mlp, const torch::Tensor& x) {
-  return mlp->is_empty() ? x : mlp->forward(x);
-}
-
-int LastWidth(int in_dim, const std::vector<int>& layers) {
-  return layers.empty() ? in_dim : layers.back();
-}
-
-}  // namespace
 
 MlpActorCriticImpl::MlpActorCriticImpl(const MlpActorCriticOptions& options) : options_(options) {
   if (options.obs_dim < 1 || options.act_dim < 1) {

@@ -57,6 +57,11 @@ class MlpActorCriticImpl : public torch::nn::Module {
 };
 TORCH_MODULE(MlpActorCritic);
 
+/// Linear/activation pairs, so that Linear layers sit at indices 0, 2, 4, ... (SB3's names).
+/// ConfigError on a layer size < 1.
+torch::nn::Sequential MakeMlp(int in_dim, const std::vector<int>& layers,
+                              config::Activation activation);
+
 /// Fills `weight` ([rows, cols]) with a (semi-)orthogonal matrix times `gain`, drawn from
 /// `generator` (same algorithm as torch.nn.init.orthogonal_, without the global generator).
 void OrthogonalInit(torch::Tensor weight, double gain, torch::Generator& generator);

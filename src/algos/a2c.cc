@@ -1,0 +1,92 @@
+#include "algos/a2c.h"
+
+#include <cmath>
+#include <string>
+
+#include "algos/loop_common.h"
+#include "core/error.h"
+#include "nn/diag_gaussian.h"
+
+namespace rlpipe::algos {
+namespace {
+
+// SB3's A2C RMSprop smoothing constant.
+constexpr double kRmsPropAlpha = 0.99;
+
+}  // namespace
+
+A2cLossTerms ComputeA2cLoss(const A2cLossInputs& in, const config::AgentConfig& agent) {
+  A2cLossTerms terms;
+
+  // Optional advantage normalisation over the whole rollout (unbiased std, as SB3).
+  torch::Tensor advantages = in.advantages;
+  if (agent.normalize_advantage && advantages.numel() > 1) {
+    advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8);
+  }
+
+  // Policy gradient, value regression and entropy bonus.
+  terms.policy_loss = -(advantages * in.log_prob).mean();
+  terms.value_loss = torch::mse_loss(in.values, in.returns);
+  terms.entropy_loss = -in.entropy.mean();
+  terms.loss =
+      terms.policy_loss + agent.ent_coef * terms.entropy_loss + agent.vf_coef * terms.value_loss;
+  return terms;
+}
+
+A2cUpdate::A2cUpdate(const config::AgentConfig& agent, nn::MlpActorCritic policy)
+    : agent_(agent), policy_(std::move(policy)) {
+  // SB3: RMSprop(alpha 0.99, eps rms_prop_eps, no weight decay) by default, else Adam.
+  if (agent_.use_rms_prop) {
+    optimizer_ = std::make_unique<torch::optim::RMSprop>(
+        policy_->parameters(), torch::optim::RMSpropOptions(agent_.learning_rate)
+                                   .alpha(kRmsPropAlpha)
+                                   .eps(agent_.rms_prop_eps));
+  } else {
+    optimizer_ = std::make_unique<torch::optim::Adam>(
+        policy_->parameters(), torch::optim::AdamOptions(agent_.learning_rate).eps(1e-5));
+  }
+}
+
+void A2cUpdate::SetLearningRate(double learning_rate) {
+  algos::SetLearningRate(*optimizer_, learning_rate);
+}
+
+const torch::optim::Adam* A2cUpdate::AdamOptimizer() const {
+  return dynamic_cast<const torch::optim::Adam*>(optimizer_.get());
+}
+
+std::map<std::string, double> A2cUpdate::Update(const RolloutTensors& rollout,
+                                                torch::Generator& /*generator*/,
+                                                int64_t timesteps) {
+  // Re-evaluate the whole rollout under the current parameters.
+  nn::ActorCriticOutput out = policy_->forward(rollout.obs);
+  nn::DiagGaussian dist(out.mean, out.log_std);
+  A2cLossInputs in{dist.LogProb(rollout.actions), rollout.advantages, out.value, rollout.returns,
+                   dist.Entropy()};
+  A2cLossTerms terms = ComputeA2cLoss(in, agent_);
+
+  // A non-finite loss aborts the session with the step and every term.
+  const double loss = terms.loss.item<double>();
+  const double policy_loss = terms.policy_loss.item<double>();
+  const double value_loss = terms.value_loss.item<double>();
+  const double entropy_loss = terms.entropy_loss.item<double>();
+  if (!std::isfinite(loss)) {
+    throw TrainingError("A2C update at timestep " + std::to_string(timesteps) +
+                        ": expected a finite loss, found train/loss=" + std::to_string(loss) +
+                        " (policy_loss=" + std::to_string(policy_loss) +
+                        ", value_loss=" + std::to_string(value_loss) +
+                        ", entropy_loss=" + std::to_string(entropy_loss) + ")");
+  }
+
+  // One gradient step with the global norm clipped.
+  optimizer_->zero_grad();
+  terms.loss.backward();
+  torch::nn::utils::clip_grad_norm_(policy_->parameters(), agent_.max_grad_norm);
+  optimizer_->step();
+  return {{"train/policy_loss", policy_loss},
+          {"train/value_loss", value_loss},
+          {"train/entropy_loss", entropy_loss},
+          {"train/loss", loss}};
+}
+
+}  // namespace rlpipe::algos

@@ -1,0 +1,258 @@
+#include "algos/loop_common.h"
+
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <utility>
+
+#include "core/error.h"
+#include "core/seed.h"
+
+namespace rlpipe::algos {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// Episodes averaged for ProgressEvent's mean return and length (SB3's ep_info_buffer).
+constexpr size_t kRecentEpisodes = 100;
+// An evaluation episode longer than this means the env has no time limit.
+constexpr int64_t kMaxEvalEpisodeSteps = 1'000'000;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// True when a counter moving from `before` to `after` passes a multiple of `every`.
+bool Crossed(int64_t before, int64_t after, int64_t every) {
+  return every > 0 && before / every != after / every;
+}
+
+}  // namespace
+
+void PrepareSession(const TrainingRequest& request, const LoopOptions& options) {
+  const config::AgentConfig& agent = request.config.agent;
+  const config::TrainingConfig& training = request.config.training;
+  if (agent.policy != "MlpPolicy") {
+    throw ConfigError("agent.policy: expected MlpPolicy (the only policy implemented yet), found " +
+                      agent.policy);
+  }
+  if (agent.device != "auto" && agent.device != "cpu") {
+    throw ConfigError(
+        "agent.device: expected auto or cpu (this build has CPU-only LibTorch), found " +
+        agent.device);
+  }
+  auto require = [](bool ok, const std::string& what, int64_t found) {
+    if (!ok) throw ConfigError(what + ", found " + std::to_string(found));
+  };
+  require(agent.n_steps >= 1, "agent.n_steps: expected >= 1", agent.n_steps);
+  require(agent.batch_size >= 1, "agent.batch_size: expected >= 1", agent.batch_size);
+  require(agent.n_epochs >= 1, "agent.n_epochs: expected >= 1", agent.n_epochs);
+  require(agent.buffer_size >= 1, "agent.buffer_size: expected >= 1", agent.buffer_size);
+  require(agent.train_freq >= 1, "agent.train_freq: expected >= 1", agent.train_freq);
+  require(agent.gradient_steps >= 1, "agent.gradient_steps: expected >= 1", agent.gradient_steps);
+  require(agent.policy_delay >= 1, "agent.policy_delay: expected >= 1", agent.policy_delay);
+  require(training.n_envs >= 1, "training.n_envs: expected >= 1", training.n_envs);
+  require(training.total_timesteps >= 1, "training.total_timesteps: expected >= 1",
+          training.total_timesteps);
+  require(training.eval_episodes >= 1, "training.eval_episodes: expected >= 1",
+          training.eval_episodes);
+  require(training.log_interval >= 1, "training.log_interval: expected >= 1",
+          training.log_interval);
+  require(options.torch_threads >= 1, "torch threads: expected >= 1", options.torch_threads);
+  torch::set_num_threads(options.torch_threads);
+}
+
+double ScheduledLearningRate(const config::AgentConfig& agent, int64_t timesteps,
+                             int64_t total_timesteps) {
+  if (!agent.learning_rate_linear) return agent.learning_rate;
+  const double progress_remaining =
+      1.0 - static_cast<double>(timesteps) / static_cast<double>(total_timesteps);
+  return agent.learning_rate * std::max(progress_remaining, 0.0);
+}
+
+void SetLearningRate(torch::optim::Optimizer& optimizer, double learning_rate) {
+  for (torch::optim::OptimizerParamGroup& group : optimizer.param_groups()) {
+    group.options().set_lr(learning_rate);
+  }
+}
+
+checkpoint::ModelData MakeModelData(const TrainingRequest& request, const envs::EnvSpec& spec,
+                                    int64_t timesteps, int64_t episodes) {
+  checkpoint::ModelData data;
+  data.algorithm = request.config.agent.algorithm;
+  data.obs_dim = spec.observation_space.Dim();
+  data.act_dim = spec.action_space.Dim();
+  data.obs_low = spec.observation_space.low;
+  data.obs_high = spec.observation_space.high;
+  data.act_low = spec.action_space.low;
+  data.act_high = spec.action_space.high;
+  data.num_timesteps = timesteps;
+  data.episodes = episodes;
+  data.agent = request.config.agent;
+  data.network = request.config.network;
+  data.seed = request.seed;
+  return data;
+}
+
+torch::Tensor ToTensor(std::span<const float> data, int64_t rows, int64_t cols) {
+  return torch::from_blob(const_cast<float*>(data.data()), {rows, cols}, torch::kFloat32).clone();
+}
+
+void CopyOut(const torch::Tensor& tensor, std::vector<float>& out) {
+  torch::Tensor flat = tensor.contiguous().to(torch::kFloat32);
+  const float* data = flat.data_ptr<float>();
+  out.assign(data, data + flat.numel());
+}
+
+LoopCommon::LoopCommon(const TrainingRequest& request, std::unique_ptr<envs::Env> eval_env,
+                       ActFn act, SaveFn save)
+    : request_(request),
+      eval_env_(std::move(eval_env)),
+      act_(std::move(act)),
+      save_(std::move(save)) {}
+
+void LoopCommon::Message(const std::string& line) const {
+  if (request_.hooks.on_message) request_.hooks.on_message(line);
+}
+
+bool LoopCommon::CheckStop() {
+  if (!request_.hooks.stop_requested || !request_.hooks.stop_requested()) return false;
+  result_.interrupt_checkpoint = SaveCheckpoint();
+  result_.interrupted = true;
+  Message("stopped at " + std::to_string(timesteps_) + " steps; checkpoint " +
+          result_.interrupt_checkpoint->string());
+  return true;
+}
+
+void LoopCommon::AfterStep(int64_t env_steps, const std::vector<vec::EpisodeStats>& finished) {
+  // Counters and the recent-episode window.
+  const int64_t before = timesteps_;
+  timesteps_ += env_steps;
+  for (const vec::EpisodeStats& episode : finished) {
+    ++episodes_;
+    recent_.push_back(episode);
+    if (recent_.size() > kRecentEpisodes) recent_.pop_front();
+  }
+
+  // Evaluation and periodic checkpoints on their step cadence.
+  const config::TrainingConfig& training = request_.config.training;
+  if (Crossed(before, timesteps_, training.eval_freq)) RunEvaluation();
+  if (Crossed(before, timesteps_, training.save_freq)) SaveCheckpoint();
+}
+
+LoopCommon::Evaluation LoopCommon::Evaluate() {
+  // Deterministic episodes with the same derived seeds every time.
+  const uint64_t eval_seed = DeriveSeed(request_.seed, "eval");
+  const envs::EnvSpec& spec = eval_env_->Spec();
+  std::vector<float> obs(static_cast<size_t>(spec.observation_space.Dim()));
+  std::vector<float> action;
+  std::vector<double> returns, lengths;
+  for (int e = 0; e < request_.config.training.eval_episodes; ++e) {
+    eval_env_->Reset(DeriveSeed(eval_seed, static_cast<uint64_t>(e)), obs);
+    double episode_return = 0.0;
+    int64_t length = 0;
+    for (bool done = false; !done;) {
+      act_(obs, action);
+      envs::StepResult step = eval_env_->Step(action, obs);
+      episode_return += step.reward;
+      ++length;
+      done = step.terminated || step.truncated;
+      if (length >= kMaxEvalEpisodeSteps && !done) {
+        throw TrainingError("evaluation: expected episodes of task " + spec.name +
+                            " to end, found none after " + std::to_string(length) +
+                            " steps (no time limit?)");
+      }
+    }
+    returns.push_back(episode_return);
+    lengths.push_back(static_cast<double>(length));
+  }
+
+  // Population statistics, as SB3's evaluate_policy (np.mean, np.std).
+  Evaluation ev;
+  const auto count = static_cast<double>(returns.size());
+  ev.mean_return = std::accumulate(returns.begin(), returns.end(), 0.0) / count;
+  ev.mean_length = std::accumulate(lengths.begin(), lengths.end(), 0.0) / count;
+  double sq = 0.0;
+  for (double r : returns) sq += (r - ev.mean_return) * (r - ev.mean_return);
+  ev.std_return = std::sqrt(sq / count);
+  return ev;
+}
+
+void LoopCommon::RunEvaluation() {
+  Evaluation ev = Evaluate();
+  last_eval_timesteps_ = timesteps_;
+  result_.final_mean_return = ev.mean_return;
+
+  // A new best mean return replaces best_model.zip.
+  EvalEvent event;
+  event.timesteps = timesteps_;
+  event.mean_return = ev.mean_return;
+  event.std_return = ev.std_return;
+  event.mean_length = ev.mean_length;
+  event.new_best = !result_.best_mean_return || ev.mean_return > *result_.best_mean_return;
+  if (event.new_best) {
+    result_.best_mean_return = ev.mean_return;
+    result_.best_model = Save(request_.models_dir / "best_model.zip");
+  }
+  if (request_.hooks.on_eval) request_.hooks.on_eval(event);
+}
+
+void LoopCommon::EmitProgress(const std::map<std::string, double>& losses) {
+  if (!request_.hooks.on_progress) return;
+  ProgressEvent event;
+  event.timesteps = timesteps_;
+  event.total_timesteps = request_.config.training.total_timesteps;
+  event.episodes = episodes_;
+  event.elapsed_seconds = SecondsSince(start_);
+  event.steps_per_second =
+      event.elapsed_seconds > 0.0 ? static_cast<double>(timesteps_) / event.elapsed_seconds : 0.0;
+  if (!recent_.empty()) {
+    double sum_return = 0.0;
+    double sum_length = 0.0;
+    for (const vec::EpisodeStats& episode : recent_) {
+      sum_return += episode.episode_return;
+      sum_length += static_cast<double>(episode.length);
+    }
+    event.mean_episode_return = sum_return / static_cast<double>(recent_.size());
+    event.mean_episode_length = sum_length / static_cast<double>(recent_.size());
+  }
+  event.collect_seconds = collect_seconds_;
+  event.update_seconds = update_seconds_;
+  event.losses = losses;
+  request_.hooks.on_progress(event);
+}
+
+TrainingResult LoopCommon::Finish(const std::map<std::string, double>& losses) {
+  // A final evaluation (unless one just ran at this step count), then the final model.
+  if (!result_.interrupted) {
+    if (last_eval_timesteps_ != timesteps_) RunEvaluation();
+    result_.final_model = Save(request_.models_dir / "final_model.zip");
+    EmitProgress(losses);
+  }
+  result_.timesteps = timesteps_;
+  result_.episodes = episodes_;
+  result_.wall_seconds = SecondsSince(start_);
+  result_.collect_seconds = collect_seconds_;
+  result_.update_seconds = update_seconds_;
+  return result_;
+}
+
+fs::path LoopCommon::StepCheckpointPath() const {
+  const fs::path dir = request_.checkpoints_dir.empty() ? request_.models_dir / "checkpoints"
+                                                        : request_.checkpoints_dir;
+  return dir / ("rl_model_" + std::to_string(timesteps_) + "_steps.zip");
+}
+
+fs::path LoopCommon::SaveCheckpoint() {
+  const fs::path path = Save(StepCheckpointPath());
+  if (request_.hooks.on_checkpoint) request_.hooks.on_checkpoint(path);
+  return path;
+}
+
+fs::path LoopCommon::Save(const fs::path& path) {
+  save_(path);
+  return path;
+}
+
+}  // namespace rlpipe::algos

@@ -1,0 +1,109 @@
+#pragma once
+/// What the on-policy and off-policy training loops share: setup checks, the learning-rate
+/// schedule, counters and recent-episode statistics, deterministic evaluation with best-model
+/// saving, periodic and interrupt checkpoints, progress events and the final result.
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "algos/train.h"
+#include "checkpoint/checkpoint.h"
+#include "envs/env.h"
+#include "vec/vector_env.h"
+
+namespace rlpipe::algos {
+
+/// Setup-time checks of what ParseExperimentConfig cannot know (or a config built in code), and
+/// torch::set_num_threads. Throws ConfigError.
+void PrepareSession(const TrainingRequest& request, const LoopOptions& options);
+
+/// SB3's schedule: the constant learning_rate, or (lin_<x>) x · (1 − timesteps / total).
+double ScheduledLearningRate(const config::AgentConfig& agent, int64_t timesteps,
+                             int64_t total_timesteps);
+
+/// Sets the learning rate of every parameter group of `optimizer`.
+void SetLearningRate(torch::optim::Optimizer& optimizer, double learning_rate);
+
+/// The `data` member of a checkpoint for this session at this point.
+checkpoint::ModelData MakeModelData(const TrainingRequest& request, const envs::EnvSpec& spec,
+                                    int64_t timesteps, int64_t episodes);
+
+/// Copies row-major floats into a new [rows, cols] tensor.
+torch::Tensor ToTensor(std::span<const float> data, int64_t rows, int64_t cols);
+/// Copies a tensor's values out as floats.
+void CopyOut(const torch::Tensor& tensor, std::vector<float>& out);
+
+/// The bookkeeping every training loop shares. The loop steps envs and learns; it tells this
+/// object what happened (AfterStep) and asks it whether to stop (CheckStop).
+class LoopCommon {
+ public:
+  /// The deterministic env action (inside the action box) for one observation.
+  using ActFn = std::function<void(std::span<const float> obs, std::vector<float>& action)>;
+  /// Writes a model archive at the path.
+  using SaveFn = std::function<void(const std::filesystem::path& path)>;
+
+  LoopCommon(const TrainingRequest& request, std::unique_ptr<envs::Env> eval_env, ActFn act,
+             SaveFn save);
+
+  /// Polls the stop hook; when it fires, saves an interrupt checkpoint and returns true.
+  bool CheckStop();
+  /// Counts `env_steps` new steps and the finished episodes, then runs the evaluation and the
+  /// periodic checkpoint whose cadence (training.eval_freq, save_freq) was crossed.
+  void AfterStep(int64_t env_steps, const std::vector<vec::EpisodeStats>& finished);
+  /// Sends a ProgressEvent with `losses` (SB3 names) to the progress hook.
+  void EmitProgress(const std::map<std::string, double>& losses);
+  /// Unless interrupted: a final evaluation (if none ran at this step) and final_model.zip; then
+  /// a last progress event and the result.
+  TrainingResult Finish(const std::map<std::string, double>& losses);
+
+  /// Continues the counters of a checkpoint (a restart from TrainingRequest::resume_checkpoint).
+  void ResumeCounters(int64_t timesteps, int64_t episodes) {
+    timesteps_ = timesteps;
+    episodes_ = episodes;
+  }
+  void AddCollectSeconds(double seconds) { collect_seconds_ += seconds; }
+  void AddUpdateSeconds(double seconds) { update_seconds_ += seconds; }
+  int64_t timesteps() const { return timesteps_; }
+  int64_t episodes() const { return episodes_; }
+  bool interrupted() const { return result_.interrupted; }
+  void Message(const std::string& line) const;
+
+ private:
+  /// Mean and population spread of one evaluation.
+  struct Evaluation {
+    double mean_return = 0.0;
+    double std_return = 0.0;
+    double mean_length = 0.0;
+  };
+  Evaluation Evaluate();
+  void RunEvaluation();
+  std::filesystem::path StepCheckpointPath() const;
+  std::filesystem::path Save(const std::filesystem::path& path);
+  /// Saves a periodic or interrupt checkpoint and tells the on_checkpoint hook.
+  std::filesystem::path SaveCheckpoint();
+
+  const TrainingRequest& request_;
+  std::unique_ptr<envs::Env> eval_env_;
+  ActFn act_;
+  SaveFn save_;
+  int64_t timesteps_ = 0;
+  int64_t episodes_ = 0;
+  std::deque<vec::EpisodeStats> recent_;
+  std::optional<int64_t> last_eval_timesteps_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  double collect_seconds_ = 0.0;
+  double update_seconds_ = 0.0;
+  TrainingResult result_;
+};
+
+}  // namespace rlpipe::algos

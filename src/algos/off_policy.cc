@@ -1,0 +1,304 @@
+#include "algos/off_policy.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "algos/loop_common.h"
+#include "algos/off_policy_update.h"
+#include "algos/replay_buffer.h"
+#include "algos/sac.h"
+#include "algos/td3.h"
+#include "checkpoint/checkpoint.h"
+#include "core/error.h"
+#include "core/seed.h"
+#include "nn/diag_gaussian.h"
+#include "nn/off_policy_networks.h"
+
+namespace rlpipe::algos {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// SB3's OrnsteinUhlenbeckActionNoise constants: mean reversion θ and time step dt.
+constexpr double kOuTheta = 0.15;
+constexpr double kOuDt = 1e-2;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// True when a counter moving from `before` to `after` passes a multiple of `every`.
+bool Crossed(int64_t before, int64_t after, int64_t every) {
+  return every > 0 && before / every != after / every;
+}
+
+/// Exploration noise per env: N(0, σ²) draws, or an Ornstein-Uhlenbeck process
+///   x ← x + θ (0 − x) dt + σ √dt ε   (reset to 0 when the env's episode ends).
+class ActionNoise {
+ public:
+  ActionNoise(const config::ActionNoiseConfig& config, int64_t n_envs, int64_t act_dim)
+      : config_(config), state_(torch::zeros({n_envs, act_dim})) {}
+
+  bool enabled() const { return config_.type != config::ActionNoiseType::kNone; }
+
+  /// [N, act_dim] noise for the next step.
+  torch::Tensor Sample(torch::Generator& generator) {
+    torch::Tensor normal =
+        at::normal(0.0, 1.0, state_.sizes(), generator, state_.options());  // [N, act_dim]
+    if (config_.type == config::ActionNoiseType::kNormal) return config_.sigma * normal;
+    state_ = state_ - kOuTheta * state_ * kOuDt + config_.sigma * std::sqrt(kOuDt) * normal;
+    return state_;
+  }
+  void Reset(int64_t env) { state_[env].zero_(); }
+
+ private:
+  config::ActionNoiseConfig config_;
+  torch::Tensor state_;  // [N, act_dim] OU state
+};
+
+/// The state of one off-policy session.
+class OffPolicyRun {
+ public:
+  OffPolicyRun(const TrainingRequest& request, const vec::VectorEnv::Factory& env_factory)
+      : request_(request),
+        agent_(request.config.agent),
+        training_(request.config.training),
+        envs_(training_.n_envs, env_factory),
+        spec_(envs_.Spec()),
+        generator_(nn::MakeGenerator(DeriveSeed(request.seed, "sampler"))),
+        buffer_(agent_.buffer_size, envs_.ObsDim(), envs_.ActDim()),
+        algorithm_(MakeOffPolicyAlgorithm(agent_, request.config.network,
+                                          {envs_.ObsDim(), envs_.ActDim()},
+                                          DeriveSeed(request.seed, "init"))),
+        noise_(agent_.action_noise, envs_.Size(), envs_.ActDim()),
+        common_(
+            request, env_factory(),
+            [this](std::span<const float> obs, std::vector<float>& action) { Act(obs, action); },
+            [this](const fs::path& path) { Save(path); }) {
+    if (request.init_checkpoint) LoadInitialWeights(*request.init_checkpoint);
+  }
+
+  TrainingResult Run();
+
+ private:
+  void LoadInitialWeights(const fs::path& path);
+  // One batched env step: act (random before learning_starts), add noise, store the transition.
+  void CollectStep();
+  // gradient_steps steps on replay batches.
+  void Train();
+  // Policy-scale actions [N, act_dim] in [-1, 1] → the env's box.
+  void ToEnvActions(const std::vector<float>& scaled, std::vector<float>& out) const;
+  // The deterministic action for one observation, in the env's box.
+  void Act(std::span<const float> obs, std::vector<float>& action);
+  void Save(const fs::path& path);
+
+  const TrainingRequest& request_;
+  const config::AgentConfig& agent_;
+  const config::TrainingConfig& training_;
+  vec::VectorEnv envs_;
+  envs::EnvSpec spec_;
+  torch::Generator generator_;
+  ReplayBuffer buffer_;
+  std::unique_ptr<OffPolicyAlgorithm> algorithm_;
+  ActionNoise noise_;
+  LoopCommon common_;
+  int64_t vector_steps_ = 0;  // batched env steps so far
+  int64_t n_updates_ = 0;     // gradient steps so far
+  std::map<std::string, double> losses_;
+
+  // Per-step scratch buffers, [N, dim] row-major.
+  std::vector<float> last_obs_, next_obs_, scaled_, env_actions_, eval_scaled_;
+};
+
+void OffPolicyRun::LoadInitialWeights(const fs::path& path) {
+  checkpoint::LoadedModel model = checkpoint::LoadModel(path);
+  const int copied =
+      checkpoint::LoadWeightsInto(algorithm_->Policy(), model.state_dict, path.string());
+  common_.Message("loaded " + std::to_string(copied) + " tensors from " + path.string());
+}
+
+TrainingResult OffPolicyRun::Run() {
+  envs_.Reset(DeriveSeed(request_.seed, "envs"));
+  while (common_.timesteps() < training_.total_timesteps && !common_.CheckStop()) {
+    // Collect one step per env; train every train_freq steps once past learning_starts.
+    CollectStep();
+    ++vector_steps_;
+    if (vector_steps_ % agent_.train_freq == 0 && common_.timesteps() > agent_.learning_starts) {
+      Train();
+    }
+  }
+  return common_.Finish(losses_);
+}
+
+void OffPolicyRun::CollectStep() {
+  const Clock::time_point start = Clock::now();
+  const int64_t n = envs_.Size();
+  const int64_t obs_dim = envs_.ObsDim();
+  const int64_t act_dim = envs_.ActDim();
+  const auto& obs = envs_.Observations();
+  last_obs_.assign(obs.begin(), obs.end());
+
+  // Uniform random actions before learning_starts, else the policy's; then clipped noise.
+  torch::Tensor actions;  // [N, act_dim] in [-1, 1]
+  if (common_.timesteps() < agent_.learning_starts) {
+    actions = torch::rand({n, act_dim}, generator_) * 2.0 - 1.0;
+  } else {
+    actions = algorithm_->ExploreAction(ToTensor(last_obs_, n, obs_dim), generator_);
+  }
+  if (noise_.enabled()) actions = torch::clamp(actions + noise_.Sample(generator_), -1.0, 1.0);
+  CopyOut(actions, scaled_);
+  ToEnvActions(scaled_, env_actions_);
+  const vec::BatchStep& step = envs_.Step(env_actions_);
+
+  // s' is the final observation where an episode ended (auto-reset replaced it); only
+  // termination stops the bootstrap (SB3's handle_timeout_termination).
+  next_obs_.assign(step.obs.begin(), step.obs.end());
+  for (int64_t i = 0; i < n; ++i) {
+    if (step.terminated[i] || step.truncated[i]) {
+      std::copy_n(step.final_obs.begin() + i * obs_dim, obs_dim, next_obs_.begin() + i * obs_dim);
+      noise_.Reset(i);
+    }
+  }
+  buffer_.Add(last_obs_, next_obs_, scaled_, step.rewards, step.terminated);
+  common_.AddCollectSeconds(SecondsSince(start));
+
+  // Counters, evaluation, checkpoints; progress every log_interval episodes (SB3 off-policy).
+  const int64_t episodes_before = common_.episodes();
+  common_.AfterStep(n, step.finished);
+  if (Crossed(episodes_before, common_.episodes(), training_.log_interval)) {
+    common_.EmitProgress(losses_);
+  }
+}
+
+void OffPolicyRun::Train() {
+  const Clock::time_point start = Clock::now();
+
+  // The scheduled learning rate for every optimizer.
+  const double learning_rate =
+      ScheduledLearningRate(agent_, common_.timesteps(), training_.total_timesteps);
+  algorithm_->SetLearningRate(learning_rate);
+
+  // gradient_steps steps; losses are averaged over them, as SB3 logs them.
+  std::map<std::string, double> sums;
+  for (int g = 0; g < agent_.gradient_steps; ++g) {
+    ReplayBatch batch = buffer_.Sample(agent_.batch_size, generator_);
+    for (const auto& [name, value] :
+         algorithm_->TrainStep(batch, generator_, common_.timesteps())) {
+      sums[name] += value;
+    }
+    ++n_updates_;
+  }
+  losses_.clear();
+  for (const auto& [name, sum] : sums) losses_[name] = sum / agent_.gradient_steps;
+  losses_["train/n_updates"] = static_cast<double>(n_updates_);
+  losses_["train/learning_rate"] = learning_rate;
+  common_.AddUpdateSeconds(SecondsSince(start));
+}
+
+void OffPolicyRun::ToEnvActions(const std::vector<float>& scaled, std::vector<float>& out) const {
+  // a_env = low + (a + 1) / 2 · (high − low), SB3's unscale_action.
+  const envs::Box& box = spec_.action_space;
+  const size_t dim = box.low.size();
+  out.resize(scaled.size());
+  for (size_t k = 0; k < scaled.size(); ++k) {
+    const float low = box.low[k % dim];
+    const float high = box.high[k % dim];
+    out[k] = low + 0.5f * (scaled[k] + 1.0f) * (high - low);
+  }
+}
+
+void OffPolicyRun::Act(std::span<const float> obs, std::vector<float>& action) {
+  const auto obs_dim = static_cast<int64_t>(obs.size());
+  CopyOut(algorithm_->DeterministicAction(ToTensor(obs, 1, obs_dim)), eval_scaled_);
+  ToEnvActions(eval_scaled_, action);
+}
+
+void OffPolicyRun::Save(const fs::path& path) {
+  checkpoint::SaveModel(path, algorithm_->Policy(),
+                        MakeModelData(request_, spec_, common_.timesteps(), common_.episodes()),
+                        request_.config.resolved);
+}
+
+}  // namespace
+
+std::unique_ptr<OffPolicyAlgorithm> MakeOffPolicyAlgorithm(const config::AgentConfig& agent,
+                                                           const config::NetworkConfig& network,
+                                                           const OffPolicyDims& dims,
+                                                           uint64_t init_seed) {
+  // Actor on policy_layers, critics on qf_layers.
+  nn::OffPolicyPolicyOptions options;
+  options.obs_dim = dims.obs_dim;
+  options.act_dim = dims.act_dim;
+  options.actor_layers = network.policy_layers;
+  options.critic_layers = network.qf_layers;
+  options.activation = network.activation;
+  options.init_seed = init_seed;
+  switch (agent.algorithm) {
+    case config::Algorithm::kSac:
+      return std::make_unique<Sac>(agent, options);
+    case config::Algorithm::kTd3:
+      return std::make_unique<Td3>(agent, options);
+    case config::Algorithm::kPpo:
+    case config::Algorithm::kA2c:
+      break;
+  }
+  throw ConfigError("agent.algorithm: expected an off-policy algorithm (SAC, TD3), found " +
+                    config::ToString(agent.algorithm));
+}
+
+void PolyakUpdate(torch::nn::Module& source, torch::nn::Module& target, double tau) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> from = source.parameters();
+  std::vector<torch::Tensor> to = target.parameters();
+  if (from.size() != to.size()) {
+    throw TrainingError("PolyakUpdate: expected modules of the same structure, found " +
+                        std::to_string(from.size()) + " and " + std::to_string(to.size()) +
+                        " parameters");
+  }
+  // θ̄ ← (1 − τ) θ̄ + τ θ, in place.
+  for (size_t i = 0; i < from.size(); ++i) to[i].mul_(1.0 - tau).add_(from[i], tau);
+}
+
+torch::Tensor TwinCriticLoss(const nn::TwinQValues& current, const torch::Tensor& target,
+                             double scale) {
+  return scale * (torch::mse_loss(current.q0, target) + torch::mse_loss(current.q1, target));
+}
+
+void CheckFinite(const std::string& algorithm, int64_t timesteps,
+                 const std::map<std::string, double>& losses) {
+  bool finite = true;
+  std::string terms;
+  for (const auto& [name, value] : losses) {
+    finite = finite && std::isfinite(value);
+    terms += (terms.empty() ? "" : ", ") + name + "=" + std::to_string(value);
+  }
+  if (!finite) {
+    throw TrainingError(algorithm + " update at timestep " + std::to_string(timesteps) +
+                        ": expected finite losses, found " + terms);
+  }
+}
+
+TrainingResult TrainOffPolicy(const TrainingRequest& request,
+                              const vec::VectorEnv::Factory& env_factory,
+                              const LoopOptions& options) {
+  // Choices are checked before any env or network is built.
+  const config::Algorithm algorithm = request.config.agent.algorithm;
+  if (algorithm != config::Algorithm::kSac && algorithm != config::Algorithm::kTd3) {
+    throw ConfigError("agent.algorithm: expected an off-policy algorithm (SAC, TD3), found " +
+                      config::ToString(algorithm));
+  }
+  PrepareSession(request, options);
+  OffPolicyRun run(request, env_factory);
+  return run.Run();
+}
+
+}  // namespace rlpipe::algos

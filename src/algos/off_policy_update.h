@@ -1,0 +1,63 @@
+#pragma once
+/// What an off-policy algorithm (SAC, TD3) supplies to the shared off-policy loop: its networks
+/// (for acting and checkpoints) and its gradient step. Shared pieces: Polyak target updates.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "algos/replay_buffer.h"
+#include "config/experiment_config.h"
+#include "nn/off_policy_networks.h"
+
+namespace rlpipe::algos {
+
+/// One off-policy algorithm: how it acts and how it learns from a replay batch.
+class OffPolicyAlgorithm {
+ public:
+  virtual ~OffPolicyAlgorithm() = default;
+  /// Exploration actions in [-1, 1] for obs [N, obs_dim] → [N, act_dim], before action noise
+  /// (SAC samples its squashed Gaussian; TD3 returns μ(s)). No gradients.
+  virtual torch::Tensor ExploreAction(const torch::Tensor& obs, torch::Generator& generator) = 0;
+  /// The deterministic action in [-1, 1], [N, act_dim]. No gradients.
+  virtual torch::Tensor DeterministicAction(const torch::Tensor& obs) = 0;
+  /// One gradient step (critic, and the actor and targets when due) on `batch`; returns the
+  /// losses by SB3 name. `timesteps` names the step in errors; TrainingError on a non-finite loss.
+  virtual std::map<std::string, double> TrainStep(const ReplayBatch& batch,
+                                                  torch::Generator& generator,
+                                                  int64_t timesteps) = 0;
+  /// Sets every optimizer's step size (the loop applies the learning-rate schedule).
+  virtual void SetLearningRate(double learning_rate) = 0;
+  /// All networks with SB3's names (actor.*, critic.*, critic_target.*, ...), for checkpoints.
+  virtual torch::nn::Module& Policy() = 0;
+};
+
+/// Sizes an off-policy algorithm is built for.
+struct OffPolicyDims {
+  int obs_dim = 0;
+  int act_dim = 0;
+};
+
+/// The algorithm of `agent.algorithm` (SAC or TD3) with networks per `network`, initialised from
+/// `init_seed`; ConfigError for an on-policy algorithm.
+std::unique_ptr<OffPolicyAlgorithm> MakeOffPolicyAlgorithm(const config::AgentConfig& agent,
+                                                           const config::NetworkConfig& network,
+                                                           const OffPolicyDims& dims,
+                                                           uint64_t init_seed);
+
+/// Polyak averaging of every parameter pair (same structure):
+///   θ_target ← (1 − τ) θ_target + τ θ.
+void PolyakUpdate(torch::nn::Module& source, torch::nn::Module& target, double tau);
+
+/// The twin-critic regression loss scale · Σ_k mse(Q_k, y), y [B] (SAC uses scale ½, TD3 1).
+torch::Tensor TwinCriticLoss(const nn::TwinQValues& current, const torch::Tensor& target,
+                             double scale);
+
+/// TrainingError "<algorithm> update at timestep T: expected finite losses, found ..." when any
+/// value of `losses` is not finite.
+void CheckFinite(const std::string& algorithm, int64_t timesteps,
+                 const std::map<std::string, double>& losses);
+
+}  // namespace rlpipe::algos

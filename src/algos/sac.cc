@@ -1,0 +1,119 @@
+#include "algos/sac.h"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "algos/loop_common.h"
+#include "core/error.h"
+
+namespace rlpipe::algos {
+
+torch::Tensor SacTarget(const torch::Tensor& rewards, const torch::Tensor& dones,
+                        const nn::TwinQValues& next_q, const torch::Tensor& next_log_prob,
+                        double ent_coef, double gamma) {
+  // Soft value of s' from the smaller target critic, zero past a termination.
+  torch::Tensor soft_value = next_q.Min() - ent_coef * next_log_prob;
+  return rewards + (1.0 - dones) * gamma * soft_value;
+}
+
+torch::Tensor SacActorLoss(const torch::Tensor& log_prob, const nn::TwinQValues& q_pi,
+                           double ent_coef) {
+  return (ent_coef * log_prob - q_pi.Min()).mean();
+}
+
+torch::Tensor EntCoefLoss(const torch::Tensor& log_ent_coef, const torch::Tensor& log_prob,
+                          double target_entropy) {
+  return -(log_ent_coef * (log_prob + target_entropy).detach()).mean();
+}
+
+Sac::Sac(const config::AgentConfig& agent, const nn::OffPolicyPolicyOptions& options)
+    : agent_(agent),
+      policy_(options),
+      target_entropy_(agent.target_entropy.value_or(-static_cast<double>(options.act_dim))),
+      log_ent_coef_(torch::full({1}, std::log(agent.ent_coef), torch::kFloat32)),
+      actor_optimizer_(policy_->actor->parameters(),
+                       torch::optim::AdamOptions(agent.learning_rate)),
+      critic_optimizer_(policy_->critic->parameters(),
+                        torch::optim::AdamOptions(agent.learning_rate)) {
+  // log α is learned only with ent_coef auto (initial value ent_coef, 1 for plain `auto`).
+  if (agent_.ent_coef_auto) {
+    log_ent_coef_.set_requires_grad(true);
+    ent_coef_optimizer_.emplace(std::vector<torch::Tensor>{log_ent_coef_},
+                                torch::optim::AdamOptions(agent.learning_rate));
+  }
+}
+
+double Sac::EntCoef() const { return std::exp(log_ent_coef_.item<double>()); }
+
+torch::Tensor Sac::ExploreAction(const torch::Tensor& obs, torch::Generator& generator) {
+  torch::NoGradGuard no_grad;
+  nn::SacActorOutput out = policy_->actor->forward(obs);
+  return nn::SquashedGaussian(out.mean, out.log_std).Sample(generator).action;
+}
+
+torch::Tensor Sac::DeterministicAction(const torch::Tensor& obs) {
+  torch::NoGradGuard no_grad;
+  nn::SacActorOutput out = policy_->actor->forward(obs);
+  return nn::SquashedGaussian(out.mean, out.log_std).Mode();
+}
+
+void Sac::SetLearningRate(double learning_rate) {
+  algos::SetLearningRate(actor_optimizer_, learning_rate);
+  algos::SetLearningRate(critic_optimizer_, learning_rate);
+  if (ent_coef_optimizer_) algos::SetLearningRate(*ent_coef_optimizer_, learning_rate);
+}
+
+std::map<std::string, double> Sac::TrainStep(const ReplayBatch& batch, torch::Generator& generator,
+                                             int64_t timesteps) {
+  std::map<std::string, double> losses;
+
+  // Fresh actions ã ~ π(·|s) for the actor and temperature losses (reparameterised).
+  nn::SacActorOutput out = policy_->actor->forward(batch.obs);
+  nn::SquashedSample pi = nn::SquashedGaussian(out.mean, out.log_std).Sample(generator);
+
+  // Temperature: one Adam step on log α towards the target entropy, using α before the step.
+  const double ent_coef = EntCoef();
+  if (ent_coef_optimizer_) {
+    torch::Tensor ent_coef_loss = EntCoefLoss(log_ent_coef_, pi.log_prob, target_entropy_);
+    ent_coef_optimizer_->zero_grad();
+    ent_coef_loss.backward();
+    ent_coef_optimizer_->step();
+    losses["train/ent_coef_loss"] = ent_coef_loss.item<double>();
+  }
+  losses["train/ent_coef"] = ent_coef;
+
+  // Soft TD target from the target critics at a' ~ π(·|s').
+  torch::Tensor target;
+  {
+    torch::NoGradGuard no_grad;
+    nn::SacActorOutput next = policy_->actor->forward(batch.next_obs);
+    nn::SquashedSample next_pi = nn::SquashedGaussian(next.mean, next.log_std).Sample(generator);
+    nn::TwinQValues next_q = policy_->critic_target->forward(batch.next_obs, next_pi.action);
+    target =
+        SacTarget(batch.rewards, batch.dones, next_q, next_pi.log_prob, ent_coef, agent_.gamma);
+  }
+
+  // Critic step on both Q networks.
+  torch::Tensor critic_loss =
+      TwinCriticLoss(policy_->critic->forward(batch.obs, batch.actions), target, 0.5);
+  critic_optimizer_.zero_grad();
+  critic_loss.backward();
+  critic_optimizer_.step();
+  losses["train/critic_loss"] = critic_loss.item<double>();
+
+  // Actor step against the updated critic (its gradients are cleared before its next step).
+  torch::Tensor actor_loss =
+      SacActorLoss(pi.log_prob, policy_->critic->forward(batch.obs, pi.action), ent_coef);
+  actor_optimizer_.zero_grad();
+  actor_loss.backward();
+  actor_optimizer_.step();
+  losses["train/actor_loss"] = actor_loss.item<double>();
+
+  // Target critics follow by Polyak averaging.
+  PolyakUpdate(*policy_->critic, *policy_->critic_target, agent_.tau);
+  CheckFinite("SAC", timesteps, losses);
+  return losses;
+}
+
+}  // namespace rlpipe::algos

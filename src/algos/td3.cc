@@ -1,0 +1,85 @@
+#include "algos/td3.h"
+
+#include <string>
+
+#include "algos/loop_common.h"
+#include "core/error.h"
+
+namespace rlpipe::algos {
+
+torch::Tensor SmoothedTargetAction(const torch::Tensor& target_actions, const torch::Tensor& noise,
+                                   double noise_clip) {
+  return torch::clamp(target_actions + torch::clamp(noise, -noise_clip, noise_clip), -1.0, 1.0);
+}
+
+torch::Tensor Td3Target(const torch::Tensor& rewards, const torch::Tensor& dones,
+                        const nn::TwinQValues& next_q, double gamma) {
+  return rewards + (1.0 - dones) * gamma * next_q.Min();
+}
+
+torch::Tensor Td3ActorLoss(const torch::Tensor& q0) { return -q0.mean(); }
+
+Td3::Td3(const config::AgentConfig& agent, const nn::OffPolicyPolicyOptions& options)
+    : agent_(agent),
+      policy_(options),
+      actor_optimizer_(policy_->actor->parameters(),
+                       torch::optim::AdamOptions(agent.learning_rate)),
+      critic_optimizer_(policy_->critic->parameters(),
+                        torch::optim::AdamOptions(agent.learning_rate)) {}
+
+torch::Tensor Td3::ExploreAction(const torch::Tensor& obs, torch::Generator& /*generator*/) {
+  return DeterministicAction(obs);
+}
+
+torch::Tensor Td3::DeterministicAction(const torch::Tensor& obs) {
+  torch::NoGradGuard no_grad;
+  return policy_->actor->forward(obs);
+}
+
+void Td3::SetLearningRate(double learning_rate) {
+  algos::SetLearningRate(actor_optimizer_, learning_rate);
+  algos::SetLearningRate(critic_optimizer_, learning_rate);
+}
+
+std::map<std::string, double> Td3::TrainStep(const ReplayBatch& batch, torch::Generator& generator,
+                                             int64_t timesteps) {
+  ++n_updates_;
+  std::map<std::string, double> losses;
+
+  // Target with policy smoothing: clipped noise on the target actor's action.
+  torch::Tensor target;
+  {
+    torch::NoGradGuard no_grad;
+    torch::Tensor next_actions = policy_->actor_target->forward(batch.next_obs);  // [B, act_dim]
+    torch::Tensor noise = at::normal(0.0, agent_.target_policy_noise, next_actions.sizes(),
+                                     generator, next_actions.options());
+    torch::Tensor smoothed = SmoothedTargetAction(next_actions, noise, agent_.target_noise_clip);
+    target = Td3Target(batch.rewards, batch.dones,
+                       policy_->critic_target->forward(batch.next_obs, smoothed), agent_.gamma);
+  }
+
+  // Critic step on both Q networks.
+  torch::Tensor critic_loss =
+      TwinCriticLoss(policy_->critic->forward(batch.obs, batch.actions), target, 1.0);
+  critic_optimizer_.zero_grad();
+  critic_loss.backward();
+  critic_optimizer_.step();
+  losses["train/critic_loss"] = critic_loss.item<double>();
+
+  // Delayed actor step, then both targets follow by Polyak averaging.
+  if (n_updates_ % agent_.policy_delay == 0) {
+    torch::Tensor actor_loss =
+        Td3ActorLoss(policy_->critic->Q0(batch.obs, policy_->actor->forward(batch.obs)));
+    actor_optimizer_.zero_grad();
+    actor_loss.backward();
+    actor_optimizer_.step();
+    last_actor_loss_ = actor_loss.item<double>();
+    PolyakUpdate(*policy_->critic, *policy_->critic_target, agent_.tau);
+    PolyakUpdate(*policy_->actor, *policy_->actor_target, agent_.tau);
+  }
+  losses["train/actor_loss"] = last_actor_loss_;
+  CheckFinite("TD3", timesteps, losses);
+  return losses;
+}
+
+}  // namespace rlpipe::algos
