@@ -109,13 +109,10 @@ TEST_F(SageMakerCliTest, RoleFlagWinsAndWarningsGoToStderr) {
                   "warm pool");
 }
 
-TEST_F(SageMakerCliTest, SubmissionIsNotAvailableYetAndBadInputIsExit2) {
+// Submission itself is covered by sagemaker_e2e_test (against the local SageMaker server).
+TEST_F(SageMakerCliTest, BadInputIsExit2) {
   const std::string plain = (kPipelines / "plain.yaml").string();
-  Outcome o = Rlpipe({"run", "-c", plain, "--platform", "sagemaker"}, dir_);
-  EXPECT_EQ(o.exit_code, 2);
-  EXPECT_CONTAINS(o.err, "submitting SageMaker training jobs is not available in this build yet");
-  EXPECT_EQ(o.out, "");
-  o = Rlpipe({"run", "-c", plain, "--dry-run"}, dir_);
+  Outcome o = Rlpipe({"run", "-c", plain, "--dry-run"}, dir_);
   EXPECT_EQ(o.exit_code, 2);
   EXPECT_CONTAINS(o.err, "rlpipe: error: --dry-run: only with --platform sagemaker");
   o = Rlpipe({"run", "-c", plain, "--platform", "sagemaker", "--dry-run", "--role-arn", "x"}, dir_);

@@ -22,6 +22,7 @@ int Main(int argc, char** argv) {
   AddRunsCommand(app, &run);
   AddEnvCommand(app, &run);
   AddCostCommand(app, &run);
+  AddTrainCommand(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -14,5 +14,6 @@ void AddStatusCommand(CLI::App& app, CommandFn* run);
 void AddRunsCommand(CLI::App& app, CommandFn* run);
 void AddEnvCommand(CLI::App& app, CommandFn* run);
 void AddCostCommand(CLI::App& app, CommandFn* run);
+void AddTrainCommand(CLI::App& app, CommandFn* run);
 
 }  // namespace rlpipe::cli

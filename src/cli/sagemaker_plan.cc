@@ -1,13 +1,38 @@
 #include "cli/sagemaker_plan.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <ctime>
 #include <map>
 
 #include "core/error.h"
 #include "pipeline/run_mirror.h"
+#include "platform/sagemaker_platform.h"
 #include "platform/sagemaker_request.h"
 
 namespace rlpipe::cli {
+namespace {
+
+/// The SageMaker platform's settings from flags and the environment (RLPIPE_SM_POLL_MS: the
+/// first wait between two DescribeTrainingJob calls, in ms).
+platform::SageMakerPlatformOptions SageMakerOptions(const std::string& role_arn) {
+  platform::SageMakerPlatformOptions options;
+  options.role_arn = role_arn;
+  if (const char* poll = std::getenv("RLPIPE_SM_POLL_MS"); poll && *poll) {
+    char* end = nullptr;
+    const long ms = std::strtol(poll, &end, 10);
+    if (*end != '\0' || ms < 1) {
+      throw ConfigError(std::string("RLPIPE_SM_POLL_MS: expected a whole number of ms >= 1, "
+                                    "found '") +
+                        poll + "'");
+    }
+    options.poll_min = std::chrono::milliseconds(ms);
+    options.poll_max = std::max(options.poll_max, options.poll_min);
+  }
+  return options;
+}
+
+}  // namespace
 
 void AddSageMakerRunFlags(CLI::App& cmd, SageMakerRunFlags& flags) {
   const std::map<std::string, Platform> platforms = {{"local", Platform::kLocal},
@@ -48,10 +73,11 @@ int RunOnSageMaker(const pipeline::RunOptions& options, const SageMakerRunFlags&
     std::fprintf(err, "rlpipe: %s\n", warning.c_str());
 
   if (!flags.dry_run) {
-    std::fprintf(err,
-                 "rlpipe: error: submitting SageMaker training jobs is not available in this "
-                 "build yet (use --dry-run to print the requests)\n");
-    return 2;
+    // Submit: the pipeline runner with the SageMaker executor (one training job per session).
+    pipeline::RunOptions run = options;
+    run.executor =
+        std::make_shared<platform::SageMakerExecutor>(SageMakerOptions(flags.role_arn), out);
+    return pipeline::RunPipeline(run, out);
   }
   // One pretty JSON document per session, in order; uploads it would do first go to `err`.
   for (const platform::PlannedJob& job : plan.jobs) {

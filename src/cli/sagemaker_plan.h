@@ -25,9 +25,10 @@ void AddSageMakerRunFlags(CLI::App& cmd, SageMakerRunFlags& flags);
 /// Throws ConfigError when a SageMaker-only flag is given with --platform local.
 void CheckSageMakerRunFlags(const SageMakerRunFlags& flags);
 
-/// Runs the pipeline on SageMaker. Today only --dry-run: each session's request as pretty JSON on
-/// `out`, in session order, warnings on `err`; exit 0. Without --dry-run: exit 2 (not available in
-/// this build yet). Throws ConfigError on invalid settings before anything is printed.
+/// Runs the pipeline on SageMaker. With --dry-run: each session's request as pretty JSON on `out`,
+/// in session order, warnings on `err`; exit 0. Without: the pipeline runner with one training
+/// job per session (platform/sagemaker_platform.h), exit codes as for a local run. Throws
+/// ConfigError on invalid settings before anything is printed or sent.
 int RunOnSageMaker(const pipeline::RunOptions& options, const SageMakerRunFlags& flags,
                    std::FILE* out, std::FILE* err);
 
