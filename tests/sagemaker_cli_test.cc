@@ -104,7 +104,7 @@ TEST_F(SageMakerCliTest, RoleFlagWinsAndWarningsGoToStderr) {
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[1]["RoleArn"], "arn:aws:iam::111122223333:role/Other");
   EXPECT_CONTAINS(o.err,
-                  "overrides.yaml:27:24: sessions[1].aws_overrides.sagemaker.instance_type: "
+                  "overrides.yaml:25:24: sessions[1].aws_overrides.sagemaker.instance_type: "
                   "warning: session 'session2_refine_on_rough_terrain' cannot reuse the "
                   "warm pool");
 }
