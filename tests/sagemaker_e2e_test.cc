@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "e2e_process.h"
 #include "storage/checkpoint_store.h"
 #include "storage/http.h"
 #include "storage/s3rver_fixture.h"
@@ -26,48 +27,11 @@ using nlohmann::json;
 
 namespace {
 
+using namespace rlpipe::e2e;  // NOLINT(google-build-using-namespace)
+
 const fs::path kSource = RLPIPE_SOURCE_DIR;
 const fs::path kTinyConfig = kSource / "tests/fixtures/pipelines/pendulum_tiny.yaml";
 constexpr char kBucket[] = "bucket";
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-template <typename Pred>
-bool WaitFor(Pred pred, double timeout_s = 60.0) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
-
-pid_t Spawn(const std::vector<std::string>& args, const fs::path& log) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    FILE* f = freopen(log.c_str(), "w", stdout);
-    (void)f;
-    dup2(fileno(stdout), 2);
-    std::vector<char*> argv;
-    std::vector<std::string> copy = args;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-int WaitExit(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 class SageMakerE2E : public ::testing::Test {
  protected:
