@@ -30,7 +30,7 @@ test_pkgs=(python3 python3-numpy python3-torch unzip python3-botocore python3-bo
 runtime_pkgs=(
   ca-certificates
   libtorch1.13 libopenblas0-pthread
-  libmujoco2.2.2 libyaml-cpp0.7
+  libmujoco2.2.2 libyaml-cpp0.7 zlib1g
   libcurl4 libssl3
 )
 

@@ -121,7 +121,7 @@ void LoopCommon::Message(const std::string& line) const {
 
 bool LoopCommon::CheckStop() {
   if (!request_.hooks.stop_requested || !request_.hooks.stop_requested()) return false;
-  result_.interrupt_checkpoint = Save(StepCheckpointPath());
+  result_.interrupt_checkpoint = SaveCheckpoint();
   result_.interrupted = true;
   Message("stopped at " + std::to_string(timesteps_) + " steps; checkpoint " +
           result_.interrupt_checkpoint->string());
@@ -141,7 +141,7 @@ void LoopCommon::AfterStep(int64_t env_steps, const std::vector<vec::EpisodeStat
   // Evaluation and periodic checkpoints on their step cadence.
   const config::TrainingConfig& training = request_.config.training;
   if (Crossed(before, timesteps_, training.eval_freq)) RunEvaluation();
-  if (Crossed(before, timesteps_, training.save_freq)) Save(StepCheckpointPath());
+  if (Crossed(before, timesteps_, training.save_freq)) SaveCheckpoint();
 }
 
 LoopCommon::Evaluation LoopCommon::Evaluate() {
@@ -242,8 +242,15 @@ TrainingResult LoopCommon::Finish(const std::map<std::string, double>& losses) {
 }
 
 fs::path LoopCommon::StepCheckpointPath() const {
-  return request_.models_dir / "checkpoints" /
-         ("rl_model_" + std::to_string(timesteps_) + "_steps.zip");
+  const fs::path dir = request_.checkpoints_dir.empty() ? request_.models_dir / "checkpoints"
+                                                        : request_.checkpoints_dir;
+  return dir / ("rl_model_" + std::to_string(timesteps_) + "_steps.zip");
+}
+
+fs::path LoopCommon::SaveCheckpoint() {
+  const fs::path path = Save(StepCheckpointPath());
+  if (request_.hooks.on_checkpoint) request_.hooks.on_checkpoint(path);
+  return path;
 }
 
 fs::path LoopCommon::Save(const fs::path& path) {

@@ -66,6 +66,11 @@ class LoopCommon {
   /// a last progress event and the result.
   TrainingResult Finish(const std::map<std::string, double>& losses);
 
+  /// Continues the counters of a checkpoint (a restart from TrainingRequest::resume_checkpoint).
+  void ResumeCounters(int64_t timesteps, int64_t episodes) {
+    timesteps_ = timesteps;
+    episodes_ = episodes;
+  }
   void AddCollectSeconds(double seconds) { collect_seconds_ += seconds; }
   void AddUpdateSeconds(double seconds) { update_seconds_ += seconds; }
   int64_t timesteps() const { return timesteps_; }
@@ -84,6 +89,8 @@ class LoopCommon {
   void RunEvaluation();
   std::filesystem::path StepCheckpointPath() const;
   std::filesystem::path Save(const std::filesystem::path& path);
+  /// Saves a periodic or interrupt checkpoint and tells the on_checkpoint hook.
+  std::filesystem::path SaveCheckpoint();
 
   const TrainingRequest& request_;
   std::unique_ptr<envs::Env> eval_env_;

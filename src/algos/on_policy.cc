@@ -61,6 +61,7 @@ class OnPolicyRun {
     // checkpoint.
     policy_ = MakeActorCritic(request.config, spec_, DeriveSeed(request.seed, "init"));
     if (request.init_checkpoint) LoadInitialWeights(*request.init_checkpoint);
+    if (request.resume_checkpoint) ResumeFrom(*request.resume_checkpoint);
     update_ = MakeOnPolicyUpdate(agent_, policy_);
   }
 
@@ -68,6 +69,7 @@ class OnPolicyRun {
 
  private:
   void LoadInitialWeights(const fs::path& path);
+  void ResumeFrom(const fs::path& path);
   // One batched env step with acting, bootstrapping and storage.
   void CollectStep();
   void Update();
@@ -100,6 +102,15 @@ void OnPolicyRun::LoadInitialWeights(const fs::path& path) {
   checkpoint::RequireAlgorithm(model, request_.config.agent.algorithm, path.string());
   const int copied = checkpoint::LoadWeightsInto(*policy_, model.state_dict, path.string());
   common_.Message("loaded " + std::to_string(copied) + " tensors from " + path.string());
+}
+
+void OnPolicyRun::ResumeFrom(const fs::path& path) {
+  // Weights and counters; the optimizer and sampler state are not restored yet.
+  checkpoint::LoadedModel model = checkpoint::LoadModel(path);
+  checkpoint::LoadWeightsInto(*policy_, model.state_dict, path.string());
+  common_.ResumeCounters(model.data.num_timesteps, model.data.episodes);
+  common_.Message("resumed from " + path.string() + " at " +
+                  std::to_string(model.data.num_timesteps) + " steps");
 }
 
 TrainingResult OnPolicyRun::Run() {

@@ -27,7 +27,7 @@ const fs::path kFixtures = RLPIPE_SB3_FIXTURES;
 const std::string kPython = "/usr/bin/python3";  // Debian's, with python3-torch
 
 // Runs a shell command; returns its stdout and sets `status`.
-std::string Run(const std::string& command, int& status) {
+std::string RunCommand(const std::string& command, int& status) {
   std::string out;
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) {
@@ -92,7 +92,7 @@ TEST_F(Sb3FormatTest, EveryAlgorithmsCheckpointReadsAsSb3InPython) {
     // Python's view: one "name [shape]" line per tensor, then ok.
     int status = 0;
     const std::string printed =
-        Run(kPython + " " + RLPIPE_SOURCE_DIR + "/tests/sb3/check_rlpipe_zip.py " +
+        RunCommand(kPython + " " + RLPIPE_SOURCE_DIR + "/tests/sb3/check_rlpipe_zip.py " +
                 result.final_model->string() + " " + name + " 2>&1",
             status);
     ASSERT_EQ(status, 0) << name << ": " << printed;
