@@ -222,6 +222,12 @@ void ReadAgent(const Tree* node, AgentConfig& agent) {
   reader.Get("policy", &policy);
   reader.CheckChoice("policy", policy, {ToString(Policy::kMlp), ToString(Policy::kMultiRobot)});
   agent.policy = policy == ToString(Policy::kMultiRobot) ? Policy::kMultiRobot : Policy::kMlp;
+  // The multi-robot network is an actor-critic: the on-policy family only.
+  if (agent.policy == Policy::kMultiRobot &&
+      (algorithm == Algorithm::kSac || algorithm == Algorithm::kTd3)) {
+    reader.Fail("policy", "MultiRobotPolicy trains with PPO and A2C, not " + ToString(algorithm) +
+                              " (use MlpPolicy)");
+  }
 
   // Learning rate: a number or a linear schedule `lin_<initial>`.
   if (auto text = WordWithPrefix(reader, "learning_rate", "lin_")) {

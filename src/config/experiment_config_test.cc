@@ -83,10 +83,10 @@ TEST(ExperimentConfigTest, DefaultsApplyWhenSectionsAreAbsent) {
 
 TEST(ExperimentConfigTest, ParsesEveryChoice) {
   const ExperimentConfig config = ParseExperimentConfig(
-      ParseYaml(With("agent:\n  algorithm: td3\n  policy: MultiRobotPolicy\n  device: CPU\n"
+      ParseYaml(With("agent:\n  algorithm: a2c\n  policy: MultiRobotPolicy\n  device: CPU\n"
                      "network:\n  activation: Leaky_ReLU\ntraining:\n  seed: 5\n"),
                 "t.yaml"));
-  EXPECT_EQ(config.agent.algorithm, Algorithm::kTd3);
+  EXPECT_EQ(config.agent.algorithm, Algorithm::kA2c);
   EXPECT_EQ(config.agent.policy, Policy::kMultiRobot);
   EXPECT_EQ(config.agent.device, "cpu");
   EXPECT_EQ(config.network.activation, Activation::kLeakyRelu);
@@ -195,6 +195,14 @@ TEST(ExperimentConfigTest, MultiRobotNetworkKeys) {
             "t.yaml:6:21: network.attention_layers: expected an integer in 0..16, found 17");
   EXPECT_TRUE(ErrorOf(With(mrp + "  embed_dims: 32\n"))
                   .starts_with("t.yaml:6:3: network.embed_dims: unknown key"));
+
+  // The off-policy algorithms have no actor-critic to give it.
+  EXPECT_EQ(ErrorOf(With("agent:\n  algorithm: SAC\n  policy: MultiRobotPolicy\n")),
+            "t.yaml:5:11: agent.policy: MultiRobotPolicy trains with PPO and A2C, not SAC (use "
+            "MlpPolicy)");
+  EXPECT_EQ(ErrorOf(With("agent:\n  policy: MultiRobotPolicy\n  algorithm: td3\n")),
+            "t.yaml:4:11: agent.policy: MultiRobotPolicy trains with PPO and A2C, not TD3 (use "
+            "MlpPolicy)");
 }
 
 TEST(ExperimentConfigTest, InvalidChoicesListTheValidOnes) {
