@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -117,6 +118,54 @@ TEST_F(MultiRobotPolicyTrainingTest, AHeightModelLoadsIntoCrushAndIntoMoreRobots
     nn::ActorCriticOutput out = policy->forward(torch::zeros({3, obs_dim}));
     EXPECT_EQ(out.mean.size(1), spec.action_space.Dim()) << target.name;
     EXPECT_TRUE(out.value.isfinite().all().item<bool>());
+  }
+}
+
+TEST_F(MultiRobotPolicyTrainingTest, AHeightRunStartsACrushSessionAndMlpRefusesIt) {
+  // A trained height_maximize N = 1 model, as a session writes it.
+  TrainingRequest height = SmokeRequest("height", 7);
+  const TrainingResult trained = Train(height);
+  ASSERT_TRUE(trained.final_model.has_value());
+
+  // The next session: crush_resistance with N = 2 starts from it as it is (no weight surgery).
+  TrainingRequest crush = SmokeRequest("crush", 8);
+  crush.config.environment = Task("crush_resistance", 2, 40);
+  crush.config.training.total_timesteps = 64;
+  crush.init_checkpoint = *trained.final_model;
+  std::vector<std::string> messages;
+  crush.hooks.on_message = [&](const std::string& line) { messages.push_back(line); };
+  const TrainingResult continued = Train(crush);
+  EXPECT_EQ(continued.timesteps, 64);
+  const size_t tensors = checkpoint::LoadModel(*trained.final_model).state_dict.size();
+  EXPECT_NE(std::find(messages.begin(), messages.end(),
+                      "loaded " + std::to_string(tensors) + " tensors from " +
+                          trained.final_model->string()),
+            messages.end());
+
+  // An MlpPolicy session refuses the model, naming both policies (and the other way round).
+  TrainingRequest mlp = SmokeRequest("mlp", 9);
+  mlp.config.agent.policy = config::Policy::kMlp;
+  mlp.config.network = config::NetworkConfig{};
+  mlp.init_checkpoint = *trained.final_model;
+  try {
+    Train(mlp);
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "checkpoint " + trained.final_model->string() +
+                  ": expected a MlpPolicy model (agent.policy), found a MultiRobotPolicy model");
+  }
+  mlp.init_checkpoint.reset();
+  mlp.config.training.total_timesteps = 64;
+  const TrainingResult mlp_run = Train(mlp);
+  crush.init_checkpoint = *mlp_run.final_model;
+  try {
+    Train(crush);
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "checkpoint " + mlp_run.final_model->string() +
+                  ": expected a MultiRobotPolicy model (agent.policy), found a MlpPolicy model");
   }
 }
 

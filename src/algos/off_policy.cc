@@ -122,6 +122,7 @@ class OffPolicyRun {
 void OffPolicyRun::LoadInitialWeights(const fs::path& path) {
   checkpoint::LoadedModel model = checkpoint::LoadModel(path);
   checkpoint::RequireAlgorithm(model, request_.config.agent.algorithm, path.string());
+  checkpoint::RequirePolicy(model, request_.config.agent.policy, path.string());
   const int copied =
       checkpoint::LoadWeightsInto(algorithm_->Policy(), model.state_dict, path.string());
   common_.Message("loaded " + std::to_string(copied) + " tensors from " + path.string());

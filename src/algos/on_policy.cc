@@ -100,6 +100,7 @@ class OnPolicyRun {
 void OnPolicyRun::LoadInitialWeights(const fs::path& path) {
   checkpoint::LoadedModel model = checkpoint::LoadModel(path);
   checkpoint::RequireAlgorithm(model, request_.config.agent.algorithm, path.string());
+  checkpoint::RequirePolicy(model, agent_.policy, path.string());
   const int copied = checkpoint::LoadWeightsInto(*policy_, model.state_dict, path.string());
   common_.Message("loaded " + std::to_string(copied) + " tensors from " + path.string());
 }
@@ -107,6 +108,7 @@ void OnPolicyRun::LoadInitialWeights(const fs::path& path) {
 void OnPolicyRun::ResumeFrom(const fs::path& path) {
   // Weights and counters; the optimizer and sampler state are not restored yet.
   checkpoint::LoadedModel model = checkpoint::LoadModel(path);
+  checkpoint::RequirePolicy(model, agent_.policy, path.string());
   checkpoint::LoadWeightsInto(*policy_, model.state_dict, path.string());
   common_.ResumeCounters(model.data.num_timesteps, model.data.episodes);
   common_.Message("resumed from " + path.string() + " at " +

@@ -404,6 +404,15 @@ void RequireAlgorithm(const LoadedModel& model, config::Algorithm expected,
   }
 }
 
+void RequirePolicy(const LoadedModel& model, config::Policy expected, const std::string& origin) {
+  const config::Policy found = model.data.agent.policy;
+  if (found != expected) {
+    throw ConfigError("checkpoint " + origin + ": expected a " + config::ToString(expected) +
+                      " model (agent.policy), found a " + config::ToString(found) + " model" +
+                      (model.from_sb3 ? " (Stable-Baselines3 file)" : ""));
+  }
+}
+
 int LoadWeightsInto(torch::nn::Module& module, const StateDict& weights,
                     const std::string& origin) {
   std::map<std::string, torch::Tensor> by_name(weights.begin(), weights.end());

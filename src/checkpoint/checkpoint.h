@@ -3,7 +3,8 @@
 /// `PPO.load(path, env=...)` / `model.set_parameters(path)`, plus rlpipe's own members.
 ///
 /// On disk (docs/checkpoints.md has the full table):
-///   data                      JSON as SB3's save_to_zip_file writes it: `policy_class`,
+///   data                      JSON as SB3's save_to_zip_file writes it: `policy_class` (SB3's
+///                             class; rlpipe.policies.MultiRobotPolicy for that network),
 ///                             `observation_space`, `action_space` (and `policy_kwargs` when it
 ///                             holds `activation_fn`) as {":type:", ":serialized:" base64 of a
 ///                             protocol-2 pickle}; hyper-parameters and `num_timesteps` as plain
@@ -108,6 +109,11 @@ LoadedModel LoadModel(const std::filesystem::path& path);
 /// algorithm than `expected` (for SB3 files: another policy family or algorithm).
 void RequireAlgorithm(const LoadedModel& model, config::Algorithm expected,
                       const std::string& origin);
+
+/// ConfigError naming `origin` and both policies when `model` holds another network than
+/// `expected` (`agent.policy`): an MlpPolicy model (ours or SB3's) never loads into a
+/// MultiRobotPolicy session, nor the other way round.
+void RequirePolicy(const LoadedModel& model, config::Policy expected, const std::string& origin);
 
 /// Copies `weights` into `module`'s parameters by name. Every parameter must be present with the
 /// same shape, and every tensor must name a parameter, else ConfigError naming `origin`, the

@@ -7,8 +7,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "config/tree.h"
 #include "core/error.h"
@@ -16,6 +18,7 @@
 #include "core/sha256.h"
 #include "core/zip.h"
 #include "nn/mlp_actor_critic.h"
+#include "nn/multi_robot_policy.h"
 
 namespace rlpipe::checkpoint {
 namespace {
@@ -226,6 +229,92 @@ TEST_F(CheckpointTest, AnotherAlgorithmsCheckpointIsRefused) {
   EXPECT_NO_THROW(RequireAlgorithm(loaded, config::Algorithm::kPpo, "m"));
   ExpectError<ConfigError>([&] { RequireAlgorithm(loaded, config::Algorithm::kA2c, "model.zip"); },
                            {"model.zip", "A2C", "PPO"});
+}
+
+// A MultiRobotPolicy model says what it is (data.policy_class and rlpipe_model.json), so neither
+// network loads as the other; an MlpPolicy model's SB3 members do not change with the MRP keys.
+TEST_F(CheckpointTest, MultiRobotPolicyModelsSayWhatTheyAre) {
+  nn::MultiRobotPolicyOptions options;
+  options.layout.types = {{.type = "a", .count = 2, .obs_dim = 3, .act_dim = 1}};
+  options.layout.task_obs_dim = 2;
+  options.embed_dim = 8;
+  options.attention_heads = 2;
+  options.attention_layers = 1;
+  options.policy_layers = {8};
+  options.value_layers = {8};
+  nn::MultiRobotPolicy mrp(options);
+  ModelData data = Data();
+  data.obs_dim = 8;
+  data.act_dim = 2;
+  data.obs_low.assign(8, -1.0f);
+  data.obs_high.assign(8, 1.0f);
+  data.act_low.assign(2, -1.0f);
+  data.act_high.assign(2, 1.0f);
+  data.agent.policy = config::Policy::kMultiRobot;
+  data.network.embed_dim = 8;
+  data.network.attention_heads = 2;
+  data.network.attention_layers = 1;
+  const fs::path mrp_path = dir_ / "mrp.zip";
+  SaveModel(mrp_path, *mrp, data, Config());
+
+  // Ours: rlpipe_model.json carries the policy and the attention sizes.
+  const LoadedModel mrp_model = LoadModel(mrp_path);
+  EXPECT_EQ(mrp_model.data.agent.policy, config::Policy::kMultiRobot);
+  EXPECT_EQ(mrp_model.data.network.embed_dim, 8);
+  EXPECT_EQ(mrp_model.data.network.attention_heads, 2);
+  EXPECT_EQ(mrp_model.data.network.attention_layers, 1);
+  EXPECT_EQ(Sb3PolicyClass(config::Algorithm::kPpo, config::Policy::kMultiRobot),
+            (std::pair<std::string, std::string>{"rlpipe.policies", "MultiRobotPolicy"}));
+
+  // SB3's view: `data` names rlpipe's class, not ActorCriticPolicy.
+  const std::string data_json = ZipReader::FromFile(mrp_path).Get(kDataMember);
+  EXPECT_EQ(data_json.find("ActorCriticPolicy"), std::string::npos);
+  const ModelData as_sb3 = ParseSb3Data(data_json, "mrp.zip");
+  EXPECT_EQ(as_sb3.agent.policy, config::Policy::kMultiRobot);
+  EXPECT_EQ(as_sb3.algorithm, config::Algorithm::kPpo);
+
+  // Either way round, loading as the other network names both.
+  EXPECT_NO_THROW(RequirePolicy(mrp_model, config::Policy::kMultiRobot, "mrp.zip"));
+  ExpectError<ConfigError>([&] { RequirePolicy(mrp_model, config::Policy::kMlp, "mrp.zip"); },
+                           {"checkpoint mrp.zip", "expected a MlpPolicy model",
+                            "found a MultiRobotPolicy model"});
+  nn::MlpActorCritic mlp(Options(3));
+  const fs::path mlp_path = dir_ / "mlp.zip";
+  SaveModel(mlp_path, *mlp, Data(), Config());
+  const LoadedModel mlp_model = LoadModel(mlp_path);
+  EXPECT_EQ(mlp_model.data.agent.policy, config::Policy::kMlp);
+  EXPECT_NO_THROW(RequirePolicy(mlp_model, config::Policy::kMlp, "mlp.zip"));
+  ExpectError<ConfigError>(
+      [&] { RequirePolicy(mlp_model, config::Policy::kMultiRobot, "mlp.zip"); },
+      {"checkpoint mlp.zip", "expected a MultiRobotPolicy model", "found a MlpPolicy model"});
+  EXPECT_EQ(ParseSb3Data(ZipReader::FromFile(mlp_path).Get(kDataMember), "mlp.zip").agent.policy,
+            config::Policy::kMlp);
+
+  // MlpPolicy's data and model description ignore the MultiRobotPolicy-only sizes.
+  ModelData other_sizes = Data();
+  other_sizes.network.embed_dim = 32;
+  other_sizes.network.attention_layers = 5;
+  EXPECT_EQ(Sb3DataJson(other_sizes), Sb3DataJson(Data()));
+  EXPECT_EQ(ModelJson(other_sizes), ModelJson(Data()));
+}
+
+// Robot tasks' observation boxes are unbounded: rlpipe_model.json keeps ±inf (JSON has no number
+// for them).
+TEST_F(CheckpointTest, UnboundedBoxesRoundTrip) {
+  nn::MlpActorCritic policy(Options(3));
+  ModelData data = Data();
+  const float inf = std::numeric_limits<float>::infinity();
+  data.obs_low = {-inf, -1, -8};
+  data.obs_high = {inf, 1, 8};
+  const fs::path path = dir_ / "model.zip";
+  SaveModel(path, *policy, data, Config());
+  const LoadedModel loaded = LoadModel(path);
+  EXPECT_EQ(loaded.data.obs_low, data.obs_low);
+  EXPECT_EQ(loaded.data.obs_high, data.obs_high);
+  ExpectError<IoError>([] { ParseModelJson(R"({"algorithm": "PPO", "policy": "MlpPolicy",
+      "obs_dim": 1, "act_dim": 1, "observation_space": {"low": ["-infinite"], "high": [1]}})",
+                                           "m.zip"); },
+                       {"m.zip", "-infinite"});
 }
 
 TEST_F(CheckpointTest, OptimizerStateMembersAreKeptForResume) {

@@ -3,6 +3,7 @@
 /// `rlpipe_model.json` (ours). No torch headers.
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/experiment_config.h"
@@ -34,14 +35,21 @@ std::string ModelJson(const ModelData& data);
 /// Parses rlpipe_model.json; IoError naming `origin` on missing or mistyped keys.
 ModelData ParseModelJson(const std::string& text, const std::string& origin);
 
-/// Reads what rlpipe can from an SB3 `data` member: the algorithm (from the policy class name and,
-/// for ActorCriticPolicy, PPO when `clip_range` is present else A2C), `num_timesteps`, `n_envs`,
+/// Reads what rlpipe can from an SB3 `data` member: the algorithm and policy (from the policy class
+/// name and, for ActorCriticPolicy and rlpipe's MultiRobotPolicy, PPO when `clip_range` is present
+/// else A2C), `num_timesteps`, `n_envs`,
 /// `seed` and plain-number hyper-parameters. `:serialized:` entries other than policy_class
 /// (closures such as lr_schedule) are skipped, never unpickled. IoError naming `origin` when
 /// `data` is not JSON or its policy class is not SB3's PPO/A2C/SAC/TD3 policy.
 ModelData ParseSb3Data(const std::string& text, const std::string& origin);
 
-/// SB3's policy class for `algorithm` as {module, name}.
-std::pair<std::string, std::string> Sb3PolicyClass(config::Algorithm algorithm);
+/// The module of rlpipe's own policy classes in `data.policy_class` (no SB3 class; SB3 refuses it).
+inline constexpr const char* kRlpipePolicyModule = "rlpipe.policies";
+
+/// The `data.policy_class` of a model as {module, name}: SB3's class for `algorithm` with
+/// MlpPolicy (ActorCriticPolicy, SACPolicy, TD3Policy), `rlpipe.policies.MultiRobotPolicy` for the
+/// multi-robot network.
+std::pair<std::string, std::string> Sb3PolicyClass(
+    config::Algorithm algorithm, config::Policy policy = config::Policy::kMlp);
 
 }  // namespace rlpipe::checkpoint

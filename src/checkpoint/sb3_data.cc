@@ -1,3 +1,5 @@
+#include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -80,6 +82,12 @@ std::string PolicyKwargsPickle(const ModelData& d) {
   pickle.String("activation_fn")
       .Global("torch.nn.modules.activation", TorchActivationClass(d.network.activation));
   if (on_policy) pickle.String("log_std_init").Float(d.agent.log_std_init);
+  if (d.agent.policy == config::Policy::kMultiRobot) {
+    // The attention sizes only rlpipe's MultiRobotPolicy takes.
+    pickle.String("embed_dim").Int(d.network.embed_dim);
+    pickle.String("attention_heads").Int(d.network.attention_heads);
+    pickle.String("attention_layers").Int(d.network.attention_layers);
+  }
   if (d.algorithm == Algorithm::kA2c && d.agent.use_rms_prop) {
     // What SB3's A2C puts there itself: RMSprop(alpha=0.99, eps=rms_prop_eps, weight_decay=0).
     pickle.String("optimizer_class").Global("torch.optim.rmsprop", "RMSprop");
@@ -91,9 +99,48 @@ std::string PolicyKwargsPickle(const ModelData& d) {
   return pickle.Finish();
 }
 
+// Box bounds in rlpipe_model.json: numbers, and "inf", "-inf", "nan" for what JSON has no
+// number for (robot tasks' observation boxes are unbounded; nlohmann would write null).
+json BoundsJson(const std::vector<float>& values) {
+  json out = json::array();
+  for (const float v : values) {
+    if (std::isfinite(v)) {
+      out.push_back(v);
+    } else {
+      out.push_back(std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf"));
+    }
+  }
+  return out;
+}
+
+std::vector<float> BoundsFromJson(const json& values, const std::string& origin) {
+  std::vector<float> out;
+  for (const json& v : values) {
+    if (v.is_string()) {
+      const std::string text = v.get<std::string>();
+      if (text == "inf") {
+        out.push_back(std::numeric_limits<float>::infinity());
+      } else if (text == "-inf") {
+        out.push_back(-std::numeric_limits<float>::infinity());
+      } else if (text == "nan") {
+        out.push_back(std::numeric_limits<float>::quiet_NaN());
+      } else {
+        throw IoError(origin + ": expected a number, inf, -inf or nan as a box bound in "
+                      "rlpipe_model.json, found '" + text + "'");
+      }
+    } else {
+      out.push_back(v.get<float>());
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
-std::pair<std::string, std::string> Sb3PolicyClass(Algorithm algorithm) {
+std::pair<std::string, std::string> Sb3PolicyClass(Algorithm algorithm, config::Policy policy) {
+  // rlpipe's own network is no SB3 class: its marker makes SB3 refuse the file instead of
+  // building an MLP the weights do not fit.
+  if (policy == config::Policy::kMultiRobot) return {kRlpipePolicyModule, "MultiRobotPolicy"};
   switch (algorithm) {
     case Algorithm::kPpo:
     case Algorithm::kA2c:
@@ -108,7 +155,7 @@ std::pair<std::string, std::string> Sb3PolicyClass(Algorithm algorithm) {
 
 std::string Sb3DataJson(const ModelData& d) {
   const config::AgentConfig& a = d.agent;
-  const auto [module, name] = Sb3PolicyClass(d.algorithm);
+  const auto [module, name] = Sb3PolicyClass(d.algorithm, a.policy);
 
   // What every algorithm stores: classes and spaces as pickles, counters as numbers.
   json j = {
@@ -179,8 +226,8 @@ std::string ModelJson(const ModelData& d) {
       {"policy", config::ToString(a.policy)},
       {"obs_dim", d.obs_dim},
       {"act_dim", d.act_dim},
-      {"observation_space", {{"low", d.obs_low}, {"high", d.obs_high}}},
-      {"action_space", {{"low", d.act_low}, {"high", d.act_high}}},
+      {"observation_space", {{"low", BoundsJson(d.obs_low)}, {"high", BoundsJson(d.obs_high)}}},
+      {"action_space", {{"low", BoundsJson(d.act_low)}, {"high", BoundsJson(d.act_high)}}},
       {"num_timesteps", d.num_timesteps},
       {"episodes", d.episodes},
       {"n_envs", d.n_envs},
@@ -204,6 +251,11 @@ std::string ModelJson(const ModelData& d) {
         {"qf_layers", d.network.qf_layers},
         {"activation", config::ToString(d.network.activation)}}},
   };
+  if (a.policy == config::Policy::kMultiRobot) {
+    j["network"]["embed_dim"] = d.network.embed_dim;
+    j["network"]["attention_heads"] = d.network.attention_heads;
+    j["network"]["attention_layers"] = d.network.attention_layers;
+  }
   return j.dump(2);
 }
 
@@ -216,10 +268,10 @@ ModelData ParseModelJson(const std::string& text, const std::string& origin) {
     d.agent.policy = PolicyFromName(j.at("policy").get<std::string>(), origin);
     d.obs_dim = j.at("obs_dim").get<int>();
     d.act_dim = j.at("act_dim").get<int>();
-    d.obs_low = j.at("observation_space").at("low").get<std::vector<float>>();
-    d.obs_high = j.at("observation_space").at("high").get<std::vector<float>>();
-    d.act_low = j.at("action_space").at("low").get<std::vector<float>>();
-    d.act_high = j.at("action_space").at("high").get<std::vector<float>>();
+    d.obs_low = BoundsFromJson(j.at("observation_space").at("low"), origin);
+    d.obs_high = BoundsFromJson(j.at("observation_space").at("high"), origin);
+    d.act_low = BoundsFromJson(j.at("action_space").at("low"), origin);
+    d.act_high = BoundsFromJson(j.at("action_space").at("high"), origin);
     d.num_timesteps = j.at("num_timesteps").get<int64_t>();
     d.episodes = j.at("episodes").get<int64_t>();
     d.n_envs = j.at("n_envs").get<int>();
@@ -242,6 +294,9 @@ ModelData ParseModelJson(const std::string& text, const std::string& origin) {
     d.network.value_layers = n.at("value_layers").get<std::vector<int>>();
     d.network.qf_layers = n.at("qf_layers").get<std::vector<int>>();
     d.network.activation = ActivationFromName(n.at("activation").get<std::string>(), origin);
+    d.network.embed_dim = n.value("embed_dim", d.network.embed_dim);
+    d.network.attention_heads = n.value("attention_heads", d.network.attention_heads);
+    d.network.attention_layers = n.value("attention_layers", d.network.attention_layers);
     return d;
   } catch (const json::exception& e) {
     throw IoError(origin + ": expected a valid rlpipe_model.json member, found: " + e.what());
@@ -270,19 +325,24 @@ ModelData ParseSb3Data(const std::string& text, const std::string& origin) {
   if (cls->kind == PyValue::Kind::kGlobal) policy_class = cls->text;
 
   ModelData d;
-  if (policy_class == "stable_baselines3.common.policies.ActorCriticPolicy") {
+  const std::string multi_robot_class = std::string(kRlpipePolicyModule) + ".MultiRobotPolicy";
+  if (policy_class == "stable_baselines3.common.policies.ActorCriticPolicy" ||
+      policy_class == multi_robot_class) {
     d.algorithm = j.contains("clip_range") ? Algorithm::kPpo : Algorithm::kA2c;
+    if (policy_class == multi_robot_class) d.agent.policy = config::Policy::kMultiRobot;
   } else if (policy_class == "stable_baselines3.sac.policies.SACPolicy") {
     d.algorithm = Algorithm::kSac;
   } else if (policy_class == "stable_baselines3.td3.policies.TD3Policy") {
     d.algorithm = Algorithm::kTd3;
   } else {
     throw IoError(origin +
-                  ": expected an SB3 MlpPolicy of PPO, A2C, SAC or TD3, found policy "
-                  "class '" +
+                  ": expected an SB3 MlpPolicy of PPO, A2C, SAC or TD3 (or rlpipe's "
+                  "MultiRobotPolicy), found policy class '" +
                   (policy_class.empty() ? cls->KindName() : policy_class) + "'");
   }
+  const config::Policy policy = d.agent.policy;
   d.agent = config::DefaultAgentConfig(d.algorithm);
+  d.agent.policy = policy;
   d.network = config::DefaultNetworkConfig(d.algorithm);
 
   // Plain numbers only; anything serialized (schedules are pickled closures) is skipped.
