@@ -32,6 +32,10 @@ class OffPolicyAlgorithm {
   virtual void SetLearningRate(double learning_rate) = 0;
   /// All networks with SB3's names (actor.*, critic.*, critic_target.*, ...), for checkpoints.
   virtual torch::nn::Module& Policy() = 0;
+  /// Exact resume: everything beyond Policy()'s parameters the next TrainStep depends on (every
+  /// optimizer's state, learned scalars such as log α, update counters), and back.
+  virtual void SaveState(torch::serialize::OutputArchive& archive) const = 0;
+  virtual void LoadState(torch::serialize::InputArchive& archive) = 0;
 };
 
 /// Sizes an off-policy algorithm is built for.

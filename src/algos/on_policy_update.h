@@ -36,6 +36,9 @@ class OnPolicyUpdate {
   /// The Adam optimizer, written into checkpoints as policy.optimizer.pth; null when the
   /// algorithm uses another optimizer (A2C with RMSprop), whose state is then not saved.
   virtual const torch::optim::Adam* AdamOptimizer() const = 0;
+  /// Exact resume: the optimizer's full state (moments, step counts, options), and back.
+  virtual void SaveState(torch::serialize::OutputArchive& archive) const = 0;
+  virtual void LoadState(torch::serialize::InputArchive& archive) = 0;
 };
 
 /// The update of `agent.algorithm` for `policy`; ConfigError for algorithms that are not

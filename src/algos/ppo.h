@@ -53,6 +53,10 @@ class PpoUpdate : public OnPolicyUpdate {
                                        int64_t timesteps) override;
   void SetLearningRate(double learning_rate) override;
   const torch::optim::Adam* AdamOptimizer() const override { return &optimizer_; }
+  void SaveState(torch::serialize::OutputArchive& archive) const override {
+    optimizer_.save(archive);
+  }
+  void LoadState(torch::serialize::InputArchive& archive) override { optimizer_.load(archive); }
 
  private:
   config::AgentConfig agent_;

@@ -39,6 +39,8 @@ class Td3 : public OffPolicyAlgorithm {
                                           int64_t timesteps) override;
   void SetLearningRate(double learning_rate) override;
   torch::nn::Module& Policy() override { return *policy_; }
+  void SaveState(torch::serialize::OutputArchive& archive) const override;
+  void LoadState(torch::serialize::InputArchive& archive) override;
 
  private:
   config::AgentConfig agent_;

@@ -174,7 +174,8 @@ StateDict ToStateDict(torch::nn::Module& module) {
 }
 
 void SaveModel(const std::filesystem::path& path, torch::nn::Module& policy, const ModelData& data,
-               const config::Tree& resolved_config, const torch::optim::Adam* optimizer) {
+               const config::Tree& resolved_config, const torch::optim::Adam* optimizer,
+               const ExtraMembers& extra) {
   // policy.pth: a pickled {name: tensor} dict, readable by Python's torch.load.
   c10::Dict<std::string, at::Tensor> state;
   for (auto& [name, tensor] : ToStateDict(policy)) state.insert(name, tensor);
@@ -183,6 +184,18 @@ void SaveModel(const std::filesystem::path& path, torch::nn::Module& policy, con
   if (optimizer != nullptr) members.emplace_back(kOptimizerMember, OptimizerPickle(*optimizer));
   members.emplace_back(kDataMember, DataJson(data));
   members.emplace_back(kConfigMember, resolved_config.ToYaml());
+
+  // rlpipe's extra members: never SB3's `.pth` names, never a standard member's name.
+  for (const auto& [name, bytes] : extra) {
+    const bool sb3_name = name.size() >= 4 && name.compare(name.size() - 4, 4, ".pth") == 0;
+    bool taken = name == kManifestMember;
+    for (const auto& member : members) taken = taken || member.first == name;
+    if (sb3_name || taken || name.empty()) {
+      throw ConfigError("checkpoint " + path.string() + ": expected an extra member name that " +
+                        "does not end in .pth and is not taken, found '" + name + "'");
+    }
+    members.emplace_back(name, bytes);
+  }
 
   // The manifest lists every other member and comes last.
   json manifest = {{"format", "rlpipe"}, {"format_version", kFormatVersion}};
@@ -195,6 +208,28 @@ void SaveModel(const std::filesystem::path& path, torch::nn::Module& policy, con
   for (auto& [name, bytes] : members) zip.Add(name, std::move(bytes));
   zip.Add(kManifestMember, manifest.dump(2));
   WriteFileAtomic(path, zip.Serialize());
+}
+
+std::optional<std::string> ReadMember(const std::filesystem::path& path, const std::string& name) {
+  ZipReader zip = ZipReader::FromFile(path);
+  if (!zip.Has(name)) return std::nullopt;
+  return zip.Get(name);
+}
+
+bool VerifyArchive(const std::filesystem::path& path) {
+  try {
+    // The archive parses with matching CRCs, and the manifest (written last) lists what is there.
+    ZipReader zip = ZipReader::FromFile(path);
+    if (!zip.Has(kManifestMember)) return false;
+    const json manifest = json::parse(zip.Get(kManifestMember));
+    for (const json& member : manifest.at("members")) {
+      const std::string name = member.at("name").get<std::string>();
+      if (!zip.Has(name) || zip.Get(name).size() != member.at("size").get<size_t>()) return false;
+    }
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
 }
 
 LoadedModel LoadModel(const std::filesystem::path& path) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,6 +24,10 @@ inline constexpr const char* kOptimizerMember = "policy.optimizer.pth";
 inline constexpr const char* kDataMember = "data";
 inline constexpr const char* kConfigMember = "rlpipe_config.yaml";
 inline constexpr const char* kManifestMember = "rlpipe_manifest.json";
+
+/// rlpipe's own extra members (name → bytes), e.g. the training state for exact resume. Names
+/// never end in `.pth` (those are Stable-Baselines3's) and never repeat a standard member.
+using ExtraMembers = std::vector<std::pair<std::string, std::string>>;
 
 /// Named float32 tensors in module order, with SB3's names (e.g. "action_net.weight").
 using StateDict = std::vector<std::pair<std::string, torch::Tensor>>;
@@ -53,8 +58,19 @@ StateDict ToStateDict(torch::nn::Module& module);
 
 /// Writes the archive atomically (a reader never sees half a file). `optimizer` may be null; when
 /// given, its Adam state is written as `policy.optimizer.pth` in torch.optim's state_dict layout.
+/// `extra` members are written before the manifest, which lists them (ConfigError for a name
+/// ending in `.pth` or taken by a standard member).
 void SaveModel(const std::filesystem::path& path, torch::nn::Module& policy, const ModelData& data,
-               const config::Tree& resolved_config, const torch::optim::Adam* optimizer = nullptr);
+               const config::Tree& resolved_config, const torch::optim::Adam* optimizer = nullptr,
+               const ExtraMembers& extra = {});
+
+/// One member of an archive (nullopt when absent); IoError naming the file when the archive is
+/// missing, truncated or corrupt.
+std::optional<std::string> ReadMember(const std::filesystem::path& path, const std::string& name);
+
+/// True when `path` is a complete archive: it parses, every CRC-32 matches, and every member the
+/// manifest lists is there with its size. Never throws (a half-written file is simply false).
+bool VerifyArchive(const std::filesystem::path& path);
 
 /// Reads an archive; throws IoError naming the file when it is missing, truncated or corrupt.
 LoadedModel LoadModel(const std::filesystem::path& path);

@@ -110,6 +110,34 @@ TEST_F(CheckpointTest, RoundTripGivesEqualTensorsAndData) {
   EXPECT_TRUE(torch::equal(fresh->forward(obs).mean, policy->forward(obs).mean));
 }
 
+TEST_F(CheckpointTest, ExtraMembersRoundTripAndVerify) {
+  // Binary extra members come back byte for byte and the manifest lists them.
+  nn::MlpActorCritic policy(Options(3));
+  const fs::path path = dir_ / "model.zip";
+  const std::string state("\0\x01binary\xff", 10);
+  SaveModel(path, *policy, Data(), Config(), nullptr, {{"rlpipe_training_state", state}});
+  EXPECT_EQ(ReadMember(path, "rlpipe_training_state"), state);
+  EXPECT_EQ(ReadMember(path, "rlpipe_replay_buffer"), std::nullopt);
+  EXPECT_NE(ZipReader::FromFile(path).Get(kManifestMember).find("rlpipe_training_state"),
+            std::string::npos);
+  EXPECT_TRUE(VerifyArchive(path));
+
+  // SB3's .pth names and standard names are refused.
+  EXPECT_THROW(SaveModel(dir_ / "a.zip", *policy, Data(), Config(), nullptr, {{"x.pth", "1"}}),
+               ConfigError);
+  EXPECT_THROW(SaveModel(dir_ / "b.zip", *policy, Data(), Config(), nullptr, {{kDataMember, "1"}}),
+               ConfigError);
+
+  // A half-written copy (every cut) never verifies; a missing file neither.
+  const std::string bytes = ReadFile(path);
+  for (size_t cut : {bytes.size() / 4, bytes.size() / 2, bytes.size() - 1}) {
+    const fs::path half = dir_ / ("half_" + std::to_string(cut) + ".zip");
+    std::ofstream(half, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(cut));
+    EXPECT_FALSE(VerifyArchive(half)) << "cut at " << cut;
+  }
+  EXPECT_FALSE(VerifyArchive(dir_ / "missing.zip"));
+}
+
 TEST_F(CheckpointTest, ShapeMismatchNamesTensorAndShapes) {
   nn::MlpActorCritic policy(Options(3));
   const fs::path path = dir_ / "model.zip";
