@@ -93,6 +93,7 @@ checkpoint::ModelData MakeModelData(const TrainingRequest& request, const envs::
   data.agent = request.config.agent;
   data.network = request.config.network;
   data.seed = request.seed;
+  data.n_envs = request.config.training.n_envs;
   return data;
 }
 

@@ -133,6 +133,7 @@ class OffPolicyRun {
 
 void OffPolicyRun::LoadInitialWeights(const fs::path& path) {
   checkpoint::LoadedModel model = checkpoint::LoadModel(path);
+  checkpoint::RequireAlgorithm(model, request_.config.agent.algorithm, path.string());
   const int copied =
       checkpoint::LoadWeightsInto(algorithm_->Policy(), model.state_dict, path.string());
   common_.Message("loaded " + std::to_string(copied) + " tensors from " + path.string());
@@ -143,8 +144,8 @@ void OffPolicyRun::Resume(const fs::path& path) {
   const std::string origin = path.string();
   const checkpoint::LoadedModel model = checkpoint::LoadModel(path);
   checkpoint::LoadWeightsInto(algorithm_->Policy(), model.state_dict, origin);
-  const std::optional<std::string> bytes = checkpoint::ReadMember(path, kTrainingStateMember);
-  if (!bytes) {
+  const auto bytes = model.extra_members.find(kTrainingStateMember);
+  if (bytes == model.extra_members.end()) {
     throw IoError(origin + ": expected a periodic or interrupt checkpoint with member " +
                   std::string(kTrainingStateMember) + ", found none (a best or final model?)");
   }
@@ -153,7 +154,7 @@ void OffPolicyRun::Resume(const fs::path& path) {
     throw IoError(origin + ": expected a checkpoint of a session with seed " +
                   std::to_string(request_.seed) + ", found seed " + std::to_string(seed));
   }
-  ByteReader reader(*bytes, origin + " " + kTrainingStateMember);
+  ByteReader reader(bytes->second, origin + " " + kTrainingStateMember);
   const auto version = reader.Get<int32_t>();
   const std::string algorithm = reader.GetString();
   if (version != kTrainingStateVersion || algorithm != config::ToString(agent_.algorithm)) {
@@ -185,11 +186,12 @@ void OffPolicyRun::Resume(const fs::path& path) {
   reader.Finish();
 
   // The replay buffer, unless the session chose not to save it (then it refills from here).
-  const std::optional<std::string> replay = checkpoint::ReadMember(path, kReplayBufferMember);
-  if (replay) buffer_.Restore(*replay);
+  const auto replay = model.extra_members.find(kReplayBufferMember);
+  const bool has_replay = replay != model.extra_members.end();
+  if (has_replay) buffer_.Restore(replay->second);
   resumed_ = true;
   common_.Message("resumed from " + origin + " at " + std::to_string(common_.timesteps()) +
-                  " steps" + (replay ? "" : "; no replay buffer saved: it refills from empty") +
+                  " steps" + (has_replay ? "" : "; no replay buffer saved: it refills from empty") +
                   (restarted_envs_ > 0 ? "; " + std::to_string(restarted_envs_) +
                                              " envs restarted their episode (no state capture)"
                                        : ""));
@@ -298,7 +300,7 @@ void OffPolicyRun::Act(std::span<const float> obs, std::vector<float>& action) {
 }
 
 void OffPolicyRun::Save(const fs::path& path, bool training_state) {
-  checkpoint::ExtraMembers extra;
+  checkpoint::SaveOptions options = algorithm_->CheckpointOptions();
   if (training_state) {
     // Resume reads these back in the same order.
     ByteWriter writer;
@@ -316,12 +318,13 @@ void OffPolicyRun::Save(const fs::path& path, bool training_state) {
     torch::serialize::OutputArchive archive;
     algorithm_->SaveState(archive);
     writer.PutString(ArchiveBytes(archive));
-    extra.emplace_back(kTrainingStateMember, writer.Take());
-    if (training_.save_replay_buffer) extra.emplace_back(kReplayBufferMember, buffer_.Serialize());
+    options.extra_members[kTrainingStateMember] = writer.Take();
+    if (training_.save_replay_buffer)
+      options.extra_members[kReplayBufferMember] = buffer_.Serialize();
   }
   checkpoint::SaveModel(path, algorithm_->Policy(),
                         MakeModelData(request_, spec_, common_.timesteps(), common_.episodes()),
-                        request_.config.resolved, nullptr, extra);
+                        request_.config.resolved, options);
 }
 
 }  // namespace

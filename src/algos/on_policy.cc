@@ -110,6 +110,7 @@ class OnPolicyRun {
 
 void OnPolicyRun::LoadInitialWeights(const fs::path& path) {
   checkpoint::LoadedModel model = checkpoint::LoadModel(path);
+  checkpoint::RequireAlgorithm(model, request_.config.agent.algorithm, path.string());
   const int copied = checkpoint::LoadWeightsInto(*policy_, model.state_dict, path.string());
   common_.Message("loaded " + std::to_string(copied) + " tensors from " + path.string());
 }
@@ -119,8 +120,8 @@ void OnPolicyRun::Resume(const fs::path& path) {
   const std::string origin = path.string();
   const checkpoint::LoadedModel model = checkpoint::LoadModel(path);
   checkpoint::LoadWeightsInto(*policy_, model.state_dict, origin);
-  const std::optional<std::string> bytes = checkpoint::ReadMember(path, kTrainingStateMember);
-  if (!bytes) {
+  const auto bytes = model.extra_members.find(kTrainingStateMember);
+  if (bytes == model.extra_members.end()) {
     throw IoError(origin + ": expected a periodic or interrupt checkpoint with member " +
                   std::string(kTrainingStateMember) + ", found none (a best or final model?)");
   }
@@ -129,7 +130,7 @@ void OnPolicyRun::Resume(const fs::path& path) {
     throw IoError(origin + ": expected a checkpoint of a session with seed " +
                   std::to_string(request_.seed) + ", found seed " + std::to_string(seed));
   }
-  ByteReader reader(*bytes, origin + " " + kTrainingStateMember);
+  ByteReader reader(bytes->second, origin + " " + kTrainingStateMember);
   const auto version = reader.Get<int32_t>();
   const std::string algorithm = reader.GetString();
   if (version != kTrainingStateVersion || algorithm != config::ToString(agent_.algorithm)) {
@@ -266,7 +267,8 @@ void OnPolicyRun::Act(std::span<const float> obs, std::vector<float>& action) {
 }
 
 void OnPolicyRun::Save(const fs::path& path, bool training_state) {
-  checkpoint::ExtraMembers extra;
+  checkpoint::SaveOptions options{
+      .optimizers = {{checkpoint::kOptimizerMember, &update_->Optimizer()}}};
   if (training_state) {
     // Resume reads these back in the same order.
     ByteWriter writer;
@@ -281,11 +283,11 @@ void OnPolicyRun::Save(const fs::path& path, bool training_state) {
     torch::serialize::OutputArchive archive;
     update_->SaveState(archive);
     writer.PutString(ArchiveBytes(archive));
-    extra.emplace_back(kTrainingStateMember, writer.Take());
+    options.extra_members[kTrainingStateMember] = writer.Take();
   }
   checkpoint::SaveModel(path, *policy_,
                         MakeModelData(request_, spec_, common_.timesteps(), common_.episodes()),
-                        request_.config.resolved, update_->AdamOptimizer(), extra);
+                        request_.config.resolved, options);
 }
 
 }  // namespace

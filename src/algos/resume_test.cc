@@ -130,7 +130,8 @@ TEST_P(ResumeTest, ResumedFromAPeriodicCheckpointEqualsUninterrupted) {
   ExpectBitwiseEqual(Weights(*resumed.final_model), straight_weights);
 
   // Best and final models carry no training state; resuming from one is an error naming it.
-  EXPECT_FALSE(checkpoint::ReadMember(*straight.final_model, kTrainingStateMember));
+  EXPECT_FALSE(
+      checkpoint::LoadModel(*straight.final_model).extra_members.contains(kTrainingStateMember));
   TrainingRequest wrong = Request("wrong");
   wrong.resume_checkpoint = *straight.final_model;
   EXPECT_THROW(Train(wrong), IoError);

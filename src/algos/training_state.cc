@@ -79,10 +79,14 @@ std::optional<ResumePoint> FindResumePoint(const std::filesystem::path& models_d
 
     // The first complete archive with a training state wins.
     for (const auto& [steps, path] : candidates) {
-      if (!checkpoint::VerifyArchive(path)) continue;
-      if (!checkpoint::ReadMember(path, kTrainingStateMember)) continue;
-      const checkpoint::LoadedModel model = checkpoint::LoadModel(path);
-      return ResumePoint{path, model.data.num_timesteps, model.data.seed};
+      // LoadModel checks every member's size and SHA-256 against the manifest.
+      try {
+        const checkpoint::LoadedModel model = checkpoint::LoadModel(path);
+        if (model.from_sb3 || !model.extra_members.contains(kTrainingStateMember)) continue;
+        return ResumePoint{path, model.data.num_timesteps, model.data.seed};
+      } catch (const Error&) {
+        continue;
+      }
     }
   } catch (const std::exception&) {
     // An unreadable folder offers nothing to resume from.
