@@ -72,10 +72,14 @@ std::vector<int64_t> CheckpointSteps(const fs::path& dir) {
   return steps;
 }
 
-/// The weights (policy.pth) and the `data` member of a model archive.
+/// Every SB3 member of a model archive (weights, optimizer states, variables) and `data`, by name.
 std::string WeightsAndData(const fs::path& model) {
   rlpipe::ZipReader zip = rlpipe::ZipReader::FromFile(model);
-  return zip.Get("policy.pth") + zip.Get("data");
+  std::string all;
+  for (const std::string& name : zip.Names()) {
+    if (name.ends_with(".pth") || name == "data") all += name + "\n" + zip.Get(name) + "\n";
+  }
+  return all;
 }
 
 // PPO: rollouts of 2 x 64 steps, checkpoints every 96 steps (mostly mid-rollout).

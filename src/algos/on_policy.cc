@@ -267,8 +267,8 @@ void OnPolicyRun::Act(std::span<const float> obs, std::vector<float>& action) {
 }
 
 void OnPolicyRun::Save(const fs::path& path, bool training_state) {
-  checkpoint::SaveOptions options{
-      .optimizers = {{checkpoint::kOptimizerMember, &update_->Optimizer()}}};
+  checkpoint::SaveOptions options;
+  options.optimizers = {{checkpoint::kOptimizerMember, &update_->Optimizer()}};
   if (training_state) {
     // Resume reads these back in the same order.
     ByteWriter writer;

@@ -123,7 +123,9 @@ TEST_F(CheckpointTest, VerifyArchiveRejectsHalfWrittenFiles) {
   // missing file do not.
   nn::MlpActorCritic policy(Options(3));
   const fs::path path = dir_ / "model.zip";
-  SaveModel(path, *policy, Data(), Config(), {.extra_members = {{"rlpipe_state", "x"}}});
+  SaveOptions options;
+  options.extra_members = {{"rlpipe_state", "x"}};
+  SaveModel(path, *policy, Data(), Config(), options);
   EXPECT_TRUE(VerifyArchive(path));
   const std::string bytes = ReadFile(path);
   for (size_t cut : {bytes.size() / 4, bytes.size() / 2, bytes.size() - 1}) {

@@ -231,8 +231,15 @@ TEST_P(EnvSweepTest, RandomActionsStayFiniteAndInBounds) {
 }
 
 TEST_P(EnvSweepTest, SavedStateRestoresTheSameFuture) {
-  // Mid-episode: reset, then a few random steps.
-  auto env = MakeTask(GetParam());
+  // Mid-episode of a 30-step horizon (so the check crosses an episode end quickly).
+  const std::string name = GetParam();
+  auto make = [&name] {
+    config::EnvironmentConfig cfg;
+    cfg.name = name;
+    cfg.max_episode_steps = 30;
+    return MakeEnv(cfg);
+  };
+  auto env = make();
   std::vector<float> obs(env->Spec().observation_space.Dim());
   const int act_dim = env->Spec().action_space.Dim();
   const auto warmup = RandomActions(env->Spec().action_space, 7, 5);
@@ -250,7 +257,7 @@ TEST_P(EnvSweepTest, SavedStateRestoresTheSameFuture) {
   // across an episode end (the reset RNG is part of the state).
   const int steps = env->Spec().max_episode_steps + 20;
   const auto actions = RandomActions(env->Spec().action_space, steps, 9);
-  auto copy = MakeTask(GetParam());
+  auto copy = make();
   copy->Reset(99, obs);
   copy->RestoreState(*state);
   EXPECT_TRUE(BitwiseEqual(Continue(*env, actions, steps), Continue(*copy, actions, steps)));
