@@ -69,8 +69,8 @@ int main(int argc, char** argv) {
   data.network.value_layers = {256, 256};
   rlpipe::config::Tree config;
   config.Set("note", rlpipe::config::Tree::Scalar("checkpoint bench"));
-  const rlpipe::checkpoint::SaveOptions save_options{
-      .optimizers = {{rlpipe::checkpoint::kOptimizerMember, &adam}}};
+  rlpipe::checkpoint::SaveOptions save_options;
+  save_options.optimizers.push_back({rlpipe::checkpoint::kOptimizerMember, &adam});
 
   const fs::path model_path = fs::path(dir) / "model.zip";
   const fs::path plain_path = fs::path(dir) / "plain.bin";

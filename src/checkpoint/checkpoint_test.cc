@@ -250,7 +250,9 @@ TEST_F(CheckpointTest, OptimizerStateMembersAreKeptForResume) {
   nn::MlpActorCritic policy(Options(3));
   torch::optim::RMSprop rmsprop(policy->parameters(), torch::optim::RMSpropOptions(7e-4));
   const fs::path path = dir_ / "model.zip";
-  SaveModel(path, *policy, Data(), Config(), {.optimizers = {{kOptimizerMember, &rmsprop}}});
+  SaveOptions options;
+  options.optimizers.push_back({kOptimizerMember, &rmsprop});
+  SaveModel(path, *policy, Data(), Config(), options);
   const LoadedModel loaded = LoadModel(path);
   ASSERT_EQ(loaded.optimizer_members.count(kOptimizerMember), 1u);
   EXPECT_TRUE(loaded.extra_members.empty());
@@ -268,6 +270,9 @@ TEST_F(CheckpointTest, Sb3DataParsesBackForEveryAlgorithm) {
     EXPECT_EQ(parsed.num_timesteps, 4096);
     EXPECT_EQ(parsed.seed, 42u);
     EXPECT_DOUBLE_EQ(parsed.agent.learning_rate, 1.25e-3);
+    // SB3 seeds numpy with it, which takes values below 2^32 only.
+    data.seed = 0x1234567890ull;
+    EXPECT_EQ(ParseSb3Data(Sb3DataJson(data), "x.zip").seed, 0x34567890ull);
   }
   // A string policy_class (what SB3 cannot load either) is refused, naming the file.
   ExpectError<IoError>([] { ParseSb3Data(R"({"policy_class": "MlpPolicy"})", "s.zip"); },
@@ -302,7 +307,9 @@ TEST_F(CheckpointTest, PythonTorchLoadSeesSb3NamesAndShapes) {
   (out.mean.sum() + out.value.sum() + out.log_std.sum()).backward();
   adam.step();
   const fs::path path = dir_ / "model.zip";
-  SaveModel(path, *policy, Data(), Config(), {.optimizers = {{kOptimizerMember, &adam}}});
+  SaveOptions options;
+  options.optimizers.push_back({kOptimizerMember, &adam});
+  SaveModel(path, *policy, Data(), Config(), options);
 
   const fs::path script = dir_ / "read.py";
   std::ofstream(script) << "import io, sys, zipfile, torch\n"

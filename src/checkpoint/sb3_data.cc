@@ -114,7 +114,7 @@ std::string Sb3DataJson(const ModelData& d) {
       {"num_timesteps", d.num_timesteps},
       {"_total_timesteps", d.num_timesteps},
       {"_episode_num", d.episodes},
-      {"seed", d.seed},
+      {"seed", d.seed & 0xffffffffu},  // numpy seeds stop at 2^32; the full one is in ours
       {"learning_rate", a.learning_rate},
       {"gamma", a.gamma},
       {"use_sde", false},

@@ -150,6 +150,15 @@ class Machine {
       if (t->sizes.size() != t->strides.size()) Fail("tensor size and stride ranks differ");
       return t;
     }
+    // TorchScript's pickler (torch::pickle_save) tags typed containers; the value is args[0].
+    if (name == "torch.jit._pickle.restore_type_tag" || name == "torch.jit._pickle.build_intlist" ||
+        name == "torch.jit._pickle.build_doublelist" ||
+        name == "torch.jit._pickle.build_boollist" ||
+        name == "torch.jit._pickle.build_tensorlist" ||
+        name == "torch.jit._pickle.build_genericlist") {
+      if (a.empty()) Fail(name + " expects an argument");
+      return a[0];
+    }
     if (name == "torch._utils._rebuild_parameter") {
       if (a.empty() || a[0]->kind != Kind::kTensor) Fail(name + " expects a tensor");
       return a[0];
