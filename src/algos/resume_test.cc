@@ -1,7 +1,7 @@
 // Exact mid-session resume inside one process: a session stopped (interrupt checkpoint) or cut
 // back to a periodic checkpoint and resumed ends with bitwise the same weights as the session run
-// straight through, for every algorithm, and with the multi-robot network. The pipeline-level test with kill -9 is
-// tests/resume_e2e_test.cc.
+// straight through, for every algorithm, and with the multi-robot network. The pipeline-level
+// test with kill -9 is tests/resume_e2e_test.cc.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 #include <unistd.h>
