@@ -48,7 +48,7 @@ class A2cUpdate : public OnPolicyUpdate {
   std::map<std::string, double> Update(const RolloutTensors& rollout, torch::Generator& generator,
                                        int64_t timesteps) override;
   void SetLearningRate(double learning_rate) override;
-  const torch::optim::Adam* AdamOptimizer() const override;
+  torch::optim::Adam* AdamOptimizer() override;
 
  private:
   config::AgentConfig agent_;

@@ -1,10 +1,13 @@
 #include "algos/loop_common.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <numeric>
 #include <utility>
 
+#include "checkpoint/transfer.h"
+#include "config/tree.h"
 #include "core/error.h"
 #include "core/seed.h"
 
@@ -28,7 +31,81 @@ bool Crossed(int64_t before, int64_t after, int64_t every) {
   return every > 0 && before / every != after / every;
 }
 
+// The layouts of the env a checkpoint was trained on, rebuilt from the config it carries; unknown
+// (overlapping prefixes are copied then) with a note when that is not possible.
+checkpoint::ModelLayout SourceLayout(const checkpoint::LoadedModel& model,
+                                     const std::string& origin, std::vector<std::string>& notes) {
+  checkpoint::ModelLayout layout{model.data.obs_dim, model.data.act_dim, {}, {}};
+  try {
+    if (model.config_yaml.empty()) throw ConfigError("it holds no rlpipe_config.yaml");
+    const config::ExperimentConfig source = config::ParseExperimentConfig(
+        config::ParseYaml(model.config_yaml, origin + ":" + checkpoint::kConfigMember));
+    const envs::EnvSpec spec = envs::MakeEnv(source.environment)->Spec();
+    if (spec.observation_space.Dim() != layout.obs_dim ||
+        spec.action_space.Dim() != layout.act_dim) {
+      throw ConfigError("its env now has other sizes");
+    }
+    layout.observation = spec.observation_layout;
+    layout.action = spec.action_layout;
+    notes.push_back("source env: " + spec.name + " (observation " + std::to_string(layout.obs_dim) +
+                    ", action " + std::to_string(layout.act_dim) + ")");
+  } catch (const std::exception& e) {
+    notes.push_back("source layout unknown (" + std::string(e.what()) +
+                    "): overlapping prefixes copied");
+  }
+  return layout;
+}
+
 }  // namespace
+
+void TransferInitialWeights(const TrainingRequest& request, const envs::EnvSpec& spec,
+                            torch::nn::Module& model, torch::optim::Adam* optimizer) {
+  // Both sides' layouts: the source's from its own config, the target's from the live env.
+  const fs::path& path = *request.init_checkpoint;
+  const checkpoint::LoadedModel loaded = checkpoint::LoadModel(path);
+  std::vector<std::string> notes;
+  const checkpoint::ModelLayout source = SourceLayout(loaded, path.string(), notes);
+  const checkpoint::ModelLayout target{spec.observation_space.Dim(), spec.action_space.Dim(),
+                                       spec.observation_layout, spec.action_layout};
+  notes.push_back("target env: " + spec.name + " (observation " + std::to_string(target.obs_dim) +
+                  ", action " + std::to_string(target.act_dim) + ")");
+
+  // Plan, then write weights and freeze.
+  checkpoint::TransferPlan plan = checkpoint::PlanTransfer(loaded.state_dict, source, model, target,
+                                                           request.transfer, path.string());
+  checkpoint::ApplyTransfer(plan, model);
+
+  // Optimizer state: carried for whole copies when asked and possible.
+  if (!request.transfer.reset_optimizer) {
+    std::string why;
+    std::optional<checkpoint::AdamStateByName> state;
+    if (optimizer == nullptr) {
+      why = config::ToString(request.config.agent.algorithm) +
+            " here keeps no single Adam optimizer to carry state into";
+    } else {
+      state = checkpoint::LoadAdamState(path, loaded.state_dict, &why);
+    }
+    if (state) {
+      checkpoint::CarryOptimizerState(plan, *state, model, *optimizer);
+    } else {
+      plan.report.optimizer = "reset: " + why;
+    }
+  }
+
+  // Normaliser hook: running observation statistics travel as tensors of that group.
+  if (request.transfer.Loads(config::TransferPart::kNormaliser)) {
+    const bool has_normaliser = std::any_of(
+        loaded.state_dict.begin(), loaded.state_dict.end(),
+        [](const auto& t) { return checkpoint::ParameterGroup(t.first) == "normaliser"; });
+    if (!has_normaliser) notes.push_back("normaliser: the source holds no observation statistics");
+  }
+  plan.report.notes.insert(plan.report.notes.end(), notes.begin(), notes.end());
+  if (request.hooks.on_transfer) {
+    request.hooks.on_transfer(plan.report);
+  } else if (request.hooks.on_message) {
+    request.hooks.on_message(plan.report.SummaryLine(path.string()));
+  }
+}
 
 void PrepareSession(const TrainingRequest& request, const LoopOptions& options) {
   const config::AgentConfig& agent = request.config.agent;

@@ -38,6 +38,13 @@ void SetLearningRate(torch::optim::Optimizer& optimizer, double learning_rate);
 checkpoint::ModelData MakeModelData(const TrainingRequest& request, const envs::EnvSpec& spec,
                                     int64_t timesteps, int64_t episodes);
 
+/// Starts `model` (freshly initialised from the session seed) from request.init_checkpoint per
+/// request.transfer: plans and applies the transfer, carries Adam state into `optimizer` (may be
+/// null) when reset_optimizer is false, and hands the report to hooks.on_transfer (else its
+/// summary line to on_message). Throws ConfigError / IoError.
+void TransferInitialWeights(const TrainingRequest& request, const envs::EnvSpec& spec,
+                            torch::nn::Module& model, torch::optim::Adam* optimizer);
+
 /// Copies row-major floats into a new [rows, cols] tensor.
 torch::Tensor ToTensor(std::span<const float> data, int64_t rows, int64_t cols);
 /// Copies a tensor's values out as floats.

@@ -84,13 +84,14 @@ class OffPolicyRun {
             request, env_factory(),
             [this](std::span<const float> obs, std::vector<float>& action) { Act(obs, action); },
             [this](const fs::path& path) { Save(path); }) {
-    if (request.init_checkpoint) LoadInitialWeights(*request.init_checkpoint);
+    if (request.init_checkpoint) {
+      TransferInitialWeights(request, spec_, algorithm_->Policy(), nullptr);
+    }
   }
 
   TrainingResult Run();
 
  private:
-  void LoadInitialWeights(const fs::path& path);
   // One batched env step: act (random before learning_starts), add noise, store the transition.
   void CollectStep();
   // gradient_steps steps on replay batches.
@@ -118,13 +119,6 @@ class OffPolicyRun {
   // Per-step scratch buffers, [N, dim] row-major.
   std::vector<float> last_obs_, next_obs_, scaled_, env_actions_, eval_scaled_;
 };
-
-void OffPolicyRun::LoadInitialWeights(const fs::path& path) {
-  checkpoint::LoadedModel model = checkpoint::LoadModel(path);
-  const int copied =
-      checkpoint::LoadWeightsInto(algorithm_->Policy(), model.state_dict, path.string());
-  common_.Message("loaded " + std::to_string(copied) + " tensors from " + path.string());
-}
 
 TrainingResult OffPolicyRun::Run() {
   envs_.Reset(DeriveSeed(request_.seed, "envs"));

@@ -238,14 +238,14 @@ TEST_F(OffPolicyTest, CheckpointsUseSb3ParameterNames) {
       EXPECT_NE(std::find(stored.begin(), stored.end(), name), stored.end()) << name;
     }
 
-    // The model starts a new session (weights copied by name).
+    // The model starts a new session (every tensor copied by name).
     TrainingRequest next = BanditRequest(algorithm, "next_" + config::ToString(algorithm));
     next.config.training.total_timesteps = 2;
     next.init_checkpoint = *result.final_model;
     std::string message;
     next.hooks.on_message = [&](const std::string& line) { message = line; };
     TrainOffPolicy(next, MakeBandit);
-    EXPECT_NE(message.find("loaded " + std::to_string(stored.size()) + " tensors"),
+    EXPECT_NE(message.find(": " + std::to_string(stored.size()) + " copied, 0 sliced, 0 fresh"),
               std::string::npos)
         << message;
   }

@@ -66,14 +66,15 @@ class OnPolicyRun {
     options.log_std_init = agent_.log_std_init;
     options.init_seed = DeriveSeed(request.seed, "init");
     policy_ = nn::MlpActorCritic(options);
-    if (request.init_checkpoint) LoadInitialWeights(*request.init_checkpoint);
     update_ = MakeOnPolicyUpdate(agent_, policy_);
+    if (request.init_checkpoint) {
+      TransferInitialWeights(request, spec_, *policy_, update_->AdamOptimizer());
+    }
   }
 
   TrainingResult Run();
 
  private:
-  void LoadInitialWeights(const fs::path& path);
   // One batched env step with acting, bootstrapping and storage.
   void CollectStep();
   void Update();
@@ -99,12 +100,6 @@ class OnPolicyRun {
   std::vector<float> eval_action_;
   std::vector<uint8_t> dones_;
 };
-
-void OnPolicyRun::LoadInitialWeights(const fs::path& path) {
-  checkpoint::LoadedModel model = checkpoint::LoadModel(path);
-  const int copied = checkpoint::LoadWeightsInto(*policy_, model.state_dict, path.string());
-  common_.Message("loaded " + std::to_string(copied) + " tensors from " + path.string());
-}
 
 TrainingResult OnPolicyRun::Run() {
   envs_.Reset(DeriveSeed(request_.seed, "envs"));

@@ -33,9 +33,10 @@ class OnPolicyUpdate {
                                                torch::Generator& generator, int64_t timesteps) = 0;
   /// Sets the optimizer's step size (the loop applies the learning-rate schedule before Update).
   virtual void SetLearningRate(double learning_rate) = 0;
-  /// The Adam optimizer, written into checkpoints as policy.optimizer.pth; null when the
-  /// algorithm uses another optimizer (A2C with RMSprop), whose state is then not saved.
-  virtual const torch::optim::Adam* AdamOptimizer() const = 0;
+  /// The Adam optimizer, written into checkpoints as policy.optimizer.pth (and given a transferred
+  /// model's state); null when the algorithm uses another optimizer (A2C with RMSprop), whose
+  /// state is then not saved.
+  virtual torch::optim::Adam* AdamOptimizer() = 0;
 };
 
 /// The update of `agent.algorithm` for `policy`; ConfigError for algorithms that are not

@@ -8,7 +8,9 @@
 #include <optional>
 #include <string>
 
+#include "checkpoint/transfer_report.h"
 #include "config/experiment_config.h"
+#include "config/pipeline_config.h"
 
 namespace rlpipe::algos {
 
@@ -43,15 +45,20 @@ struct TrainingHooks {
   std::function<bool()> stop_requested;
   /// Called with a human-readable line (e.g. "loaded weights from X").
   std::function<void(const std::string&)> on_message;
+  /// Called once with the transfer report when the session starts from a model; without it the
+  /// report's summary line goes to on_message.
+  std::function<void(const checkpoint::TransferReport&)> on_transfer;
 };
 
 /// What to train and where to write.
 struct TrainingRequest {
   config::ExperimentConfig config;
   uint64_t seed = 0;
-  /// Model to start from (a .zip written by rlpipe); weights are copied where names and shapes
-  /// match, and a mismatch is an error naming the tensor and both shapes.
+  /// Model to start from (a .zip written by rlpipe), moved into the new network per `transfer`
+  /// (checkpoint/transfer.h): by name, with layout-aware slices where shapes differ.
   std::optional<std::filesystem::path> init_checkpoint;
+  /// How init_checkpoint is loaded (parts, frozen parameters, optimizer and log_std resets).
+  config::TransferConfig transfer;
   /// Folder for best_model.zip, final_model.zip and checkpoints/ (created if missing).
   std::filesystem::path models_dir;
   TrainingHooks hooks;

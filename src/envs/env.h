@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/experiment_config.h"
+#include "core/space_layout.h"
 
 namespace rlpipe::envs {
 
@@ -26,6 +27,10 @@ struct EnvSpec {
   Box observation_space;
   Box action_space;
   int max_episode_steps = 0;  // truncation horizon applied by the TimeLimit wrapper (0 = none)
+  /// Named parts of the observation / action vectors (empty = unknown); used to move weights
+  /// between tasks whose vectors differ.
+  SpaceLayout observation_layout;
+  SpaceLayout action_layout;
 };
 
 /// Outcome of one control step. `info` holds task statistics (named scalars).

@@ -8,7 +8,9 @@
 #include <limits>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "envs/env.h"
@@ -111,6 +113,19 @@ TEST_P(EnvSweepTest, SpacesAreConsistent) {
     ASSERT_EQ(box->low.size(), box->high.size());
     for (int j = 0; j < box->Dim(); ++j) EXPECT_LE(box->low[j], box->high[j]) << "index " << j;
   }
+  // A layout, when given, covers its vector exactly with uniquely named blocks.
+  for (const auto& [layout, dim] :
+       {std::pair(&spec.observation_layout, spec.observation_space.Dim()),
+        std::pair(&spec.action_layout, spec.action_space.Dim())}) {
+    if (layout->empty()) continue;
+    EXPECT_EQ(LayoutSize(*layout), dim);
+    std::set<std::string> names;
+    for (const SpaceBlock& block : *layout) {
+      EXPECT_GT(block.size, 0) << block.name;
+      EXPECT_TRUE(names.insert(block.name).second) << block.name;
+    }
+  }
+
   // Actions must be bounded so random and policy actions can be clipped.
   for (int j = 0; j < spec.action_space.Dim(); ++j) {
     EXPECT_TRUE(std::isfinite(spec.action_space.low[j]) &&

@@ -322,6 +322,7 @@ int Runner::RunSession(size_t index) {
   request.config = experiment;
   request.seed = seed;
   request.init_checkpoint = init;
+  request.transfer = spec.transfer;
   request.models_dir = staging_dir;
   request.hooks.on_progress = [&](const algos::ProgressEvent& e) {
     progress.Update(e.timesteps, e.total_timesteps, e.steps_per_second, e.mean_episode_return,
@@ -340,6 +341,13 @@ int Runner::RunSession(size_t index) {
   };
   request.hooks.stop_requested = [] { return StopSignal() != 0; };
   request.hooks.on_message = [&](const std::string& m) { log_->Info("[" + spec.name + "] " + m); };
+  // A transfer leaves its per-tensor report beside the session's outputs and one line in the log.
+  const fs::path transfer_report = session_dir / "transfer_report.json";
+  fs::remove(transfer_report);
+  request.hooks.on_transfer = [&](const checkpoint::TransferReport& report) {
+    WriteFileAtomic(transfer_report, report.ToJson());
+    log_->Info("[" + spec.name + "] " + report.SummaryLine(StorePath(output_dir_, *init)));
+  };
 
   // Train into a staging folder: a failed attempt never replaces the last good models.
   fs::remove_all(staging_dir);

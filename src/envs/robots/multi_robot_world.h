@@ -101,6 +101,10 @@ class MultiRobotWorld {
   /// Observation and action boxes of the shared robot blocks.
   Box RobotObservationSpace() const;
   Box RobotActionSpace() const;
+  /// Fills `spec`'s observation and action layouts: the robot blocks ("bar_robot[i]",
+  /// "sphere[j]"), then one "task:<spec.name>" block for the rest of the observation. Call after
+  /// the spaces are set.
+  void DescribeLayout(EnvSpec& spec) const;
   /// Seconds per control step (timestep × frame_skip).
   double ControlDt() const { return params_.timestep_s * params_.frame_skip; }
 

@@ -223,6 +223,7 @@ NarrowPassage::NarrowPassage(const WorldParams& world, const NarrowPassageParams
   box.low.insert(box.low.end(), {-kInf, -kInf, -kInf, -kInf, 0.0f, -1.0f, -1.0f, 0.0f, 0.0f});
   box.high.insert(box.high.end(), {kInf, kInf, kInf, kInf, kInf, 1.0f, 1.0f, 1.0f, 1.0f});
   spec_.action_space = world_.RobotActionSpace();
+  world_.DescribeLayout(spec_);
 
   // Wall geoms: every geom named passage_wall….
   const mjModel& model = world_.model();

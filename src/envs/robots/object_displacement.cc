@@ -138,6 +138,7 @@ ObjectDisplacement::ObjectDisplacement(const WorldParams& world,
   AppendBounds(box, kNumObjectShapes, 0.0f, 1.0f);  // shape one-hot
   AppendBounds(box, 1, 0.0f, 1.0f);                 // elapsed fraction
   spec_.action_space = world_->RobotActionSpace();
+  world_->DescribeLayout(spec_);
 }
 
 WorldParams ObjectDisplacement::WorldFor(ObjectShape shape) const {

@@ -91,6 +91,7 @@ ObjectManipulation::ObjectManipulation(const WorldParams& world,
     AppendBounds(box, 1, static_cast<float>(kMinMass), static_cast<float>(kMaxMass));  // mass
   }
   spec_.action_space = world_.RobotActionSpace();
+  world_.DescribeLayout(spec_);
 }
 
 double ObjectManipulation::ObjectMass(int k) const {

@@ -144,6 +144,7 @@ ObstacleNavigation::ObstacleNavigation(const WorldParams& world,
     box.high.insert(box.high.end(), {kInf, kInf, 1.0f, 1.0f});
   }
   spec_.action_space = world_.RobotActionSpace();
+  world_.DescribeLayout(spec_);
 
   // Obstacle geoms and mocap bodies, resolved once by name.
   const mjModel& model = world_.model();

@@ -120,6 +120,7 @@ TerrainTraversal::TerrainTraversal(const WorldParams& world, const TerrainParams
   AppendBounds(box, 2, -kInf, kInf);  // centre y, z
   AppendBounds(box, kHeightProbes, 0.0f, kInf);
   spec_.action_space = world_.RobotActionSpace();
+  world_.DescribeLayout(spec_);
 }
 
 void TerrainTraversal::SetBox(int segment, int slot, double x, double z, double half_x,
