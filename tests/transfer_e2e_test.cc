@@ -2,53 +2,22 @@
 // second session has another robot count (height_maximize N = 2 → N = 3, so another observation
 // and action size) and checks transfer_report.json and the log's summary line.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
-#include <vector>
+
+#include "e2e_process.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using rlpipe::e2e::Outcome;
+using rlpipe::e2e::Rlpipe;
+using rlpipe::e2e::Slurp;
 
 namespace {
-
-std::string Quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-struct Outcome {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-Outcome Rlpipe(const std::vector<std::string>& args) {
-  std::string command = Quote(RLPIPE_BINARY);
-  for (const auto& a : args) command += " " + Quote(a);
-  command += " 2>&1";
-  Outcome outcome;
-  FILE* pipe = popen(command.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) outcome.output.append(buf, n);
-  const int status = pclose(pipe);
-  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return outcome;
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 void Write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
 

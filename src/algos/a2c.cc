@@ -51,8 +51,8 @@ void A2cUpdate::SetLearningRate(double learning_rate) {
   algos::SetLearningRate(*optimizer_, learning_rate);
 }
 
-torch::optim::Adam* A2cUpdate::AdamOptimizer() {
-  return dynamic_cast<torch::optim::Adam*>(optimizer_.get());
+const torch::optim::Adam* A2cUpdate::AdamOptimizer() const {
+  return dynamic_cast<const torch::optim::Adam*>(optimizer_.get());
 }
 
 std::map<std::string, double> A2cUpdate::Update(const RolloutTensors& rollout,

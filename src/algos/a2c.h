@@ -48,7 +48,9 @@ class A2cUpdate : public OnPolicyUpdate {
   std::map<std::string, double> Update(const RolloutTensors& rollout, torch::Generator& generator,
                                        int64_t timesteps) override;
   void SetLearningRate(double learning_rate) override;
-  torch::optim::Adam* AdamOptimizer() override;
+  const torch::optim::Adam* AdamOptimizer() const override;
+  const torch::optim::Optimizer& Optimizer() const override { return *optimizer_; }
+  torch::optim::Optimizer& Optimizer() override { return *optimizer_; }
 
  private:
   config::AgentConfig agent_;

@@ -59,10 +59,13 @@ checkpoint::ModelLayout SourceLayout(const checkpoint::LoadedModel& model,
 }  // namespace
 
 void TransferInitialWeights(const TrainingRequest& request, const envs::EnvSpec& spec,
-                            torch::nn::Module& model, torch::optim::Adam* optimizer) {
-  // Both sides' layouts: the source's from its own config, the target's from the live env.
+                            torch::nn::Module& model, torch::optim::Optimizer* optimizer) {
+  // Weights move between networks of one algorithm only.
   const fs::path& path = *request.init_checkpoint;
   const checkpoint::LoadedModel loaded = checkpoint::LoadModel(path);
+  checkpoint::RequireAlgorithm(loaded, request.config.agent.algorithm, path.string());
+
+  // Both sides' layouts: the source's from its own config, the target's from the live env.
   std::vector<std::string> notes;
   const checkpoint::ModelLayout source = SourceLayout(loaded, path.string(), notes);
   const checkpoint::ModelLayout target{spec.observation_space.Dim(), spec.action_space.Dim(),
@@ -79,14 +82,17 @@ void TransferInitialWeights(const TrainingRequest& request, const envs::EnvSpec&
   if (!request.transfer.reset_optimizer) {
     std::string why;
     std::optional<checkpoint::AdamStateByName> state;
+    auto* adam = dynamic_cast<torch::optim::Adam*>(optimizer);
     if (optimizer == nullptr) {
       why = config::ToString(request.config.agent.algorithm) +
             " here keeps no single Adam optimizer to carry state into";
+    } else if (adam == nullptr) {
+      why = "only Adam state is carried over (agent.use_rms_prop is true)";
     } else {
-      state = checkpoint::LoadAdamState(path, loaded.state_dict, &why);
+      state = checkpoint::LoadAdamState(loaded, &why);
     }
     if (state) {
-      checkpoint::CarryOptimizerState(plan, *state, model, *optimizer);
+      checkpoint::CarryOptimizerState(plan, *state, model, *adam);
     } else {
       plan.report.optimizer = "reset: " + why;
     }
@@ -169,6 +175,7 @@ checkpoint::ModelData MakeModelData(const TrainingRequest& request, const envs::
   data.agent = request.config.agent;
   data.network = request.config.network;
   data.seed = request.seed;
+  data.n_envs = request.config.training.n_envs;
   return data;
 }
 
@@ -195,7 +202,7 @@ void LoopCommon::Message(const std::string& line) const {
 
 bool LoopCommon::CheckStop() {
   if (!request_.hooks.stop_requested || !request_.hooks.stop_requested()) return false;
-  result_.interrupt_checkpoint = Save(StepCheckpointPath());
+  result_.interrupt_checkpoint = SaveCheckpoint();
   result_.interrupted = true;
   Message("stopped at " + std::to_string(timesteps_) + " steps; checkpoint " +
           result_.interrupt_checkpoint->string());
@@ -215,7 +222,7 @@ void LoopCommon::AfterStep(int64_t env_steps, const std::vector<vec::EpisodeStat
   // Evaluation and periodic checkpoints on their step cadence.
   const config::TrainingConfig& training = request_.config.training;
   if (Crossed(before, timesteps_, training.eval_freq)) RunEvaluation();
-  if (Crossed(before, timesteps_, training.save_freq)) Save(StepCheckpointPath());
+  if (Crossed(before, timesteps_, training.save_freq)) SaveCheckpoint();
 }
 
 LoopCommon::Evaluation LoopCommon::Evaluate() {
@@ -316,8 +323,15 @@ TrainingResult LoopCommon::Finish(const std::map<std::string, double>& losses) {
 }
 
 fs::path LoopCommon::StepCheckpointPath() const {
-  return request_.models_dir / "checkpoints" /
-         ("rl_model_" + std::to_string(timesteps_) + "_steps.zip");
+  const fs::path dir = request_.checkpoints_dir.empty() ? request_.models_dir / "checkpoints"
+                                                        : request_.checkpoints_dir;
+  return dir / ("rl_model_" + std::to_string(timesteps_) + "_steps.zip");
+}
+
+fs::path LoopCommon::SaveCheckpoint() {
+  const fs::path path = Save(StepCheckpointPath());
+  if (request_.hooks.on_checkpoint) request_.hooks.on_checkpoint(path);
+  return path;
 }
 
 fs::path LoopCommon::Save(const fs::path& path) {

@@ -39,11 +39,12 @@ checkpoint::ModelData MakeModelData(const TrainingRequest& request, const envs::
                                     int64_t timesteps, int64_t episodes);
 
 /// Starts `model` (freshly initialised from the session seed) from request.init_checkpoint per
-/// request.transfer: plans and applies the transfer, carries Adam state into `optimizer` (may be
-/// null) when reset_optimizer is false, and hands the report to hooks.on_transfer (else its
-/// summary line to on_message). Throws ConfigError / IoError.
+/// request.transfer: checks the checkpoint's algorithm, plans and applies the transfer, carries
+/// Adam state into `optimizer` (may be null; only an Adam one takes state) when reset_optimizer is
+/// false, and hands the report to hooks.on_transfer (else its summary line to on_message).
+/// Throws ConfigError / IoError.
 void TransferInitialWeights(const TrainingRequest& request, const envs::EnvSpec& spec,
-                            torch::nn::Module& model, torch::optim::Adam* optimizer);
+                            torch::nn::Module& model, torch::optim::Optimizer* optimizer);
 
 /// Copies row-major floats into a new [rows, cols] tensor.
 torch::Tensor ToTensor(std::span<const float> data, int64_t rows, int64_t cols);
@@ -73,6 +74,11 @@ class LoopCommon {
   /// a last progress event and the result.
   TrainingResult Finish(const std::map<std::string, double>& losses);
 
+  /// Continues the counters of a checkpoint (a restart from TrainingRequest::resume_checkpoint).
+  void ResumeCounters(int64_t timesteps, int64_t episodes) {
+    timesteps_ = timesteps;
+    episodes_ = episodes;
+  }
   void AddCollectSeconds(double seconds) { collect_seconds_ += seconds; }
   void AddUpdateSeconds(double seconds) { update_seconds_ += seconds; }
   int64_t timesteps() const { return timesteps_; }
@@ -91,6 +97,8 @@ class LoopCommon {
   void RunEvaluation();
   std::filesystem::path StepCheckpointPath() const;
   std::filesystem::path Save(const std::filesystem::path& path);
+  /// Saves a periodic or interrupt checkpoint and tells the on_checkpoint hook.
+  std::filesystem::path SaveCheckpoint();
 
   const TrainingRequest& request_;
   std::unique_ptr<envs::Env> eval_env_;

@@ -219,7 +219,7 @@ void OffPolicyRun::Act(std::span<const float> obs, std::vector<float>& action) {
 void OffPolicyRun::Save(const fs::path& path) {
   checkpoint::SaveModel(path, algorithm_->Policy(),
                         MakeModelData(request_, spec_, common_.timesteps(), common_.episodes()),
-                        request_.config.resolved);
+                        request_.config.resolved, algorithm_->CheckpointOptions());
 }
 
 }  // namespace

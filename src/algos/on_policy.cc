@@ -66,21 +66,24 @@ class OnPolicyRun {
     options.log_std_init = agent_.log_std_init;
     options.init_seed = DeriveSeed(request.seed, "init");
     policy_ = nn::MlpActorCritic(options);
+    if (request.resume_checkpoint) ResumeFrom(*request.resume_checkpoint);
     update_ = MakeOnPolicyUpdate(agent_, policy_);
-    if (request.init_checkpoint) {
-      TransferInitialWeights(request, spec_, *policy_, update_->AdamOptimizer());
+    if (request.init_checkpoint && !request.resume_checkpoint) {
+      TransferInitialWeights(request, spec_, *policy_, &update_->Optimizer());
     }
   }
 
   TrainingResult Run();
 
  private:
+  void ResumeFrom(const fs::path& path);
   // One batched env step with acting, bootstrapping and storage.
   void CollectStep();
   void Update();
   // The deterministic (mean) action for one observation, clipped to the box.
   void Act(std::span<const float> obs, std::vector<float>& action);
   void Save(const fs::path& path);
+  checkpoint::SaveOptions CheckpointOptions() const;
 
   const TrainingRequest& request_;
   const config::AgentConfig& agent_;
@@ -100,6 +103,15 @@ class OnPolicyRun {
   std::vector<float> eval_action_;
   std::vector<uint8_t> dones_;
 };
+
+void OnPolicyRun::ResumeFrom(const fs::path& path) {
+  // Weights and counters; the optimizer and sampler state are not restored yet.
+  checkpoint::LoadedModel model = checkpoint::LoadModel(path);
+  checkpoint::LoadWeightsInto(*policy_, model.state_dict, path.string());
+  common_.ResumeCounters(model.data.num_timesteps, model.data.episodes);
+  common_.Message("resumed from " + path.string() + " at " +
+                  std::to_string(model.data.num_timesteps) + " steps");
+}
 
 TrainingResult OnPolicyRun::Run() {
   envs_.Reset(DeriveSeed(request_.seed, "envs"));
@@ -198,10 +210,17 @@ void OnPolicyRun::Act(std::span<const float> obs, std::vector<float>& action) {
   ClipToBox(eval_action_, spec_.action_space, action);
 }
 
+checkpoint::SaveOptions OnPolicyRun::CheckpointOptions() const {
+  // SB3's PPO/A2C: one optimizer over policy.parameters(); pytorch_variables stays {}.
+  checkpoint::SaveOptions options;
+  options.optimizers.push_back({checkpoint::kOptimizerMember, &update_->Optimizer()});
+  return options;
+}
+
 void OnPolicyRun::Save(const fs::path& path) {
   checkpoint::SaveModel(path, *policy_,
                         MakeModelData(request_, spec_, common_.timesteps(), common_.episodes()),
-                        request_.config.resolved, update_->AdamOptimizer());
+                        request_.config.resolved, CheckpointOptions());
 }
 
 }  // namespace

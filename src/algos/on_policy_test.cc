@@ -180,7 +180,10 @@ TEST_F(OnPolicyTest, FrozenParametersStayPutAndAdamStateCarriesOver) {
   TrainingRequest next = BanditRequest("frozen", 5);
   next.config.training.total_timesteps = 256;
   next.init_checkpoint = trained.final_model;
-  next.transfer.freeze = {{"mlp_extractor.value_net.*", {}, "freeze[0]"}};
+  config::FreezePattern frozen_value;
+  frozen_value.glob = "mlp_extractor.value_net.*";
+  frozen_value.path = "freeze[0]";
+  next.transfer.freeze.push_back(frozen_value);
   next.transfer.reset_optimizer = false;
   std::optional<checkpoint::TransferReport> report;
   next.hooks.on_transfer = [&](const checkpoint::TransferReport& r) { report = r; };

@@ -33,10 +33,13 @@ class OnPolicyUpdate {
                                                torch::Generator& generator, int64_t timesteps) = 0;
   /// Sets the optimizer's step size (the loop applies the learning-rate schedule before Update).
   virtual void SetLearningRate(double learning_rate) = 0;
-  /// The Adam optimizer, written into checkpoints as policy.optimizer.pth (and given a transferred
-  /// model's state); null when the algorithm uses another optimizer (A2C with RMSprop), whose
-  /// state is then not saved.
-  virtual torch::optim::Adam* AdamOptimizer() = 0;
+  /// The Adam optimizer, written into checkpoints as policy.optimizer.pth; null when the
+  /// algorithm uses another optimizer (A2C with RMSprop), whose state is then not saved.
+  virtual const torch::optim::Adam* AdamOptimizer() const = 0;
+  /// The optimizer (Adam, or A2C's RMSprop), written as policy.optimizer.pth.
+  virtual const torch::optim::Optimizer& Optimizer() const = 0;
+  /// The same optimizer, to install a transferred model's per-tensor state in.
+  virtual torch::optim::Optimizer& Optimizer() = 0;
 };
 
 /// The update of `agent.algorithm` for `policy`; ConfigError for algorithms that are not

@@ -52,7 +52,9 @@ class PpoUpdate : public OnPolicyUpdate {
   std::map<std::string, double> Update(const RolloutTensors& rollout, torch::Generator& generator,
                                        int64_t timesteps) override;
   void SetLearningRate(double learning_rate) override;
-  torch::optim::Adam* AdamOptimizer() override { return &optimizer_; }
+  const torch::optim::Adam* AdamOptimizer() const override { return &optimizer_; }
+  const torch::optim::Optimizer& Optimizer() const override { return optimizer_; }
+  torch::optim::Optimizer& Optimizer() override { return optimizer_; }
 
  private:
   config::AgentConfig agent_;

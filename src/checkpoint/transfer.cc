@@ -3,13 +3,13 @@
 #include <torch/csrc/jit/serialization/pickle.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 #include <sstream>
 #include <utility>
 
 #include "core/error.h"
-#include "core/zip.h"
 
 namespace rlpipe::checkpoint {
 namespace {
@@ -143,6 +143,55 @@ std::string NameList(const std::vector<std::string>& names, size_t limit) {
   return text;
 }
 
+// Layers of a sequential container by its path: "mlp_extractor.policy_net.2.weight" is layer 2
+// of "mlp_extractor.policy_net". Maps container → layer index → the weight's shape.
+using LayerShapes = std::map<std::string, std::map<int64_t, std::vector<int64_t>>>;
+void AddLayer(LayerShapes& layers, const std::string& name, const std::vector<int64_t>& shape) {
+  const std::vector<std::string> parts = SplitName(name);
+  if (parts.size() < 3 || parts.back() != "weight") return;
+  const std::string& index = parts[parts.size() - 2];
+  if (index.empty() || !std::all_of(index.begin(), index.end(),
+                                    [](unsigned char c) { return std::isdigit(c) != 0; }))
+    return;
+  std::string container = parts[0];
+  for (size_t i = 1; i + 2 < parts.size(); ++i) container += "." + parts[i];
+  layers[container][std::stoll(index)] = shape;
+}
+
+std::string LayerList(const std::map<int64_t, std::vector<int64_t>>& layers) {
+  std::string text;
+  for (const auto& [index, shape] : layers) {
+    text += (text.empty() ? "" : ", ") + std::to_string(index) + ": [";
+    for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+    text += "]";
+  }
+  return text;
+}
+
+// ConfigError when a layer stack holds other layers on the two sides (another hidden depth):
+// slices only make sense between networks of the same structure.
+void RequireSameDepth(const StateDict& source, torch::nn::Module& target,
+                      const config::TransferConfig& options, const std::string& origin) {
+  LayerShapes source_layers, target_layers;
+  for (const auto& [name, tensor] : source) AddLayer(source_layers, name, Shape(tensor));
+  for (const auto& item : target.named_parameters()) {
+    AddLayer(target_layers, item.key(), Shape(item.value()));
+  }
+  for (const auto& [container, layers] : target_layers) {
+    auto it = source_layers.find(container);
+    if (it == source_layers.end() || !GroupLoaded(ParameterGroup(container), options)) continue;
+    bool same = it->second.size() == layers.size();
+    for (const auto& [index, shape] : layers) same = same && it->second.count(index) > 0;
+    if (same) continue;
+    throw ConfigError("transfer from " + origin + ": " + container + " has " +
+                      std::to_string(it->second.size()) + " layers in the checkpoint (" +
+                      LayerList(it->second) + ") and " + std::to_string(layers.size()) +
+                      " in the model (" + LayerList(layers) +
+                      "); weights move only between networks of the same depth (widths and "
+                      "observation/action sizes may differ)");
+  }
+}
+
 }  // namespace
 
 std::string ParameterGroup(const std::string& name) {
@@ -194,6 +243,8 @@ TransferPlan PlanTransfer(const StateDict& source, const ModelLayout& source_lay
   report.reset_log_std = options.reset_log_std;
   report.optimizer = options.reset_optimizer ? "reset (reset_optimizer: true)" : "reset";
 
+  // Another hidden depth is not a transfer.
+  RequireSameDepth(source, target, options, origin);
   std::map<std::string, torch::Tensor> by_name(source.begin(), source.end());
   const auto params = target.named_parameters();
 
@@ -348,16 +399,16 @@ int ApplyTransfer(const TransferPlan& plan, torch::nn::Module& target) {
   return written;
 }
 
-std::optional<AdamStateByName> LoadAdamState(const std::filesystem::path& archive,
-                                             const StateDict& source, std::string* why) {
-  ZipReader zip = ZipReader::FromFile(archive);
-  if (!zip.Has(kOptimizerMember)) {
+std::optional<AdamStateByName> LoadAdamState(const LoadedModel& model, std::string* why) {
+  const StateDict& source = model.state_dict;
+  auto member = model.optimizer_members.find(kOptimizerMember);
+  if (member == model.optimizer_members.end()) {
     *why = "the checkpoint holds no optimizer state";
     return std::nullopt;
   }
   try {
     // {state: {i: {step, exp_avg, exp_avg_sq}}, param_groups: [{params: [i, ...]}, ...]}.
-    const std::string& bytes = zip.Get(kOptimizerMember);
+    const std::string& bytes = member->second;
     c10::IValue root = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
     const auto dict = root.toGenericDict();
     std::vector<int64_t> ids;
@@ -379,6 +430,10 @@ std::optional<AdamStateByName> LoadAdamState(const std::filesystem::path& archiv
       auto it = entries.find(ids[k]);
       if (it == entries.end()) continue;
       const auto entry = it->value().toGenericDict();
+      if (!entry.contains("exp_avg") || !entry.contains("exp_avg_sq")) {
+        *why = "the checkpoint's optimizer state is not Adam's";
+        return std::nullopt;
+      }
       AdamTensorState s;
       s.step = static_cast<int64_t>(entry.at("step").toTensor().item<double>());
       s.exp_avg = entry.at("exp_avg").toTensor();

@@ -6,7 +6,6 @@
 /// PlanTransfer is pure; ApplyTransfer and CarryOptimizerState execute a plan.
 #include <torch/torch.h>
 
-#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -71,11 +70,10 @@ struct AdamTensorState {
 };
 using AdamStateByName = std::map<std::string, AdamTensorState>;
 
-/// Reads the archive's policy.optimizer.pth and names its entries after `source`'s tensors
-/// (torch's state_dict numbers parameters in module order). nullopt with `why` set when the
-/// archive has none or its numbering does not line up with `source`.
-std::optional<AdamStateByName> LoadAdamState(const std::filesystem::path& archive,
-                                             const StateDict& source, std::string* why);
+/// Reads the model's policy.optimizer.pth (as rlpipe writes it) and names its entries after the
+/// model's tensors (torch's state_dict numbers parameters in module order). nullopt with `why`
+/// set when the archive has none, it is not Adam's, or its numbering does not line up.
+std::optional<AdamStateByName> LoadAdamState(const LoadedModel& model, std::string* why);
 
 /// Installs the source's Adam state in `optimizer` for every tensor the plan copied whole with an
 /// unchanged shape (not frozen ones), marks them in plan.report and returns how many.

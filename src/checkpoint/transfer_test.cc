@@ -81,6 +81,16 @@ const TensorTransfer& Entry(const TransferReport& report, const std::string& nam
 
 bool Equal(const torch::Tensor& a, const torch::Tensor& b) { return torch::equal(a, b); }
 
+// A freeze pattern (built field by field: GCC 12 warns falsely on braced lists of them).
+config::FreezePattern Freeze(const std::string& glob, const std::string& path,
+                             const config::SourceLoc& loc = {}) {
+  config::FreezePattern pattern;
+  pattern.glob = glob;
+  pattern.loc = loc;
+  pattern.path = path;
+  return pattern;
+}
+
 TEST(TransferTest, HeightTwoToThreeRobotsCopiesMatchingBlocksAndLeavesTheRestFresh) {
   const ModelLayout src = RobotLayout(2, "height_maximize", 2);  // obs 146, act 30
   const ModelLayout tgt = RobotLayout(3, "height_maximize", 2);  // obs 218, act 45
@@ -239,7 +249,8 @@ TEST(TransferTest, FreezeTurnsGradientsOffAndPatternsMustMatch) {
   const StateDict source = TrainedState(layout);
   nn::MlpActorCritic target = MakePolicy(layout, 7);
   TransferConfig options;
-  options.freeze = {{"mlp_extractor.policy_net.*", {}, "f[0]"}, {"log_st?", {}, "f[1]"}};
+  options.freeze.push_back(Freeze("mlp_extractor.policy_net.*", "f[0]"));
+  options.freeze.push_back(Freeze("log_st?", "f[1]"));
   TransferPlan plan = PlanTransfer(source, layout, *target, layout, options, "a.zip");
   ApplyTransfer(plan, *target);
   for (const auto& item : target->named_parameters()) {
@@ -267,17 +278,18 @@ TEST(TransferTest, FreezeTurnsGradientsOffAndPatternsMustMatch) {
   loc.file = "p.yaml";
   loc.line = 9;
   loc.column = 17;
-  bad.freeze = {{"policy_net.*", loc, "sessions[1].transfer.freeze[0]"}};
+  bad.freeze.push_back(Freeze("policy_net.*", "sessions[1].transfer.freeze[0]", loc));
   try {
     PlanTransfer(source, layout, *other, layout, bad, "a.zip");
     ADD_FAILURE() << "expected ConfigError";
   } catch (const ConfigError& e) {
-    EXPECT_CONTAINS(e.what(),
-                    "p.yaml:9:17: sessions[1].transfer.freeze[0]: pattern 'policy_net.*' "
-                    "matches no parameter of the model (log_std, mlp_extractor.policy_net.0.weight");
+    EXPECT_CONTAINS(
+        e.what(),
+        "p.yaml:9:17: sessions[1].transfer.freeze[0]: pattern 'policy_net.*' "
+        "matches no parameter of the model (log_std, mlp_extractor.policy_net.0.weight");
   }
   TransferConfig all;
-  all.freeze = {{"*", {}, "f[0]"}};
+  all.freeze.push_back(Freeze("*", "f[0]"));
   EXPECT_THROW(PlanTransfer(source, layout, *other, layout, all, "a.zip"), ConfigError);
 }
 
@@ -362,6 +374,28 @@ TEST(TransferTest, NothingInCommonIsAnErrorAndUnusedTensorsAreReported) {
             "transfer from a.zip: 13 copied, 0 sliced, 0 fresh, 0 frozen, 1 unused");
 }
 
+TEST(TransferTest, AnotherHiddenDepthIsAnErrorNamingTheLayers) {
+  // Two policy layers in the checkpoint, one in the model: no meaningful slice exists.
+  const ModelLayout layout = RobotLayout(1, "height_maximize", 2);
+  const StateDict source = TrainedState(layout);
+  nn::MlpActorCritic target = MakePolicy(layout, 7, {16});
+  try {
+    PlanTransfer(source, layout, *target, layout, TransferConfig{}, "deep.zip");
+    ADD_FAILURE() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_CONTAINS(e.what(),
+                    "transfer from deep.zip: mlp_extractor.policy_net has 2 layers in "
+                    "the checkpoint (0: [8, ");
+    EXPECT_CONTAINS(e.what(), "and 1 in the model (0: [16, ");
+  }
+
+  // Loading only the value network leaves the policy's depth out of it.
+  TransferConfig value_only;
+  value_only.load = {config::TransferPart::kValue};
+  TransferPlan plan = PlanTransfer(source, layout, *target, layout, value_only, "deep.zip");
+  EXPECT_EQ(Entry(plan.report, "mlp_extractor.value_net.2.weight").action, TensorAction::kCopied);
+}
+
 class TransferOptimizerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -390,7 +424,9 @@ TEST_F(TransferOptimizerTest, AdamStateIsCarriedForTensorsCopiedWhole) {
   data.obs_dim = src.obs_dim;
   data.act_dim = src.act_dim;
   const fs::path archive = dir_ / "m.zip";
-  SaveModel(archive, *source, data, config::Tree(), &source_adam);
+  SaveOptions save;
+  save.optimizers.push_back({kOptimizerMember, &source_adam});
+  SaveModel(archive, *source, data, config::Tree(), save);
   const LoadedModel loaded = LoadModel(archive);
 
   // Into a target whose first layers are sliced (another task block).
@@ -401,7 +437,7 @@ TEST_F(TransferOptimizerTest, AdamStateIsCarriedForTensorsCopiedWhole) {
   ApplyTransfer(plan, *target);
   torch::optim::Adam adam(target->parameters(), torch::optim::AdamOptions(1e-3));
   std::string why;
-  const std::optional<AdamStateByName> state = LoadAdamState(archive, loaded.state_dict, &why);
+  const std::optional<AdamStateByName> state = LoadAdamState(loaded, &why);
   ASSERT_TRUE(state) << why;
   EXPECT_EQ(CarryOptimizerState(plan, *state, *target, adam), 11);
 
@@ -432,7 +468,7 @@ TEST_F(TransferOptimizerTest, AdamStateIsCarriedForTensorsCopiedWhole) {
 
   // A checkpoint written without optimizer state says so.
   SaveModel(dir_ / "bare.zip", *source, data, config::Tree());
-  EXPECT_FALSE(LoadAdamState(dir_ / "bare.zip", loaded.state_dict, &why));
+  EXPECT_FALSE(LoadAdamState(LoadModel(dir_ / "bare.zip"), &why));
   EXPECT_EQ(why, "the checkpoint holds no optimizer state");
 }
 

@@ -97,6 +97,7 @@ std::string StateToJson(const PipelineState& state) {
     PutOptional(s, "init_checkpoint", r.init_checkpoint);
     PutOptional(s, "checkpoint", r.checkpoint);
     PutOptional(s, "error", r.error);
+    PutOptional(s, "job", r.job);
     sessions[r.name] = s;
     order.push_back(r.name);
   }
@@ -148,6 +149,7 @@ PipelineState StateFromJson(const std::string& text, const std::string& origin) 
       r.init_checkpoint = GetOptional<std::string>(s, "init_checkpoint");
       r.checkpoint = GetOptional<std::string>(s, "checkpoint");
       r.error = GetOptional<std::string>(s, "error");
+      r.job = GetOptional<std::string>(s, "job");
       state.sessions.push_back(std::move(r));
     }
   } catch (const json::exception& e) {

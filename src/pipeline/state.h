@@ -35,6 +35,7 @@ struct SessionRecord {
   std::optional<std::string> init_checkpoint;  // model the session started from
   std::optional<std::string> checkpoint;       // model handed to the next session
   std::optional<std::string> error;            // why it failed / was interrupted
+  std::optional<std::string> job;              // remote job that ran it (SageMaker job name)
 };
 
 /// The whole state file. The first five fields keep the Python tool's names and meaning.
