@@ -289,6 +289,7 @@ TEST_F(ContainerEntrypoint, StartsFromTheInputModelInS3AndUploadsItsModels) {
             std::string::npos)
       << output_;
   EXPECT_NE(output_.find("transfer from "), std::string::npos) << output_;
+  EXPECT_TRUE(fs::exists(root_ / "model/transfer_report.json"));
   EXPECT_TRUE(store->IsCompleteCheckpoint("s3://bucket/runs/r1/checkpoints/run"));
 
   // A missing input model is a clear failure naming it.

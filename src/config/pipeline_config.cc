@@ -355,6 +355,31 @@ bool TransferConfig::Loads(TransferPart part) const {
   return std::find(load.begin(), load.end(), part) != load.end();
 }
 
+bool TransferConfig::IsDefault() const {
+  const TransferConfig defaults;
+  return load == defaults.load && freeze.empty() && reset_optimizer == defaults.reset_optimizer &&
+         reset_log_std == defaults.reset_log_std;
+}
+
+TransferConfig ParseTransferConfig(const Tree* node, const std::string& path) {
+  return ReadTransfer(node, path);
+}
+
+std::string ToJson(const TransferConfig& transfer) {
+  // Part names and freeze globs hold no character JSON would escape (ReadTransfer checks them).
+  auto list = [](const std::vector<std::string>& items) {
+    std::string text = "[";
+    for (size_t i = 0; i < items.size(); ++i) text += (i ? ", \"" : "\"") + items[i] + "\"";
+    return text + "]";
+  };
+  std::vector<std::string> load, freeze;
+  for (TransferPart part : transfer.load) load.push_back(ToString(part));
+  for (const FreezePattern& pattern : transfer.freeze) freeze.push_back(pattern.glob);
+  return "{\"load\": " + list(load) + ", \"freeze\": " + list(freeze) +
+         ", \"reset_optimizer\": " + (transfer.reset_optimizer ? "true" : "false") +
+         ", \"reset_log_std\": " + (transfer.reset_log_std ? "true" : "false") + "}";
+}
+
 SettingSource SageMakerConfig::Source(const std::string& key) const {
   // The key itself, else its nearest written parent ("warm_pool" for "warm_pool.enabled").
   std::string probe = key;

@@ -43,7 +43,17 @@ struct TransferConfig {
   bool reset_optimizer = true;        // false: carry Adam state over for tensors copied whole
   bool reset_log_std = false;         // true: log_std starts at agent.log_std_init again
   bool Loads(TransferPart part) const;
+  /// True when every field holds its default (nothing was asked for).
+  bool IsDefault() const;
 };
+
+/// Reads a `transfer:` mapping (null: the defaults) strictly; `path` prefixes key paths in errors.
+/// Throws ConfigError naming file:line:col and key path.
+TransferConfig ParseTransferConfig(const Tree* node, const std::string& path);
+
+/// The settings as one line of JSON (also YAML), which ParseTransferConfig reads back; used to
+/// hand a session's `transfer:` to the SageMaker container.
+std::string ToJson(const TransferConfig& transfer);
 
 /// One entry of `sessions:`.
 struct SessionSpec {

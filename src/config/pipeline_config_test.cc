@@ -357,6 +357,36 @@ TEST_F(PipelineConfigTest, TransferOptionsLoadWithDefaults) {
   EXPECT_TRUE(t.reset_log_std);
 }
 
+TEST_F(PipelineConfigTest, TransferOptionsRoundTripThroughJson) {
+  // What the SageMaker container receives (rlpipe_transfer) reads back to the same settings.
+  TransferConfig t;
+  EXPECT_TRUE(t.IsDefault());
+  t.load = {TransferPart::kPolicy};
+  for (const char* glob : {"*.0.weight", "log_std"}) {
+    FreezePattern pattern;
+    pattern.glob = glob;
+    t.freeze.push_back(pattern);
+  }
+  t.reset_optimizer = false;
+  t.reset_log_std = true;
+  EXPECT_FALSE(t.IsDefault());
+  const std::string json = ToJson(t);
+  EXPECT_EQ(json,
+            R"({"load": ["policy"], "freeze": ["*.0.weight", "log_std"], )"
+            R"("reset_optimizer": false, "reset_log_std": true})");
+  const Tree tree = ParseYaml(json, "rlpipe_transfer");
+  const TransferConfig back = ParseTransferConfig(&tree, "transfer");
+  EXPECT_EQ(back.load, t.load);
+  ASSERT_EQ(back.freeze.size(), 2u);
+  EXPECT_EQ(back.freeze[0].glob, "*.0.weight");
+  EXPECT_EQ(back.freeze[1].path, "transfer.freeze[1]");
+  EXPECT_FALSE(back.reset_optimizer);
+  EXPECT_TRUE(back.reset_log_std);
+  EXPECT_TRUE(ParseTransferConfig(nullptr, "transfer").IsDefault());
+  const Tree defaults = ParseYaml(ToJson(TransferConfig{}), "rlpipe_transfer");
+  EXPECT_TRUE(ParseTransferConfig(&defaults, "transfer").IsDefault());
+}
+
 TEST_F(PipelineConfigTest, TransferErrorsNameLineAndKeyPath) {
   const std::string head =
       "sessions:\n  - name: a\n    config: training_config.yaml\n"

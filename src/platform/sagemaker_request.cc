@@ -373,6 +373,10 @@ nlohmann::json BuildCreateTrainingJobRequest(const PipelineConfig& pipeline, siz
   input.session_index = static_cast<int>(index);
   input.resolved_config_yaml = resolved.resolved.ToYaml();
   input.input_checkpoint_uri = location.input_checkpoint_uri;
+  // How the container loads that model, when the session asks for anything but the defaults.
+  if (!location.input_checkpoint_uri.empty() && !session.transfer.IsDefault()) {
+    input.transfer_json = config::ToJson(session.transfer);
+  }
   input.run_uri = location.run_uri;
   input.seed = SessionSeed(pipeline, index, resolved);
   input.save_all_checkpoints = pipeline.save_all_checkpoints;
