@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <type_traits>
 #include <utility>
 
 #include "checkpoint/transfer.h"
@@ -202,7 +203,7 @@ void LoopCommon::Message(const std::string& line) const {
 
 bool LoopCommon::CheckStop() {
   if (!request_.hooks.stop_requested || !request_.hooks.stop_requested()) return false;
-  result_.interrupt_checkpoint = SaveCheckpoint();
+  result_.interrupt_checkpoint = Save(StepCheckpointPath(), true);
   result_.interrupted = true;
   Message("stopped at " + std::to_string(timesteps_) + " steps; checkpoint " +
           result_.interrupt_checkpoint->string());
@@ -222,7 +223,80 @@ void LoopCommon::AfterStep(int64_t env_steps, const std::vector<vec::EpisodeStat
   // Evaluation and periodic checkpoints on their step cadence.
   const config::TrainingConfig& training = request_.config.training;
   if (Crossed(before, timesteps_, training.eval_freq)) RunEvaluation();
-  if (Crossed(before, timesteps_, training.save_freq)) SaveCheckpoint();
+  if (Crossed(before, timesteps_, training.save_freq)) checkpoint_due_ = true;
+}
+
+void LoopCommon::SaveDueCheckpoint() {
+  if (!checkpoint_due_) return;
+  checkpoint_due_ = false;
+  Save(StepCheckpointPath(), true);
+}
+
+void LoopCommon::SaveState(ByteWriter& writer) const {
+  // Counters and the recent-episode window (returns and lengths).
+  writer.Put<int64_t>(timesteps_);
+  writer.Put<int64_t>(episodes_);
+  writer.Put<uint64_t>(recent_.size());
+  for (const vec::EpisodeStats& episode : recent_) {
+    writer.Put<double>(episode.episode_return);
+    writer.Put<int64_t>(episode.length);
+  }
+
+  // Evaluation results: present flag, then value.
+  auto put_optional = [&writer](const auto& value) {
+    writer.Put<uint8_t>(value ? 1 : 0);
+    if (value) writer.Put(*value);
+  };
+  put_optional(last_eval_timesteps_);
+  put_optional(best_timesteps_);
+  put_optional(result_.best_mean_return);
+  put_optional(result_.final_mean_return);
+
+  // Timings, so progress rates stay meaningful after a resume.
+  writer.Put<double>(SecondsSince(start_) + elapsed_before_);
+  writer.Put<double>(collect_seconds_);
+  writer.Put<double>(update_seconds_);
+}
+
+void LoopCommon::RestoreState(ByteReader& reader) {
+  timesteps_ = reader.Get<int64_t>();
+  episodes_ = reader.Get<int64_t>();
+  recent_.clear();
+  const auto recent = reader.Get<uint64_t>();
+  for (uint64_t k = 0; k < recent; ++k) {
+    vec::EpisodeStats episode;
+    episode.episode_return = reader.Get<double>();
+    episode.length = reader.Get<int64_t>();
+    recent_.push_back(episode);
+  }
+  auto get_optional = [&reader](auto& value) {
+    using T = typename std::decay_t<decltype(value)>::value_type;
+    value.reset();
+    if (reader.Get<uint8_t>() != 0) value = reader.Get<T>();
+  };
+  get_optional(last_eval_timesteps_);
+  get_optional(best_timesteps_);
+  get_optional(result_.best_mean_return);
+  get_optional(result_.final_mean_return);
+  elapsed_before_ = reader.Get<double>();
+  collect_seconds_ = reader.Get<double>();
+  update_seconds_ = reader.Get<double>();
+  start_ = Clock::now();
+
+  // best_model.zip must still be the one recorded: one written after the checkpoint (by the
+  // attempt that was cut short) or gone means the best is forgotten and found again.
+  const fs::path best = request_.models_dir / "best_model.zip";
+  bool best_kept = false;
+  if (best_timesteps_ && fs::exists(best) && checkpoint::VerifyArchive(best)) {
+    best_kept = checkpoint::LoadModel(best).data.num_timesteps == *best_timesteps_;
+  }
+  if (best_kept) {
+    result_.best_model = best;
+  } else {
+    best_timesteps_.reset();
+    result_.best_mean_return.reset();
+    result_.best_model.reset();
+  }
 }
 
 LoopCommon::Evaluation LoopCommon::Evaluate() {
@@ -277,7 +351,8 @@ void LoopCommon::RunEvaluation() {
   event.new_best = !result_.best_mean_return || ev.mean_return > *result_.best_mean_return;
   if (event.new_best) {
     result_.best_mean_return = ev.mean_return;
-    result_.best_model = Save(request_.models_dir / "best_model.zip");
+    best_timesteps_ = timesteps_;
+    result_.best_model = Save(request_.models_dir / "best_model.zip", false);
   }
   if (request_.hooks.on_eval) request_.hooks.on_eval(event);
 }
@@ -288,7 +363,7 @@ void LoopCommon::EmitProgress(const std::map<std::string, double>& losses) {
   event.timesteps = timesteps_;
   event.total_timesteps = request_.config.training.total_timesteps;
   event.episodes = episodes_;
-  event.elapsed_seconds = SecondsSince(start_);
+  event.elapsed_seconds = SecondsSince(start_) + elapsed_before_;
   event.steps_per_second =
       event.elapsed_seconds > 0.0 ? static_cast<double>(timesteps_) / event.elapsed_seconds : 0.0;
   if (!recent_.empty()) {
@@ -311,12 +386,12 @@ TrainingResult LoopCommon::Finish(const std::map<std::string, double>& losses) {
   // A final evaluation (unless one just ran at this step count), then the final model.
   if (!result_.interrupted) {
     if (last_eval_timesteps_ != timesteps_) RunEvaluation();
-    result_.final_model = Save(request_.models_dir / "final_model.zip");
+    result_.final_model = Save(request_.models_dir / "final_model.zip", false);
     EmitProgress(losses);
   }
   result_.timesteps = timesteps_;
   result_.episodes = episodes_;
-  result_.wall_seconds = SecondsSince(start_);
+  result_.wall_seconds = SecondsSince(start_) + elapsed_before_;
   result_.collect_seconds = collect_seconds_;
   result_.update_seconds = update_seconds_;
   return result_;
@@ -328,14 +403,10 @@ fs::path LoopCommon::StepCheckpointPath() const {
   return dir / ("rl_model_" + std::to_string(timesteps_) + "_steps.zip");
 }
 
-fs::path LoopCommon::SaveCheckpoint() {
-  const fs::path path = Save(StepCheckpointPath());
-  if (request_.hooks.on_checkpoint) request_.hooks.on_checkpoint(path);
-  return path;
-}
-
-fs::path LoopCommon::Save(const fs::path& path) {
-  save_(path);
+fs::path LoopCommon::Save(const fs::path& path, bool training_state) {
+  save_(path, training_state);
+  if (training_state && request_.hooks.on_checkpoint)
+    request_.hooks.on_checkpoint(path, timesteps_);
   return path;
 }
 

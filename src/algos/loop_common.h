@@ -18,6 +18,7 @@
 
 #include "algos/train.h"
 #include "checkpoint/checkpoint.h"
+#include "core/byte_stream.h"
 #include "envs/env.h"
 #include "vec/vector_env.h"
 
@@ -57,28 +58,31 @@ class LoopCommon {
  public:
   /// The deterministic env action (inside the action box) for one observation.
   using ActFn = std::function<void(std::span<const float> obs, std::vector<float>& action)>;
-  /// Writes a model archive at the path.
-  using SaveFn = std::function<void(const std::filesystem::path& path)>;
+  /// Writes a model archive at the path; with `training_state` (periodic and interrupt
+  /// checkpoints) it also holds everything an exact resume needs (training_state.h).
+  using SaveFn = std::function<void(const std::filesystem::path& path, bool training_state)>;
 
   LoopCommon(const TrainingRequest& request, std::unique_ptr<envs::Env> eval_env, ActFn act,
              SaveFn save);
 
   /// Polls the stop hook; when it fires, saves an interrupt checkpoint and returns true.
   bool CheckStop();
-  /// Counts `env_steps` new steps and the finished episodes, then runs the evaluation and the
-  /// periodic checkpoint whose cadence (training.eval_freq, save_freq) was crossed.
+  /// Counts `env_steps` new steps and the finished episodes, then runs the evaluation whose
+  /// cadence (training.eval_freq) was crossed and notes a periodic checkpoint (save_freq) as due.
   void AfterStep(int64_t env_steps, const std::vector<vec::EpisodeStats>& finished);
+  /// Writes the due periodic checkpoint. Loops call it where they can restart exactly (between
+  /// batched env steps, after any training that step triggers).
+  void SaveDueCheckpoint();
+  /// Exact resume: counters, recent episodes, evaluation results and timings, and back. Restore
+  /// keeps the best evaluation only while models_dir/best_model.zip is the one it recorded.
+  void SaveState(ByteWriter& writer) const;
+  void RestoreState(ByteReader& reader);
   /// Sends a ProgressEvent with `losses` (SB3 names) to the progress hook.
   void EmitProgress(const std::map<std::string, double>& losses);
   /// Unless interrupted: a final evaluation (if none ran at this step) and final_model.zip; then
   /// a last progress event and the result.
   TrainingResult Finish(const std::map<std::string, double>& losses);
 
-  /// Continues the counters of a checkpoint (a restart from TrainingRequest::resume_checkpoint).
-  void ResumeCounters(int64_t timesteps, int64_t episodes) {
-    timesteps_ = timesteps;
-    episodes_ = episodes;
-  }
   void AddCollectSeconds(double seconds) { collect_seconds_ += seconds; }
   void AddUpdateSeconds(double seconds) { update_seconds_ += seconds; }
   int64_t timesteps() const { return timesteps_; }
@@ -96,9 +100,7 @@ class LoopCommon {
   Evaluation Evaluate();
   void RunEvaluation();
   std::filesystem::path StepCheckpointPath() const;
-  std::filesystem::path Save(const std::filesystem::path& path);
-  /// Saves a periodic or interrupt checkpoint and tells the on_checkpoint hook.
-  std::filesystem::path SaveCheckpoint();
+  std::filesystem::path Save(const std::filesystem::path& path, bool training_state);
 
   const TrainingRequest& request_;
   std::unique_ptr<envs::Env> eval_env_;
@@ -108,6 +110,9 @@ class LoopCommon {
   int64_t episodes_ = 0;
   std::deque<vec::EpisodeStats> recent_;
   std::optional<int64_t> last_eval_timesteps_;
+  std::optional<int64_t> best_timesteps_;  // when best_model.zip was written
+  bool checkpoint_due_ = false;
+  double elapsed_before_ = 0.0;  // wall seconds of the attempts before a resume
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   double collect_seconds_ = 0.0;
   double update_seconds_ = 0.0;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -165,8 +166,14 @@ TEST_F(OnPolicyTest, InitCheckpointTransfersByNameAndSlicesWiderLayers) {
   ASSERT_TRUE(report.has_value());
   EXPECT_EQ(report->Count(checkpoint::TensorAction::kSliced), 3);
   EXPECT_EQ(report->Count(checkpoint::TensorAction::kCopied), 10);
-  const checkpoint::TensorTransfer& first_layer = report->tensors.front();
-  EXPECT_EQ(first_layer.name, "mlp_extractor.policy_net.0.weight");
+  // Tensors are reported in module order (SB3's: log_std first); find the first policy layer.
+  const auto first_layer_it =
+      std::find_if(report->tensors.begin(), report->tensors.end(), [](const auto& t) {
+        return t.name == "mlp_extractor.policy_net.0.weight";
+      });
+  ASSERT_NE(first_layer_it, report->tensors.end());
+  const checkpoint::TensorTransfer& first_layer = *first_layer_it;
+  EXPECT_EQ(first_layer.action, checkpoint::TensorAction::kSliced);
   EXPECT_EQ(first_layer.source_shape, (std::vector<int64_t>{16, 1}));
   EXPECT_EQ(first_layer.target_shape, (std::vector<int64_t>{32, 1}));
 }

@@ -55,6 +55,10 @@ class PpoUpdate : public OnPolicyUpdate {
   const torch::optim::Adam* AdamOptimizer() const override { return &optimizer_; }
   const torch::optim::Optimizer& Optimizer() const override { return optimizer_; }
   torch::optim::Optimizer& Optimizer() override { return optimizer_; }
+  void SaveState(torch::serialize::OutputArchive& archive) const override {
+    optimizer_.save(archive);
+  }
+  void LoadState(torch::serialize::InputArchive& archive) override { optimizer_.load(archive); }
 
  private:
   config::AgentConfig agent_;

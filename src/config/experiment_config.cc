@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <limits>
 #include <exception>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -344,11 +344,12 @@ void ReadTraining(const Tree* node, TrainingConfig& training) {
   reader.CheckRange("log_interval", training.log_interval, 1, kInf);
   reader.Get("n_envs", &training.n_envs);
   reader.CheckRange("n_envs", training.n_envs, 1, 1024);
+  reader.Get("save_replay_buffer", &training.save_replay_buffer);
   reader.Get("seed", &training.seed);
   if (training.seed) reader.CheckRange("seed", static_cast<double>(*training.seed), 0, kInf);
-  for (const char* key : {"normalize", "normalize_reward", "clip_obs", "keep_checkpoints",
-                          "stop_on_reward", "stop_after_no_improvement", "save_replay_buffer",
-                          "deterministic_eval", "n_eval_envs", "threads"}) {
+  for (const char* key :
+       {"normalize", "normalize_reward", "clip_obs", "keep_checkpoints", "stop_on_reward",
+        "stop_after_no_improvement", "deterministic_eval", "n_eval_envs", "threads"}) {
     reader.Accept(key);
   }
   reader.Finish();

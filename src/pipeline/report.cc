@@ -27,6 +27,10 @@ std::string RenderReportJson(const PipelineState& state, const std::string& desc
     s["init_checkpoint"] = r.init_checkpoint ? json(*r.init_checkpoint) : json(nullptr);
     s["checkpoint"] = r.checkpoint ? json(*r.checkpoint) : json(nullptr);
     s["error"] = r.error ? json(*r.error) : json(nullptr);
+    s["resumed_from"] = r.resumed_from ? json(*r.resumed_from) : json(nullptr);
+    s["resumed_from_timesteps"] =
+        r.resumed_from_timesteps ? json(*r.resumed_from_timesteps) : json(nullptr);
+    s["steps_lost"] = r.steps_lost;
     sessions.push_back(s);
     counts[ToString(r.status)]++;
     total_duration += r.duration_seconds;

@@ -98,6 +98,9 @@ std::string StateToJson(const PipelineState& state) {
     PutOptional(s, "checkpoint", r.checkpoint);
     PutOptional(s, "error", r.error);
     PutOptional(s, "job", r.job);
+    PutOptional(s, "resumed_from", r.resumed_from);
+    PutOptional(s, "resumed_from_timesteps", r.resumed_from_timesteps);
+    s["steps_lost"] = r.steps_lost;
     sessions[r.name] = s;
     order.push_back(r.name);
   }
@@ -150,6 +153,9 @@ PipelineState StateFromJson(const std::string& text, const std::string& origin) 
       r.checkpoint = GetOptional<std::string>(s, "checkpoint");
       r.error = GetOptional<std::string>(s, "error");
       r.job = GetOptional<std::string>(s, "job");
+      r.resumed_from = GetOptional<std::string>(s, "resumed_from");
+      r.resumed_from_timesteps = GetOptional<int64_t>(s, "resumed_from_timesteps");
+      r.steps_lost = s.value("steps_lost", int64_t{0});
       state.sessions.push_back(std::move(r));
     }
   } catch (const json::exception& e) {
