@@ -488,7 +488,11 @@ SageMakerPlan PlanSageMakerRun(const PipelineConfig& pipeline,
     if (!options.role_arn.empty()) {
       sm.role_arn = options.role_arn;
       std::erase_if(sm.sources, [](const auto& entry) { return entry.first == "role_arn"; });
-      sm.sources.emplace_back("role_arn", config::SettingSource{{"--role-arn"}, "--role-arn"});
+      // Built field by field: GCC 12 -O3 warns falsely (maybe-uninitialized) on the braced form.
+      config::SettingSource flag;
+      flag.loc.file = "--role-arn";
+      flag.path = "--role-arn";
+      sm.sources.emplace_back("role_arn", flag);
     }
     for (std::string& warning : ValidateSageMakerConfig(pipeline, sm)) {
       plan.warnings.push_back(std::move(warning));
