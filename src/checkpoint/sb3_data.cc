@@ -1,3 +1,5 @@
+#include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -163,6 +165,46 @@ std::string Sb3DataJson(const ModelData& d) {
   return j.dump(4);
 }
 
+namespace {
+
+// Box bounds as JSON: finite values as numbers, infinities as "inf" / "-inf" (JSON has no
+// infinity; nlohmann would write null, which no reader can tell from -inf or +inf).
+json BoundsJson(const std::vector<float>& values) {
+  json out = json::array();
+  for (float v : values) {
+    if (std::isinf(v)) {
+      out.push_back(v > 0 ? "inf" : "-inf");
+    } else {
+      out.push_back(v);
+    }
+  }
+  return out;
+}
+
+// Inverse of BoundsJson; null (written before the fix) is -inf for a low and +inf for a high.
+std::vector<float> BoundsFromJson(const json& values, bool high) {
+  std::vector<float> out;
+  for (const json& v : values) {
+    if (v.is_null()) {
+      out.push_back(high ? std::numeric_limits<float>::infinity()
+                         : -std::numeric_limits<float>::infinity());
+    } else if (v.is_string()) {
+      const std::string text = v.get<std::string>();
+      if (text != "inf" && text != "-inf") {
+        throw json::other_error::create(
+            501, "expected a number, \"inf\" or \"-inf\", found \"" + text + "\"", &v);
+      }
+      out.push_back(text == "inf" ? std::numeric_limits<float>::infinity()
+                                  : -std::numeric_limits<float>::infinity());
+    } else {
+      out.push_back(v.get<float>());
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string ModelJson(const ModelData& d) {
   const config::AgentConfig& a = d.agent;
   json j = {
@@ -170,8 +212,8 @@ std::string ModelJson(const ModelData& d) {
       {"policy", a.policy},
       {"obs_dim", d.obs_dim},
       {"act_dim", d.act_dim},
-      {"observation_space", {{"low", d.obs_low}, {"high", d.obs_high}}},
-      {"action_space", {{"low", d.act_low}, {"high", d.act_high}}},
+      {"observation_space", {{"low", BoundsJson(d.obs_low)}, {"high", BoundsJson(d.obs_high)}}},
+      {"action_space", {{"low", BoundsJson(d.act_low)}, {"high", BoundsJson(d.act_high)}}},
       {"num_timesteps", d.num_timesteps},
       {"episodes", d.episodes},
       {"n_envs", d.n_envs},
@@ -207,10 +249,10 @@ ModelData ParseModelJson(const std::string& text, const std::string& origin) {
     d.agent.policy = j.at("policy").get<std::string>();
     d.obs_dim = j.at("obs_dim").get<int>();
     d.act_dim = j.at("act_dim").get<int>();
-    d.obs_low = j.at("observation_space").at("low").get<std::vector<float>>();
-    d.obs_high = j.at("observation_space").at("high").get<std::vector<float>>();
-    d.act_low = j.at("action_space").at("low").get<std::vector<float>>();
-    d.act_high = j.at("action_space").at("high").get<std::vector<float>>();
+    d.obs_low = BoundsFromJson(j.at("observation_space").at("low"), false);
+    d.obs_high = BoundsFromJson(j.at("observation_space").at("high"), true);
+    d.act_low = BoundsFromJson(j.at("action_space").at("low"), false);
+    d.act_high = BoundsFromJson(j.at("action_space").at("high"), true);
     d.num_timesteps = j.at("num_timesteps").get<int64_t>();
     d.episodes = j.at("episodes").get<int64_t>();
     d.n_envs = j.at("n_envs").get<int>();
