@@ -168,9 +168,8 @@ TEST_F(OnPolicyTest, InitCheckpointTransfersByNameAndSlicesWiderLayers) {
   EXPECT_EQ(report->Count(checkpoint::TensorAction::kCopied), 10);
   // Tensors are reported in module order (SB3's: log_std first); find the first policy layer.
   const auto first_layer_it =
-      std::find_if(report->tensors.begin(), report->tensors.end(), [](const auto& t) {
-        return t.name == "mlp_extractor.policy_net.0.weight";
-      });
+      std::find_if(report->tensors.begin(), report->tensors.end(),
+                   [](const auto& t) { return t.name == "mlp_extractor.policy_net.0.weight"; });
   ASSERT_NE(first_layer_it, report->tensors.end());
   const checkpoint::TensorTransfer& first_layer = *first_layer_it;
   EXPECT_EQ(first_layer.action, checkpoint::TensorAction::kSliced);
@@ -253,7 +252,8 @@ TEST_F(OnPolicyTest, OffPolicyChoicesAreConfigErrors) {
     TrainOnPolicy(request, MakeBandit);
     FAIL() << "expected ConfigError";
   } catch (const ConfigError& e) {
-    EXPECT_STREQ(e.what(), "agent.algorithm: expected an on-policy algorithm (PPO, A2C), found SAC");
+    EXPECT_STREQ(e.what(),
+                 "agent.algorithm: expected an on-policy algorithm (PPO, A2C), found SAC");
   }
   request.config.agent.algorithm = config::Algorithm::kPpo;
   request.config.agent.policy = "MultiRobotPolicy";
