@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <string>
@@ -58,6 +59,26 @@ const mjtNum* GeomPos(const mjData& data, int g) {
 double GeomFootprint(const mjModel& model, int geom) {
   const mjtNum* size = model.geom_size + 3 * static_cast<size_t>(geom);
   return model.geom_type[geom] == mjGEOM_BOX ? std::hypot(size[0], size[1]) : size[0];
+}
+
+/// Steps `a` and `b` `steps` times with the same varied actions (no resets); true when every
+/// reward, end flag and observation is bitwise equal.
+bool SameFuture(Env& a, Env& b, int steps) {
+  const size_t act_dim = static_cast<size_t>(a.Spec().action_space.Dim());
+  std::vector<float> obs_a(static_cast<size_t>(a.Spec().observation_space.Dim()));
+  std::vector<float> obs_b(obs_a.size());
+  std::vector<float> action(act_dim);
+  for (int t = 0; t < steps; ++t) {
+    for (size_t j = 0; j < act_dim; ++j) action[j] = static_cast<float>(std::sin(0.7 * t + j));
+    const StepResult ra = a.Step(action, obs_a);
+    const StepResult rb = b.Step(action, obs_b);
+    if (std::memcmp(&ra.reward, &rb.reward, sizeof ra.reward) != 0 ||
+        ra.terminated != rb.terminated || ra.truncated != rb.truncated ||
+        std::memcmp(obs_a.data(), obs_b.data(), obs_a.size() * sizeof(float)) != 0) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /// An obstacle_navigation env with the given overrides.
@@ -211,6 +232,30 @@ TEST(ObstacleNavigationTest, ObstaclesAndTargetsNeverOverlapTheSpawnDiscOrEachOt
   // The layout changes with the seed.
   std::sort(first_x.begin(), first_x.end());
   EXPECT_EQ(std::unique(first_x.begin(), first_x.end()), first_x.end());
+}
+
+TEST(ObstacleNavigationTest, RestoringAStateBringsItsObstaclesTargetAndCounts) {
+  // The saved env has reached one target; the restored one is in another episode.
+  auto saved = MakeNavigation();
+  auto restored = MakeNavigation();
+  std::vector<float> obs(static_cast<size_t>(saved->Spec().observation_space.Dim()));
+  const std::vector<float> idle(static_cast<size_t>(saved->Spec().action_space.Dim()), 0.0f);
+  saved->Reset(3, obs);
+  restored->Reset(4, obs);
+  LineUp(saved->world(), 0.0);
+  saved->PlaceTarget(-0.5, 0.5);
+  ASSERT_EQ(saved->Step(idle, obs).info.at("target_reached"), 1.0);
+
+  restored->RestoreState(*saved->SaveState());
+  EXPECT_EQ(restored->target(), saved->target());
+  EXPECT_EQ(restored->targets_reached(), 1);
+  for (int i = 0; i < saved->task_params().num_obstacles; ++i) {
+    const int g = saved->ObstacleGeom(i);
+    EXPECT_EQ(std::memcmp(GeomPos(restored->world().data(), g), GeomPos(saved->world().data(), g),
+                          3 * sizeof(mjtNum)),
+              0);
+  }
+  EXPECT_TRUE(SameFuture(*saved, *restored, 40));
 }
 
 TEST(ObstacleNavigationTest, LeavingTheArenaTerminates) {
@@ -487,6 +532,25 @@ TEST(NarrowPassageTest, ARobotOverAWallTerminates) {
   EXPECT_TRUE(env->OnCourse(course.goal[0], course.goal[1]));
   EXPECT_TRUE(env->OnCourse(course.room_center[0], course.room_center[1]));
   EXPECT_FALSE(env->OnCourse(course.room_center[0], course.room_center[1] - 100.0));
+}
+
+TEST(NarrowPassageTest, RestoringAStateBringsItsCheckpointProgress) {
+  auto saved = MakePassage();
+  auto restored = MakePassage();
+  std::vector<float> obs(static_cast<size_t>(saved->Spec().observation_space.Dim()));
+  const std::vector<float> idle(static_cast<size_t>(saved->Spec().action_space.Dim()), 0.0f);
+  saved->Reset(2, obs);
+  restored->Reset(3, obs);
+  const Point2 first = saved->course().checkpoints[0];
+  saved->world().PlaceRobot(saved->world().NumBars(), {first[0], first[1], C::kSphereRadius});
+  ASSERT_EQ(saved->Step(idle, obs).info.at("checkpoints_passed"), 1.0);
+
+  restored->RestoreState(*saved->SaveState());
+  EXPECT_EQ(restored->checkpoints_passed(), 1);
+  EXPECT_TRUE(SameFuture(*saved, *restored, 40));
+  // A state of another course (more passages) does not fit.
+  auto longer = MakePassage({{"num_passages", 6.0}});
+  EXPECT_THROW(longer->RestoreState(*saved->SaveState()), IoError);
 }
 
 TEST(NarrowPassageTest, BadParametersNameTheirKey) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <set>
 #include <vector>
 
@@ -78,6 +79,26 @@ std::string ConfigErrorOf(const std::string& task, const TaskParams& overrides) 
     return e.what();
   }
   return "";
+}
+
+/// Steps `a` and `b` `steps` times with the same varied actions (no resets); true when every
+/// reward, end flag and observation is bitwise equal.
+bool SameFuture(Env& a, Env& b, int steps) {
+  const size_t act_dim = static_cast<size_t>(a.Spec().action_space.Dim());
+  std::vector<float> obs_a(static_cast<size_t>(a.Spec().observation_space.Dim()));
+  std::vector<float> obs_b(obs_a.size());
+  std::vector<float> action(act_dim);
+  for (int t = 0; t < steps; ++t) {
+    for (size_t j = 0; j < act_dim; ++j) action[j] = static_cast<float>(std::sin(0.7 * t + j));
+    const StepResult ra = a.Step(action, obs_a);
+    const StepResult rb = b.Step(action, obs_b);
+    if (std::memcmp(&ra.reward, &rb.reward, sizeof ra.reward) != 0 ||
+        ra.terminated != rb.terminated || ra.truncated != rb.truncated ||
+        std::memcmp(obs_a.data(), obs_b.data(), obs_a.size() * sizeof(float)) != 0) {
+      return false;
+    }
+  }
+  return true;
 }
 
 // ----------------------------------------------------------------------------- displacement
@@ -174,6 +195,27 @@ TEST(ObjectDisplacementTest, AllEightShapesAppearRestStillAndArePlacedWithinRang
   EXPECT_EQ(seen.size(), static_cast<size_t>(kNumObjectShapes));
   EXPECT_EQ(directions.size(), 4u);
   EXPECT_EQ(env->WarningCount(), 0) << env->WarningSummary();
+}
+
+TEST(ObjectDisplacementTest, RestoringAStateOfAnotherShapeRebuildsThatShapesWorld) {
+  // The saved env mid-episode; the restored one in an episode of another shape.
+  auto saved = MakeDisplacement();
+  auto restored = MakeDisplacement();
+  auto obs = ObsBuffer(*saved);
+  saved->Reset(1, obs);
+  uint64_t other_seed = 2;
+  for (restored->Reset(other_seed, obs); restored->shape() == saved->shape();) {
+    restored->Reset(++other_seed, obs);
+  }
+  for (int t = 0; t < 5; ++t) saved->Step(Idle(*saved), obs);
+
+  restored->RestoreState(*saved->SaveState());
+  EXPECT_EQ(restored->shape(), saved->shape());
+  EXPECT_EQ(restored->direction(), saved->direction());
+  EXPECT_EQ(restored->world().model().ngeom, saved->world().model().ngeom);
+  EXPECT_EQ(restored->Displacement(), saved->Displacement());
+  EXPECT_TRUE(SameFuture(*saved, *restored, 40));
+  EXPECT_EQ(restored->WarningCount(), 0) << restored->WarningSummary();
 }
 
 TEST(ObjectDisplacementTest, ARobotLeavingTheArenaTerminatesWithTheBonus) {
@@ -329,6 +371,35 @@ TEST(ObjectManipulationTest, MassesAreRandomInTwoToEightKilogramsWithScaledInert
   }
 }
 
+TEST(ObjectManipulationTest, RestoringAStateBringsItsMassesTargetsAndEnteredFlags) {
+  // An object entered its target in the saved episode; the restored env is in another episode.
+  auto saved = MakeManipulation();
+  auto restored = MakeManipulation();
+  auto obs = ObsBuffer(*saved);
+  saved->Reset(0, obs);
+  restored->Reset(1, obs);
+  MoveTowardsTarget(*saved, 0, 1.0);
+  const StepResult entered = saved->Step(Idle(*saved), obs);
+  ASSERT_EQ(entered.info.at("objects_entered"), 1.0);
+
+  restored->RestoreState(*saved->SaveState());
+  const mjModel& a = saved->world().model();
+  const mjModel& b = restored->world().model();
+  for (int k = 0; k < saved->NumObjects(); ++k) {
+    const int body = saved->object(k).body;
+    EXPECT_EQ(restored->ObjectMass(k), saved->ObjectMass(k));
+    EXPECT_EQ(std::memcmp(b.body_inertia + 3 * body, a.body_inertia + 3 * body, 3 * sizeof(mjtNum)),
+              0);
+    EXPECT_EQ(restored->target(k), saved->target(k));
+  }
+  EXPECT_EQ(std::memcmp(b.body_subtreemass, a.body_subtreemass, a.nbody * sizeof(mjtNum)), 0);
+  // The entered bonus is not paid again, and the future is the same.
+  const StepResult next = restored->Step(Idle(*restored), obs);
+  EXPECT_EQ(next.info.at("objects_entered"), 1.0);
+  saved->Step(Idle(*saved), obs);
+  EXPECT_TRUE(SameFuture(*saved, *restored, 40));
+}
+
 TEST(ObjectManipulationTest, TheTightestAcceptedArenaAlwaysPlacesEverything) {
   // 6 objects in an 8 m arena around a 1 m spawn disc is just inside the capacity check.
   auto env =
@@ -432,6 +503,23 @@ TEST(TerrainTraversalTest, TheCourseIsDeterministicPerSeedAndDifficultyChangesIt
   a->Reset(4, obs);
   EXPECT_EQ(a->CourseGeometry(), seed4);
   EXPECT_EQ(a->features().size(), 8u);  // 20 m of 2.5 m segments
+}
+
+TEST(TerrainTraversalTest, RestoringAStateBringsItsCourseAndStuckCount) {
+  auto saved = MakeTerrain({});
+  auto restored = MakeTerrain({});
+  auto obs = ObsBuffer(*saved);
+  saved->Reset(4, obs);
+  restored->Reset(5, obs);
+  ASSERT_NE(restored->CourseGeometry(), saved->CourseGeometry());
+  for (int t = 0; t < 5; ++t) saved->Step(Idle(*saved), obs);
+
+  restored->RestoreState(*saved->SaveState());
+  EXPECT_EQ(restored->CourseGeometry(), saved->CourseGeometry());
+  EXPECT_EQ(restored->features(), saved->features());
+  EXPECT_EQ(restored->stuck_count(), saved->stuck_count());
+  EXPECT_EQ(restored->TerrainHeight(6.0, 0.0), saved->TerrainHeight(6.0, 0.0));
+  EXPECT_TRUE(SameFuture(*saved, *restored, 40));
 }
 
 TEST(TerrainTraversalTest, TheTerrainHasTheDrawnFeatureHeights) {
