@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "algos/training_state.h"
 #include "checkpoint/transfer.h"
 #include "config/tree.h"
 #include "core/error.h"
@@ -297,6 +298,48 @@ void LoopCommon::RestoreState(ByteReader& reader) {
     result_.best_mean_return.reset();
     result_.best_model.reset();
   }
+}
+
+void LoopCommon::SaveSharedState(ByteWriter& writer, const torch::Generator& sampler,
+                                 const vec::VectorEnv& envs) const {
+  writer.Put<int32_t>(kTrainingStateVersion);
+  writer.PutString(config::ToString(request_.config.agent.algorithm));
+  SaveState(writer);
+  writer.PutString(GeneratorState(sampler));
+  writer.PutString(GeneratorState(at::detail::getDefaultCPUGenerator()));
+  writer.PutString(envs.SaveState());
+}
+
+ByteReader LoopCommon::RestoreSharedState(const checkpoint::LoadedModel& model,
+                                          const std::string& origin, torch::Generator& sampler,
+                                          vec::VectorEnv& envs, int& restarted_envs) {
+  const auto bytes = model.extra_members.find(kTrainingStateMember);
+  if (bytes == model.extra_members.end()) {
+    throw IoError(origin + ": expected a periodic or interrupt checkpoint with member " +
+                  std::string(kTrainingStateMember) + ", found none (a best or final model?)");
+  }
+  if (model.data.seed != request_.seed) {
+    throw IoError(origin + ": expected a checkpoint of a session with seed " +
+                  std::to_string(request_.seed) + ", found seed " +
+                  std::to_string(model.data.seed));
+  }
+  ByteReader reader(bytes->second, origin + " " + kTrainingStateMember);
+  const auto version = reader.Get<int32_t>();
+  const std::string algorithm = reader.GetString();
+  const std::string expected = config::ToString(request_.config.agent.algorithm);
+  if (version != kTrainingStateVersion || algorithm != expected) {
+    throw IoError(origin + ": expected training state version " +
+                  std::to_string(kTrainingStateVersion) + " of " + expected + ", found version " +
+                  std::to_string(version) + " of " + algorithm);
+  }
+  RestoreState(reader);
+  SetGeneratorState(sampler, reader.GetString(), origin + " sampler generator");
+  torch::Generator global = at::detail::getDefaultCPUGenerator();
+  SetGeneratorState(global, reader.GetString(), origin + " default generator");
+  restarted_envs = envs.RestoreState(
+      reader.GetString(),
+      DeriveSeed(DeriveSeed(request_.seed, "restart"), static_cast<uint64_t>(timesteps_)));
+  return reader;
 }
 
 LoopCommon::Evaluation LoopCommon::Evaluate() {

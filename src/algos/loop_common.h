@@ -77,6 +77,18 @@ class LoopCommon {
   /// keeps the best evaluation only while models_dir/best_model.zip is the one it recorded.
   void SaveState(ByteWriter& writer) const;
   void RestoreState(ByteReader& reader);
+  /// The head of the rlpipe_training_state member every loop writes first: layout version and
+  /// algorithm, SaveState, the loop's sampler generator, torch's default CPU generator and the
+  /// envs. The loop appends its own part after it.
+  void SaveSharedState(ByteWriter& writer, const torch::Generator& sampler,
+                       const vec::VectorEnv& envs) const;
+  /// Opens `model`'s training state (IoError naming `origin` when it holds none, or was written
+  /// for another seed, layout version or algorithm), restores the head SaveSharedState wrote and
+  /// returns a reader at the loop's own part. `model` must outlive the reader. `restarted_envs`
+  /// receives the number of envs that followed the restart rule.
+  ByteReader RestoreSharedState(const checkpoint::LoadedModel& model, const std::string& origin,
+                                torch::Generator& sampler, vec::VectorEnv& envs,
+                                int& restarted_envs);
   /// Sends a ProgressEvent with `losses` (SB3 names) to the progress hook.
   void EmitProgress(const std::map<std::string, double>& losses);
   /// Unless interrupted: a final evaluation (if none ran at this step) and final_model.zip; then

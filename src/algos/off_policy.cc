@@ -135,34 +135,8 @@ void OffPolicyRun::Resume(const fs::path& path) {
   const std::string origin = path.string();
   const checkpoint::LoadedModel model = checkpoint::LoadModel(path);
   checkpoint::LoadWeightsInto(algorithm_->Policy(), model.state_dict, origin);
-  const auto bytes = model.extra_members.find(kTrainingStateMember);
-  if (bytes == model.extra_members.end()) {
-    throw IoError(origin + ": expected a periodic or interrupt checkpoint with member " +
-                  std::string(kTrainingStateMember) + ", found none (a best or final model?)");
-  }
-  const uint64_t seed = model.data.seed;
-  if (seed != request_.seed) {
-    throw IoError(origin + ": expected a checkpoint of a session with seed " +
-                  std::to_string(request_.seed) + ", found seed " + std::to_string(seed));
-  }
-  ByteReader reader(bytes->second, origin + " " + kTrainingStateMember);
-  const auto version = reader.Get<int32_t>();
-  const std::string algorithm = reader.GetString();
-  if (version != kTrainingStateVersion || algorithm != config::ToString(agent_.algorithm)) {
-    throw IoError(origin + ": expected training state version " +
-                  std::to_string(kTrainingStateVersion) + " of " +
-                  config::ToString(agent_.algorithm) + ", found version " +
-                  std::to_string(version) + " of " + algorithm);
-  }
-
-  // The order Save wrote: counters, RNGs, envs, loop counters, noise, algorithm state.
-  common_.RestoreState(reader);
-  SetGeneratorState(generator_, reader.GetString(), origin + " sampler generator");
-  torch::Generator global = at::detail::getDefaultCPUGenerator();
-  SetGeneratorState(global, reader.GetString(), origin + " default generator");
-  restarted_envs_ = envs_.RestoreState(
-      reader.GetString(),
-      DeriveSeed(DeriveSeed(request_.seed, "restart"), static_cast<uint64_t>(common_.timesteps())));
+  // The order Save wrote: the shared head, loop counters, noise, algorithm state.
+  ByteReader reader = common_.RestoreSharedState(model, origin, generator_, envs_, restarted_envs_);
   vector_steps_ = reader.Get<int64_t>();
   n_updates_ = reader.Get<int64_t>();
   const std::vector<float> noise = reader.GetVector<float>();
@@ -295,12 +269,7 @@ void OffPolicyRun::Save(const fs::path& path, bool training_state) {
   if (training_state) {
     // Resume reads these back in the same order.
     ByteWriter writer;
-    writer.Put<int32_t>(kTrainingStateVersion);
-    writer.PutString(config::ToString(agent_.algorithm));
-    common_.SaveState(writer);
-    writer.PutString(GeneratorState(generator_));
-    writer.PutString(GeneratorState(at::detail::getDefaultCPUGenerator()));
-    writer.PutString(envs_.SaveState());
+    common_.SaveSharedState(writer, generator_, envs_);
     writer.Put<int64_t>(vector_steps_);
     writer.Put<int64_t>(n_updates_);
     std::vector<float> noise;

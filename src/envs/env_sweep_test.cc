@@ -52,29 +52,6 @@ struct Trajectory {
   std::vector<int> flags;
 };
 
-/// Resets with `seed`, then steps `steps` times with the given actions, resetting (no seed) after
-/// each episode end.
-Trajectory Rollout(Env& env, uint64_t seed, const std::vector<float>& actions, int steps) {
-  const int obs_dim = env.Spec().observation_space.Dim();
-  const int act_dim = env.Spec().action_space.Dim();
-  std::vector<float> obs(obs_dim);
-  Trajectory traj;
-  env.Reset(seed, obs);
-  traj.obs.insert(traj.obs.end(), obs.begin(), obs.end());
-  for (int t = 0; t < steps; ++t) {
-    std::span<const float> action(actions.data() + t * act_dim, act_dim);
-    const StepResult r = env.Step(action, obs);
-    traj.obs.insert(traj.obs.end(), obs.begin(), obs.end());
-    traj.rewards.push_back(r.reward);
-    traj.flags.push_back(r.terminated * 2 + r.truncated);
-    if (r.terminated || r.truncated) {
-      env.Reset(std::nullopt, obs);
-      traj.obs.insert(traj.obs.end(), obs.begin(), obs.end());
-    }
-  }
-  return traj;
-}
-
 /// Steps `steps` times from the env's current state with the given actions (resetting without a
 /// seed after each episode end).
 Trajectory Continue(Env& env, const std::vector<float>& actions, int steps) {
@@ -91,6 +68,15 @@ Trajectory Continue(Env& env, const std::vector<float>& actions, int steps) {
       traj.obs.insert(traj.obs.end(), obs.begin(), obs.end());
     }
   }
+  return traj;
+}
+
+/// Resets with `seed` (the first observation is recorded), then Continue.
+Trajectory Rollout(Env& env, uint64_t seed, const std::vector<float>& actions, int steps) {
+  std::vector<float> obs(env.Spec().observation_space.Dim());
+  env.Reset(seed, obs);
+  Trajectory traj = Continue(env, actions, steps);
+  traj.obs.insert(traj.obs.begin(), obs.begin(), obs.end());
   return traj;
 }
 

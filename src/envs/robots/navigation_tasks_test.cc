@@ -15,6 +15,7 @@
 #include "envs/registry.h"
 #include "envs/robots/narrow_passage.h"
 #include "envs/robots/obstacle_navigation.h"
+#include "envs/robots/task_test_util.h"
 
 namespace rlpipe::envs::robots {
 namespace {
@@ -61,25 +62,7 @@ double GeomFootprint(const mjModel& model, int geom) {
   return model.geom_type[geom] == mjGEOM_BOX ? std::hypot(size[0], size[1]) : size[0];
 }
 
-/// Steps `a` and `b` `steps` times with the same varied actions (no resets); true when every
-/// reward, end flag and observation is bitwise equal.
-bool SameFuture(Env& a, Env& b, int steps) {
-  const size_t act_dim = static_cast<size_t>(a.Spec().action_space.Dim());
-  std::vector<float> obs_a(static_cast<size_t>(a.Spec().observation_space.Dim()));
-  std::vector<float> obs_b(obs_a.size());
-  std::vector<float> action(act_dim);
-  for (int t = 0; t < steps; ++t) {
-    for (size_t j = 0; j < act_dim; ++j) action[j] = static_cast<float>(std::sin(0.7 * t + j));
-    const StepResult ra = a.Step(action, obs_a);
-    const StepResult rb = b.Step(action, obs_b);
-    if (std::memcmp(&ra.reward, &rb.reward, sizeof ra.reward) != 0 ||
-        ra.terminated != rb.terminated || ra.truncated != rb.truncated ||
-        std::memcmp(obs_a.data(), obs_b.data(), obs_a.size() * sizeof(float)) != 0) {
-      return false;
-    }
-  }
-  return true;
-}
+using rlpipe::envs::test_util::SameFuture;
 
 /// An obstacle_navigation env with the given overrides.
 std::unique_ptr<ObstacleNavigation> MakeNavigation(const TaskParams& overrides = {}) {

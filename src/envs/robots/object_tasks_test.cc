@@ -12,6 +12,7 @@
 #include "envs/registry.h"
 #include "envs/robots/object_displacement.h"
 #include "envs/robots/object_manipulation.h"
+#include "envs/robots/task_test_util.h"
 #include "envs/robots/terrain_traversal.h"
 
 namespace rlpipe::envs::robots {
@@ -81,25 +82,7 @@ std::string ConfigErrorOf(const std::string& task, const TaskParams& overrides) 
   return "";
 }
 
-/// Steps `a` and `b` `steps` times with the same varied actions (no resets); true when every
-/// reward, end flag and observation is bitwise equal.
-bool SameFuture(Env& a, Env& b, int steps) {
-  const size_t act_dim = static_cast<size_t>(a.Spec().action_space.Dim());
-  std::vector<float> obs_a(static_cast<size_t>(a.Spec().observation_space.Dim()));
-  std::vector<float> obs_b(obs_a.size());
-  std::vector<float> action(act_dim);
-  for (int t = 0; t < steps; ++t) {
-    for (size_t j = 0; j < act_dim; ++j) action[j] = static_cast<float>(std::sin(0.7 * t + j));
-    const StepResult ra = a.Step(action, obs_a);
-    const StepResult rb = b.Step(action, obs_b);
-    if (std::memcmp(&ra.reward, &rb.reward, sizeof ra.reward) != 0 ||
-        ra.terminated != rb.terminated || ra.truncated != rb.truncated ||
-        std::memcmp(obs_a.data(), obs_b.data(), obs_a.size() * sizeof(float)) != 0) {
-      return false;
-    }
-  }
-  return true;
-}
+using rlpipe::envs::test_util::SameFuture;
 
 // ----------------------------------------------------------------------------- displacement
 
