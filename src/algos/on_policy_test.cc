@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "algos/bandit_env_test_util.h"
 #include "algos/train.h"
 #include "checkpoint/checkpoint.h"
 #include "core/error.h"
@@ -20,30 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// A one-step continuous bandit: observation [1], reward −(a − 0.5)², every step terminates.
-class BanditEnv : public envs::Env {
- public:
-  BanditEnv() {
-    spec_.name = "bandit";
-    spec_.observation_space = {{1.0f}, {1.0f}};
-    spec_.action_space = {{-2.0f}, {2.0f}};
-  }
-  const envs::EnvSpec& Spec() const override { return spec_; }
-  void Reset(std::optional<uint64_t>, std::span<float> obs) override { obs[0] = 1.0f; }
-  envs::StepResult Step(std::span<const float> action, std::span<float> obs) override {
-    obs[0] = 1.0f;
-    const double error = static_cast<double>(action[0]) - 0.5;
-    envs::StepResult result;
-    result.reward = -error * error;
-    result.terminated = true;
-    return result;
-  }
-
- private:
-  envs::EnvSpec spec_;
-};
-
-std::unique_ptr<envs::Env> MakeBandit() { return std::make_unique<BanditEnv>(); }
+using test_util::MakeBandit;
 
 class OnPolicyTest : public ::testing::Test {
  protected:
