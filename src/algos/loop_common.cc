@@ -1,8 +1,13 @@
 #include "algos/loop_common.h"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <limits>
 #include <numeric>
+#include <stdexcept>
 #include <utility>
 
 #include "core/error.h"
@@ -60,6 +65,7 @@ void PrepareSession(const TrainingRequest& request, const LoopOptions& options) 
   require(training.log_interval >= 1, "training.log_interval: expected >= 1",
           training.log_interval);
   require(options.torch_threads >= 1, "torch threads: expected >= 1", options.torch_threads);
+  require(options.env_threads >= 1, "env threads: expected >= 1", options.env_threads);
   torch::set_num_threads(options.torch_threads);
 }
 
@@ -95,6 +101,37 @@ checkpoint::ModelData MakeModelData(const TrainingRequest& request, const envs::
   return data;
 }
 
+checkpoint::ExtraMembers NormalizerMembers(const vec::VecNormalizer& normalizer) {
+  if (!normalizer.Enabled()) return {};
+  return {{kNormalizerMember, vec::NormalizerStateToJson(normalizer.State())}};
+}
+
+std::optional<vec::NormalizerState> SavedNormalizerState(const checkpoint::LoadedModel& model,
+                                                         const std::string& origin) {
+  const auto it = model.extra_members.find(kNormalizerMember);
+  if (it == model.extra_members.end()) return std::nullopt;
+  return vec::NormalizerStateFromJson(it->second, origin);
+}
+
+std::string AdoptSavedNormalizer(const checkpoint::LoadedModel& model, const std::string& origin,
+                                 vec::VecNormalizer& normalizer) {
+  const std::optional<vec::NormalizerState> saved = SavedNormalizerState(model, origin);
+  // A model trained on normalised observations needs its statistics, and vice versa.
+  if (!saved) {
+    return normalizer.Enabled() ? origin + " has no normaliser statistics; they start afresh" : "";
+  }
+  if (!normalizer.Enabled()) {
+    return origin + " was trained with training.normalize; this session does not normalise, " +
+           "so its statistics are not used";
+  }
+  try {
+    normalizer.AdoptStatistics(*saved);
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError("checkpoint " + origin + ": " + e.what());
+  }
+  return "normaliser statistics taken from " + origin;
+}
+
 torch::Tensor ToTensor(std::span<const float> data, int64_t rows, int64_t cols) {
   return torch::from_blob(const_cast<float*>(data.data()), {rows, cols}, torch::kFloat32).clone();
 }
@@ -106,11 +143,12 @@ void CopyOut(const torch::Tensor& tensor, std::vector<float>& out) {
 }
 
 LoopCommon::LoopCommon(const TrainingRequest& request, std::unique_ptr<envs::Env> eval_env,
-                       ActFn act, SaveFn save)
+                       ActFn act, SaveFn save, const vec::VecNormalizer* normalizer)
     : request_(request),
       eval_env_(std::move(eval_env)),
       act_(std::move(act)),
-      save_(std::move(save)) {}
+      save_(std::move(save)),
+      normalizer_(normalizer) {}
 
 void LoopCommon::Message(const std::string& line) const {
   if (request_.hooks.on_message) request_.hooks.on_message(line);
@@ -138,7 +176,32 @@ void LoopCommon::AfterStep(int64_t env_steps, const std::vector<vec::EpisodeStat
   // Evaluation and periodic checkpoints on their step cadence.
   const config::TrainingConfig& training = request_.config.training;
   if (Crossed(before, timesteps_, training.eval_freq)) RunEvaluation();
-  if (Crossed(before, timesteps_, training.save_freq)) Save(StepCheckpointPath());
+  if (Crossed(before, timesteps_, training.save_freq)) {
+    Save(StepCheckpointPath());
+    PruneCheckpoints();
+  }
+}
+
+void LoopCommon::PruneCheckpoints() {
+  const int keep = request_.config.training.keep_checkpoints;
+  const fs::path dir = request_.models_dir / "checkpoints";
+  if (keep <= 0 || !fs::exists(dir)) return;
+
+  // Periodic checkpoints by step count, newest first; best/final live outside this folder.
+  std::vector<std::pair<int64_t, fs::path>> found;
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    const std::string prefix = "rl_model_";
+    const std::string suffix = "_steps.zip";
+    if (!name.starts_with(prefix) || !name.ends_with(suffix)) continue;
+    const std::string digits =
+        name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) continue;
+    found.emplace_back(std::stoll(digits), entry.path());
+  }
+  std::sort(found.begin(), found.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (size_t i = static_cast<size_t>(keep); i < found.size(); ++i) fs::remove(found[i].second);
 }
 
 LoopCommon::Evaluation LoopCommon::Evaluate() {
@@ -147,13 +210,17 @@ LoopCommon::Evaluation LoopCommon::Evaluate() {
   const envs::EnvSpec& spec = eval_env_->Spec();
   std::vector<float> obs(static_cast<size_t>(spec.observation_space.Dim()));
   std::vector<float> action;
+  eval_obs_.resize(obs.size());
   std::vector<double> returns, lengths;
   for (int e = 0; e < request_.config.training.eval_episodes; ++e) {
     eval_env_->Reset(DeriveSeed(eval_seed, static_cast<uint64_t>(e)), obs);
     double episode_return = 0.0;
     int64_t length = 0;
     for (bool done = false; !done;) {
-      act_(obs, action);
+      // The policy sees observations normalised with the frozen training statistics.
+      std::copy(obs.begin(), obs.end(), eval_obs_.begin());
+      if (normalizer_ != nullptr) normalizer_->NormalizeObs(eval_obs_);
+      act_(eval_obs_, action);
       envs::StepResult step = eval_env_->Step(action, obs);
       episode_return += step.reward;
       ++length;
@@ -196,6 +263,43 @@ void LoopCommon::RunEvaluation() {
     result_.best_model = Save(request_.models_dir / "best_model.zip");
   }
   if (request_.hooks.on_eval) request_.hooks.on_eval(event);
+  CheckEarlyStop(ev.mean_return, event.new_best);
+}
+
+void LoopCommon::CheckEarlyStop(double mean_return, bool new_best) {
+  const config::TrainingConfig& training = request_.config.training;
+  evaluations_without_best_ = new_best ? 0 : evaluations_without_best_ + 1;
+  char text[256];
+  // The reward threshold first: reaching the goal is the better reason to stop.
+  if (training.stop_on_reward && mean_return >= *training.stop_on_reward) {
+    std::snprintf(text, sizeof(text), "stop_on_reward: mean eval return %.4g >= %.4g at %lld steps",
+                  mean_return, *training.stop_on_reward, static_cast<long long>(timesteps_));
+  } else if (training.stop_after_no_improvement > 0 &&
+             evaluations_without_best_ >= training.stop_after_no_improvement) {
+    std::snprintf(text, sizeof(text),
+                  "stop_after_no_improvement: %d evaluations without a new best (best %.4g) at "
+                  "%lld steps",
+                  evaluations_without_best_, result_.best_mean_return.value_or(mean_return),
+                  static_cast<long long>(timesteps_));
+  } else {
+    return;
+  }
+  if (result_.stop_reason) return;
+  result_.stop_reason = text;
+  Message("early stop: " + *result_.stop_reason);
+}
+
+std::map<std::string, double> LoopCommon::RecentTaskMeans() const {
+  std::map<std::string, double> sums;
+  std::map<std::string, int> counts;
+  for (const vec::EpisodeStats& episode : recent_) {
+    for (const auto& [key, value] : episode.last_info) {
+      sums[key] += value;
+      ++counts[key];
+    }
+  }
+  for (auto& [key, sum] : sums) sum /= counts[key];
+  return sums;
 }
 
 void LoopCommon::EmitProgress(const std::map<std::string, double>& losses) {
@@ -220,6 +324,7 @@ void LoopCommon::EmitProgress(const std::map<std::string, double>& losses) {
   event.collect_seconds = collect_seconds_;
   event.update_seconds = update_seconds_;
   event.losses = losses;
+  event.task_stats = RecentTaskMeans();
   request_.hooks.on_progress(event);
 }
 
@@ -235,6 +340,16 @@ TrainingResult LoopCommon::Finish(const std::map<std::string, double>& losses) {
   result_.wall_seconds = SecondsSince(start_);
   result_.collect_seconds = collect_seconds_;
   result_.update_seconds = update_seconds_;
+
+  // Task statistics over the recent episodes: mean and max per info key.
+  for (const auto& [key, mean] : RecentTaskMeans()) {
+    double max = -std::numeric_limits<double>::infinity();
+    for (const vec::EpisodeStats& episode : recent_) {
+      const auto it = episode.last_info.find(key);
+      if (it != episode.last_info.end()) max = std::max(max, it->second);
+    }
+    result_.task_stats[key] = TaskStat{mean, max};
+  }
   return result_;
 }
 

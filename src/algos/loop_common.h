@@ -19,6 +19,7 @@
 #include "algos/train.h"
 #include "checkpoint/checkpoint.h"
 #include "envs/env.h"
+#include "vec/normalizer.h"
 #include "vec/vector_env.h"
 
 namespace rlpipe::algos {
@@ -38,6 +39,18 @@ void SetLearningRate(torch::optim::Optimizer& optimizer, double learning_rate);
 checkpoint::ModelData MakeModelData(const TrainingRequest& request, const envs::EnvSpec& spec,
                                     int64_t timesteps, int64_t episodes);
 
+/// The archive member holding the normaliser state (hex-float JSON, exact round trip).
+inline constexpr const char* kNormalizerMember = "rlpipe_normalizer.json";
+/// The extra archive members that carry `normalizer` (none when it is disabled).
+checkpoint::ExtraMembers NormalizerMembers(const vec::VecNormalizer& normalizer);
+/// The normaliser state saved in `model`, if any.
+std::optional<vec::NormalizerState> SavedNormalizerState(const checkpoint::LoadedModel& model,
+                                                         const std::string& origin);
+/// A session starting from `model`: its normaliser statistics are taken over when this session
+/// normalises; returns a line saying what happened (empty when there is nothing to say).
+std::string AdoptSavedNormalizer(const checkpoint::LoadedModel& model, const std::string& origin,
+                                 vec::VecNormalizer& normalizer);
+
 /// Copies row-major floats into a new [rows, cols] tensor.
 torch::Tensor ToTensor(std::span<const float> data, int64_t rows, int64_t cols);
 /// Copies a tensor's values out as floats.
@@ -52,13 +65,17 @@ class LoopCommon {
   /// Writes a model archive at the path.
   using SaveFn = std::function<void(const std::filesystem::path& path)>;
 
+  /// `normalizer` (not owned, may be null) normalises evaluation observations with its frozen
+  /// statistics; `act` then sees normalised observations.
   LoopCommon(const TrainingRequest& request, std::unique_ptr<envs::Env> eval_env, ActFn act,
-             SaveFn save);
+             SaveFn save, const vec::VecNormalizer* normalizer = nullptr);
 
   /// Polls the stop hook; when it fires, saves an interrupt checkpoint and returns true.
   bool CheckStop();
   /// Counts `env_steps` new steps and the finished episodes, then runs the evaluation and the
-  /// periodic checkpoint whose cadence (training.eval_freq, save_freq) was crossed.
+  /// periodic checkpoint whose cadence (training.eval_freq, save_freq) was crossed; an evaluation
+  /// may end the session early (early_stopped()). Only the newest training.keep_checkpoints
+  /// periodic checkpoints are kept.
   void AfterStep(int64_t env_steps, const std::vector<vec::EpisodeStats>& finished);
   /// Sends a ProgressEvent with `losses` (SB3 names) to the progress hook.
   void EmitProgress(const std::map<std::string, double>& losses);
@@ -71,6 +88,12 @@ class LoopCommon {
   int64_t timesteps() const { return timesteps_; }
   int64_t episodes() const { return episodes_; }
   bool interrupted() const { return result_.interrupted; }
+  /// True once an early-stopping rule (training.stop_on_reward, stop_after_no_improvement) fired.
+  bool early_stopped() const { return result_.stop_reason.has_value(); }
+  /// Interrupted or early-stopped: the loop should end.
+  bool Done() const { return interrupted() || early_stopped(); }
+  /// The session's time split; the loops add to it.
+  TimeSplit& time_split() { return result_.time_split; }
   void Message(const std::string& line) const;
 
  private:
@@ -82,6 +105,12 @@ class LoopCommon {
   };
   Evaluation Evaluate();
   void RunEvaluation();
+  /// Applies the early-stopping rules after an evaluation.
+  void CheckEarlyStop(double mean_return, bool new_best);
+  /// Deletes all but the newest training.keep_checkpoints periodic checkpoints.
+  void PruneCheckpoints();
+  /// Means of the task statistics over the recent episodes.
+  std::map<std::string, double> RecentTaskMeans() const;
   std::filesystem::path StepCheckpointPath() const;
   std::filesystem::path Save(const std::filesystem::path& path);
 
@@ -89,6 +118,9 @@ class LoopCommon {
   std::unique_ptr<envs::Env> eval_env_;
   ActFn act_;
   SaveFn save_;
+  const vec::VecNormalizer* normalizer_;
+  std::vector<float> eval_obs_;  // [obs_dim] normalised evaluation observation
+  int evaluations_without_best_ = 0;
   int64_t timesteps_ = 0;
   int64_t episodes_ = 0;
   std::deque<vec::EpisodeStats> recent_;

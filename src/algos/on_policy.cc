@@ -44,18 +44,20 @@ void ClipToBox(const std::vector<float>& actions, const envs::Box& box, std::vec
 /// The state of one on-policy session.
 class OnPolicyRun {
  public:
-  OnPolicyRun(const TrainingRequest& request, const vec::VectorEnv::Factory& env_factory)
+  OnPolicyRun(const TrainingRequest& request, const vec::VectorEnv::Factory& env_factory,
+              const LoopOptions& loop_options)
       : request_(request),
         agent_(request.config.agent),
         training_(request.config.training),
-        envs_(training_.n_envs, env_factory),
+        envs_(training_.n_envs, loop_options.env_threads, env_factory),
         spec_(envs_.Spec()),
         generator_(nn::MakeGenerator(DeriveSeed(request.seed, "sampler"))),
         buffer_(agent_.n_steps, training_.n_envs, envs_.ObsDim(), envs_.ActDim()),
+        normalizer_(training_.normalize, agent_.gamma, training_.n_envs, envs_.ObsDim()),
         common_(
             request, env_factory(),
             [this](std::span<const float> obs, std::vector<float>& action) { Act(obs, action); },
-            [this](const fs::path& path) { Save(path); }) {
+            [this](const fs::path& path) { Save(path); }, &normalizer_) {
     // The policy, initialised from the request seed, then optionally from a checkpoint.
     nn::MlpActorCriticOptions options;
     options.obs_dim = envs_.ObsDim();
@@ -84,18 +86,20 @@ class OnPolicyRun {
   const TrainingRequest& request_;
   const config::AgentConfig& agent_;
   const config::TrainingConfig& training_;
-  vec::VectorEnv envs_;
+  vec::ThreadedVectorEnv envs_;
   envs::EnvSpec spec_;
   torch::Generator generator_;
   RolloutBuffer buffer_;
+  vec::VecNormalizer normalizer_;
   nn::MlpActorCritic policy_{nullptr};
   std::unique_ptr<OnPolicyUpdate> update_;
   LoopCommon common_;
   int64_t rollouts_ = 0;
   std::map<std::string, double> losses_;
 
-  // Per-step scratch buffers, [N, dim] row-major.
-  std::vector<float> last_obs_, actions_, clipped_, values_, log_probs_, rewards_, final_values_;
+  // Per-step scratch buffers, [N, dim] row-major; obs_ is the policy's (normalised) view.
+  std::vector<float> obs_, next_obs_, final_obs_;
+  std::vector<float> actions_, clipped_, values_, log_probs_, rewards_, final_values_;
   std::vector<float> eval_action_;
   std::vector<uint8_t> dones_;
 };
@@ -104,15 +108,22 @@ void OnPolicyRun::LoadInitialWeights(const fs::path& path) {
   checkpoint::LoadedModel model = checkpoint::LoadModel(path);
   const int copied = checkpoint::LoadWeightsInto(*policy_, model.state_dict, path.string());
   common_.Message("loaded " + std::to_string(copied) + " tensors from " + path.string());
+  const std::string normalizer_line = AdoptSavedNormalizer(model, path.string(), normalizer_);
+  if (!normalizer_line.empty()) common_.Message(normalizer_line);
 }
 
 TrainingResult OnPolicyRun::Run() {
-  envs_.Reset(DeriveSeed(request_.seed, "envs"));
+  // First observations, merged into the normaliser's statistics and normalised.
+  const std::vector<float>& first = envs_.Reset(DeriveSeed(request_.seed, "envs"));
+  normalizer_.ObserveReset(first);
+  obs_.assign(first.begin(), first.end());
+  normalizer_.NormalizeObs(obs_);
   while (common_.timesteps() < training_.total_timesteps) {
-    // Collect one rollout of n_steps per env, stopping between steps when asked.
+    // Collect one rollout of n_steps per env, stopping between steps when asked (or when an
+    // early-stopping rule fired; the partial rollout is not learned from, as in SB3).
     buffer_.Clear();
-    while (!buffer_.Full() && !common_.CheckStop()) CollectStep();
-    if (common_.interrupted()) break;
+    while (!buffer_.Full() && !common_.Done() && !common_.CheckStop()) CollectStep();
+    if (common_.Done()) break;
 
     // Learn from it.
     Update();
@@ -125,13 +136,13 @@ TrainingResult OnPolicyRun::Run() {
 void OnPolicyRun::CollectStep() {
   const Clock::time_point start = Clock::now();
   const int64_t n = envs_.Size();
-  const auto& obs = envs_.Observations();
-  last_obs_.assign(obs.begin(), obs.end());
+  const int64_t obs_dim = envs_.ObsDim();
+  TimeSplit& split = common_.time_split();
 
   // Act: sample from the current policy (stored unclipped), clip only what the env sees.
   {
     torch::NoGradGuard no_grad;
-    nn::ActorCriticOutput out = policy_->forward(ToTensor(last_obs_, n, envs_.ObsDim()));
+    nn::ActorCriticOutput out = policy_->forward(ToTensor(obs_, n, obs_dim));
     nn::DiagGaussian dist(out.mean, out.log_std);
     torch::Tensor actions = dist.Sample(generator_);  // [N, act_dim]
     CopyOut(actions, actions_);
@@ -139,22 +150,41 @@ void OnPolicyRun::CollectStep() {
     CopyOut(out.value, values_);
   }
   ClipToBox(actions_, spec_.action_space, clipped_);
+  const Clock::time_point env_start = Clock::now();
+  split.inference_seconds += std::chrono::duration<double>(env_start - start).count();
   const vec::BatchStep& step = envs_.Step(clipped_);
+  const Clock::time_point env_end = Clock::now();
+  split.env_step_seconds += std::chrono::duration<double>(env_end - env_start).count();
 
-  // Truncated episodes keep their future through γ V(final_obs) in the reward (SB3).
-  rewards_.assign(step.rewards.begin(), step.rewards.end());
+  // Statistics from the raw step, then the policy's view: normalised obs, final obs, rewards.
   dones_.resize(static_cast<size_t>(n));
   bool any_truncated = false;
   for (size_t i = 0; i < dones_.size(); ++i) {
     dones_[i] = step.terminated[i] || step.truncated[i];
     any_truncated = any_truncated || (step.truncated[i] && !step.terminated[i]);
   }
+  normalizer_.ObserveStep(step.obs, step.rewards, dones_);
+  next_obs_.assign(step.obs.begin(), step.obs.end());
+  normalizer_.NormalizeObs(next_obs_);
+  rewards_.assign(step.rewards.begin(), step.rewards.end());
+  normalizer_.NormalizeRewards(rewards_);
+
+  split.buffer_seconds += SecondsSince(env_end);
+
+  // Truncated episodes keep their future through γ V(final_obs) in the reward (SB3).
   if (any_truncated) {
+    const Clock::time_point bootstrap_start = Clock::now();
+    final_obs_.assign(step.final_obs.begin(), step.final_obs.end());
+    normalizer_.NormalizeObs(final_obs_);
     torch::NoGradGuard no_grad;
-    CopyOut(policy_->Value(ToTensor(step.final_obs, n, envs_.ObsDim())), final_values_);
+    CopyOut(policy_->Value(ToTensor(final_obs_, n, obs_dim)), final_values_);
     AddTruncationBootstrap(rewards_, step.terminated, step.truncated, final_values_, agent_.gamma);
+    split.inference_seconds += SecondsSince(bootstrap_start);
   }
-  buffer_.Add(last_obs_, actions_, rewards_, dones_, values_, log_probs_);
+  const Clock::time_point add_start = Clock::now();
+  buffer_.Add(obs_, actions_, rewards_, dones_, values_, log_probs_);
+  obs_.swap(next_obs_);
+  split.buffer_seconds += SecondsSince(add_start);
   common_.AddCollectSeconds(SecondsSince(start));
 
   // Counters, episode statistics, evaluation and periodic checkpoints.
@@ -168,10 +198,12 @@ void OnPolicyRun::Update() {
   std::vector<float> last_values;
   {
     torch::NoGradGuard no_grad;
-    CopyOut(policy_->Value(ToTensor(envs_.Observations(), envs_.Size(), envs_.ObsDim())),
-            last_values);
+    CopyOut(policy_->Value(ToTensor(obs_, envs_.Size(), envs_.ObsDim())), last_values);
   }
   buffer_.ComputeReturnsAndAdvantage(last_values, agent_.gamma, agent_.gae_lambda);
+  const Clock::time_point update_start = Clock::now();
+  common_.time_split().buffer_seconds +=
+      std::chrono::duration<double>(update_start - start).count();
 
   // The rollout as flat tensors: [T, N, dim] → [T·N, dim].
   const int64_t size = buffer_.Size();
@@ -193,6 +225,7 @@ void OnPolicyRun::Update() {
   losses_["train/learning_rate"] = learning_rate;
   losses_["train/explained_variance"] = ExplainedVariance(buffer_.values(), buffer_.returns());
   losses_["train/std"] = policy_->named_parameters()["log_std"].exp().mean().item<double>();
+  common_.time_split().update_seconds += SecondsSince(update_start);
   common_.AddUpdateSeconds(SecondsSince(start));
 }
 
@@ -204,9 +237,9 @@ void OnPolicyRun::Act(std::span<const float> obs, std::vector<float>& action) {
 }
 
 void OnPolicyRun::Save(const fs::path& path) {
-  checkpoint::SaveModel(path, *policy_,
-                        MakeModelData(request_, spec_, common_.timesteps(), common_.episodes()),
-                        request_.config.resolved, update_->AdamOptimizer());
+  checkpoint::SaveModel(
+      path, *policy_, MakeModelData(request_, spec_, common_.timesteps(), common_.episodes()),
+      request_.config.resolved, update_->AdamOptimizer(), NormalizerMembers(normalizer_));
 }
 
 }  // namespace
@@ -236,7 +269,7 @@ TrainingResult TrainOnPolicy(const TrainingRequest& request,
                       config::ToString(algorithm));
   }
   PrepareSession(request, options);
-  OnPolicyRun run(request, env_factory);
+  OnPolicyRun run(request, env_factory, options);
   return run.Run();
 }
 

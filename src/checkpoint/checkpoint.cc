@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -174,7 +175,8 @@ StateDict ToStateDict(torch::nn::Module& module) {
 }
 
 void SaveModel(const std::filesystem::path& path, torch::nn::Module& policy, const ModelData& data,
-               const config::Tree& resolved_config, const torch::optim::Adam* optimizer) {
+               const config::Tree& resolved_config, const torch::optim::Adam* optimizer,
+               const ExtraMembers& extra) {
   // policy.pth: a pickled {name: tensor} dict, readable by Python's torch.load.
   c10::Dict<std::string, at::Tensor> state;
   for (auto& [name, tensor] : ToStateDict(policy)) state.insert(name, tensor);
@@ -183,6 +185,14 @@ void SaveModel(const std::filesystem::path& path, torch::nn::Module& policy, con
   if (optimizer != nullptr) members.emplace_back(kOptimizerMember, OptimizerPickle(*optimizer));
   members.emplace_back(kDataMember, DataJson(data));
   members.emplace_back(kConfigMember, resolved_config.ToYaml());
+  for (const auto& [name, bytes] : extra) {
+    if (name.ends_with(".pth") || name == kManifestMember || name == kDataMember ||
+        name == kConfigMember) {
+      throw std::invalid_argument("SaveModel: extra member name '" + name +
+                                  "' is reserved (SB3's .pth members and rlpipe's own)");
+    }
+    members.emplace_back(name, bytes);
+  }
 
   // The manifest lists every other member and comes last.
   json manifest = {{"format", "rlpipe"}, {"format_version", kFormatVersion}};
@@ -205,6 +215,17 @@ LoadedModel LoadModel(const std::filesystem::path& path) {
   // Our members first: cheap checks before unpickling tensors.
   model.data = ParseData(zip.Get(kDataMember), origin);
   model.config_yaml = zip.Has(kConfigMember) ? zip.Get(kConfigMember) : std::string();
+  if (zip.Has(kManifestMember)) {
+    try {
+      for (const json& member : json::parse(zip.Get(kManifestMember)).at("members")) {
+        const std::string name = member.at("name").get<std::string>();
+        if (name.ends_with(".pth") || name == kDataMember || name == kConfigMember) continue;
+        if (zip.Has(name)) model.extra_members[name] = zip.Get(name);
+      }
+    } catch (const json::exception& e) {
+      throw IoError(origin + ": expected a valid rlpipe_manifest.json member, found: " + e.what());
+    }
+  }
 
   // policy.pth: a {name: tensor} dict.
   const std::string& bytes = zip.Get(kPolicyMember);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,11 +42,15 @@ struct ModelData {
   uint64_t seed = 0;                     // the training request's seed
 };
 
+/// rlpipe's own extra members by name (never ending in `.pth`), e.g. "rlpipe_normalizer.json".
+using ExtraMembers = std::map<std::string, std::string>;
+
 /// A model read back from an archive.
 struct LoadedModel {
   StateDict state_dict;
   ModelData data;
   std::string config_yaml;  // the resolved config the model was trained with
+  ExtraMembers extra_members;  // every member listed in the manifest that is none of the above
 };
 
 /// Copies `module`'s parameters (detached, float32, contiguous) in registration order.
@@ -53,8 +58,10 @@ StateDict ToStateDict(torch::nn::Module& module);
 
 /// Writes the archive atomically (a reader never sees half a file). `optimizer` may be null; when
 /// given, its Adam state is written as `policy.optimizer.pth` in torch.optim's state_dict layout.
+/// `extra` members are written as given (names must not end in `.pth`; std::invalid_argument).
 void SaveModel(const std::filesystem::path& path, torch::nn::Module& policy, const ModelData& data,
-               const config::Tree& resolved_config, const torch::optim::Adam* optimizer = nullptr);
+               const config::Tree& resolved_config, const torch::optim::Adam* optimizer = nullptr,
+               const ExtraMembers& extra = {});
 
 /// Reads an archive; throws IoError naming the file when it is missing, truncated or corrupt.
 LoadedModel LoadModel(const std::filesystem::path& path);

@@ -72,6 +72,19 @@ class CheckpointTest : public ::testing::Test {
   fs::path dir_;
 };
 
+TEST_F(CheckpointTest, ExtraMembersRoundTripAndReservedNamesAreRefused) {
+  nn::MlpActorCritic policy(Options(3));
+  const fs::path path = dir_ / "extra.zip";
+  SaveModel(path, *policy, Data(), Config(), nullptr,
+            {{"rlpipe_normalizer.json", "{\"obs\": true}"}, {"notes.bin", std::string("\0\1", 2)}});
+  const LoadedModel loaded = LoadModel(path);
+  EXPECT_EQ(loaded.extra_members, (ExtraMembers{{"rlpipe_normalizer.json", "{\"obs\": true}"},
+                                                {"notes.bin", std::string("\0\1", 2)}}));
+  EXPECT_THROW(SaveModel(path, *policy, Data(), Config(), nullptr, {{"vec.pth", "x"}}),
+               std::invalid_argument);
+  EXPECT_TRUE(LoadModel(path).extra_members.contains("notes.bin"));  // the old file is intact
+}
+
 TEST_F(CheckpointTest, RoundTripGivesEqualTensorsAndData) {
   nn::MlpActorCritic policy(Options(3));
   const fs::path path = dir_ / "model.zip";

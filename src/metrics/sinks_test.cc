@@ -82,6 +82,10 @@ TEST(ConsoleProgressTest, FormatShowsProgressRateEtaAndReturn) {
   // Long runs show hours.
   EXPECT_EQ(ConsoleProgress::Format("b", 0, 7200000, 1000, -1.25),
             "[b] 0/7200000 (0%) | 1000 steps/s | ETA 2:00:00 | mean return -1.2");
+  // With the elapsed time: the shares spent collecting and updating.
+  EXPECT_EQ(
+      ConsoleProgress::Format("c", 500, 1000, 50, 1.0, 10.0, 7.04, 2.5),
+      "[c] 500/1000 (50%) | 50 steps/s | ETA 0:10 | mean return 1.0 | collect 70% update 25%");
 }
 
 TEST(ConsoleProgressTest, PlainLinesAreThrottledWhenNotATerminal) {

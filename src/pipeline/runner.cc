@@ -97,12 +97,10 @@ void PromoteFolder(const fs::path& staging, const fs::path& target) {
   fs::remove_all(old);
 }
 
-/// The metrics.csv row for one progress event (stable column set).
+/// The metrics.csv row for one progress event: counters, speed, the collect/update split of the
+/// wall time, then every loss the algorithm reports and every task statistic (`task/<key>`).
 metrics::Row ProgressRow(const algos::ProgressEvent& e) {
-  static const char* kLossNames[] = {"train/policy_gradient_loss", "train/value_loss",
-                                     "train/entropy_loss",         "train/approx_kl",
-                                     "train/clip_fraction",        "train/loss",
-                                     "train/explained_variance",   "train/std"};
+  const double elapsed = e.elapsed_seconds > 0.0 ? e.elapsed_seconds : 1.0;
   metrics::Row row = {
       {"timesteps", static_cast<double>(e.timesteps)},
       {"episodes", static_cast<double>(e.episodes)},
@@ -112,11 +110,11 @@ metrics::Row ProgressRow(const algos::ProgressEvent& e) {
       {"mean_episode_length", e.mean_episode_length},
       {"collect_s", e.collect_seconds},
       {"update_s", e.update_seconds},
+      {"collect_share", e.collect_seconds / elapsed},
+      {"update_share", e.update_seconds / elapsed},
   };
-  for (const char* name : kLossNames) {
-    auto it = e.losses.find(name);
-    row.emplace_back(name, it == e.losses.end() ? std::nullopt : std::optional<double>(it->second));
-  }
+  for (const auto& [name, value] : e.losses) row.emplace_back(name, value);
+  for (const auto& [key, value] : e.task_stats) row.emplace_back("task/" + key, value);
   return row;
 }
 
@@ -320,12 +318,14 @@ int Runner::RunSession(size_t index) {
   metrics::ConsoleProgress progress(spec.name, out_);
   algos::TrainingRequest request;
   request.config = experiment;
+  // save_all_checkpoints keeps every periodic checkpoint of every session.
+  if (pipeline().save_all_checkpoints) request.config.training.keep_checkpoints = 0;
   request.seed = seed;
   request.init_checkpoint = init;
   request.models_dir = staging_dir;
   request.hooks.on_progress = [&](const algos::ProgressEvent& e) {
     progress.Update(e.timesteps, e.total_timesteps, e.steps_per_second, e.mean_episode_return,
-                    e.elapsed_seconds);
+                    e.elapsed_seconds, e.collect_seconds, e.update_seconds);
     progress_csv.Write(ProgressRow(e));
   };
   request.hooks.on_eval = [&](const algos::EvalEvent& e) {
@@ -371,6 +371,9 @@ int Runner::RunSession(size_t index) {
   record.episodes = result.episodes;
   record.best_mean_return = result.best_mean_return;
   record.final_mean_return = result.final_mean_return;
+  record.stop_reason = result.stop_reason;
+  record.task_stats.clear();
+  for (const auto& [key, stat] : result.task_stats) record.task_stats[key] = {stat.mean, stat.max};
 
   // Interrupted: the algorithm saved a checkpoint; the state says so.
   if (result.interrupted) {
