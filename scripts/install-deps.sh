@@ -2,8 +2,16 @@
 # Installs the Debian 12 packages rlpipe needs to build, test and run. Idempotent: installs only
 # what is missing. Used by `make demo`, `make test`, CI and docker/Dockerfile.
 #   scripts/install-deps.sh            build + run dependencies
-#   scripts/install-deps.sh --test     also the test-only tools (python3-torch, ...)
+#   scripts/install-deps.sh --test     also the test-only tools (python3-torch, shellcheck, ...)
+#   scripts/install-deps.sh --runtime  only the shared libraries build/apps/rlpipe loads (the
+#                                      container image's final stage; nothing to compile with)
 set -euo pipefail
+
+mode=${1:-}
+if (($# > 1)) || [[ -n "$mode" && "$mode" != "--test" && "$mode" != "--runtime" ]]; then
+  echo "install-deps: unknown argument '$*' (expected nothing, --test or --runtime)" >&2
+  exit 2
+fi
 
 build_pkgs=(
   build-essential cmake ninja-build ccache pkg-config
@@ -13,12 +21,23 @@ build_pkgs=(
   libcurl4-openssl-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
-test_pkgs=(python3 python3-numpy python3-torch unzip python3-botocore python3-boto3 awscli)
+test_pkgs=(python3 python3-numpy python3-torch unzip python3-botocore python3-boto3 awscli
+  shellcheck python3-yaml)                # tests/deploy: shell lint, CloudFormation template checks
+# What `readelf -d build/apps/rlpipe` lists as NEEDED (and the CA bundle libcurl verifies S3 with);
+# apt pulls their own dependencies. libopenblas0-pthread is named so apt does not satisfy
+# LibTorch's libblas.so.3 with the reference BLAS (~3x slower).
+runtime_pkgs=(
+  ca-certificates
+  libtorch1.13 libopenblas0-pthread
+  libmujoco2.2.2 libyaml-cpp0.7
+  libcurl4 libssl3
+)
 
-pkgs=("${build_pkgs[@]}")
-if [[ "${1:-}" == "--test" ]]; then
-  pkgs+=("${test_pkgs[@]}")
-fi
+case "$mode" in
+  --runtime) pkgs=("${runtime_pkgs[@]}") ;;
+  --test) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+  *) pkgs=("${build_pkgs[@]}") ;;
+esac
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -41,7 +60,7 @@ else
 fi
 
 # s3rver (npm): a local S3-speaking server for the storage tests.
-if [[ "${1:-}" == "--test" ]] && ! command -v s3rver >/dev/null; then
+if [[ "$mode" == "--test" ]] && ! command -v s3rver >/dev/null; then
   if ! command -v npm >/dev/null; then
     apt-get install -y -qq --no-install-recommends npm
   fi

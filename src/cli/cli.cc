@@ -9,8 +9,8 @@ namespace rlpipe::cli {
 int Main(int argc, char** argv) {
   CLI::App app{
       "rlpipe - train robots with reinforcement learning through a pipeline of sessions.\n"
-      "Each session trains an agent (PPO on LibTorch) in a simulated task and hands its model to "
-      "the next.",
+      "Each session trains an agent (PPO, A2C, SAC or TD3 on LibTorch) in a simulated task and "
+      "hands its model to the next.",
       "rlpipe"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "rlpipe 0.1.0");
