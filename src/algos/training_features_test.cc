@@ -61,7 +61,9 @@ class TrainingFeaturesTest : public ::testing::Test {
              std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     fs::remove_all(root_);
   }
-  void TearDown() override { fs::remove_all(root_); }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(root_);
+  }
 
   TrainingRequest Request(const std::string& name) const {
     TrainingRequest request;

@@ -217,7 +217,8 @@ LoadedModel LoadModel(const std::filesystem::path& path) {
   model.config_yaml = zip.Has(kConfigMember) ? zip.Get(kConfigMember) : std::string();
   if (zip.Has(kManifestMember)) {
     try {
-      for (const json& member : json::parse(zip.Get(kManifestMember)).at("members")) {
+      const json manifest = json::parse(zip.Get(kManifestMember));
+      for (const json& member : manifest.at("members")) {
         const std::string name = member.at("name").get<std::string>();
         if (name.ends_with(".pth") || name == kDataMember || name == kConfigMember) continue;
         if (zip.Has(name)) model.extra_members[name] = zip.Get(name);
