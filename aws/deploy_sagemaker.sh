@@ -55,29 +55,9 @@ notification_email=""
 image_tag="latest"
 output="aws-config.yaml"
 
-# Flags take "--flag VALUE" or "--flag=VALUE".
-while (($# > 0)); do
-  arg=$1
-  shift
-  case "$arg" in
-    -h | --help)
-      usage
-      exit 0
-      ;;
-    --*=*)
-      flag=${arg%%=*}
-      value=${arg#*=}
-      ;;
-    --*)
-      flag=$arg
-      if (($# == 0)) || [[ "$1" == --* ]]; then
-        die "$flag needs a value (see --help)"
-      fi
-      value=$1
-      shift
-      ;;
-    *) die "unexpected argument '$arg' (see --help)" ;;
-  esac
+# Flags: see aws/lib/flags.sh.
+set_flag() {
+  local flag=$1 value=$2
   case "$flag" in
     --vpc-id) vpc_id=$value ;;
     --subnet-ids) subnet_ids=$value ;;
@@ -90,7 +70,10 @@ while (($# > 0)); do
     --output) output=$value ;;
     *) die "unknown option '$flag' (see --help)" ;;
   esac
-done
+}
+# shellcheck source-path=SCRIPTDIR source=lib/flags.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/flags.sh"
+parse_flags set_flag "$@"
 
 # Required arguments and their formats.
 for required in vpc-id subnet-ids region stack-name; do

@@ -38,36 +38,19 @@ region=""
 repository="rlpipe"
 tag="latest"
 
-# Flags take "--flag VALUE" or "--flag=VALUE".
-while (($# > 0)); do
-  arg=$1
-  shift
-  case "$arg" in
-    -h | --help)
-      usage
-      exit 0
-      ;;
-    --*=*)
-      flag=${arg%%=*}
-      value=${arg#*=}
-      ;;
-    --*)
-      flag=$arg
-      if (($# == 0)) || [[ "$1" == --* ]]; then
-        die "$flag needs a value (see --help)"
-      fi
-      value=$1
-      shift
-      ;;
-    *) die "unexpected argument '$arg' (see --help)" ;;
-  esac
+# Flags: see aws/lib/flags.sh.
+set_flag() {
+  local flag=$1 value=$2
   case "$flag" in
     --region) region=$value ;;
     --repository) repository=$value ;;
     --tag) tag=$value ;;
     *) die "unknown option '$flag' (see --help)" ;;
   esac
-done
+}
+# shellcheck source-path=SCRIPTDIR source=lib/flags.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/flags.sh"
+parse_flags set_flag "$@"
 
 [[ -n "$region" ]] || die "missing required --region (see --help)"
 [[ "$region" =~ ^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]+$ ]] ||

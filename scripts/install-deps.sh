@@ -19,6 +19,7 @@ build_pkgs=(
   libmujoco-dev libqhull-dev             # MuJoCo 2.2.2; its CMake config needs qhull's headers
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libcurl4-openssl-dev libssl-dev
+  zlib1g-dev                             # zlib: reading deflated zip members (SB3 models)
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 test_pkgs=(python3 python3-numpy python3-torch unzip python3-botocore python3-boto3 awscli
@@ -29,7 +30,7 @@ test_pkgs=(python3 python3-numpy python3-torch unzip python3-botocore python3-bo
 runtime_pkgs=(
   ca-certificates
   libtorch1.13 libopenblas0-pthread
-  libmujoco2.2.2 libyaml-cpp0.7
+  libmujoco2.2.2 libyaml-cpp0.7 zlib1g
   libcurl4 libssl3
 )
 

@@ -16,94 +16,17 @@
 #include <thread>
 #include <vector>
 
+#include "e2e_process.h"
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
 
+using namespace rlpipe::e2e;  // NOLINT(google-build-using-namespace)
+
 const fs::path kFixtures = fs::path(RLPIPE_SOURCE_DIR) / "tests/fixtures/pipelines";
 const fs::path kTinyConfig = kFixtures / "pendulum_tiny.yaml";
-
-struct Outcome {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-std::string Quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-/// Runs the rlpipe binary to completion.
-Outcome Rlpipe(const std::vector<std::string>& args) {
-  std::string command = Quote(RLPIPE_BINARY);
-  for (const auto& a : args) command += " " + Quote(a);
-  command += " 2>&1";
-  Outcome outcome;
-  FILE* pipe = popen(command.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) outcome.output.append(buf, n);
-  const int status = pclose(pipe);
-  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return outcome;
-}
-
-/// Starts the rlpipe binary in the background (output to a file); returns its pid.
-pid_t SpawnRlpipe(const std::vector<std::string>& args, const fs::path& log) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    FILE* f = freopen(log.c_str(), "w", stdout);
-    (void)f;
-    dup2(fileno(stdout), 2);
-    std::vector<char*> argv;
-    std::string binary = RLPIPE_BINARY;
-    argv.push_back(binary.data());
-    std::vector<std::string> copy = args;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(binary.c_str(), argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-int WaitExit(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-json ReadJson(const fs::path& p) { return json::parse(Slurp(p)); }
-
-/// Polls until `pred` holds (or the timeout passes).
-template <typename Pred>
-bool WaitFor(Pred pred, double timeout_s = 60.0) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
-}
-
-/// True when the state file says `session` is running.
-bool SessionRunning(const fs::path& out, const std::string& session) {
-  try {
-    const json state = ReadJson(out / "pipeline_state.json");
-    return state["sessions"][session]["status"] == "running";
-  } catch (...) {
-    return false;
-  }
-}
 
 class PipelineE2E : public ::testing::Test {
  protected:
@@ -190,18 +113,17 @@ TEST_F(PipelineE2E, WritesTheOutputLayoutAndChainsCheckpoints) {
 
 TEST_F(PipelineE2E, ExplicitCheckpointWinsAndTransferOffDisablesPrevious) {
   // Session one produces a model; a second pipeline names it explicitly.
-  ASSERT_EQ(Rlpipe({"run", "--config",
-                    WritePipeline("name: a", Session("one")).string(), "--output-dir",
-                    out_.string()})
+  ASSERT_EQ(Rlpipe({"run", "--config", WritePipeline("name: a", Session("one")).string(),
+                    "--output-dir", out_.string()})
                 .exit_code,
             0);
   const fs::path model = out_ / "one/models/final_model.zip";
   ASSERT_TRUE(fs::exists(model));
   const fs::path out2 = dir_ / "out2";
-  const fs::path p = WritePipeline(
-      "name: b\nenable_transfer_learning: false",
-      Session("x") + Session("y", "    use_previous_checkpoint: true\n") +
-          Session("z", "    checkpoint: " + model.string() + "\n"));
+  const fs::path p =
+      WritePipeline("name: b\nenable_transfer_learning: false",
+                    Session("x") + Session("y", "    use_previous_checkpoint: true\n") +
+                        Session("z", "    checkpoint: " + model.string() + "\n"));
   const Outcome r = Rlpipe({"run", "--config", p.string(), "--output-dir", out2.string()});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const json state = ReadJson(out2 / "pipeline_state.json");
@@ -250,10 +172,10 @@ TEST_F(PipelineE2E, FailureStopsThePipelineAndResumeRerunsIt) {
 TEST_F(PipelineE2E, ContinueOnErrorHandsOnTheLastGoodCheckpoint) {
   const fs::path bad = dir_ / "bad.zip";
   std::ofstream(bad) << "PK truncated";
-  const fs::path p = WritePipeline(
-      "name: a\ncontinue_on_error: true",
-      Session("one") + Session("two", "    checkpoint: " + bad.string() + "\n") +
-          Session("three", "    use_previous_checkpoint: true\n"));
+  const fs::path p =
+      WritePipeline("name: a\ncontinue_on_error: true",
+                    Session("one") + Session("two", "    checkpoint: " + bad.string() + "\n") +
+                        Session("three", "    use_previous_checkpoint: true\n"));
   const Outcome r = Rlpipe({"run", "--config", p.string(), "--output-dir", out_.string()});
   EXPECT_EQ(r.exit_code, 1) << r.output;
   const json state = State();
@@ -263,8 +185,8 @@ TEST_F(PipelineE2E, ContinueOnErrorHandsOnTheLastGoodCheckpoint) {
 }
 
 TEST_F(PipelineE2E, UnmetSuccessCriteriaFailTheSessionAndKeepTheGoodModels) {
-  const fs::path p = WritePipeline(
-      "name: a", Session("one", "    success_criteria:\n      min_reward: 1000.0\n"));
+  const fs::path p =
+      WritePipeline("name: a", Session("one", "    success_criteria:\n      min_reward: 1000.0\n"));
   const Outcome r = Rlpipe({"run", "--config", p.string(), "--output-dir", out_.string()});
   EXPECT_EQ(r.exit_code, 1) << r.output;
   const json state = State();
@@ -277,19 +199,18 @@ TEST_F(PipelineE2E, UnmetSuccessCriteriaFailTheSessionAndKeepTheGoodModels) {
 
   // min_episodes counts training episodes (2048 steps / 200 per episode -> 10).
   const fs::path out2 = dir_ / "out2";
-  const fs::path p2 = WritePipeline(
-      "name: a", Session("one", "    success_criteria:\n      min_episodes: 11\n"));
+  const fs::path p2 =
+      WritePipeline("name: a", Session("one", "    success_criteria:\n      min_episodes: 11\n"));
   EXPECT_EQ(Rlpipe({"run", "--config", p2.string(), "--output-dir", out2.string()}).exit_code, 1);
-  EXPECT_EQ(ReadJson(out2 / "pipeline_state.json")["sessions"]["one"]["status"],
-            "failed_criteria");
+  EXPECT_EQ(ReadJson(out2 / "pipeline_state.json")["sessions"]["one"]["status"], "failed_criteria");
 }
 
 TEST_F(PipelineE2E, StartFromRunsTheNamedSessionWithThePreviousModelFromState) {
   const fs::path p = WritePipeline(
       "name: a", Session("one") + Session("two", "    use_previous_checkpoint: true\n"));
   ASSERT_EQ(Rlpipe({"run", "--config", p.string(), "--output-dir", out_.string()}).exit_code, 0);
-  const Outcome r = Rlpipe(
-      {"run", "--config", p.string(), "--output-dir", out_.string(), "--start-from", "two"});
+  const Outcome r =
+      Rlpipe({"run", "--config", p.string(), "--output-dir", out_.string(), "--start-from", "two"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const json state = State();
   EXPECT_EQ(state["sessions"]["one"]["attempts"], 1);
@@ -323,8 +244,8 @@ TEST_F(PipelineE2E, ResumeRefusesChangedConfigUnlessForced) {
   EXPECT_EQ(Rlpipe({"run", "--config", p2.string(), "--output-dir", out_.string()}).exit_code, 1);
   // Change session one's config: resume refuses, --force accepts.
   const fs::path p3 = WritePipeline(
-      "name: a", Session("one", "    overrides:\n      agent:\n        gamma: 0.95\n") +
-                     Session("two"));
+      "name: a",
+      Session("one", "    overrides:\n      agent:\n        gamma: 0.95\n") + Session("two"));
   const Outcome refused =
       Rlpipe({"run", "--config", p3.string(), "--output-dir", out_.string(), "--resume"});
   EXPECT_EQ(refused.exit_code, 2) << refused.output;
@@ -367,8 +288,8 @@ TEST_F(PipelineE2E, SigintAndSigtermCheckpointAndMarkInterrupted) {
 
 TEST_F(PipelineE2E, ResumeAfterKill9ContinuesWithTheUnfinishedSession) {
   const fs::path p = WritePipeline("name: a", Session("one") + LongSession("two"));
-  const pid_t pid = SpawnRlpipe({"run", "--config", p.string(), "--output-dir", out_.string()},
-                                dir_ / "log.txt");
+  const pid_t pid =
+      SpawnRlpipe({"run", "--config", p.string(), "--output-dir", out_.string()}, dir_ / "log.txt");
   ASSERT_TRUE(WaitFor([&] { return SessionRunning(out_, "two"); }));
   kill(pid, SIGKILL);
   EXPECT_EQ(WaitExit(pid), 128 + SIGKILL);
@@ -387,8 +308,8 @@ TEST_F(PipelineE2E, ResumeAfterKill9ContinuesWithTheUnfinishedSession) {
 
 TEST_F(PipelineE2E, ASecondProcessOnTheSameFolderIsRefused) {
   const fs::path p = WritePipeline("name: a", LongSession("one"));
-  const pid_t pid = SpawnRlpipe({"run", "--config", p.string(), "--output-dir", out_.string()},
-                                dir_ / "log.txt");
+  const pid_t pid =
+      SpawnRlpipe({"run", "--config", p.string(), "--output-dir", out_.string()}, dir_ / "log.txt");
   ASSERT_TRUE(WaitFor([&] { return SessionRunning(out_, "one"); }));
   const Outcome second =
       Rlpipe({"run", "--config", p.string(), "--output-dir", out_.string(), "--resume"});
@@ -399,29 +320,31 @@ TEST_F(PipelineE2E, ASecondProcessOnTheSameFolderIsRefused) {
 }
 
 TEST_F(PipelineE2E, BadInputIsOneLineWithFileLineAndKeyPath) {
-  const fs::path p = WritePipeline(
-      "name: a", Session("one", "    overrides:\n      agent:\n        gama: 0.9\n"));
+  const fs::path p =
+      WritePipeline("name: a", Session("one", "    overrides:\n      agent:\n        gama: 0.9\n"));
   const Outcome r = Rlpipe({"run", "--config", p.string(), "--output-dir", out_.string()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("pipeline.yaml:"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("gama"), std::string::npos) << r.output;
   EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
 
-  const Outcome unknown_env = Rlpipe(
-      {"run", "--config",
-       WritePipeline("name: a",
-                     Session("one", "    overrides:\n      environment:\n        name: robot_env\n"))
-           .string(),
-       "--output-dir", out_.string()});
+  const Outcome unknown_env =
+      Rlpipe({"run", "--config",
+              WritePipeline(
+                  "name: a",
+                  Session("one", "    overrides:\n      environment:\n        name: robot_env\n"))
+                  .string(),
+              "--output-dir", out_.string()});
   EXPECT_EQ(unknown_env.exit_code, 2);
   EXPECT_NE(unknown_env.output.find("pendulum"), std::string::npos) << unknown_env.output;
 }
 
 TEST_F(PipelineE2E, ConfigCommandPrintsTheResolvedSession) {
-  const fs::path p = WritePipeline(
-      "name: a", Session("one", "    timesteps: 4096\n    overrides:\n      agent:\n"
-                                "        gamma: 0.95\n") +
-                     Session("two"));
+  const fs::path p =
+      WritePipeline("name: a", Session("one",
+                                       "    timesteps: 4096\n    overrides:\n      agent:\n"
+                                       "        gamma: 0.95\n") +
+                                   Session("two"));
   const Outcome r = Rlpipe({"config", "--config", p.string(), "--session", "one"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("gamma: 0.95"), std::string::npos) << r.output;

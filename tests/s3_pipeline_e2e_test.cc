@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "e2e_process.h"
 #include "storage/checkpoint_store.h"
 #include "storage/s3rver_fixture.h"
 
@@ -28,75 +29,11 @@ using rlpipe::testing::ShellQuote;
 
 namespace {
 
+using namespace rlpipe::e2e;  // NOLINT(google-build-using-namespace)
+
 const fs::path kTinyConfig =
     fs::path(RLPIPE_SOURCE_DIR) / "tests/fixtures/pipelines/pendulum_tiny.yaml";
 constexpr char kBucket[] = "rlpipe-runs";
-
-struct Outcome {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-/// Runs the rlpipe binary to completion.
-Outcome Rlpipe(const std::vector<std::string>& args) {
-  std::string command = ShellQuote(RLPIPE_BINARY);
-  for (const auto& a : args) command += " " + ShellQuote(a);
-  const rlpipe::testing::CommandResult result = rlpipe::testing::RunCommand(command);
-  return {result.exit_code, result.output};
-}
-
-/// Starts the rlpipe binary in the background (output to a file); returns its pid.
-pid_t SpawnRlpipe(const std::vector<std::string>& args, const fs::path& log) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    FILE* f = freopen(log.c_str(), "w", stdout);
-    (void)f;
-    dup2(fileno(stdout), 2);
-    std::vector<char*> argv;
-    std::string binary = RLPIPE_BINARY;
-    argv.push_back(binary.data());
-    std::vector<std::string> copy = args;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(binary.c_str(), argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-int WaitExit(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-/// Polls until `pred` holds (or the timeout passes).
-template <typename Pred>
-bool WaitFor(Pred pred, double timeout_s = 60.0) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
-}
-
-/// True when the local state file says `session` is running.
-bool SessionRunning(const fs::path& out, const std::string& session) {
-  try {
-    return json::parse(Slurp(out / "pipeline_state.json"))["sessions"][session]["status"] ==
-           "running";
-  } catch (...) {
-    return false;
-  }
-}
 
 class S3PipelineE2E : public ::testing::Test {
  protected:

@@ -1,11 +1,9 @@
 // End-to-end tests of the training features through `rlpipe run`: early-stopping reasons and
 // task statistics in pipeline_report.json, and metrics.csv columns for every algorithm.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -13,31 +11,16 @@
 #include <string>
 #include <vector>
 
+#include "e2e_process.h"
+
 namespace fs = std::filesystem;
 using nlohmann::json;
+using rlpipe::e2e::Rlpipe;
+using rlpipe::e2e::Slurp;
 
 namespace {
 
 const fs::path kFixtures = fs::path(RLPIPE_SOURCE_DIR) / "tests/fixtures/pipelines";
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-/// Runs `rlpipe run` on a pipeline; returns the exit code (output into `output`).
-int RunPipeline(const fs::path& pipeline, const fs::path& out, std::string& output) {
-  const std::string command = std::string("'") + RLPIPE_BINARY + "' run --config '" +
-                              pipeline.string() + "' --output-dir '" + out.string() + "' 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) output.append(buf, n);
-  const int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 /// The header cells of a CSV file.
 std::vector<std::string> Header(const fs::path& csv) {
@@ -72,9 +55,10 @@ class TrainingFeaturesE2E : public ::testing::Test {
   }
   json RunAndReport(const std::string& sessions) {
     const fs::path pipeline = Write("pipeline.yaml", "name: features\nsessions:\n" + sessions);
-    std::string output;
-    EXPECT_EQ(RunPipeline(pipeline, dir_ / "out", output), 0) << output;
-    return json::parse(Slurp(dir_ / "out/pipeline_report.json"));
+    const rlpipe::e2e::Outcome run =
+        Rlpipe({"run", "--config", pipeline.string(), "--output-dir", (dir_ / "out").string()});
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    return rlpipe::e2e::ReadJson(dir_ / "out/pipeline_report.json");
   }
   fs::path dir_;
 };

@@ -49,6 +49,7 @@ class A2cUpdate : public OnPolicyUpdate {
                                        int64_t timesteps) override;
   void SetLearningRate(double learning_rate) override;
   const torch::optim::Adam* AdamOptimizer() const override;
+  const torch::optim::Optimizer& Optimizer() const override { return *optimizer_; }
 
  private:
   config::AgentConfig agent_;

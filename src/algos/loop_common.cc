@@ -1,13 +1,13 @@
 #include "algos/loop_common.h"
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <limits>
 #include <numeric>
 #include <stdexcept>
+#include <system_error>
 #include <utility>
 
 #include "core/error.h"
@@ -98,10 +98,11 @@ checkpoint::ModelData MakeModelData(const TrainingRequest& request, const envs::
   data.agent = request.config.agent;
   data.network = request.config.network;
   data.seed = request.seed;
+  data.n_envs = request.config.training.n_envs;
   return data;
 }
 
-checkpoint::ExtraMembers NormalizerMembers(const vec::VecNormalizer& normalizer) {
+std::map<std::string, std::string> NormalizerMembers(const vec::VecNormalizer& normalizer) {
   if (!normalizer.Enabled()) return {};
   return {{kNormalizerMember, vec::NormalizerStateToJson(normalizer.State())}};
 }
@@ -156,7 +157,7 @@ void LoopCommon::Message(const std::string& line) const {
 
 bool LoopCommon::CheckStop() {
   if (!request_.hooks.stop_requested || !request_.hooks.stop_requested()) return false;
-  result_.interrupt_checkpoint = Save(StepCheckpointPath());
+  result_.interrupt_checkpoint = SaveCheckpoint();
   result_.interrupted = true;
   Message("stopped at " + std::to_string(timesteps_) + " steps; checkpoint " +
           result_.interrupt_checkpoint->string());
@@ -176,32 +177,19 @@ void LoopCommon::AfterStep(int64_t env_steps, const std::vector<vec::EpisodeStat
   // Evaluation and periodic checkpoints on their step cadence.
   const config::TrainingConfig& training = request_.config.training;
   if (Crossed(before, timesteps_, training.eval_freq)) RunEvaluation();
-  if (Crossed(before, timesteps_, training.save_freq)) {
-    Save(StepCheckpointPath());
-    PruneCheckpoints();
-  }
+  if (Crossed(before, timesteps_, training.save_freq)) SaveCheckpoint();
 }
 
 void LoopCommon::PruneCheckpoints() {
+  // Only periodic/interrupt checkpoints this run wrote, oldest first; the newest (the one a
+  // resume continues from) is never among those removed since keep >= 1.
   const int keep = request_.config.training.keep_checkpoints;
-  const fs::path dir = request_.models_dir / "checkpoints";
-  if (keep <= 0 || !fs::exists(dir)) return;
-
-  // Periodic checkpoints by step count, newest first; best/final live outside this folder.
-  std::vector<std::pair<int64_t, fs::path>> found;
-  for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
-    const std::string name = entry.path().filename().string();
-    const std::string prefix = "rl_model_";
-    const std::string suffix = "_steps.zip";
-    if (!name.starts_with(prefix) || !name.ends_with(suffix)) continue;
-    const std::string digits =
-        name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
-    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) continue;
-    found.emplace_back(std::stoll(digits), entry.path());
+  if (keep <= 0) return;
+  while (written_checkpoints_.size() > static_cast<size_t>(keep)) {
+    std::error_code ignored;
+    fs::remove(written_checkpoints_.front(), ignored);
+    written_checkpoints_.pop_front();
   }
-  std::sort(found.begin(), found.end(),
-            [](const auto& a, const auto& b) { return a.first > b.first; });
-  for (size_t i = static_cast<size_t>(keep); i < found.size(); ++i) fs::remove(found[i].second);
 }
 
 LoopCommon::Evaluation LoopCommon::Evaluate() {
@@ -354,8 +342,21 @@ TrainingResult LoopCommon::Finish(const std::map<std::string, double>& losses) {
 }
 
 fs::path LoopCommon::StepCheckpointPath() const {
-  return request_.models_dir / "checkpoints" /
-         ("rl_model_" + std::to_string(timesteps_) + "_steps.zip");
+  const fs::path dir = request_.checkpoints_dir.empty() ? request_.models_dir / "checkpoints"
+                                                        : request_.checkpoints_dir;
+  return dir / ("rl_model_" + std::to_string(timesteps_) + "_steps.zip");
+}
+
+fs::path LoopCommon::SaveCheckpoint() {
+  const fs::path path = Save(StepCheckpointPath());
+  // Rewriting the same step's file (an interrupt right after a periodic save) is one file.
+  if (written_checkpoints_.empty() || written_checkpoints_.back() != path) {
+    written_checkpoints_.push_back(path);
+  }
+  // Tell the hook first (it may point `latest` here), then drop the oldest beyond the limit.
+  if (request_.hooks.on_checkpoint) request_.hooks.on_checkpoint(path);
+  PruneCheckpoints();
+  return path;
 }
 
 fs::path LoopCommon::Save(const fs::path& path) {

@@ -42,7 +42,7 @@ checkpoint::ModelData MakeModelData(const TrainingRequest& request, const envs::
 /// The archive member holding the normaliser state (hex-float JSON, exact round trip).
 inline constexpr const char* kNormalizerMember = "rlpipe_normalizer.json";
 /// The extra archive members that carry `normalizer` (none when it is disabled).
-checkpoint::ExtraMembers NormalizerMembers(const vec::VecNormalizer& normalizer);
+std::map<std::string, std::string> NormalizerMembers(const vec::VecNormalizer& normalizer);
 /// The normaliser state saved in `model`, if any.
 std::optional<vec::NormalizerState> SavedNormalizerState(const checkpoint::LoadedModel& model,
                                                          const std::string& origin);
@@ -83,6 +83,11 @@ class LoopCommon {
   /// a last progress event and the result.
   TrainingResult Finish(const std::map<std::string, double>& losses);
 
+  /// Continues the counters of a checkpoint (a restart from TrainingRequest::resume_checkpoint).
+  void ResumeCounters(int64_t timesteps, int64_t episodes) {
+    timesteps_ = timesteps;
+    episodes_ = episodes;
+  }
   void AddCollectSeconds(double seconds) { collect_seconds_ += seconds; }
   void AddUpdateSeconds(double seconds) { update_seconds_ += seconds; }
   int64_t timesteps() const { return timesteps_; }
@@ -107,18 +112,21 @@ class LoopCommon {
   void RunEvaluation();
   /// Applies the early-stopping rules after an evaluation.
   void CheckEarlyStop(double mean_return, bool new_best);
-  /// Deletes all but the newest training.keep_checkpoints periodic checkpoints.
+  /// Deletes all but the newest training.keep_checkpoints of the checkpoints this run wrote.
   void PruneCheckpoints();
   /// Means of the task statistics over the recent episodes.
   std::map<std::string, double> RecentTaskMeans() const;
   std::filesystem::path StepCheckpointPath() const;
   std::filesystem::path Save(const std::filesystem::path& path);
+  /// Saves a periodic or interrupt checkpoint and tells the on_checkpoint hook.
+  std::filesystem::path SaveCheckpoint();
 
   const TrainingRequest& request_;
   std::unique_ptr<envs::Env> eval_env_;
   ActFn act_;
   SaveFn save_;
   const vec::VecNormalizer* normalizer_;
+  std::deque<std::filesystem::path> written_checkpoints_;  // by SaveCheckpoint, oldest first
   std::vector<float> eval_obs_;  // [obs_dim] normalised evaluation observation
   int evaluations_without_best_ = 0;
   int64_t timesteps_ = 0;

@@ -128,6 +128,7 @@ class OffPolicyRun {
 
 void OffPolicyRun::LoadInitialWeights(const fs::path& path) {
   checkpoint::LoadedModel model = checkpoint::LoadModel(path);
+  checkpoint::RequireAlgorithm(model, request_.config.agent.algorithm, path.string());
   const int copied =
       checkpoint::LoadWeightsInto(algorithm_->Policy(), model.state_dict, path.string());
   common_.Message("loaded " + std::to_string(copied) + " tensors from " + path.string());
@@ -260,9 +261,12 @@ void OffPolicyRun::Act(std::span<const float> obs, std::vector<float>& action) {
 }
 
 void OffPolicyRun::Save(const fs::path& path) {
+  // The algorithm's optimizers and variables, plus the normaliser statistics.
+  checkpoint::SaveOptions options = algorithm_->CheckpointOptions();
+  options.extra_members = NormalizerMembers(normalizer_);
   checkpoint::SaveModel(path, algorithm_->Policy(),
                         MakeModelData(request_, spec_, common_.timesteps(), common_.episodes()),
-                        request_.config.resolved, nullptr, NormalizerMembers(normalizer_));
+                        request_.config.resolved, options);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "algos/replay_buffer.h"
+#include "checkpoint/checkpoint.h"
 #include "config/experiment_config.h"
 #include "nn/off_policy_networks.h"
 
@@ -32,6 +33,9 @@ class OffPolicyAlgorithm {
   virtual void SetLearningRate(double learning_rate) = 0;
   /// All networks with SB3's names (actor.*, critic.*, critic_target.*, ...), for checkpoints.
   virtual torch::nn::Module& Policy() = 0;
+  /// SB3's optimizer members and pytorch_variables for checkpoints (actor./critic.optimizer.pth;
+  /// SAC also ent_coef_optimizer.pth and log_ent_coef, or ent_coef_tensor when α is fixed).
+  virtual checkpoint::SaveOptions CheckpointOptions() const = 0;
 };
 
 /// Sizes an off-policy algorithm is built for.

@@ -69,6 +69,7 @@ class OnPolicyRun {
     options.init_seed = DeriveSeed(request.seed, "init");
     policy_ = nn::MlpActorCritic(options);
     if (request.init_checkpoint) LoadInitialWeights(*request.init_checkpoint);
+    if (request.resume_checkpoint) ResumeFrom(*request.resume_checkpoint);
     update_ = MakeOnPolicyUpdate(agent_, policy_);
   }
 
@@ -76,12 +77,14 @@ class OnPolicyRun {
 
  private:
   void LoadInitialWeights(const fs::path& path);
+  void ResumeFrom(const fs::path& path);
   // One batched env step with acting, bootstrapping and storage.
   void CollectStep();
   void Update();
   // The deterministic (mean) action for one observation, clipped to the box.
   void Act(std::span<const float> obs, std::vector<float>& action);
   void Save(const fs::path& path);
+  checkpoint::SaveOptions CheckpointOptions() const;
 
   const TrainingRequest& request_;
   const config::AgentConfig& agent_;
@@ -106,10 +109,21 @@ class OnPolicyRun {
 
 void OnPolicyRun::LoadInitialWeights(const fs::path& path) {
   checkpoint::LoadedModel model = checkpoint::LoadModel(path);
+  checkpoint::RequireAlgorithm(model, request_.config.agent.algorithm, path.string());
   const int copied = checkpoint::LoadWeightsInto(*policy_, model.state_dict, path.string());
   common_.Message("loaded " + std::to_string(copied) + " tensors from " + path.string());
   const std::string normalizer_line = AdoptSavedNormalizer(model, path.string(), normalizer_);
   if (!normalizer_line.empty()) common_.Message(normalizer_line);
+}
+
+void OnPolicyRun::ResumeFrom(const fs::path& path) {
+  // Weights and counters; the optimizer and sampler state are not restored yet.
+  checkpoint::LoadedModel model = checkpoint::LoadModel(path);
+  checkpoint::LoadWeightsInto(*policy_, model.state_dict, path.string());
+  common_.ResumeCounters(model.data.num_timesteps, model.data.episodes);
+  if (const auto saved = SavedNormalizerState(model, path.string())) normalizer_.Restore(*saved);
+  common_.Message("resumed from " + path.string() + " at " +
+                  std::to_string(model.data.num_timesteps) + " steps");
 }
 
 TrainingResult OnPolicyRun::Run() {
@@ -236,10 +250,18 @@ void OnPolicyRun::Act(std::span<const float> obs, std::vector<float>& action) {
   ClipToBox(eval_action_, spec_.action_space, action);
 }
 
+checkpoint::SaveOptions OnPolicyRun::CheckpointOptions() const {
+  // SB3's PPO/A2C: one optimizer over policy.parameters(); pytorch_variables stays {}.
+  checkpoint::SaveOptions options;
+  options.optimizers.push_back({checkpoint::kOptimizerMember, &update_->Optimizer()});
+  options.extra_members = NormalizerMembers(normalizer_);
+  return options;
+}
+
 void OnPolicyRun::Save(const fs::path& path) {
-  checkpoint::SaveModel(
-      path, *policy_, MakeModelData(request_, spec_, common_.timesteps(), common_.episodes()),
-      request_.config.resolved, update_->AdamOptimizer(), NormalizerMembers(normalizer_));
+  checkpoint::SaveModel(path, *policy_,
+                        MakeModelData(request_, spec_, common_.timesteps(), common_.episodes()),
+                        request_.config.resolved, CheckpointOptions());
 }
 
 }  // namespace

@@ -36,6 +36,8 @@ class OnPolicyUpdate {
   /// The Adam optimizer, written into checkpoints as policy.optimizer.pth; null when the
   /// algorithm uses another optimizer (A2C with RMSprop), whose state is then not saved.
   virtual const torch::optim::Adam* AdamOptimizer() const = 0;
+  /// The optimizer (Adam, or A2C's RMSprop), written as policy.optimizer.pth.
+  virtual const torch::optim::Optimizer& Optimizer() const = 0;
 };
 
 /// The update of `agent.algorithm` for `policy`; ConfigError for algorithms that are not

@@ -53,6 +53,7 @@ class PpoUpdate : public OnPolicyUpdate {
                                        int64_t timesteps) override;
   void SetLearningRate(double learning_rate) override;
   const torch::optim::Adam* AdamOptimizer() const override { return &optimizer_; }
+  const torch::optim::Optimizer& Optimizer() const override { return optimizer_; }
 
  private:
   config::AgentConfig agent_;

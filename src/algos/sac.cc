@@ -44,6 +44,20 @@ Sac::Sac(const config::AgentConfig& agent, const nn::OffPolicyPolicyOptions& opt
   }
 }
 
+checkpoint::SaveOptions Sac::CheckpointOptions() const {
+  // SB3's SAC: actor and critic optimizers; with automatic α also its optimizer and log α.
+  checkpoint::SaveOptions options;
+  options.optimizers = {{checkpoint::kActorOptimizerMember, &actor_optimizer_},
+                        {checkpoint::kCriticOptimizerMember, &critic_optimizer_}};
+  if (ent_coef_optimizer_) {
+    options.optimizers.push_back({checkpoint::kEntCoefOptimizerMember, &*ent_coef_optimizer_});
+    options.pytorch_variables = {{"log_ent_coef", log_ent_coef_.detach().clone()}};
+  } else {
+    options.pytorch_variables = {{"ent_coef_tensor", torch::tensor(agent_.ent_coef)}};
+  }
+  return options;
+}
+
 double Sac::EntCoef() const { return std::exp(log_ent_coef_.item<double>()); }
 
 torch::Tensor Sac::ExploreAction(const torch::Tensor& obs, torch::Generator& generator) {

@@ -42,6 +42,7 @@ class Sac : public OffPolicyAlgorithm {
                                           int64_t timesteps) override;
   void SetLearningRate(double learning_rate) override;
   torch::nn::Module& Policy() override { return *policy_; }
+  checkpoint::SaveOptions CheckpointOptions() const override;
 
   /// The entropy target H̄ (−dim(A) when `auto`).
   double target_entropy() const { return target_entropy_; }

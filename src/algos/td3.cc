@@ -27,6 +27,13 @@ Td3::Td3(const config::AgentConfig& agent, const nn::OffPolicyPolicyOptions& opt
       critic_optimizer_(policy_->critic->parameters(),
                         torch::optim::AdamOptions(agent.learning_rate)) {}
 
+checkpoint::SaveOptions Td3::CheckpointOptions() const {
+  checkpoint::SaveOptions options;
+  options.optimizers = {{checkpoint::kActorOptimizerMember, &actor_optimizer_},
+                        {checkpoint::kCriticOptimizerMember, &critic_optimizer_}};
+  return options;
+}
+
 torch::Tensor Td3::ExploreAction(const torch::Tensor& obs, torch::Generator& /*generator*/) {
   return DeterministicAction(obs);
 }

@@ -39,6 +39,7 @@ class Td3 : public OffPolicyAlgorithm {
                                           int64_t timesteps) override;
   void SetLearningRate(double learning_rate) override;
   torch::nn::Module& Policy() override { return *policy_; }
+  checkpoint::SaveOptions CheckpointOptions() const override;
 
  private:
   config::AgentConfig agent_;

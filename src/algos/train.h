@@ -62,6 +62,8 @@ struct TrainingHooks {
   std::function<bool()> stop_requested;
   /// Called with a human-readable line (e.g. "loaded weights from X").
   std::function<void(const std::string&)> on_message;
+  /// Called after each periodic or interrupt checkpoint is complete on disk.
+  std::function<void(const std::filesystem::path&)> on_checkpoint;
 };
 
 /// What to train and where to write.
@@ -73,6 +75,11 @@ struct TrainingRequest {
   std::optional<std::filesystem::path> init_checkpoint;
   /// Folder for best_model.zip, final_model.zip and checkpoints/ (created if missing).
   std::filesystem::path models_dir;
+  /// Folder for periodic and interrupt checkpoints; empty: models_dir/checkpoints.
+  std::filesystem::path checkpoints_dir;
+  /// A periodic or interrupt checkpoint of this same session to continue from (a restart): its
+  /// weights and its step and episode counters, so training goes on from where it stopped.
+  std::optional<std::filesystem::path> resume_checkpoint;
   TrainingHooks hooks;
 };
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <set>
 #include <string>
@@ -112,6 +113,28 @@ TEST_F(TrainingFeaturesTest, KeepCheckpointsKeepsExactlyTheNewestK) {
   all.config.training.keep_checkpoints = 0;
   TrainOnPolicy(all, MakeCounting);
   EXPECT_EQ(Checkpoints(all).size(), 8u);
+}
+
+TEST_F(TrainingFeaturesTest, KeepCheckpointsDeletesOnlyFilesItWroteAndNeverTheNewest) {
+  // Files already in the checkpoints folder (a user's, or an earlier run's) are not this run's.
+  TrainingRequest request = Request("foreign");
+  request.config.training.save_freq = 32;
+  request.config.training.keep_checkpoints = 1;
+  fs::create_directories(request.models_dir / "checkpoints");
+  for (const char* name : {"rl_model_8_steps.zip", "rl_model_100000_steps.zip", "notes.txt"}) {
+    std::ofstream(request.models_dir / "checkpoints" / name) << "not ours";
+  }
+  // Each checkpoint exists when the hook hears of it (a resume may continue from it).
+  std::vector<fs::path> announced;
+  request.hooks.on_checkpoint = [&](const fs::path& path) {
+    EXPECT_TRUE(fs::exists(path)) << path;
+    announced.push_back(path);
+  };
+  TrainOnPolicy(request, MakeCounting);
+  EXPECT_EQ(announced.size(), 8u);
+  EXPECT_EQ(Checkpoints(request),
+            (std::set<std::string>{"rl_model_8_steps.zip", "rl_model_100000_steps.zip",
+                                   "notes.txt", "rl_model_256_steps.zip"}));
 }
 
 TEST_F(TrainingFeaturesTest, NormalizerStatisticsAreSavedAndTakenOverByTheNextSession) {

@@ -13,6 +13,7 @@
 #include "config/tree.h"
 #include "core/error.h"
 #include "core/files.h"
+#include "core/sha256.h"
 #include "core/zip.h"
 #include "nn/mlp_actor_critic.h"
 
@@ -72,19 +73,6 @@ class CheckpointTest : public ::testing::Test {
   fs::path dir_;
 };
 
-TEST_F(CheckpointTest, ExtraMembersRoundTripAndReservedNamesAreRefused) {
-  nn::MlpActorCritic policy(Options(3));
-  const fs::path path = dir_ / "extra.zip";
-  SaveModel(path, *policy, Data(), Config(), nullptr,
-            {{"rlpipe_normalizer.json", "{\"obs\": true}"}, {"notes.bin", std::string("\0\1", 2)}});
-  const LoadedModel loaded = LoadModel(path);
-  EXPECT_EQ(loaded.extra_members, (ExtraMembers{{"rlpipe_normalizer.json", "{\"obs\": true}"},
-                                                {"notes.bin", std::string("\0\1", 2)}}));
-  EXPECT_THROW(SaveModel(path, *policy, Data(), Config(), nullptr, {{"vec.pth", "x"}}),
-               std::invalid_argument);
-  EXPECT_TRUE(LoadModel(path).extra_members.contains("notes.bin"));  // the old file is intact
-}
-
 TEST_F(CheckpointTest, RoundTripGivesEqualTensorsAndData) {
   nn::MlpActorCritic policy(Options(3));
   const fs::path path = dir_ / "model.zip";
@@ -105,14 +93,21 @@ TEST_F(CheckpointTest, RoundTripGivesEqualTensorsAndData) {
   EXPECT_EQ(loaded.data.seed, 42u);
   EXPECT_NE(loaded.config_yaml.find("pendulum"), std::string::npos);
 
-  // Our own members never end in .pth; the manifest lists the others.
+  EXPECT_FALSE(loaded.from_sb3);
+
+  // SB3's members and ours; only SB3's end in .pth, and the manifest lists every other member.
   ZipReader zip = ZipReader::FromFile(path);
+  EXPECT_EQ(zip.Names(), (std::vector<std::string>{"_stable_baselines3_version", "data",
+                                                   "policy.pth", "pytorch_variables.pth",
+                                                   "rlpipe_config.yaml", "rlpipe_manifest.json",
+                                                   "rlpipe_model.json", "system_info.txt"}));
+  const std::string manifest = zip.Get(kManifestMember);
   for (const std::string& name : zip.Names()) {
-    if (name != kPolicyMember && name != kOptimizerMember) {
-      EXPECT_FALSE(name.ends_with(".pth")) << name;
+    if (name != kManifestMember) {
+      EXPECT_NE(manifest.find("\"" + name + "\""), std::string::npos) << name;
     }
   }
-  EXPECT_NE(zip.Get(kManifestMember).find("\"policy.pth\""), std::string::npos);
+  EXPECT_NE(manifest.find(Sha256Hex(zip.Get(kPolicyMember))), std::string::npos);
 
   // Loading into a fresh model reproduces the weights.
   nn::MlpActorCriticOptions other = Options(3);
@@ -153,25 +148,117 @@ TEST_F(CheckpointTest, TruncatedArchiveIsIoErrorNamingTheFile) {
   } catch (const IoError& e) {
     EXPECT_NE(std::string(e.what()).find("cut.zip"), std::string::npos) << e.what();
   }
+}
 
-  // A well-formed archive whose policy.pth is garbage is also an IoError naming the file.
-  ZipReader good = ZipReader::FromFile(path);
+// Rebuilds `path` with `member` replaced by `bytes` (a valid zip, so only the manifest can tell).
+void ReplaceMember(const fs::path& from, const fs::path& to, const std::string& member,
+                   const std::string& bytes) {
+  ZipReader good = ZipReader::FromFile(from);
   ZipWriter bad;
   for (const std::string& name : good.Names()) {
-    bad.Add(name, name == kPolicyMember ? std::string("not a pickle") : good.Get(name));
+    if (name == member && bytes.empty()) continue;
+    bad.Add(name, name == member ? bytes : good.Get(name));
   }
-  const fs::path corrupt = dir_ / "corrupt.zip";
-  WriteFileAtomic(corrupt, bad.Serialize());
-  EXPECT_THROW(
-      {
-        try {
-          LoadModel(corrupt);
-        } catch (const IoError& e) {
-          EXPECT_NE(std::string(e.what()).find("corrupt.zip"), std::string::npos) << e.what();
-          throw;
-        }
-      },
-      IoError);
+  WriteFileAtomic(to, bad.Serialize());
+}
+
+// Expects `fn` to throw E whose message contains every one of `parts`.
+template <typename E, typename Fn>
+void ExpectError(Fn fn, const std::vector<std::string>& parts) {
+  try {
+    fn();
+    ADD_FAILURE() << "expected an exception";
+  } catch (const E& e) {
+    for (const auto& part : parts) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos)
+          << "'" << part << "' not in: " << e.what();
+    }
+  }
+}
+
+TEST_F(CheckpointTest, ChecksumMismatchNamesMemberAndDigests) {
+  nn::MlpActorCritic policy(Options(3));
+  const fs::path path = dir_ / "model.zip";
+  SaveModel(path, *policy, Data(), Config());
+  std::string policy_bytes = ZipReader::FromFile(path).Get(kPolicyMember);
+  policy_bytes[policy_bytes.size() / 2] ^= 0x01;
+  const fs::path altered = dir_ / "altered.zip";
+  ReplaceMember(path, altered, kPolicyMember, policy_bytes);
+  ExpectError<IoError>([&] { LoadModel(altered); },
+                       {"altered.zip", "SHA-256 mismatch", "policy.pth"});
+
+  // A missing member and an unlisted one are errors too.
+  const fs::path missing = dir_ / "missing.zip";
+  ReplaceMember(path, missing, kDataMember, "");
+  ExpectError<IoError>([&] { LoadModel(missing); }, {"missing.zip", "'data'", "missing"});
+}
+
+TEST_F(CheckpointTest, ExtraMembersRoundTripUnderTheManifest) {
+  nn::MlpActorCritic policy(Options(3));
+  const fs::path path = dir_ / "model.zip";
+  SaveOptions options;
+  options.extra_members = {{"rlpipe_resume/state.json", "{\"step\": 7}"},
+                           {"rlpipe_obs_norm.bin", std::string("\0\1\2", 3)}};
+  SaveModel(path, *policy, Data(), Config(), options);
+  LoadedModel loaded = LoadModel(path);
+  EXPECT_EQ(loaded.extra_members, options.extra_members);
+  EXPECT_NE(ZipReader::FromFile(path).Get(kManifestMember).find("rlpipe_obs_norm.bin"),
+            std::string::npos);
+
+  // Tampering with an extra member is caught like any other.
+  const fs::path altered = dir_ / "altered.zip";
+  ReplaceMember(path, altered, "rlpipe_obs_norm.bin", "xyz");
+  ExpectError<IoError>([&] { LoadModel(altered); }, {"rlpipe_obs_norm.bin"});
+
+  // Names SB3 would read (.pth) or that are ours already are refused.
+  for (const std::string bad : {"stats.pth", "data", "rlpipe_manifest.json", ""}) {
+    SaveOptions wrong;
+    wrong.extra_members = {{bad, "x"}};
+    EXPECT_THROW(SaveModel(dir_ / "bad.zip", *policy, Data(), Config(), wrong), IoError) << bad;
+  }
+}
+
+TEST_F(CheckpointTest, AnotherAlgorithmsCheckpointIsRefused) {
+  nn::MlpActorCritic policy(Options(3));
+  const fs::path path = dir_ / "model.zip";
+  SaveModel(path, *policy, Data(), Config());
+  const LoadedModel loaded = LoadModel(path);
+  EXPECT_NO_THROW(RequireAlgorithm(loaded, config::Algorithm::kPpo, "m"));
+  ExpectError<ConfigError>([&] { RequireAlgorithm(loaded, config::Algorithm::kA2c, "model.zip"); },
+                           {"model.zip", "A2C", "PPO"});
+}
+
+TEST_F(CheckpointTest, OptimizerStateMembersAreKeptForResume) {
+  nn::MlpActorCritic policy(Options(3));
+  torch::optim::RMSprop rmsprop(policy->parameters(), torch::optim::RMSpropOptions(7e-4));
+  const fs::path path = dir_ / "model.zip";
+  SaveOptions options;
+  options.optimizers.push_back({kOptimizerMember, &rmsprop});
+  SaveModel(path, *policy, Data(), Config(), options);
+  const LoadedModel loaded = LoadModel(path);
+  ASSERT_EQ(loaded.optimizer_members.count(kOptimizerMember), 1u);
+  EXPECT_TRUE(loaded.extra_members.empty());
+}
+
+// Our `data` read back as an SB3 file would be: algorithm from the pickled class, numbers plain.
+TEST_F(CheckpointTest, Sb3DataParsesBackForEveryAlgorithm) {
+  for (auto algorithm : {config::Algorithm::kPpo, config::Algorithm::kA2c, config::Algorithm::kSac,
+                         config::Algorithm::kTd3}) {
+    ModelData data = Data();
+    data.algorithm = algorithm;
+    data.agent.learning_rate = 1.25e-3;
+    const ModelData parsed = ParseSb3Data(Sb3DataJson(data), "x.zip");
+    EXPECT_EQ(parsed.algorithm, algorithm) << config::ToString(algorithm);
+    EXPECT_EQ(parsed.num_timesteps, 4096);
+    EXPECT_EQ(parsed.seed, 42u);
+    EXPECT_DOUBLE_EQ(parsed.agent.learning_rate, 1.25e-3);
+    // SB3 seeds numpy with it, which takes values below 2^32 only.
+    data.seed = 0x1234567890ull;
+    EXPECT_EQ(ParseSb3Data(Sb3DataJson(data), "x.zip").seed, 0x34567890ull);
+  }
+  // A string policy_class (what SB3 cannot load either) is refused, naming the file.
+  ExpectError<IoError>([] { ParseSb3Data(R"({"policy_class": "MlpPolicy"})", "s.zip"); },
+                       {"s.zip", "policy_class"});
 }
 
 // Runs a command and returns its stdout (empty on failure).
@@ -189,17 +276,11 @@ std::string RunCommand(const std::string& command, int* status) {
 }
 
 TEST_F(CheckpointTest, PythonTorchLoadSeesSb3NamesAndShapes) {
-  // Find a python3 that has torch (the Debian one may not be first on PATH).
-  std::string python;
-  for (const char* candidate : {"python3", "/usr/bin/python3"}) {
-    int status = 0;
-    RunCommand(std::string(candidate) + " -c 'import torch' 2>/dev/null", &status);
-    if (status == 0) {
-      python = candidate;
-      break;
-    }
-  }
-  if (python.empty()) GTEST_SKIP() << "no python3 with torch";
+  // Debian's python3 with python3-torch (the pyenv one first on PATH has no torch).
+  const std::string python = "/usr/bin/python3";
+  int probe = 0;
+  RunCommand(python + " -c 'import torch' 2>/dev/null", &probe);
+  if (probe != 0) GTEST_SKIP() << "no python3-torch (scripts/install-deps.sh --test)";
 
   nn::MlpActorCritic policy(Options(3));
   torch::optim::Adam adam(policy->parameters(), torch::optim::AdamOptions(1e-3).eps(1e-5));
@@ -208,7 +289,9 @@ TEST_F(CheckpointTest, PythonTorchLoadSeesSb3NamesAndShapes) {
   (out.mean.sum() + out.value.sum() + out.log_std.sum()).backward();
   adam.step();
   const fs::path path = dir_ / "model.zip";
-  SaveModel(path, *policy, Data(), Config(), &adam);
+  SaveOptions options;
+  options.optimizers.push_back({kOptimizerMember, &adam});
+  SaveModel(path, *policy, Data(), Config(), options);
 
   const fs::path script = dir_ / "read.py";
   std::ofstream(script) << "import io, sys, zipfile, torch\n"

@@ -21,6 +21,8 @@ int Main(int argc, char** argv) {
   AddStatusCommand(app, &run);
   AddRunsCommand(app, &run);
   AddEnvCommand(app, &run);
+  AddCostCommand(app, &run);
+  AddTrainCommand(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

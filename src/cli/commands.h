@@ -13,5 +13,7 @@ void AddConfigCommand(CLI::App& app, CommandFn* run);
 void AddStatusCommand(CLI::App& app, CommandFn* run);
 void AddRunsCommand(CLI::App& app, CommandFn* run);
 void AddEnvCommand(CLI::App& app, CommandFn* run);
+void AddCostCommand(CLI::App& app, CommandFn* run);
+void AddTrainCommand(CLI::App& app, CommandFn* run);
 
 }  // namespace rlpipe::cli

@@ -1,6 +1,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/sagemaker_plan.h"
 #include "pipeline/runner.h"
 
 namespace rlpipe::cli {
@@ -8,6 +9,7 @@ namespace rlpipe::cli {
 void AddRunCommand(CLI::App& app, CommandFn* run) {
   auto options = std::make_shared<pipeline::RunOptions>();
   auto seed = std::make_shared<int64_t>(-1);
+  auto sagemaker = std::make_shared<SageMakerRunFlags>();
   CLI::App* cmd = app.add_subcommand(
       "run",
       "Run a pipeline: its sessions in order, each handing its model to the next. Exit code 0 "
@@ -36,10 +38,15 @@ void AddRunCommand(CLI::App& app, CommandFn* run) {
   cmd->add_option("--s3-prefix", options->s3_prefix, "key prefix (overrides aws.s3_prefix)");
   cmd->add_option("--run-id", options->run_id,
                   "names the run in S3 (default: the state's, else <pipeline-name>-<UTC time>)");
+  AddSageMakerRunFlags(*cmd, *sagemaker);
   *run = nullptr;
-  cmd->callback([options, seed, run] {
-    *run = [options, seed] {
+  cmd->callback([options, seed, sagemaker, run] {
+    *run = [options, seed, sagemaker] {
       if (*seed >= 0) options->seed = static_cast<uint64_t>(*seed);
+      CheckSageMakerRunFlags(*sagemaker);
+      if (sagemaker->platform == Platform::kSageMaker) {
+        return RunOnSageMaker(*options, *sagemaker, stdout, stderr);
+      }
       return pipeline::RunPipeline(*options, stdout);
     };
   });

@@ -1,7 +1,9 @@
 #include "config/pipeline_config.h"
 
+#include <algorithm>
 #include <limits>
 #include <map>
+#include <regex>
 #include <system_error>
 
 #include "core/error.h"
@@ -31,16 +33,34 @@ Tree ReadMapOrNull(MapReader& reader, const std::string& key) {
 }
 
 // A list of plain strings (e.g. subnet ids).
-void CheckStringList(MapReader& reader, const std::string& key) {
+std::vector<std::string> ReadStringList(MapReader& reader, const std::string& key) {
+  std::vector<std::string> out;
   const Tree* node = reader.Child(key);
-  if (node == nullptr || node->IsNull()) return;
+  if (node == nullptr || node->IsNull()) return out;
   if (node->kind != Tree::Kind::kSequence) reader.Fail(key, "expected a list of strings");
   for (size_t i = 0; i < node->items.size(); ++i) {
     if (node->items[i].kind != Tree::Kind::kScalar) {
       FailAt(node->items[i].loc, reader.PathOf(key) + "[" + std::to_string(i) + "]",
              "expected a string");
     }
+    out.push_back(node->items[i].scalar);
   }
+  return out;
+}
+
+// A mapping of names to plain string values (tags, environment), in file order.
+std::vector<std::pair<std::string, std::string>> ReadStringMap(MapReader& reader,
+                                                               const std::string& key) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const Tree map = ReadMapOrNull(reader, key);
+  for (const auto& [name, value] : map.entries) {
+    if (value.kind != Tree::Kind::kScalar) {
+      FailAt(value.IsNull() ? value.key_loc : value.loc, reader.PathOf(key) + "." + name,
+             "expected a string value");
+    }
+    out.emplace_back(name, value.scalar);
+  }
+  return out;
 }
 
 // Resolves a path written in the pipeline: the pipeline's folder first, then the working folder.
@@ -62,8 +82,9 @@ fs::path ResolveFile(const std::string& raw, const fs::path& pipeline_dir, const
                        " (relative to the working directory)");
 }
 
-void ReadSageMaker(const Tree* node, SageMakerConfig& sm) {
-  MapReader reader(node, "aws.sagemaker", "SageMaker settings");
+// Reads one `sagemaker:` mapping (the pipeline's, or a session's override) at key path `path`.
+void ReadSageMaker(const Tree* node, SageMakerConfig& sm, const std::string& path) {
+  MapReader reader(node, path, "SageMaker settings");
   reader.Accept("enabled");
   reader.Get("instance_type", &sm.instance_type);
   reader.Get("instance_count", &sm.instance_count);
@@ -76,7 +97,7 @@ void ReadSageMaker(const Tree* node, SageMakerConfig& sm) {
   // warm_pool: either a bool or { enabled, max_instances, retention_period_seconds }.
   const Tree* warm_pool = reader.Child("warm_pool");
   if (warm_pool != nullptr && warm_pool->IsMap()) {
-    MapReader pool(warm_pool, "aws.sagemaker.warm_pool", "warm pool settings");
+    MapReader pool(warm_pool, path + ".warm_pool", "warm pool settings");
     pool.Get("enabled", &sm.warm_pool);
     pool.Accept("max_instances");
     pool.Get("retention_period_seconds", &sm.warm_pool_retention_seconds);
@@ -98,16 +119,49 @@ void ReadSageMaker(const Tree* node, SageMakerConfig& sm) {
   reader.Get("role_arn", &role);
   sm.role_arn = role.value_or("");
 
-  // vpc_config: { security_group_ids: [...], subnets: [...] }, kept as a tree.
+  // vpc_config: { security_group_ids: [...], subnets: [...] }, kept as a tree too.
   sm.vpc_config = ReadMapOrNull(reader, "vpc_config");
+  sm.security_group_ids.clear();
+  sm.subnets.clear();
   if (sm.vpc_config.IsMap()) {
-    MapReader vpc(&sm.vpc_config, "aws.sagemaker.vpc_config", "VPC settings");
-    CheckStringList(vpc, "security_group_ids");
-    CheckStringList(vpc, "subnets");
+    MapReader vpc(&sm.vpc_config, path + ".vpc_config", "VPC settings");
+    sm.security_group_ids = ReadStringList(vpc, "security_group_ids");
+    sm.subnets = ReadStringList(vpc, "subnets");
     vpc.Finish();
   }
-  for (const char* key : {"kms_key_id", "tags", "environment"}) reader.Accept(key);
+
+  // Encryption, and extra tags / environment for the job.
+  std::optional<std::string> kms_key;
+  reader.Get("kms_key_id", &kms_key);
+  sm.kms_key_id = kms_key.value_or("");
+  reader.Get("enable_inter_container_traffic_encryption",
+             &sm.enable_inter_container_traffic_encryption);
+  sm.tags = ReadStringMap(reader, "tags");
+  sm.environment = ReadStringMap(reader, "environment");
   reader.Finish();
+}
+
+// Records where every key of a sagemaker mapping was written (later calls win).
+void RecordSources(const Tree& node, const std::string& relative, const std::string& path,
+                   std::vector<std::pair<std::string, SettingSource>>& sources) {
+  for (const auto& [key, value] : node.entries) {
+    const std::string rel = relative.empty() ? key : relative + "." + key;
+    const SettingSource source{value.IsNull() ? value.key_loc : value.loc, path + "." + rel};
+    auto it = std::find_if(sources.begin(), sources.end(),
+                           [&](const auto& entry) { return entry.first == rel; });
+    if (it == sources.end()) {
+      sources.emplace_back(rel, source);
+    } else {
+      it->second = source;
+    }
+    // Maps merge key by key; anything else replaces the base's subtree whole.
+    if (value.IsMap()) {
+      RecordSources(value, rel, path, sources);
+    } else {
+      std::erase_if(sources,
+                    [&](const auto& entry) { return entry.first.rfind(rel + ".", 0) == 0; });
+    }
+  }
 }
 
 void ReadAws(const Tree* node, AwsConfig& aws) {
@@ -117,8 +171,23 @@ void ReadAws(const Tree* node, AwsConfig& aws) {
   reader.Get("s3_prefix", &aws.s3_prefix);
   reader.Get("region", &aws.region);
   reader.Get("s3_endpoint_url", &aws.s3_endpoint_url);
-  reader.Accept("sns_topic_arn");
-  ReadSageMaker(reader.Child("sagemaker"), aws.sagemaker);
+  reader.Get("sns_topic_arn", &aws.sns_topic_arn);
+  static const std::regex kSnsArn(
+      R"(arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?)");
+  if (!aws.sns_topic_arn.empty() && !std::regex_match(aws.sns_topic_arn, kSnsArn)) {
+    reader.Fail("sns_topic_arn",
+                "expected an SNS topic ARN like "
+                "arn:aws:sns:us-east-1:123456789012:topic, found \"" +
+                    aws.sns_topic_arn + "\"");
+  }
+  const Tree* sagemaker = reader.Child("sagemaker");
+  ReadSageMaker(sagemaker, aws.sagemaker, "aws.sagemaker");
+  if (sagemaker != nullptr) aws.sagemaker_tree = *sagemaker;
+  aws.sagemaker.section = {sagemaker != nullptr ? sagemaker->loc : reader.LocOf("sagemaker"),
+                           "aws.sagemaker"};
+  if (sagemaker != nullptr && sagemaker->IsMap()) {
+    RecordSources(*sagemaker, "", "aws.sagemaker", aws.sagemaker.sources);
+  }
   reader.Finish();
   if (aws.use_s3 && aws.s3_bucket.empty()) {
     reader.Fail("s3_bucket", "a bucket name is required when use_s3 is true");
@@ -171,6 +240,14 @@ SessionSpec ReadSession(const Tree& item, size_t index, const PipelineConfig& pi
   // Overrides keep the pipeline file's locations for later error messages.
   session.overrides = ReadMapOrNull(reader, "overrides");
   session.aws_overrides = ReadMapOrNull(reader, "aws_overrides");
+  session.path = path;
+  if (session.aws_overrides.IsMap()) {
+    // Only the SageMaker settings differ per session; they are checked like aws.sagemaker.
+    MapReader aws(&session.aws_overrides, path + ".aws_overrides", "per-session AWS settings");
+    SageMakerConfig ignored;
+    ReadSageMaker(aws.Child("sagemaker"), ignored, path + ".aws_overrides.sagemaker");
+    aws.Finish();
+  }
 
   MapReader criteria(reader.Child("success_criteria"), path + ".success_criteria",
                      "success criteria");
@@ -186,6 +263,39 @@ SessionSpec ReadSession(const Tree& item, size_t index, const PipelineConfig& pi
 }
 
 }  // namespace
+
+SettingSource SageMakerConfig::Source(const std::string& key) const {
+  // The key itself, else its nearest written parent ("warm_pool" for "warm_pool.enabled").
+  std::string probe = key;
+  while (!probe.empty()) {
+    for (const auto& [rel, source] : sources) {
+      if (rel == probe) return source;
+    }
+    const size_t dot = probe.rfind('.');
+    probe = dot == std::string::npos ? "" : probe.substr(0, dot);
+  }
+  return {section.loc, section.path + "." + key};
+}
+
+SageMakerConfig ResolveSageMaker(const PipelineConfig& pipeline, const SessionSpec& session) {
+  const Tree* overlay =
+      session.aws_overrides.IsMap() ? session.aws_overrides.Find("sagemaker") : nullptr;
+  if (overlay == nullptr || !overlay->IsMap()) return pipeline.aws.sagemaker;
+
+  // The pipeline's section with the session's keys merged over it, read again strictly.
+  Tree merged = pipeline.aws.sagemaker_tree;
+  if (merged.IsMap()) {
+    DeepMerge(merged, *overlay);
+  } else {
+    merged = *overlay;
+  }
+  SageMakerConfig sm;
+  ReadSageMaker(&merged, sm, "aws.sagemaker");
+  sm.section = pipeline.aws.sagemaker.section;
+  sm.sources = pipeline.aws.sagemaker.sources;
+  RecordSources(*overlay, "", session.path + ".aws_overrides.sagemaker", sm.sources);
+  return sm;
+}
 
 bool IsSafeSessionName(const std::string& name) {
   if (name.empty() || name == "." || name == ".." || name.size() > 255) return false;

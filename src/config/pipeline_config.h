@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/experiment_config.h"
@@ -13,37 +14,59 @@ namespace rlpipe::config {
 
 /// `success_criteria:` of a session.
 struct SuccessCriteria {
-  std::optional<double> min_reward;    // mean eval return must reach this
-  std::optional<int64_t> min_episodes; // training episodes must reach this
+  std::optional<double> min_reward;     // mean eval return must reach this
+  std::optional<int64_t> min_episodes;  // training episodes must reach this
 };
 
 /// One entry of `sessions:`.
 struct SessionSpec {
-  std::string name;                          // plain file name, unique
+  std::string name;  // plain file name, unique
   std::string description;
-  std::filesystem::path config;              // absolute (resolved against the pipeline's folder)
-  std::optional<int64_t> timesteps;          // > 0 when set; replaces training.total_timesteps
-  bool use_previous_checkpoint = false;      // (already false when transfer learning is disabled)
+  std::filesystem::path config;          // absolute (resolved against the pipeline's folder)
+  std::optional<int64_t> timesteps;      // > 0 when set; replaces training.total_timesteps
+  bool use_previous_checkpoint = false;  // (already false when transfer learning is disabled)
   std::optional<std::filesystem::path> checkpoint;  // absolute
-  Tree overrides;                            // deep-merged into the training config
-  Tree aws_overrides;                        // used by the SageMaker platform (later)
+  Tree overrides;                                   // deep-merged into the training config
+  Tree aws_overrides;                               // {sagemaker: {...}} merged over aws.sagemaker
+  std::string path;                                 // "sessions[i]", for error messages
   SuccessCriteria success_criteria;
-  SourceLoc loc;                             // where the session entry starts
+  SourceLoc loc;  // where the session entry starts
 };
 
-/// `aws.sagemaker:` (validated now, used by the SageMaker platform later).
+/// Where one setting was written: its location and full key path (for error messages).
+struct SettingSource {
+  SourceLoc loc;
+  std::string path;  // e.g. "aws.sagemaker.instance_type" or
+                     // "sessions[1].aws_overrides.sagemaker.instance_type"
+};
+
+/// `aws.sagemaker:` — how a session runs as a SageMaker training job (docs/sagemaker.md). After
+/// ResolveSageMaker, a session's `aws_overrides.sagemaker` is merged in.
 struct SageMakerConfig {
-  std::string instance_type = "ml.c5.xlarge";
-  int instance_count = 1;
-  int volume_size_gb = 30;
-  bool warm_pool = false;
-  int warm_pool_retention_seconds = 1800;
-  bool use_spot_instances = false;
-  int64_t max_run_seconds = 86400;
-  int64_t max_wait_seconds = 0;
-  std::string role_arn;
-  std::string container_image_uri;
-  Tree vpc_config;
+  std::string instance_type = "ml.c5.xlarge";   // ml.<family>.<size>
+  int instance_count = 1;                       // >= 1 (rlpipe trains on one)
+  int volume_size_gb = 30;                      // 1..16384
+  bool warm_pool = false;                       // keep the instance for the next session
+  int warm_pool_retention_seconds = 1800;       // 0..3600 (KeepAlivePeriodInSeconds)
+  bool use_spot_instances = false;              // managed spot training
+  int64_t max_run_seconds = 86400;              // 1..2419200 (MaxRuntimeInSeconds)
+  int64_t max_wait_seconds = 0;                 // spot only; 0 = max_run_seconds
+  std::string role_arn;                         // arn:aws:iam::<12 digits>:role/<name>
+  std::string container_image_uri;              // the rlpipe training image (ECR URI)
+  Tree vpc_config;                              // the section as written (null when absent)
+  std::vector<std::string> security_group_ids;  // vpc_config.security_group_ids
+  std::vector<std::string> subnets;             // vpc_config.subnets
+  std::string kms_key_id;                       // volume and output encryption key ("" = none)
+  bool enable_inter_container_traffic_encryption = false;
+  std::vector<std::pair<std::string, std::string>> tags;         // extra job tags, file order
+  std::vector<std::pair<std::string, std::string>> environment;  // extra container environment
+  /// Where each key was written, by path relative to the section ("warm_pool.enabled",
+  /// "tags.project"); the last writer wins (a session override over the pipeline's value).
+  std::vector<std::pair<std::string, SettingSource>> sources;
+  SettingSource section;  // the section itself (or the `aws:` / file start when absent)
+
+  /// The source of `key` (relative path), else of its nearest written parent, else the section.
+  SettingSource Source(const std::string& key) const;
 };
 
 /// `aws:`.
@@ -53,21 +76,23 @@ struct AwsConfig {
   std::string s3_prefix;
   std::string region;
   std::string s3_endpoint_url;
+  std::string sns_topic_arn;  // arn:aws:sns:<region>:<12 digits>:<topic> or ""
   SageMakerConfig sagemaker;
+  Tree sagemaker_tree;  // `aws.sagemaker` as written, for per-session merges
 };
 
 /// The whole pipeline file.
 struct PipelineConfig {
-  std::filesystem::path file;        // absolute path of the pipeline YAML
+  std::filesystem::path file;  // absolute path of the pipeline YAML
   std::string name;
   std::string description;
-  uint64_t seed = 0;                 // root seed; sessions derive theirs from it
+  uint64_t seed = 0;  // root seed; sessions derive theirs from it
   bool continue_on_error = false;
   bool enable_transfer_learning = true;
   bool save_all_checkpoints = false;
   AwsConfig aws;
-  Tree monitoring;                   // accepted; used by later features
-  Tree post_pipeline;                // accepted; used by later features
+  Tree monitoring;     // accepted; used by later features
+  Tree post_pipeline;  // accepted; used by later features
   std::vector<SessionSpec> sessions;
 };
 
@@ -77,6 +102,11 @@ PipelineConfig LoadPipeline(const std::filesystem::path& file);
 
 /// Loads a session's training config, merges its overrides, applies `timesteps`, and parses it.
 ExperimentConfig ResolveSession(const PipelineConfig& pipeline, const SessionSpec& session);
+
+/// `aws.sagemaker` with the session's `aws_overrides.sagemaker` deep-merged over it (a nested
+/// key replaces only itself). Sources name the override's line and path where it wins.
+/// Throws ConfigError naming file:line:col and key path.
+SageMakerConfig ResolveSageMaker(const PipelineConfig& pipeline, const SessionSpec& session);
 
 /// True for a safe session name: a plain file name (no '/', '\\', not "." or "..", not empty,
 /// no control characters).

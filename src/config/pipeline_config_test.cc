@@ -88,6 +88,12 @@ TEST_F(PipelineConfigTest, LoadsUsersPipeline) {
   EXPECT_EQ(sm.role_arn, "arn:aws:iam::123456789012:role/SageMakerRole");
   ASSERT_TRUE(sm.vpc_config.IsMap());
   EXPECT_EQ(sm.vpc_config.Find("subnets")->items.size(), 2u);
+  EXPECT_EQ(sm.subnets, (std::vector<std::string>{"subnet-aaaa", "subnet-bbbb"}));
+  EXPECT_EQ(sm.security_group_ids, std::vector<std::string>{"sg-0123456789abcdef0"});
+  EXPECT_EQ(sm.tags, (std::vector<std::pair<std::string, std::string>>{{"project", "robots"}}));
+  EXPECT_EQ(pipeline.aws.sns_topic_arn, "arn:aws:sns:us-east-1:123456789012:training");
+  EXPECT_EQ(sm.Source("instance_type").path, "aws.sagemaker.instance_type");
+  EXPECT_EQ(sm.Source("instance_type").loc.line, 17);
 
   // Free-form sections are kept as trees.
   ASSERT_TRUE(pipeline.monitoring.IsMap());
@@ -112,6 +118,15 @@ TEST_F(PipelineConfigTest, LoadsUsersPipeline) {
   EXPECT_TRUE(second.overrides.IsMap());
   EXPECT_EQ(second.aws_overrides.Find("sagemaker")->Find("instance_type")->scalar, "ml.c5.4xlarge");
   EXPECT_FALSE(second.success_criteria.min_reward.has_value());
+
+  // A session's SageMaker settings: its override over the pipeline's, sources kept.
+  const SageMakerConfig merged = ResolveSageMaker(pipeline, second);
+  EXPECT_EQ(merged.instance_type, "ml.c5.4xlarge");
+  EXPECT_EQ(merged.volume_size_gb, 50);
+  EXPECT_EQ(merged.Source("instance_type").path,
+            "sessions[1].aws_overrides.sagemaker.instance_type");
+  EXPECT_EQ(merged.Source("instance_type").loc.line, 71);
+  EXPECT_EQ(ResolveSageMaker(pipeline, first).instance_type, "ml.c5.2xlarge");
 }
 
 TEST_F(PipelineConfigTest, ResolveSessionAppliesTimestepsAndDeepMergesOverrides) {
@@ -254,6 +269,17 @@ TEST_F(PipelineConfigTest, AwsSectionIsValidated) {
             At(3, 21) + ": aws.sagemaker.instance_count: expected an integer >= 1, found 0");
   EXPECT_EQ(ErrorOf("aws:\n  sagemaker:\n    vpc_config:\n      subnets: subnet-1\n" + session),
             At(4, 16) + ": aws.sagemaker.vpc_config.subnets: expected a list of strings");
+  EXPECT_EQ(ErrorOf("aws:\n  sns_topic_arn: arn:aws:sqs:us-east-1:123456789012:q\n" + session),
+            At(2, 18) +
+                ": aws.sns_topic_arn: expected an SNS topic ARN like "
+                "arn:aws:sns:us-east-1:123456789012:topic, found "
+                "\"arn:aws:sqs:us-east-1:123456789012:q\"");
+  EXPECT_EQ(ErrorOf("aws:\n  sagemaker:\n    tags:\n      a: [1]\n" + session),
+            At(4, 10) + ": aws.sagemaker.tags.a: expected a string value");
+  EXPECT_CONTAINS(ErrorOf(session + "    aws_overrides:\n      sagemaker:\n        spot: true\n"),
+                  At(6, 9) + ": sessions[0].aws_overrides.sagemaker.spot: unknown key");
+  EXPECT_CONTAINS(ErrorOf(session + "    aws_overrides:\n      region: eu-west-1\n"),
+                  At(5, 7) + ": sessions[0].aws_overrides.region: unknown key");
   EXPECT_CONTAINS(ErrorOf("aws:\n  regoin: x\n" + session),
                   At(2, 3) + ": aws.regoin: unknown key, did you mean 'region'?");
   const PipelineConfig pipeline =

@@ -1,5 +1,7 @@
 #include "core/zip.h"
 
+#include <zlib.h>
+
 #include <array>
 #include <cstdint>
 #include <limits>
@@ -20,6 +22,8 @@ constexpr size_t kLocalHeaderSize = 30;
 constexpr size_t kCentralHeaderSize = 46;
 constexpr size_t kEndOfCentralDirSize = 22;
 constexpr size_t kZip64LocatorSize = 20;
+constexpr uint32_t kZip64EndSig = 0x06064b50;
+constexpr size_t kZip64EndSize = 56;
 constexpr uint16_t kVersion = 20;            // 2.0: stored members, folders
 constexpr uint16_t kVersionMadeBy = 0x0314;  // Unix, spec 2.0 (so external attrs are mode bits)
 constexpr uint16_t kDosTime = 0;             // 00:00:00
@@ -57,6 +61,10 @@ uint32_t Get32(std::string_view b, size_t at) {
   return static_cast<uint32_t>(Get16(b, at)) | (static_cast<uint32_t>(Get16(b, at + 2)) << 16);
 }
 
+uint64_t Get64(std::string_view b, size_t at) {
+  return static_cast<uint64_t>(Get32(b, at)) | (static_cast<uint64_t>(Get32(b, at + 4)) << 32);
+}
+
 // Names with bytes >= 0x80 are flagged as UTF-8 so readers decode them correctly.
 uint16_t FlagsFor(const std::string& name) {
   for (const char c : name) {
@@ -78,6 +86,34 @@ std::string MethodName(uint16_t method) {
     default:
       return "unknown";
   }
+}
+
+// Raw deflate (RFC 1951, as zip method 8 stores it) into exactly `size` bytes.
+std::string Inflate(std::string_view compressed, uint64_t size, const std::string& origin,
+                    const std::string& name) {
+  // Deflate cannot expand more than ~1032:1; a larger claim is a corrupt header, not data.
+  if (size > 1032 * static_cast<uint64_t>(compressed.size()) + 64 || size >= 0xffffffffu) {
+    throw IoError(origin + ": corrupt zip archive: deflated member '" + name + "' claims " +
+                  std::to_string(size) + " bytes from " + std::to_string(compressed.size()));
+  }
+  std::string out(size, '\0');
+  z_stream stream{};
+  if (inflateInit2(&stream, -MAX_WBITS) != Z_OK) {
+    throw IoError(origin + ": cannot start inflating member '" + name + "'");
+  }
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
+  stream.avail_in = static_cast<uInt>(compressed.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(size);
+  const int status = inflate(&stream, Z_FINISH);
+  const uLong produced = stream.total_out;
+  inflateEnd(&stream);
+  if (status != Z_STREAM_END || produced != size) {
+    throw IoError(origin + ": corrupt zip archive: deflated member '" + name +
+                  "' does not inflate to its " + std::to_string(size) + " bytes (zlib status " +
+                  std::to_string(status) + ", " + std::to_string(produced) + " bytes)");
+  }
+  return out;
 }
 
 }  // namespace
@@ -198,73 +234,114 @@ ZipReader::ZipReader(std::string bytes, std::string origin) : origin_(std::move(
   }
   if (eocd == std::string_view::npos) fail("no end-of-central-directory record (truncated?)");
 
-  // Read and validate the record; multi-disk and ZIP64 archives are rejected.
+  // Read and validate the record; multi-disk archives are rejected.
   const uint16_t disk = Get16(b, eocd + 4);
   const uint16_t cd_disk = Get16(b, eocd + 6);
-  const uint16_t entries_here = Get16(b, eocd + 8);
-  const uint16_t entries = Get16(b, eocd + 10);
-  const uint32_t cd_size = Get32(b, eocd + 12);
-  const uint32_t cd_offset = Get32(b, eocd + 16);
-  if ((eocd >= kZip64LocatorSize && Get32(b, eocd - kZip64LocatorSize) == kZip64LocatorSig) ||
-      entries == 0xffff || cd_size == 0xffffffffu || cd_offset == 0xffffffffu) {
-    throw IoError(origin_ + ": ZIP64 archives are not supported");
+  uint64_t entries_here = Get16(b, eocd + 8);
+  uint64_t entries = Get16(b, eocd + 10);
+  uint64_t cd_size = Get32(b, eocd + 12);
+  uint64_t cd_offset = Get32(b, eocd + 16);
+  size_t cd_limit = eocd;  // the central directory ends before this offset
+
+  // ZIP64 (torch.save writes it even for small files): the locator points at the 64-bit record.
+  if (eocd >= kZip64LocatorSize && Get32(b, eocd - kZip64LocatorSize) == kZip64LocatorSig) {
+    const size_t locator = eocd - kZip64LocatorSize;
+    const uint64_t record = Get64(b, locator + 8);
+    if (Get32(b, locator + 4) != 0 || Get32(b, locator + 16) > 1) {
+      throw IoError(origin_ + ": multi-disk zip archives are not supported");
+    }
+    if (record + kZip64EndSize > locator || Get32(b, record) != kZip64EndSig) {
+      fail("bad ZIP64 end-of-central-directory record at offset " + std::to_string(record));
+    }
+    entries_here = Get64(b, record + 24);
+    entries = Get64(b, record + 32);
+    cd_size = Get64(b, record + 40);
+    cd_offset = Get64(b, record + 48);
+    cd_limit = record;
+  } else if (entries == 0xffff || cd_size == 0xffffffffu || cd_offset == 0xffffffffu) {
+    fail("ZIP64 values without a ZIP64 end-of-central-directory locator (truncated?)");
   }
   if (disk != 0 || cd_disk != 0 || entries_here != entries) {
     throw IoError(origin_ + ": multi-disk zip archives are not supported");
   }
-  if (static_cast<uint64_t>(cd_offset) + cd_size > eocd) {
+  if (cd_offset > cd_limit || cd_size > cd_limit - cd_offset) {
     fail("central directory (offset " + std::to_string(cd_offset) + ", size " +
-         std::to_string(cd_size) + ") runs past its end record at " + std::to_string(eocd));
+         std::to_string(cd_size) + ") runs past its end record at " + std::to_string(cd_limit));
   }
 
   // Walk the central directory; each entry points at a local header followed by the data.
   size_t at = cd_offset;
-  const size_t cd_end = static_cast<size_t>(cd_offset) + cd_size;
-  for (uint16_t i = 0; i < entries; ++i) {
+  const size_t cd_end = static_cast<size_t>(cd_offset + cd_size);
+  for (uint64_t i = 0; i < entries; ++i) {
     if (at + kCentralHeaderSize > cd_end || Get32(b, at) != kCentralHeaderSig) {
       fail("bad central directory entry " + std::to_string(i));
     }
     const uint16_t flags = Get16(b, at + 8);
     const uint16_t method = Get16(b, at + 10);
     const uint32_t crc = Get32(b, at + 16);
-    const uint32_t comp_size = Get32(b, at + 20);
-    const uint32_t size = Get32(b, at + 24);
+    uint64_t comp_size = Get32(b, at + 20);
+    uint64_t size = Get32(b, at + 24);
     const uint16_t name_len = Get16(b, at + 28);
     const uint16_t extra_len = Get16(b, at + 30);
     const uint16_t comment_len = Get16(b, at + 32);
-    const uint32_t local = Get32(b, at + 42);
+    uint64_t local = Get32(b, at + 42);
     const size_t next = at + kCentralHeaderSize + name_len + extra_len + comment_len;
     if (next > cd_end) fail("central directory entry " + std::to_string(i) + " is truncated");
     std::string name(b.substr(at + kCentralHeaderSize, name_len));
+
+    // Saturated 32-bit fields are in the ZIP64 extra field (id 1), in this order.
     if (size == 0xffffffffu || comp_size == 0xffffffffu || local == 0xffffffffu) {
-      throw IoError(origin_ + ": member '" + name + "' needs ZIP64, which is not supported");
+      const std::string_view extra = b.substr(at + kCentralHeaderSize + name_len, extra_len);
+      bool found = false;
+      for (size_t e = 0; e + 4 <= extra.size();) {
+        const uint16_t id = Get16(extra, e);
+        const uint16_t len = Get16(extra, e + 2);
+        if (e + 4 + len > extra.size()) break;
+        if (id == 1) {
+          size_t field = e + 4;
+          auto take = [&](uint64_t& value) {
+            if (value != 0xffffffffu) return;
+            if (field + 8 > e + 4 + len) fail("member '" + name + "': short ZIP64 extra field");
+            value = Get64(extra, field);
+            field += 8;
+          };
+          take(size);
+          take(comp_size);
+          take(local);
+          found = true;
+          break;
+        }
+        e += 4 + len;
+      }
+      if (!found) fail("member '" + name + "': 32-bit fields saturated but no ZIP64 extra field");
     }
-    if (method != 0) {
+    if (method != 0 && method != 8) {
       throw IoError(origin_ + ": member '" + name + "' uses compression method " +
                     std::to_string(method) + " (" + MethodName(method) +
-                    "); only stored (method 0) members are supported");
+                    "); only stored (0) and deflate (8) members are supported");
     }
     if (flags & 1) throw IoError(origin_ + ": member '" + name + "' is encrypted");
-    if (comp_size != size) {
+    if (method == 0 && comp_size != size) {
       fail("stored member '" + name + "' has compressed size " + std::to_string(comp_size) +
            " != size " + std::to_string(size));
     }
 
     // Locate the data through the local header (its extra field may differ from the central one).
-    if (static_cast<uint64_t>(local) + kLocalHeaderSize > cd_offset ||
-        Get32(b, local) != kLocalHeaderSig) {
+    if (local + kLocalHeaderSize > cd_offset || Get32(b, local) != kLocalHeaderSig) {
       fail("member '" + name + "': bad local header at offset " + std::to_string(local));
     }
     const size_t data_at =
         static_cast<size_t>(local) + kLocalHeaderSize + Get16(b, local + 26) + Get16(b, local + 28);
-    if (data_at + size > cd_offset) {
-      fail("member '" + name + "': data (" + std::to_string(size) + " bytes at offset " +
+    if (data_at + comp_size > cd_offset) {
+      fail("member '" + name + "': data (" + std::to_string(comp_size) + " bytes at offset " +
            std::to_string(data_at) + ") runs past the central directory (truncated?)");
     }
     if (b.substr(local + kLocalHeaderSize, Get16(b, local + 26)) != name) {
       fail("member '" + name + "': local header names a different file");
     }
-    std::string data(b.substr(data_at, size));
+    std::string data = method == 0 ? std::string(b.substr(data_at, size))
+                                   : Inflate(b.substr(data_at, comp_size), size, origin_, name);
+
     const uint32_t actual_crc = Crc32(data);
     if (actual_crc != crc) {
       throw IoError(origin_ + ": CRC-32 mismatch in member '" + name + "' (corrupt archive)");

@@ -1,6 +1,7 @@
 #pragma once
-/// Minimal ZIP archive writer/reader (stored members, CRC-32 checked). Enough for checkpoints,
-/// which are written by us and read by us or by Python's zipfile (Stable-Baselines3).
+/// Minimal ZIP archive writer/reader. The writer stores members uncompressed; the reader takes
+/// stored and deflated members (zlib), CRC-32 checked — what Python's zipfile writes for
+/// Stable-Baselines3 and what torch.save writes.
 #include <filesystem>
 #include <map>
 #include <string>
@@ -18,7 +19,7 @@ class ZipWriter {
   std::vector<std::pair<std::string, std::string>> members_;
 };
 
-/// Parses a .zip (stored or deflate-less archives); throws IoError naming `origin` on a truncated
+/// Parses a .zip (stored or deflated members); throws IoError naming `origin` on a truncated
 /// or corrupt archive or a CRC mismatch.
 class ZipReader {
  public:

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -83,17 +84,71 @@ TEST(ZipTest, DetectsCorruptCentralDirectoryOffset) {
   ExpectIoError([&] { ZipReader(bytes, "bad.zip"); }, {"bad.zip", "corrupt"});
 }
 
-TEST(ZipTest, RejectsCompressedMembersNamingMethod) {
+TEST(ZipTest, RejectsUnsupportedCompressionNamingMethod) {
   std::string bytes = SampleArchive();
-  // Mark the first central-directory entry as deflated (method field at +10).
+  // Mark the first central-directory entry as bzip2 (method field at +10).
   const size_t central = bytes.find("PK\x01\x02");
   ASSERT_NE(central, std::string::npos);
-  bytes[central + 10] = 8;
-  ExpectIoError([&] { ZipReader(bytes, "deflated.zip"); },
-                {"deflated.zip", "data/policy.pth", "method 8"});
+  bytes[central + 10] = 12;
+  ExpectIoError([&] { ZipReader(bytes, "bzip2.zip"); },
+                {"bzip2.zip", "data/policy.pth", "method 12", "bzip2"});
 }
 
-TEST(ZipTest, RejectsZip64) {
+// A one-member archive whose member is raw-deflated by zlib, as Python's zipfile writes it.
+std::string DeflatedArchive(const std::string& name, const std::string& content) {
+  // Raw deflate stream (no zlib header), window bits -15.
+  z_stream stream{};
+  EXPECT_EQ(deflateInit2(&stream, 9, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string packed(deflateBound(&stream, content.size()), '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(content.data()));
+  stream.avail_in = static_cast<uInt>(content.size());
+  stream.next_out = reinterpret_cast<Bytef*>(packed.data());
+  stream.avail_out = static_cast<uInt>(packed.size());
+  EXPECT_EQ(deflate(&stream, Z_FINISH), Z_STREAM_END);
+  packed.resize(stream.total_out);
+  deflateEnd(&stream);
+
+  // Local header, data, central header, end record (little-endian fields).
+  auto put = [](std::string& out, uint32_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  };
+  const uint32_t crc = Crc32(content);
+  const auto csize = static_cast<uint32_t>(packed.size());
+  const auto size = static_cast<uint32_t>(content.size());
+  const auto nlen = static_cast<uint32_t>(name.size());
+  std::string out;
+  put(out, 0x04034b50, 4), put(out, 20, 2), put(out, 0, 2), put(out, 8, 2), put(out, 0, 4);
+  put(out, crc, 4), put(out, csize, 4), put(out, size, 4), put(out, nlen, 2), put(out, 0, 2);
+  out += name + packed;
+  const auto cd_offset = static_cast<uint32_t>(out.size());
+  put(out, 0x02014b50, 4), put(out, 20, 2), put(out, 20, 2), put(out, 0, 2), put(out, 8, 2);
+  put(out, 0, 4), put(out, crc, 4), put(out, csize, 4), put(out, size, 4), put(out, nlen, 2);
+  put(out, 0, 2), put(out, 0, 2), put(out, 0, 2), put(out, 0, 2), put(out, 0, 4), put(out, 0, 4);
+  out += name;
+  const auto cd_size = static_cast<uint32_t>(out.size()) - cd_offset;
+  put(out, 0x06054b50, 4), put(out, 0, 4), put(out, 1, 2), put(out, 1, 2), put(out, cd_size, 4);
+  put(out, cd_offset, 4), put(out, 0, 2);
+  return out;
+}
+
+TEST(ZipTest, ReadsDeflatedMembers) {
+  std::string content;
+  for (int i = 0; i < 2000; ++i) content += "policy tensor " + std::to_string(i % 7) + "\n";
+  const std::string bytes = DeflatedArchive("data", content);
+  ASSERT_LT(bytes.size(), content.size() / 4);
+  EXPECT_EQ(ZipReader(bytes, "sb3.zip").Get("data"), content);
+}
+
+TEST(ZipTest, CorruptDeflateStreamIsAnIoError) {
+  std::string content(5000, 'x');
+  std::string bytes = DeflatedArchive("data", content);
+  // Flip bits inside the compressed stream (it starts after the 30-byte header and the name).
+  bytes[30 + 4 + 1] ^= 0x5a;
+  bytes[30 + 4 + 2] ^= 0x33;
+  ExpectIoError([&] { ZipReader(bytes, "bad.zip"); }, {"bad.zip", "data"});
+}
+
+TEST(ZipTest, RejectsZip64ValuesWithoutTheirRecord) {
   std::string bytes = SampleArchive();
   // Entry counts of 0xffff mean "see the ZIP64 record".
   const size_t eocd = bytes.size() - 22;

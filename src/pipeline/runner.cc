@@ -19,6 +19,7 @@
 #include "metrics/sinks.h"
 #include "pipeline/report.h"
 #include "pipeline/run_mirror.h"
+#include "pipeline/session_training.h"
 #include "pipeline/state.h"
 #include "pipeline/stop_signal.h"
 #include "storage/storage_error.h"
@@ -63,17 +64,6 @@ class RunLog {
   std::ofstream session_;
 };
 
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-std::string FormatReturn(const std::optional<double>& value) {
-  if (!value) return "n/a";
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.2f", *value);
-  return buf;
-}
-
 /// Paths in the state file are relative to the output folder when inside it, so the folder can
 /// be moved; anything else stays absolute.
 std::string StorePath(const fs::path& output_dir, const fs::path& path) {
@@ -97,32 +87,14 @@ void PromoteFolder(const fs::path& staging, const fs::path& target) {
   fs::remove_all(old);
 }
 
-/// The metrics.csv row for one progress event: counters, speed, the collect/update split of the
-/// wall time, then every loss the algorithm reports and every task statistic (`task/<key>`).
-metrics::Row ProgressRow(const algos::ProgressEvent& e) {
-  const double elapsed = e.elapsed_seconds > 0.0 ? e.elapsed_seconds : 1.0;
-  metrics::Row row = {
-      {"timesteps", static_cast<double>(e.timesteps)},
-      {"episodes", static_cast<double>(e.episodes)},
-      {"elapsed_s", e.elapsed_seconds},
-      {"steps_per_s", e.steps_per_second},
-      {"mean_episode_return", e.mean_episode_return},
-      {"mean_episode_length", e.mean_episode_length},
-      {"collect_s", e.collect_seconds},
-      {"update_s", e.update_seconds},
-      {"collect_share", e.collect_seconds / elapsed},
-      {"update_share", e.update_seconds / elapsed},
-  };
-  for (const auto& [name, value] : e.losses) row.emplace_back(name, value);
-  for (const auto& [key, value] : e.task_stats) row.emplace_back("task/" + key, value);
-  return row;
-}
-
 /// Everything one invocation of `rlpipe run` works with.
 class Runner {
  public:
   Runner(const RunOptions& options, ResolvedPipeline resolved, std::FILE* out)
-      : options_(options), resolved_(std::move(resolved)), out_(out) {}
+      : options_(options),
+        resolved_(std::move(resolved)),
+        out_(out),
+        executor_(options.executor ? options.executor : std::make_shared<LocalExecutor>()) {}
 
   int Run();
 
@@ -130,7 +102,8 @@ class Runner {
   const config::PipelineConfig& pipeline() const { return resolved_.pipeline; }
   size_t StartIndex() const;
   void PrepareState();
-  std::optional<fs::path> ChooseInitCheckpoint(size_t index);
+  /// The model session `index` starts from; `from_session` names the session that produced it.
+  std::optional<fs::path> ChooseInitCheckpoint(size_t index, std::string* from_session = nullptr);
   /// Runs one session; returns the signal number when interrupted, else 0.
   int RunSession(size_t index);
   /// Writes the state file, then mirrors it to S3.
@@ -161,6 +134,7 @@ class Runner {
   PipelineState state_;
   std::unique_ptr<RunLog> log_;
   bool any_failed_ = false;
+  std::shared_ptr<SessionExecutor> executor_;  // where sessions run
   std::unique_ptr<RunMirror> mirror_;        // set when the run is mirrored to S3
   std::optional<std::string> upload_error_;  // the first upload that failed, if any
 };
@@ -214,7 +188,11 @@ void Runner::PrepareState() {
     if (i >= start && (options_.start_from || record.status != SessionStatus::kCompleted)) {
       // Sessions that will run again start from a clean record (attempts are kept).
       const int attempts = record.attempts;
+      // A remote job still recorded as running is re-attached to, not started twice.
+      const std::optional<std::string> running_job =
+          record.status == SessionStatus::kRunning ? record.job : std::nullopt;
       record = SessionRecord{};
+      record.job = running_job;
       record.name = pipeline().sessions[i].name;
       record.attempts = attempts;
       record.config_fingerprint = fingerprint;
@@ -254,7 +232,7 @@ void Runner::PrepareState() {
   state_.current_session.reset();
 }
 
-std::optional<fs::path> Runner::ChooseInitCheckpoint(size_t index) {
+std::optional<fs::path> Runner::ChooseInitCheckpoint(size_t index, std::string* from_session) {
   const config::SessionSpec& spec = pipeline().sessions[index];
   if (spec.checkpoint) return *spec.checkpoint;
   if (!spec.use_previous_checkpoint) return std::nullopt;
@@ -266,6 +244,7 @@ std::optional<fs::path> Runner::ChooseInitCheckpoint(size_t index) {
     auto it = state_.checkpoints.find(name);
     if (record && record->status == SessionStatus::kCompleted && it != state_.checkpoints.end()) {
       const fs::path path = LoadPath(output_dir_, it->second);
+      if (from_session) *from_session = name;
       if (fs::exists(path)) return path;
       // A fresh machine: the model is in S3 only.
       if (mirror_ && FetchSessionModels(name) && fs::exists(path)) return path;
@@ -287,11 +266,16 @@ int Runner::RunSession(size_t index) {
   log_->SetSessionLog(logs_dir / "training.log");
 
   // Which model this session starts from.
-  const std::optional<fs::path> init = ChooseInitCheckpoint(index);
+  std::string init_session;
+  const std::optional<fs::path> init = ChooseInitCheckpoint(index, &init_session);
   if (spec.use_previous_checkpoint && !spec.checkpoint && !init && index > 0) {
     log_->Warn("session '" + spec.name +
                "': no earlier session has a completed model; training from scratch");
   }
+
+  // A remote job an earlier invocation left running (it died without seeing the end).
+  const std::optional<std::string> previous_job = record.job;
+  record.job.reset();
 
   // Record the start before anything can fail, so a crash leaves "running" behind.
   record.status = SessionStatus::kRunning;
@@ -312,50 +296,33 @@ int Runner::RunSession(size_t index) {
              std::to_string(seed) + ")" + (init ? " from " + init->string() : ""));
   WriteFileAtomic(session_dir / "training_config.yaml", experiment.resolved.ToYaml());
 
-  // Metrics sinks fed from the algorithm's typed events.
-  metrics::CsvSink progress_csv(logs_dir / "metrics.csv");
-  metrics::CsvSink eval_csv(logs_dir / "evaluations.csv");
-  metrics::ConsoleProgress progress(spec.name, out_);
-  algos::TrainingRequest request;
-  request.config = experiment;
-  // save_all_checkpoints keeps every periodic checkpoint of every session.
-  if (pipeline().save_all_checkpoints) request.config.training.keep_checkpoints = 0;
-  request.seed = seed;
-  request.init_checkpoint = init;
-  request.models_dir = staging_dir;
-  request.hooks.on_progress = [&](const algos::ProgressEvent& e) {
-    progress.Update(e.timesteps, e.total_timesteps, e.steps_per_second, e.mean_episode_return,
-                    e.elapsed_seconds, e.collect_seconds, e.update_seconds);
-    progress_csv.Write(ProgressRow(e));
-  };
-  request.hooks.on_eval = [&](const algos::EvalEvent& e) {
-    eval_csv.Write({{"timesteps", static_cast<double>(e.timesteps)},
-                    {"mean_return", e.mean_return},
-                    {"std_return", e.std_return},
-                    {"mean_length", e.mean_length},
-                    {"new_best", e.new_best ? 1.0 : 0.0}});
-    progress.Finish("[" + spec.name + "] eval at " + std::to_string(e.timesteps) +
-                    " steps: mean return " + FormatReturn(e.mean_return) +
-                    (e.new_best ? " (new best)" : ""));
-  };
-  request.hooks.stop_requested = [] { return StopSignal() != 0; };
-  request.hooks.on_message = [&](const std::string& m) { log_->Info("[" + spec.name + "] " + m); };
-
   // Train into a staging folder: a failed attempt never replaces the last good models.
   fs::remove_all(staging_dir);
   fs::create_directories(staging_dir);
-  const auto start = std::chrono::steady_clock::now();
-  algos::TrainingResult result;
-  std::optional<std::string> error;
-  try {
-    result = algos::Train(request);
-  } catch (const std::exception& e) {
-    error = e.what();
-  }
-  record.duration_seconds = SecondsSince(start);
+  SessionRun run;
+  run.pipeline = &pipeline();
+  run.index = index;
+  run.experiment = &experiment;
+  run.seed = seed;
+  run.init_checkpoint = init;
+  if (init && !init_session.empty()) run.init_from_session = init_session;
+  run.run_uri = mirror_ ? std::optional(mirror_->run_uri()) : std::nullopt;
+  run.models_dir = staging_dir;
+  run.logs_dir = logs_dir;
+  run.console = out_;
+  run.info = [&](const std::string& m) { log_->Info(m); };
+  run.warn = [&](const std::string& m) { log_->Warn(m); };
+  run.previous_job = previous_job;
+  run.on_job_started = [&](const std::string& job) {
+    record.job = job;
+    Save();
+  };
+  SessionTrainingOutcome outcome = executor_->Execute(run);
+  const algos::TrainingResult& result = outcome.result;
+  const std::optional<std::string>& error = outcome.error;
+  record.duration_seconds = outcome.duration_seconds;
   record.finished_at = NowIso8601();
   state_.current_session.reset();
-  progress.Finish("");
 
   // Failure: recorded with its error; the staging folder is kept for inspection.
   if (error) {
@@ -392,21 +359,7 @@ int Runner::RunSession(size_t index) {
   }
 
   // Success criteria: best mean eval return and training episodes.
-  std::vector<std::string> unmet;
-  const auto& criteria = spec.success_criteria;
-  if (criteria.min_reward) {
-    if (!result.best_mean_return) {
-      unmet.push_back("min_reward " + FormatReturn(criteria.min_reward) +
-                      " set but no evaluation ran");
-    } else if (*result.best_mean_return < *criteria.min_reward) {
-      unmet.push_back("best mean eval return " + FormatReturn(result.best_mean_return) +
-                      " < min_reward " + FormatReturn(criteria.min_reward));
-    }
-  }
-  if (criteria.min_episodes && result.episodes < *criteria.min_episodes) {
-    unmet.push_back("episodes " + std::to_string(result.episodes) + " < min_episodes " +
-                    std::to_string(*criteria.min_episodes));
-  }
+  const std::vector<std::string> unmet = UnmetCriteria(spec.success_criteria, result);
   if (!unmet.empty()) {
     record.status = SessionStatus::kFailedCriteria;
     std::string why;
@@ -502,7 +455,7 @@ bool Runner::FetchSessionModels(const std::string& session) {
 }
 
 void Runner::SetUpMirror() {
-  if (!options_.use_s3 && !pipeline().aws.use_s3) {
+  if (!options_.use_s3 && !pipeline().aws.use_s3 && !executor_->NeedsS3()) {
     if (options_.run_id) {
       throw ConfigError("--run-id names a run in S3: it needs --use-s3 (or aws.use_s3: true)");
     }
@@ -636,6 +589,7 @@ int Runner::Run() {
       continue;
     }
     signal_number = RunSession(i);
+    executor_->SessionEnded(pipeline(), *state_.Find(pipeline().sessions[i].name));
     if (signal_number != 0) break;
     if (IsFailure(state_.Find(pipeline().sessions[i].name)->status) &&
         !pipeline().continue_on_error) {
@@ -643,6 +597,8 @@ int Runner::Run() {
       break;
     }
   }
+
+  executor_->Finish();
 
   // Report, whatever happened (a report that did not reach S3 is recorded in the state).
   Save();

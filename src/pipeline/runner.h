@@ -4,12 +4,14 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "config/experiment_config.h"
 #include "config/pipeline_config.h"
+#include "pipeline/session_executor.h"
 
 namespace rlpipe::pipeline {
 
@@ -26,6 +28,8 @@ struct RunOptions {
   std::string s3_bucket;                  // overrides aws.s3_bucket when not empty
   std::string s3_prefix;                  // overrides aws.s3_prefix when not empty
   std::optional<std::string> run_id;      // names the run in S3; default: the state's or new
+  /// Where sessions run; null: in this process (LocalExecutor).
+  std::shared_ptr<SessionExecutor> executor;
 };
 
 /// Exit codes of RunPipeline.

@@ -104,6 +104,7 @@ std::string StateToJson(const PipelineState& state) {
         stats[key] = {{"mean", stat.mean}, {"max", stat.max}};
       s["task_stats"] = stats;
     }
+    PutOptional(s, "job", r.job);
     sessions[r.name] = s;
     order.push_back(r.name);
   }
@@ -160,6 +161,7 @@ PipelineState StateFromJson(const std::string& text, const std::string& origin) 
       for (const auto& [key, stat] : task_stats.items()) {
         r.task_stats[key] = {stat.at("mean").get<double>(), stat.at("max").get<double>()};
       }
+      r.job = GetOptional<std::string>(s, "job");
       state.sessions.push_back(std::move(r));
     }
   } catch (const json::exception& e) {

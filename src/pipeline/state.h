@@ -43,6 +43,7 @@ struct SessionRecord {
   std::optional<std::string> error;            // why it failed / was interrupted
   std::optional<std::string> stop_reason;      // early-stopping rule that ended training
   std::map<std::string, TaskStatistic> task_stats;  // by info key (robot tasks)
+  std::optional<std::string> job;              // remote job that ran it (SageMaker job name)
 };
 
 /// The whole state file. The first five fields keep the Python tool's names and meaning.

@@ -1,0 +1,114 @@
+#include "pipeline/session_training.h"
+
+#include <chrono>
+
+#include "metrics/sinks.h"
+
+namespace rlpipe::pipeline {
+namespace fs = std::filesystem;
+
+namespace {
+
+/// The metrics.csv row for one progress event: counters, speed, the collect/update split of the
+/// wall time, then every loss the algorithm reports and every task statistic (`task/<key>`).
+metrics::Row ProgressRow(const algos::ProgressEvent& e) {
+  const double elapsed = e.elapsed_seconds > 0.0 ? e.elapsed_seconds : 1.0;
+  metrics::Row row = {
+      {"timesteps", static_cast<double>(e.timesteps)},
+      {"episodes", static_cast<double>(e.episodes)},
+      {"elapsed_s", e.elapsed_seconds},
+      {"steps_per_s", e.steps_per_second},
+      {"mean_episode_return", e.mean_episode_return},
+      {"mean_episode_length", e.mean_episode_length},
+      {"collect_s", e.collect_seconds},
+      {"update_s", e.update_seconds},
+      {"collect_share", e.collect_seconds / elapsed},
+      {"update_share", e.update_seconds / elapsed},
+  };
+  for (const auto& [name, value] : e.losses) row.emplace_back(name, value);
+  for (const auto& [key, value] : e.task_stats) row.emplace_back("task/" + key, value);
+  return row;
+}
+
+}  // namespace
+
+std::string FormatReturn(const std::optional<double>& value) {
+  if (!value) return "n/a";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2f", *value);
+  return buf;
+}
+
+SessionTrainingOutcome TrainSession(const SessionTrainingRequest& request) {
+  const std::string& name = request.session_name;
+  fs::create_directories(request.logs_dir);
+  fs::create_directories(request.models_dir);
+
+  // Metrics sinks fed from the algorithm's typed events.
+  metrics::CsvSink progress_csv(request.logs_dir / "metrics.csv");
+  metrics::CsvSink eval_csv(request.logs_dir / "evaluations.csv");
+  metrics::ConsoleProgress progress(name, request.console);
+  algos::TrainingRequest train;
+  train.config = request.experiment;
+  if (request.keep_all_checkpoints) train.config.training.keep_checkpoints = 0;
+  train.seed = request.seed;
+  train.init_checkpoint = request.init_checkpoint;
+  train.resume_checkpoint = request.resume_checkpoint;
+  train.models_dir = request.models_dir;
+  train.checkpoints_dir = request.checkpoints_dir;
+  train.hooks.on_progress = [&](const algos::ProgressEvent& e) {
+    progress.Update(e.timesteps, e.total_timesteps, e.steps_per_second, e.mean_episode_return,
+                    e.elapsed_seconds, e.collect_seconds, e.update_seconds);
+    progress_csv.Write(ProgressRow(e));
+    if (request.on_progress) request.on_progress(e);
+  };
+  train.hooks.on_eval = [&](const algos::EvalEvent& e) {
+    eval_csv.Write({{"timesteps", static_cast<double>(e.timesteps)},
+                    {"mean_return", e.mean_return},
+                    {"std_return", e.std_return},
+                    {"mean_length", e.mean_length},
+                    {"new_best", e.new_best ? 1.0 : 0.0}});
+    progress.Finish("[" + name + "] eval at " + std::to_string(e.timesteps) +
+                    " steps: mean return " + FormatReturn(e.mean_return) +
+                    (e.new_best ? " (new best)" : ""));
+    if (request.on_eval) request.on_eval(e);
+  };
+  train.hooks.stop_requested = request.stop_requested;
+  train.hooks.on_message = request.on_message;
+  train.hooks.on_checkpoint = request.on_checkpoint;
+
+  // Train; an exception is the session's failure, not the caller's.
+  SessionTrainingOutcome outcome;
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    outcome.result = algos::Train(train);
+  } catch (const std::exception& e) {
+    outcome.error = e.what();
+  }
+  outcome.duration_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  progress.Finish("");
+  return outcome;
+}
+
+std::vector<std::string> UnmetCriteria(const config::SuccessCriteria& criteria,
+                                       const algos::TrainingResult& result) {
+  // Best mean eval return, then training episodes.
+  std::vector<std::string> unmet;
+  if (criteria.min_reward) {
+    if (!result.best_mean_return) {
+      unmet.push_back("min_reward " + FormatReturn(criteria.min_reward) +
+                      " set but no evaluation ran");
+    } else if (*result.best_mean_return < *criteria.min_reward) {
+      unmet.push_back("best mean eval return " + FormatReturn(result.best_mean_return) +
+                      " < min_reward " + FormatReturn(criteria.min_reward));
+    }
+  }
+  if (criteria.min_episodes && result.episodes < *criteria.min_episodes) {
+    unmet.push_back("episodes " + std::to_string(result.episodes) + " < min_episodes " +
+                    std::to_string(*criteria.min_episodes));
+  }
+  return unmet;
+}
+
+}  // namespace rlpipe::pipeline

@@ -1,0 +1,186 @@
+// rlpipe ↔ Stable-Baselines3: our checkpoints as SB3 2.x reads them (checked in Debian's Python
+// by check_rlpipe_zip.py), and SB3-saved zips (made by make_sb3_fixture.py) imported exactly.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "algos/train.h"
+#include "checkpoint/checkpoint.h"
+#include "config/experiment_config.h"
+#include "core/error.h"
+#include "core/files.h"
+
+namespace rlpipe {
+namespace {
+
+namespace fs = std::filesystem;
+using config::Algorithm;
+
+const fs::path kFixtures = RLPIPE_SB3_FIXTURES;
+const std::string kPython = "/usr/bin/python3";  // Debian's, with python3-torch
+
+// Runs a shell command; returns its stdout and sets `status`.
+std::string RunCommand(const std::string& command, int& status) {
+  std::string out;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) {
+    status = -1;
+    return out;
+  }
+  std::array<char, 512> buffer;
+  while (fgets(buffer.data(), buffer.size(), pipe) != nullptr) out += buffer.data();
+  status = pclose(pipe);
+  return out;
+}
+
+class Sb3FormatTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() /
+            ("rlpipe_sb3_format_test_" +
+             std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(root_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  // A short pendulum session of `algorithm` with [8, 8] networks (the fixture's PPO net).
+  algos::TrainingRequest Request(Algorithm algorithm, const std::string& name) const {
+    algos::TrainingRequest request;
+    config::ExperimentConfig& c = request.config;
+    c.environment.name = "pendulum";
+    c.agent = config::DefaultAgentConfig(algorithm);
+    c.agent.algorithm = algorithm;
+    c.agent.n_steps = 16;
+    c.agent.batch_size = 16;
+    c.agent.n_epochs = 1;
+    c.agent.learning_starts = 8;
+    c.agent.ent_coef_auto = algorithm == Algorithm::kSac;
+    c.agent.ent_coef = 1.0;
+    c.network = config::DefaultNetworkConfig(algorithm);
+    c.network.policy_layers = {8, 8};
+    c.network.value_layers = {8, 8};
+    c.network.qf_layers = {8, 8};
+    c.network.activation = config::Activation::kTanh;
+    c.training.n_envs = 2;
+    c.training.total_timesteps = 64;
+    c.training.eval_freq = 0;
+    c.training.eval_episodes = 1;
+    request.seed = 5;
+    request.models_dir = root_ / name;
+    return request;
+  }
+
+  fs::path root_;
+};
+
+// Every algorithm's checkpoint opens in Python the way SB3's load does: members, data pickles
+// (pickletools opcodes, stub-module unpickling, Box bounds and dtype), policy.pth names and shapes,
+// optimizer state dicts loaded into the matching torch.optim optimizer.
+TEST_F(Sb3FormatTest, EveryAlgorithmsCheckpointReadsAsSb3InPython) {
+  for (Algorithm algorithm : {Algorithm::kPpo, Algorithm::kA2c, Algorithm::kSac, Algorithm::kTd3}) {
+    const std::string name = config::ToString(algorithm);
+    const algos::TrainingResult result = algos::Train(Request(algorithm, name));
+    ASSERT_TRUE(result.final_model.has_value()) << name;
+
+    // Python's view: one "name [shape]" line per tensor, then ok.
+    int status = 0;
+    const std::string printed =
+        RunCommand(kPython + " " + RLPIPE_SOURCE_DIR + "/tests/sb3/check_rlpipe_zip.py " +
+                result.final_model->string() + " " + name + " 2>&1",
+            status);
+    ASSERT_EQ(status, 0) << name << ": " << printed;
+
+    // ... equals ours, tensor for tensor, in order.
+    std::ostringstream expected;
+    for (const auto& [tensor_name, tensor] :
+         checkpoint::LoadModel(*result.final_model).state_dict) {
+      expected << tensor_name << " " << checkpoint::ShapeString(tensor) << "\n";
+    }
+    expected << "ok\n";
+    EXPECT_EQ(printed, expected.str()) << name;
+  }
+}
+
+// A zip written as SB3's save_to_zip_file writes it (stored or deflated) imports with every
+// tensor bit-exact, and its pickled closures are never executed.
+TEST_F(Sb3FormatTest, Sb3SavedModelImportsEveryTensorExactly) {
+  const nlohmann::json expected =
+      nlohmann::json::parse(ReadFile(kFixtures / "sb3_ppo_expected.json"));
+  const fs::path marker = ReadFile(kFixtures / "sb3_marker_path.txt");
+  for (const char* file : {"sb3_ppo.zip", "sb3_ppo_deflated.zip"}) {
+    const checkpoint::LoadedModel model = checkpoint::LoadModel(kFixtures / file);
+    EXPECT_TRUE(model.from_sb3) << file;
+    EXPECT_EQ(model.data.algorithm, Algorithm::kPpo) << file;
+    EXPECT_EQ(model.data.num_timesteps, 20480) << file;
+    EXPECT_EQ(model.data.n_envs, 4) << file;
+    EXPECT_EQ(model.data.agent.n_steps, 2048) << file;
+    EXPECT_EQ(model.data.obs_dim, 3) << file;
+    EXPECT_EQ(model.data.act_dim, 1) << file;
+    EXPECT_EQ(model.optimizer_members.count(checkpoint::kOptimizerMember), 1u) << file;
+    ASSERT_EQ(model.state_dict.size(), expected.size()) << file;
+    for (const auto& [name, tensor] : model.state_dict) {
+      ASSERT_TRUE(expected.contains(name)) << name;
+      const auto shape = expected[name]["shape"].get<std::vector<int64_t>>();
+      const auto values = expected[name]["values"].get<std::vector<float>>();
+      EXPECT_EQ(tensor.sizes().vec(), shape) << name;
+      EXPECT_EQ(tensor.dtype(), torch::kFloat32) << name;
+      const torch::Tensor flat = tensor.contiguous().flatten();
+      ASSERT_EQ(flat.numel(), static_cast<int64_t>(values.size())) << name;
+      for (int64_t i = 0; i < flat.numel(); ++i) {
+        EXPECT_EQ(flat[i].item<float>(), values[static_cast<size_t>(i)]) << name << "[" << i << "]";
+      }
+    }
+  }
+  EXPECT_FALSE(fs::exists(marker)) << "a pickled closure was executed";
+}
+
+// `checkpoint: sb3_model.zip` starts a session from the SB3 model's weights.
+TEST_F(Sb3FormatTest, Sb3ModelStartsASession) {
+  algos::TrainingRequest request = Request(Algorithm::kPpo, "from_sb3");
+  request.init_checkpoint = kFixtures / "sb3_ppo.zip";
+  std::string loaded;
+  request.hooks.on_message = [&](const std::string& line) {
+    if (line.starts_with("loaded")) loaded = line;
+  };
+  const algos::TrainingResult result = algos::Train(request);
+  EXPECT_EQ(result.timesteps, 64);
+  EXPECT_NE(loaded.find("loaded 13 tensors"), std::string::npos) << loaded;
+}
+
+// Another network or another algorithm is refused with a message that says what differs.
+TEST_F(Sb3FormatTest, IncompatibleNetworkOrAlgorithmIsRefusedClearly) {
+  algos::TrainingRequest wider = Request(Algorithm::kPpo, "wider");
+  wider.config.network.policy_layers = {16, 16};
+  wider.init_checkpoint = kFixtures / "sb3_ppo.zip";
+  try {
+    algos::Train(wider);
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("mlp_extractor.policy_net.0.weight"), std::string::npos) << what;
+    EXPECT_NE(what.find("[8, 3]"), std::string::npos) << what;
+    EXPECT_NE(what.find("[16, 3]"), std::string::npos) << what;
+  }
+
+  algos::TrainingRequest sac = Request(Algorithm::kSac, "sac");
+  sac.init_checkpoint = kFixtures / "sb3_ppo.zip";
+  try {
+    algos::Train(sac);
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("SAC"), std::string::npos) << what;
+    EXPECT_NE(what.find("PPO"), std::string::npos) << what;
+    EXPECT_NE(what.find("sb3_ppo.zip"), std::string::npos) << what;
+  }
+}
+
+}  // namespace
+}  // namespace rlpipe
