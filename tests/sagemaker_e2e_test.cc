@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/zip.h"
 #include "e2e_process.h"
 #include "storage/checkpoint_store.h"
 #include "storage/http.h"
@@ -240,13 +241,22 @@ TEST_F(SageMakerE2E, SpotInterruptionRestartsFromTheSyncedCheckpoint) {
   EXPECT_NE(output_.find("restart: resuming from"), std::string::npos) << output_;
   const json report = json::parse(Slurp(out_ / "one/models/report.json"));
   EXPECT_FALSE(report["resumed_from"].is_null());
-  // The restart continues from the interrupt checkpoint's step count, which can fall inside a
-  // rollout; like SB3, the run then ends at the first rollout boundary at or past the target
-  // (n_steps 256, 1 env). Landing exactly on 8192 comes with the exact-resume work.
-  const int64_t timesteps = report["timesteps"].get<int64_t>();
-  EXPECT_GE(timesteps, 8192);
-  EXPECT_LT(timesteps, 8192 + 256);
+  // Exact resume: the restart lands on the target step count and its final weights are
+  // bitwise equal to those of the same session trained without interruption.
+  EXPECT_EQ(report["timesteps"].get<int64_t>(), 8192);
   EXPECT_EQ(State()["sessions"]["two"]["status"], "completed");
+
+  scenario.body = R"({"spot_interrupt": []})";
+  ASSERT_TRUE(rlpipe::SendHttp(scenario).ok());
+  const fs::path interrupted_out = out_;
+  out_ = dir_ / "out-uninterrupted";
+  std::vector<std::string> args = RunArgs(WritePipeline("", one));
+  args.back() = "r2";
+  ASSERT_EQ(Run(args), 0) << output_;
+  const auto weights = [](const fs::path& out) {
+    return rlpipe::ZipReader::FromFile(out / "one/models/final_model.zip").Get("policy.pth");
+  };
+  EXPECT_EQ(weights(interrupted_out), weights(out_));
 }
 
 TEST_F(SageMakerE2E, CtrlCStopsTheJobAndRecordsInterrupted) {

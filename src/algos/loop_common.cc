@@ -8,6 +8,7 @@
 #include <numeric>
 #include <stdexcept>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 #include "core/error.h"
@@ -133,6 +134,20 @@ std::string AdoptSavedNormalizer(const checkpoint::LoadedModel& model, const std
   return "normaliser statistics taken from " + origin;
 }
 
+void SaveNormalizer(const vec::VecNormalizer& normalizer, ByteWriter& writer) {
+  writer.PutString(vec::NormalizerStateToJson(normalizer.State()));
+}
+
+void RestoreNormalizer(ByteReader& reader, const std::string& origin,
+                       vec::VecNormalizer& normalizer) {
+  const std::string text = reader.GetString();
+  try {
+    normalizer.Restore(vec::NormalizerStateFromJson(text, origin + " normaliser state"));
+  } catch (const std::invalid_argument& e) {
+    throw IoError(origin + ": normaliser state: " + e.what());
+  }
+}
+
 torch::Tensor ToTensor(std::span<const float> data, int64_t rows, int64_t cols) {
   return torch::from_blob(const_cast<float*>(data.data()), {rows, cols}, torch::kFloat32).clone();
 }
@@ -157,7 +172,7 @@ void LoopCommon::Message(const std::string& line) const {
 
 bool LoopCommon::CheckStop() {
   if (!request_.hooks.stop_requested || !request_.hooks.stop_requested()) return false;
-  result_.interrupt_checkpoint = SaveCheckpoint();
+  result_.interrupt_checkpoint = Save(StepCheckpointPath(), true);
   result_.interrupted = true;
   Message("stopped at " + std::to_string(timesteps_) + " steps; checkpoint " +
           result_.interrupt_checkpoint->string());
@@ -177,17 +192,126 @@ void LoopCommon::AfterStep(int64_t env_steps, const std::vector<vec::EpisodeStat
   // Evaluation and periodic checkpoints on their step cadence.
   const config::TrainingConfig& training = request_.config.training;
   if (Crossed(before, timesteps_, training.eval_freq)) RunEvaluation();
-  if (Crossed(before, timesteps_, training.save_freq)) SaveCheckpoint();
+  if (Crossed(before, timesteps_, training.save_freq)) checkpoint_due_ = true;
+}
+
+void LoopCommon::SaveDueCheckpoint() {
+  // A session stopped early ends with its final model; it needs no restart point.
+  if (!checkpoint_due_ || early_stopped()) return;
+  checkpoint_due_ = false;
+  Save(StepCheckpointPath(), true);
+}
+
+void LoopCommon::SaveState(ByteWriter& writer) const {
+  // Counters and the recent-episode window (returns and lengths).
+  writer.Put<int64_t>(timesteps_);
+  writer.Put<int64_t>(episodes_);
+  writer.Put<uint64_t>(recent_.size());
+  for (const vec::EpisodeStats& episode : recent_) {
+    writer.Put<double>(episode.episode_return);
+    writer.Put<int64_t>(episode.length);
+  }
+
+  // Evaluation results: present flag, then value.
+  auto put_optional = [&writer](const auto& value) {
+    writer.Put<uint8_t>(value ? 1 : 0);
+    if (value) writer.Put(*value);
+  };
+  put_optional(last_eval_timesteps_);
+  put_optional(best_timesteps_);
+  put_optional(result_.best_mean_return);
+  put_optional(result_.final_mean_return);
+
+  // Timings, so progress rates stay meaningful after a resume.
+  writer.Put<double>(SecondsSince(start_) + elapsed_before_);
+  writer.Put<double>(collect_seconds_);
+  writer.Put<double>(update_seconds_);
+  const TimeSplit& split = result_.time_split;
+  for (double seconds : {split.env_step_seconds, split.inference_seconds, split.buffer_seconds,
+                         split.update_seconds}) {
+    writer.Put<double>(seconds);
+  }
+
+  // Task statistics of the recent episodes, the early-stopping count, and the checkpoints this
+  // session wrote (keep_checkpoints goes on pruning them after a resume).
+  for (const vec::EpisodeStats& episode : recent_) {
+    writer.Put<uint64_t>(episode.last_info.size());
+    for (const auto& [key, value] : episode.last_info) {
+      writer.PutString(key);
+      writer.Put<double>(value);
+    }
+  }
+  writer.Put<int32_t>(evaluations_without_best_);
+  writer.Put<uint64_t>(written_checkpoints_.size());
+  for (const std::string& name : written_checkpoints_) writer.PutString(name);
+}
+
+void LoopCommon::RestoreState(ByteReader& reader) {
+  timesteps_ = reader.Get<int64_t>();
+  episodes_ = reader.Get<int64_t>();
+  recent_.clear();
+  const auto recent = reader.Get<uint64_t>();
+  for (uint64_t k = 0; k < recent; ++k) {
+    vec::EpisodeStats episode;
+    episode.episode_return = reader.Get<double>();
+    episode.length = reader.Get<int64_t>();
+    recent_.push_back(episode);
+  }
+  auto get_optional = [&reader](auto& value) {
+    using T = typename std::decay_t<decltype(value)>::value_type;
+    value.reset();
+    if (reader.Get<uint8_t>() != 0) value = reader.Get<T>();
+  };
+  get_optional(last_eval_timesteps_);
+  get_optional(best_timesteps_);
+  get_optional(result_.best_mean_return);
+  get_optional(result_.final_mean_return);
+  elapsed_before_ = reader.Get<double>();
+  collect_seconds_ = reader.Get<double>();
+  update_seconds_ = reader.Get<double>();
+  TimeSplit& split = result_.time_split;
+  for (double* seconds : {&split.env_step_seconds, &split.inference_seconds,
+                          &split.buffer_seconds, &split.update_seconds}) {
+    *seconds = reader.Get<double>();
+  }
+  start_ = Clock::now();
+  for (vec::EpisodeStats& episode : recent_) {
+    const auto keys = reader.Get<uint64_t>();
+    for (uint64_t k = 0; k < keys; ++k) {
+      std::string key = reader.GetString();
+      episode.last_info[key] = reader.Get<double>();
+    }
+  }
+  evaluations_without_best_ = reader.Get<int32_t>();
+  written_checkpoints_.clear();
+  const auto written = reader.Get<uint64_t>();
+  for (uint64_t k = 0; k < written; ++k) written_checkpoints_.push_back(reader.GetString());
+
+  // best_model.zip must still be the one recorded: one written after the checkpoint (by the
+  // attempt that was cut short) or gone means the best is forgotten and found again.
+  const fs::path best = request_.models_dir / "best_model.zip";
+  bool best_kept = false;
+  if (best_timesteps_ && fs::exists(best) && checkpoint::VerifyArchive(best)) {
+    best_kept = checkpoint::LoadModel(best).data.num_timesteps == *best_timesteps_;
+  }
+  if (best_kept) {
+    result_.best_model = best;
+  } else {
+    best_timesteps_.reset();
+    result_.best_mean_return.reset();
+    result_.best_model.reset();
+  }
 }
 
 void LoopCommon::PruneCheckpoints() {
-  // Only periodic/interrupt checkpoints this run wrote, oldest first; the newest (the one a
-  // resume continues from) is never among those removed since keep >= 1.
+  // Only checkpoints this session wrote (also before a resume), oldest first; the newest (the
+  // one a resume continues from) is never among those removed since keep >= 1.
   const int keep = request_.config.training.keep_checkpoints;
   if (keep <= 0) return;
+  const fs::path dir = StepCheckpointPath().parent_path();
   while (written_checkpoints_.size() > static_cast<size_t>(keep)) {
     std::error_code ignored;
-    fs::remove(written_checkpoints_.front(), ignored);
+    fs::remove(dir / written_checkpoints_.front(), ignored);
     written_checkpoints_.pop_front();
   }
 }
@@ -248,7 +372,8 @@ void LoopCommon::RunEvaluation() {
   event.new_best = !result_.best_mean_return || ev.mean_return > *result_.best_mean_return;
   if (event.new_best) {
     result_.best_mean_return = ev.mean_return;
-    result_.best_model = Save(request_.models_dir / "best_model.zip");
+    best_timesteps_ = timesteps_;
+    result_.best_model = Save(request_.models_dir / "best_model.zip", false);
   }
   if (request_.hooks.on_eval) request_.hooks.on_eval(event);
   CheckEarlyStop(ev.mean_return, event.new_best);
@@ -296,7 +421,7 @@ void LoopCommon::EmitProgress(const std::map<std::string, double>& losses) {
   event.timesteps = timesteps_;
   event.total_timesteps = request_.config.training.total_timesteps;
   event.episodes = episodes_;
-  event.elapsed_seconds = SecondsSince(start_);
+  event.elapsed_seconds = SecondsSince(start_) + elapsed_before_;
   event.steps_per_second =
       event.elapsed_seconds > 0.0 ? static_cast<double>(timesteps_) / event.elapsed_seconds : 0.0;
   if (!recent_.empty()) {
@@ -320,12 +445,12 @@ TrainingResult LoopCommon::Finish(const std::map<std::string, double>& losses) {
   // A final evaluation (unless one just ran at this step count), then the final model.
   if (!result_.interrupted) {
     if (last_eval_timesteps_ != timesteps_) RunEvaluation();
-    result_.final_model = Save(request_.models_dir / "final_model.zip");
+    result_.final_model = Save(request_.models_dir / "final_model.zip", false);
     EmitProgress(losses);
   }
   result_.timesteps = timesteps_;
   result_.episodes = episodes_;
-  result_.wall_seconds = SecondsSince(start_);
+  result_.wall_seconds = SecondsSince(start_) + elapsed_before_;
   result_.collect_seconds = collect_seconds_;
   result_.update_seconds = update_seconds_;
 
@@ -347,20 +472,19 @@ fs::path LoopCommon::StepCheckpointPath() const {
   return dir / ("rl_model_" + std::to_string(timesteps_) + "_steps.zip");
 }
 
-fs::path LoopCommon::SaveCheckpoint() {
-  const fs::path path = Save(StepCheckpointPath());
-  // Rewriting the same step's file (an interrupt right after a periodic save) is one file.
-  if (written_checkpoints_.empty() || written_checkpoints_.back() != path) {
-    written_checkpoints_.push_back(path);
+fs::path LoopCommon::Save(const fs::path& path, bool training_state) {
+  // A checkpoint (with training state) is this session's before its state is captured, so the
+  // list it carries includes itself; rewriting one step's file is still one file.
+  const std::string name = path.filename().string();
+  if (training_state && (written_checkpoints_.empty() || written_checkpoints_.back() != name)) {
+    written_checkpoints_.push_back(name);
   }
-  // Tell the hook first (it may point `latest` here), then drop the oldest beyond the limit.
-  if (request_.hooks.on_checkpoint) request_.hooks.on_checkpoint(path);
-  PruneCheckpoints();
-  return path;
-}
-
-fs::path LoopCommon::Save(const fs::path& path) {
-  save_(path);
+  save_(path, training_state);
+  if (training_state) {
+    // Tell the hook first (it may point `latest` here), then drop the oldest beyond the limit.
+    if (request_.hooks.on_checkpoint) request_.hooks.on_checkpoint(path, timesteps_);
+    PruneCheckpoints();
+  }
   return path;
 }
 

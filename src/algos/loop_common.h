@@ -18,6 +18,7 @@
 
 #include "algos/train.h"
 #include "checkpoint/checkpoint.h"
+#include "core/byte_stream.h"
 #include "envs/env.h"
 #include "vec/normalizer.h"
 #include "vec/vector_env.h"
@@ -51,6 +52,12 @@ std::optional<vec::NormalizerState> SavedNormalizerState(const checkpoint::Loade
 std::string AdoptSavedNormalizer(const checkpoint::LoadedModel& model, const std::string& origin,
                                  vec::VecNormalizer& normalizer);
 
+/// Exact resume: the normaliser's full state (hex-float JSON) into the training state, and back
+/// (IoError naming `origin` when it does not fit this session's normaliser).
+void SaveNormalizer(const vec::VecNormalizer& normalizer, ByteWriter& writer);
+void RestoreNormalizer(ByteReader& reader, const std::string& origin,
+                       vec::VecNormalizer& normalizer);
+
 /// Copies row-major floats into a new [rows, cols] tensor.
 torch::Tensor ToTensor(std::span<const float> data, int64_t rows, int64_t cols);
 /// Copies a tensor's values out as floats.
@@ -62,8 +69,9 @@ class LoopCommon {
  public:
   /// The deterministic env action (inside the action box) for one observation.
   using ActFn = std::function<void(std::span<const float> obs, std::vector<float>& action)>;
-  /// Writes a model archive at the path.
-  using SaveFn = std::function<void(const std::filesystem::path& path)>;
+  /// Writes a model archive at the path; with `training_state` (periodic and interrupt
+  /// checkpoints) it also holds everything an exact resume needs (training_state.h).
+  using SaveFn = std::function<void(const std::filesystem::path& path, bool training_state)>;
 
   /// `normalizer` (not owned, may be null) normalises evaluation observations with its frozen
   /// statistics; `act` then sees normalised observations.
@@ -72,22 +80,24 @@ class LoopCommon {
 
   /// Polls the stop hook; when it fires, saves an interrupt checkpoint and returns true.
   bool CheckStop();
-  /// Counts `env_steps` new steps and the finished episodes, then runs the evaluation and the
-  /// periodic checkpoint whose cadence (training.eval_freq, save_freq) was crossed; an evaluation
-  /// may end the session early (early_stopped()). Only the newest training.keep_checkpoints
-  /// periodic checkpoints are kept.
+  /// Counts `env_steps` new steps and the finished episodes, then runs the evaluation whose
+  /// cadence (training.eval_freq) was crossed and notes a periodic checkpoint (save_freq) as due;
+  /// an evaluation may end the session early (early_stopped()).
   void AfterStep(int64_t env_steps, const std::vector<vec::EpisodeStats>& finished);
+  /// Writes the due periodic checkpoint. Loops call it where they can restart exactly (between
+  /// batched env steps, after any training that step triggers).
+  void SaveDueCheckpoint();
+  /// Exact resume: counters, recent episodes (with task statistics), evaluation results, the
+  /// early-stopping count, timings and the checkpoints written, and back. Restore
+  /// keeps the best evaluation only while models_dir/best_model.zip is the one it recorded.
+  void SaveState(ByteWriter& writer) const;
+  void RestoreState(ByteReader& reader);
   /// Sends a ProgressEvent with `losses` (SB3 names) to the progress hook.
   void EmitProgress(const std::map<std::string, double>& losses);
   /// Unless interrupted: a final evaluation (if none ran at this step) and final_model.zip; then
   /// a last progress event and the result.
   TrainingResult Finish(const std::map<std::string, double>& losses);
 
-  /// Continues the counters of a checkpoint (a restart from TrainingRequest::resume_checkpoint).
-  void ResumeCounters(int64_t timesteps, int64_t episodes) {
-    timesteps_ = timesteps;
-    episodes_ = episodes;
-  }
   void AddCollectSeconds(double seconds) { collect_seconds_ += seconds; }
   void AddUpdateSeconds(double seconds) { update_seconds_ += seconds; }
   int64_t timesteps() const { return timesteps_; }
@@ -117,22 +127,23 @@ class LoopCommon {
   /// Means of the task statistics over the recent episodes.
   std::map<std::string, double> RecentTaskMeans() const;
   std::filesystem::path StepCheckpointPath() const;
-  std::filesystem::path Save(const std::filesystem::path& path);
-  /// Saves a periodic or interrupt checkpoint and tells the on_checkpoint hook.
-  std::filesystem::path SaveCheckpoint();
+  std::filesystem::path Save(const std::filesystem::path& path, bool training_state);
 
   const TrainingRequest& request_;
   std::unique_ptr<envs::Env> eval_env_;
   ActFn act_;
   SaveFn save_;
   const vec::VecNormalizer* normalizer_;
-  std::deque<std::filesystem::path> written_checkpoints_;  // by SaveCheckpoint, oldest first
+  std::deque<std::string> written_checkpoints_;  // file names of this session's, oldest first
   std::vector<float> eval_obs_;  // [obs_dim] normalised evaluation observation
   int evaluations_without_best_ = 0;
   int64_t timesteps_ = 0;
   int64_t episodes_ = 0;
   std::deque<vec::EpisodeStats> recent_;
   std::optional<int64_t> last_eval_timesteps_;
+  std::optional<int64_t> best_timesteps_;  // when best_model.zip was written
+  bool checkpoint_due_ = false;
+  double elapsed_before_ = 0.0;  // wall seconds of the attempts before a resume
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   double collect_seconds_ = 0.0;
   double update_seconds_ = 0.0;

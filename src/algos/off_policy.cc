@@ -16,6 +16,7 @@
 #include "algos/replay_buffer.h"
 #include "algos/sac.h"
 #include "algos/td3.h"
+#include "algos/training_state.h"
 #include "checkpoint/checkpoint.h"
 #include "core/error.h"
 #include "core/seed.h"
@@ -59,6 +60,9 @@ class ActionNoise {
     return state_;
   }
   void Reset(int64_t env) { state_[env].zero_(); }
+  /// The OU state [N, act_dim] (zeros for normal noise), for exact resume.
+  const torch::Tensor& state() const { return state_; }
+  void SetState(const torch::Tensor& state) { state_.copy_(state); }
 
  private:
   config::ActionNoiseConfig config_;
@@ -85,14 +89,20 @@ class OffPolicyRun {
         common_(
             request, env_factory(),
             [this](std::span<const float> obs, std::vector<float>& action) { Act(obs, action); },
-            [this](const fs::path& path) { Save(path); }, &normalizer_) {
-    if (request.init_checkpoint) LoadInitialWeights(*request.init_checkpoint);
+            [this](const fs::path& path, bool state) { Save(path, state); }, &normalizer_) {
+    if (request.resume_checkpoint) {
+      Resume(*request.resume_checkpoint);
+    } else if (request.init_checkpoint) {
+      LoadInitialWeights(*request.init_checkpoint);
+    }
   }
 
   TrainingResult Run();
 
  private:
   void LoadInitialWeights(const fs::path& path);
+  // Exact resume: weights, the rlpipe_training_state member and the replay buffer.
+  void Resume(const fs::path& path);
   // One batched env step: act (random before learning_starts), add noise, store the transition.
   void CollectStep();
   // gradient_steps steps on replay batches.
@@ -103,7 +113,7 @@ class OffPolicyRun {
   void ToEnvActions(const std::vector<float>& scaled, std::vector<float>& out) const;
   // The deterministic action for one observation, in the env's box.
   void Act(std::span<const float> obs, std::vector<float>& action);
-  void Save(const fs::path& path);
+  void Save(const fs::path& path, bool training_state);
 
   const TrainingRequest& request_;
   const config::AgentConfig& agent_;
@@ -118,6 +128,8 @@ class OffPolicyRun {
   LoopCommon common_;
   int64_t vector_steps_ = 0;  // batched env steps so far
   int64_t n_updates_ = 0;     // gradient steps so far
+  bool resumed_ = false;
+  int restarted_envs_ = 0;
   std::map<std::string, double> losses_;
 
   // Per-step scratch buffers, [N, dim] row-major; the replay buffer keeps raw observations and
@@ -136,8 +148,69 @@ void OffPolicyRun::LoadInitialWeights(const fs::path& path) {
   if (!normalizer_line.empty()) common_.Message(normalizer_line);
 }
 
+void OffPolicyRun::Resume(const fs::path& path) {
+  // Weights from policy.pth, everything else from the training-state member.
+  const std::string origin = path.string();
+  const checkpoint::LoadedModel model = checkpoint::LoadModel(path);
+  checkpoint::LoadWeightsInto(algorithm_->Policy(), model.state_dict, origin);
+  const auto bytes = model.extra_members.find(kTrainingStateMember);
+  if (bytes == model.extra_members.end()) {
+    throw IoError(origin + ": expected a periodic or interrupt checkpoint with member " +
+                  std::string(kTrainingStateMember) + ", found none (a best or final model?)");
+  }
+  const uint64_t seed = model.data.seed;
+  if (seed != request_.seed) {
+    throw IoError(origin + ": expected a checkpoint of a session with seed " +
+                  std::to_string(request_.seed) + ", found seed " + std::to_string(seed));
+  }
+  ByteReader reader(bytes->second, origin + " " + kTrainingStateMember);
+  const auto version = reader.Get<int32_t>();
+  const std::string algorithm = reader.GetString();
+  if (version != kTrainingStateVersion || algorithm != config::ToString(agent_.algorithm)) {
+    throw IoError(origin + ": expected training state version " +
+                  std::to_string(kTrainingStateVersion) + " of " +
+                  config::ToString(agent_.algorithm) + ", found version " +
+                  std::to_string(version) + " of " + algorithm);
+  }
+
+  // The order Save wrote: counters, normaliser, RNGs, envs, loop counters, noise, algorithm
+  // state.
+  common_.RestoreState(reader);
+  RestoreNormalizer(reader, origin, normalizer_);
+  SetGeneratorState(generator_, reader.GetString(), origin + " sampler generator");
+  torch::Generator global = at::detail::getDefaultCPUGenerator();
+  SetGeneratorState(global, reader.GetString(), origin + " default generator");
+  restarted_envs_ = envs_.RestoreState(
+      reader.GetString(),
+      DeriveSeed(DeriveSeed(request_.seed, "restart"), static_cast<uint64_t>(common_.timesteps())));
+  vector_steps_ = reader.Get<int64_t>();
+  n_updates_ = reader.Get<int64_t>();
+  const std::vector<float> noise = reader.GetVector<float>();
+  if (static_cast<int64_t>(noise.size()) != noise_.state().numel()) {
+    throw IoError(origin + ": expected " + std::to_string(noise_.state().numel()) +
+                  " action-noise values, found " + std::to_string(noise.size()));
+  }
+  noise_.SetState(ToTensor(noise, envs_.Size(), envs_.ActDim()));
+  torch::serialize::InputArchive archive;
+  LoadArchiveBytes(archive, reader.GetString(), origin + " algorithm state");
+  algorithm_->LoadState(archive);
+  reader.Finish();
+
+  // The replay buffer, unless the session chose not to save it (then it refills from here).
+  const auto replay = model.extra_members.find(kReplayBufferMember);
+  const bool has_replay = replay != model.extra_members.end();
+  if (has_replay) buffer_.Restore(replay->second);
+  resumed_ = true;
+  common_.Message("resumed from " + origin + " at " + std::to_string(common_.timesteps()) +
+                  " steps" + (has_replay ? "" : "; no replay buffer saved: it refills from empty") +
+                  (restarted_envs_ > 0 ? "; " + std::to_string(restarted_envs_) +
+                                             " envs restarted their episode (no state capture)"
+                                       : ""));
+}
+
 TrainingResult OffPolicyRun::Run() {
-  normalizer_.ObserveReset(envs_.Reset(DeriveSeed(request_.seed, "envs")));
+  if (!resumed_) normalizer_.ObserveReset(envs_.Reset(DeriveSeed(request_.seed, "envs")));
+  const int64_t resumed_from = common_.timesteps();
   while (common_.timesteps() < training_.total_timesteps && !common_.Done() &&
          !common_.CheckStop()) {
     // Collect one step per env; train every train_freq steps once past learning_starts.
@@ -146,8 +219,13 @@ TrainingResult OffPolicyRun::Run() {
     if (vector_steps_ % agent_.train_freq == 0 && common_.timesteps() > agent_.learning_starts) {
       Train();
     }
+    // The periodic checkpoint at the restart point: after this step's training.
+    common_.SaveDueCheckpoint();
   }
-  return common_.Finish(losses_);
+  TrainingResult result = common_.Finish(losses_);
+  result.resumed_from_timesteps = resumed_ ? resumed_from : 0;
+  result.restarted_envs = restarted_envs_;
+  return result;
 }
 
 void OffPolicyRun::CollectStep() {
@@ -260,10 +338,33 @@ void OffPolicyRun::Act(std::span<const float> obs, std::vector<float>& action) {
   ToEnvActions(eval_scaled_, action);
 }
 
-void OffPolicyRun::Save(const fs::path& path) {
-  // The algorithm's optimizers and variables, plus the normaliser statistics.
+void OffPolicyRun::Save(const fs::path& path, bool training_state) {
+  // The algorithm's optimizers and variables, the normaliser statistics, and for checkpoints the
+  // training state (which holds the normaliser's state too).
   checkpoint::SaveOptions options = algorithm_->CheckpointOptions();
   options.extra_members = NormalizerMembers(normalizer_);
+  if (training_state) {
+    // Resume reads these back in the same order.
+    ByteWriter writer;
+    writer.Put<int32_t>(kTrainingStateVersion);
+    writer.PutString(config::ToString(agent_.algorithm));
+    common_.SaveState(writer);
+    SaveNormalizer(normalizer_, writer);
+    writer.PutString(GeneratorState(generator_));
+    writer.PutString(GeneratorState(at::detail::getDefaultCPUGenerator()));
+    writer.PutString(envs_.SaveState());
+    writer.Put<int64_t>(vector_steps_);
+    writer.Put<int64_t>(n_updates_);
+    std::vector<float> noise;
+    CopyOut(noise_.state(), noise);
+    writer.PutVector<float>(noise);
+    torch::serialize::OutputArchive archive;
+    algorithm_->SaveState(archive);
+    writer.PutString(ArchiveBytes(archive));
+    options.extra_members[kTrainingStateMember] = writer.Take();
+    if (training_.save_replay_buffer)
+      options.extra_members[kReplayBufferMember] = buffer_.Serialize();
+  }
   checkpoint::SaveModel(path, algorithm_->Policy(),
                         MakeModelData(request_, spec_, common_.timesteps(), common_.episodes()),
                         request_.config.resolved, options);

@@ -36,6 +36,10 @@ class OffPolicyAlgorithm {
   /// SB3's optimizer members and pytorch_variables for checkpoints (actor./critic.optimizer.pth;
   /// SAC also ent_coef_optimizer.pth and log_ent_coef, or ent_coef_tensor when α is fixed).
   virtual checkpoint::SaveOptions CheckpointOptions() const = 0;
+  /// Exact resume: everything beyond Policy()'s parameters the next TrainStep depends on (every
+  /// optimizer's state, learned scalars such as log α, update counters), and back.
+  virtual void SaveState(torch::serialize::OutputArchive& archive) const = 0;
+  virtual void LoadState(torch::serialize::InputArchive& archive) = 0;
 };
 
 /// Sizes an off-policy algorithm is built for.

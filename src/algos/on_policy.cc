@@ -16,6 +16,7 @@
 #include "algos/on_policy_update.h"
 #include "algos/ppo.h"
 #include "algos/rollout_buffer.h"
+#include "algos/training_state.h"
 #include "checkpoint/checkpoint.h"
 #include "core/error.h"
 #include "core/seed.h"
@@ -57,7 +58,7 @@ class OnPolicyRun {
         common_(
             request, env_factory(),
             [this](std::span<const float> obs, std::vector<float>& action) { Act(obs, action); },
-            [this](const fs::path& path) { Save(path); }, &normalizer_) {
+            [this](const fs::path& path, bool state) { Save(path, state); }, &normalizer_) {
     // The policy, initialised from the request seed, then optionally from a checkpoint.
     nn::MlpActorCriticOptions options;
     options.obs_dim = envs_.ObsDim();
@@ -68,23 +69,25 @@ class OnPolicyRun {
     options.log_std_init = agent_.log_std_init;
     options.init_seed = DeriveSeed(request.seed, "init");
     policy_ = nn::MlpActorCritic(options);
-    if (request.init_checkpoint) LoadInitialWeights(*request.init_checkpoint);
-    if (request.resume_checkpoint) ResumeFrom(*request.resume_checkpoint);
+    if (request.init_checkpoint && !request.resume_checkpoint) {
+      LoadInitialWeights(*request.init_checkpoint);
+    }
     update_ = MakeOnPolicyUpdate(agent_, policy_);
+    if (request.resume_checkpoint) Resume(*request.resume_checkpoint);
   }
 
   TrainingResult Run();
 
  private:
   void LoadInitialWeights(const fs::path& path);
-  void ResumeFrom(const fs::path& path);
+  // Exact resume: weights, then the rlpipe_training_state member.
+  void Resume(const fs::path& path);
   // One batched env step with acting, bootstrapping and storage.
   void CollectStep();
   void Update();
   // The deterministic (mean) action for one observation, clipped to the box.
   void Act(std::span<const float> obs, std::vector<float>& action);
-  void Save(const fs::path& path);
-  checkpoint::SaveOptions CheckpointOptions() const;
+  void Save(const fs::path& path, bool training_state);
 
   const TrainingRequest& request_;
   const config::AgentConfig& agent_;
@@ -98,6 +101,8 @@ class OnPolicyRun {
   std::unique_ptr<OnPolicyUpdate> update_;
   LoopCommon common_;
   int64_t rollouts_ = 0;
+  bool resumed_ = false;
+  int restarted_envs_ = 0;
   std::map<std::string, double> losses_;
 
   // Per-step scratch buffers, [N, dim] row-major; obs_ is the policy's (normalised) view.
@@ -116,35 +121,80 @@ void OnPolicyRun::LoadInitialWeights(const fs::path& path) {
   if (!normalizer_line.empty()) common_.Message(normalizer_line);
 }
 
-void OnPolicyRun::ResumeFrom(const fs::path& path) {
-  // Weights and counters; the optimizer and sampler state are not restored yet.
-  checkpoint::LoadedModel model = checkpoint::LoadModel(path);
-  checkpoint::LoadWeightsInto(*policy_, model.state_dict, path.string());
-  common_.ResumeCounters(model.data.num_timesteps, model.data.episodes);
-  if (const auto saved = SavedNormalizerState(model, path.string())) normalizer_.Restore(*saved);
-  common_.Message("resumed from " + path.string() + " at " +
-                  std::to_string(model.data.num_timesteps) + " steps");
+void OnPolicyRun::Resume(const fs::path& path) {
+  // Weights from policy.pth, everything else from the training-state member.
+  const std::string origin = path.string();
+  const checkpoint::LoadedModel model = checkpoint::LoadModel(path);
+  checkpoint::LoadWeightsInto(*policy_, model.state_dict, origin);
+  const auto bytes = model.extra_members.find(kTrainingStateMember);
+  if (bytes == model.extra_members.end()) {
+    throw IoError(origin + ": expected a periodic or interrupt checkpoint with member " +
+                  std::string(kTrainingStateMember) + ", found none (a best or final model?)");
+  }
+  const uint64_t seed = model.data.seed;
+  if (seed != request_.seed) {
+    throw IoError(origin + ": expected a checkpoint of a session with seed " +
+                  std::to_string(request_.seed) + ", found seed " + std::to_string(seed));
+  }
+  ByteReader reader(bytes->second, origin + " " + kTrainingStateMember);
+  const auto version = reader.Get<int32_t>();
+  const std::string algorithm = reader.GetString();
+  if (version != kTrainingStateVersion || algorithm != config::ToString(agent_.algorithm)) {
+    throw IoError(origin + ": expected training state version " +
+                  std::to_string(kTrainingStateVersion) + " of " +
+                  config::ToString(agent_.algorithm) + ", found version " +
+                  std::to_string(version) + " of " + algorithm);
+  }
+
+  // The order Save wrote: counters, normaliser, RNGs, envs, rollout, optimizer.
+  common_.RestoreState(reader);
+  RestoreNormalizer(reader, origin, normalizer_);
+  SetGeneratorState(generator_, reader.GetString(), origin + " sampler generator");
+  torch::Generator global = at::detail::getDefaultCPUGenerator();
+  SetGeneratorState(global, reader.GetString(), origin + " default generator");
+  restarted_envs_ = envs_.RestoreState(
+      reader.GetString(),
+      DeriveSeed(DeriveSeed(request_.seed, "restart"), static_cast<uint64_t>(common_.timesteps())));
+  rollouts_ = reader.Get<int64_t>();
+  buffer_.Restore(reader.GetString());
+  torch::serialize::InputArchive archive;
+  LoadArchiveBytes(archive, reader.GetString(), origin + " optimizer state");
+  update_->LoadState(archive);
+  reader.Finish();
+  resumed_ = true;
+  common_.Message("resumed from " + origin + " at " + std::to_string(common_.timesteps()) +
+                  " steps" +
+                  (restarted_envs_ > 0 ? " (" + std::to_string(restarted_envs_) +
+                                             " envs restarted their episode: no state capture)"
+                                       : ""));
 }
 
 TrainingResult OnPolicyRun::Run() {
-  // First observations, merged into the normaliser's statistics and normalised.
-  const std::vector<float>& first = envs_.Reset(DeriveSeed(request_.seed, "envs"));
-  normalizer_.ObserveReset(first);
-  obs_.assign(first.begin(), first.end());
+  // First observations, merged into the normaliser's statistics (a resumed run has its envs and
+  // statistics back), then the policy's normalised view of them.
+  if (!resumed_) normalizer_.ObserveReset(envs_.Reset(DeriveSeed(request_.seed, "envs")));
+  const std::vector<float>& current = envs_.Observations();
+  obs_.assign(current.begin(), current.end());
   normalizer_.NormalizeObs(obs_);
-  while (common_.timesteps() < training_.total_timesteps) {
-    // Collect one rollout of n_steps per env, stopping between steps when asked (or when an
-    // early-stopping rule fired; the partial rollout is not learned from, as in SB3).
-    buffer_.Clear();
+  const int64_t resumed_from = common_.timesteps();
+  while (!common_.Done()) {
+    // Collect one rollout of n_steps per env (a resumed one may be part-filled or full), stopping
+    // between steps when asked (or when an early-stopping rule fired; the partial rollout is not
+    // learned from, as in SB3).
     while (!buffer_.Full() && !common_.Done() && !common_.CheckStop()) CollectStep();
     if (common_.Done()) break;
 
-    // Learn from it.
+    // Learn from it, then start the next rollout until the step budget is spent.
     Update();
+    buffer_.Clear();
     ++rollouts_;
     if (rollouts_ % training_.log_interval == 0) common_.EmitProgress(losses_);
+    if (common_.timesteps() >= training_.total_timesteps) break;
   }
-  return common_.Finish(losses_);
+  TrainingResult result = common_.Finish(losses_);
+  result.resumed_from_timesteps = resumed_ ? resumed_from : 0;
+  result.restarted_envs = restarted_envs_;
+  return result;
 }
 
 void OnPolicyRun::CollectStep() {
@@ -201,8 +251,9 @@ void OnPolicyRun::CollectStep() {
   split.buffer_seconds += SecondsSince(add_start);
   common_.AddCollectSeconds(SecondsSince(start));
 
-  // Counters, episode statistics, evaluation and periodic checkpoints.
+  // Counters, episode statistics, evaluation; then the periodic checkpoint (a restart point).
   common_.AfterStep(n, step.finished);
+  common_.SaveDueCheckpoint();
 }
 
 void OnPolicyRun::Update() {
@@ -250,18 +301,30 @@ void OnPolicyRun::Act(std::span<const float> obs, std::vector<float>& action) {
   ClipToBox(eval_action_, spec_.action_space, action);
 }
 
-checkpoint::SaveOptions OnPolicyRun::CheckpointOptions() const {
-  // SB3's PPO/A2C: one optimizer over policy.parameters(); pytorch_variables stays {}.
+void OnPolicyRun::Save(const fs::path& path, bool training_state) {
   checkpoint::SaveOptions options;
-  options.optimizers.push_back({checkpoint::kOptimizerMember, &update_->Optimizer()});
+  options.optimizers = {{checkpoint::kOptimizerMember, &update_->Optimizer()}};
   options.extra_members = NormalizerMembers(normalizer_);
-  return options;
-}
-
-void OnPolicyRun::Save(const fs::path& path) {
+  if (training_state) {
+    // Resume reads these back in the same order.
+    ByteWriter writer;
+    writer.Put<int32_t>(kTrainingStateVersion);
+    writer.PutString(config::ToString(agent_.algorithm));
+    common_.SaveState(writer);
+    SaveNormalizer(normalizer_, writer);
+    writer.PutString(GeneratorState(generator_));
+    writer.PutString(GeneratorState(at::detail::getDefaultCPUGenerator()));
+    writer.PutString(envs_.SaveState());
+    writer.Put<int64_t>(rollouts_);
+    writer.PutString(buffer_.Serialize());
+    torch::serialize::OutputArchive archive;
+    update_->SaveState(archive);
+    writer.PutString(ArchiveBytes(archive));
+    options.extra_members[kTrainingStateMember] = writer.Take();
+  }
   checkpoint::SaveModel(path, *policy_,
                         MakeModelData(request_, spec_, common_.timesteps(), common_.episodes()),
-                        request_.config.resolved, CheckpointOptions());
+                        request_.config.resolved, options);
 }
 
 }  // namespace

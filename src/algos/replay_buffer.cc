@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "core/byte_stream.h"
 #include "core/error.h"
 
 namespace rlpipe::algos {
@@ -71,6 +72,64 @@ ReplayBatch ReplayBuffer::Gather(const torch::Tensor& indices) const {
   batch.next_obs = GatherRows(next_obs_, obs_dim_, rows, count);    // [B, obs_dim]
   batch.dones = GatherRows(dones_, 1, rows, count).squeeze(1);      // [B, 1] → [B]
   return batch;
+}
+
+std::string ReplayBuffer::Serialize() const {
+  // Sizes and position, then only the rows written so far ([Size(), dim] each).
+  ByteWriter writer;
+  writer.Put<int64_t>(capacity_);
+  writer.Put<int32_t>(obs_dim_);
+  writer.Put<int32_t>(act_dim_);
+  writer.Put<int64_t>(position_);
+  writer.Put<uint8_t>(full_ ? 1 : 0);
+  const auto rows = static_cast<size_t>(Size());
+  const auto od = static_cast<size_t>(obs_dim_);
+  const auto ad = static_cast<size_t>(act_dim_);
+  writer.PutVector<float>(std::span(obs_).first(rows * od));
+  writer.PutVector<float>(std::span(next_obs_).first(rows * od));
+  writer.PutVector<float>(std::span(actions_).first(rows * ad));
+  writer.PutVector<float>(std::span(rewards_).first(rows));
+  writer.PutVector<float>(std::span(dones_).first(rows));
+  return writer.Take();
+}
+
+void ReplayBuffer::Restore(std::string_view bytes) {
+  const std::string origin = "replay buffer state";
+  ByteReader reader(bytes, origin);
+  const auto capacity = reader.Get<int64_t>();
+  const auto obs_dim = reader.Get<int32_t>();
+  const auto act_dim = reader.Get<int32_t>();
+  if (capacity != capacity_ || obs_dim != obs_dim_ || act_dim != act_dim_) {
+    throw IoError(origin + ": expected capacity " + std::to_string(capacity_) + ", obs_dim " +
+                  std::to_string(obs_dim_) + ", act_dim " + std::to_string(act_dim_) + ", found " +
+                  std::to_string(capacity) + ", " + std::to_string(obs_dim) + ", " +
+                  std::to_string(act_dim));
+  }
+  const auto position = reader.Get<int64_t>();
+  const bool full = reader.Get<uint8_t>() != 0;
+  if (position < 0 || position >= capacity_) {
+    throw IoError(origin + ": expected a position in [0, " + std::to_string(capacity_) +
+                  "), found " + std::to_string(position));
+  }
+
+  // Each array must hold exactly the rows the position says.
+  const auto rows = static_cast<size_t>(full ? capacity_ : position);
+  auto read_rows = [&](std::vector<float>& into, size_t dim) {
+    const std::vector<float> values = reader.GetVector<float>();
+    if (values.size() != rows * dim) {
+      throw IoError(origin + ": expected " + std::to_string(rows * dim) + " values, found " +
+                    std::to_string(values.size()));
+    }
+    std::copy(values.begin(), values.end(), into.begin());
+  };
+  read_rows(obs_, static_cast<size_t>(obs_dim_));
+  read_rows(next_obs_, static_cast<size_t>(obs_dim_));
+  read_rows(actions_, static_cast<size_t>(act_dim_));
+  read_rows(rewards_, 1);
+  read_rows(dones_, 1);
+  reader.Finish();
+  position_ = position;
+  full_ = full;
 }
 
 }  // namespace rlpipe::algos

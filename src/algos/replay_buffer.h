@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace rlpipe::algos {
@@ -33,6 +35,12 @@ class ReplayBuffer {
   ReplayBatch Sample(int64_t batch_size, torch::Generator& generator) const;
   /// The rows at `indices` ([B], int64, each < Size()).
   ReplayBatch Gather(const torch::Tensor& indices) const;
+
+  /// Exact resume: sizes, the write position and the stored rows, bit for bit (the member
+  /// `rlpipe_replay_buffer` of a checkpoint).
+  std::string Serialize() const;
+  /// Puts back Serialize's bytes; IoError when they were written for other sizes or are cut.
+  void Restore(std::string_view bytes);
 
   int64_t Size() const { return full_ ? capacity_ : position_; }
   int64_t Capacity() const { return capacity_; }

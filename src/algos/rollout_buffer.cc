@@ -4,6 +4,10 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+
+#include "core/byte_stream.h"
+#include "core/error.h"
 
 namespace rlpipe::algos {
 namespace {
@@ -88,6 +92,55 @@ void RolloutBuffer::ComputeReturnsAndAdvantage(std::span<const float> last_value
                                                double gae_lambda) {
   ComputeGae(pos_, num_envs_, rewards_, values_, dones_, last_values, gamma, gae_lambda,
              advantages_, returns_);
+}
+
+std::string RolloutBuffer::Serialize() const {
+  // Sizes and position, then the first pos_ steps of every stored array.
+  ByteWriter writer;
+  for (int v : {num_steps_, num_envs_, obs_dim_, act_dim_, pos_}) writer.Put<int32_t>(v);
+  const auto steps = static_cast<size_t>(pos_) * static_cast<size_t>(num_envs_);
+  writer.PutVector<float>(std::span(obs_).first(steps * static_cast<size_t>(obs_dim_)));
+  writer.PutVector<float>(std::span(actions_).first(steps * static_cast<size_t>(act_dim_)));
+  writer.PutVector<float>(std::span(rewards_).first(steps));
+  writer.PutVector<uint8_t>(std::span(dones_).first(steps));
+  writer.PutVector<float>(std::span(values_).first(steps));
+  writer.PutVector<float>(std::span(log_probs_).first(steps));
+  return writer.Take();
+}
+
+void RolloutBuffer::Restore(std::string_view bytes) {
+  const std::string origin = "rollout buffer state";
+  ByteReader reader(bytes, origin);
+  int sizes[5];
+  for (int& v : sizes) v = reader.Get<int32_t>();
+  if (sizes[0] != num_steps_ || sizes[1] != num_envs_ || sizes[2] != obs_dim_ ||
+      sizes[3] != act_dim_ || sizes[4] < 0 || sizes[4] > num_steps_) {
+    throw IoError(origin + ": expected n_steps " + std::to_string(num_steps_) + ", n_envs " +
+                  std::to_string(num_envs_) + ", obs_dim " + std::to_string(obs_dim_) +
+                  ", act_dim " + std::to_string(act_dim_) + ", found " + std::to_string(sizes[0]) +
+                  ", " + std::to_string(sizes[1]) + ", " + std::to_string(sizes[2]) + ", " +
+                  std::to_string(sizes[3]));
+  }
+  const auto steps = static_cast<size_t>(sizes[4]) * static_cast<size_t>(num_envs_);
+
+  // Each array must hold exactly the stored steps' rows.
+  auto read_rows = [&](auto& into, size_t dim) {
+    using T = typename std::decay_t<decltype(into)>::value_type;
+    const std::vector<T> values = reader.template GetVector<T>();
+    if (values.size() != steps * dim) {
+      throw IoError(origin + ": expected " + std::to_string(steps * dim) + " values, found " +
+                    std::to_string(values.size()));
+    }
+    std::copy(values.begin(), values.end(), into.begin());
+  };
+  read_rows(obs_, static_cast<size_t>(obs_dim_));
+  read_rows(actions_, static_cast<size_t>(act_dim_));
+  read_rows(rewards_, 1);
+  read_rows(dones_, 1);
+  read_rows(values_, 1);
+  read_rows(log_probs_, 1);
+  reader.Finish();
+  pos_ = sizes[4];
 }
 
 double ExplainedVariance(std::span<const float> values, std::span<const float> returns) {

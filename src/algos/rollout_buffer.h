@@ -9,6 +9,8 @@
 /// does: r_t ← r_t + γ V(final_obs_t) (AddTruncationBootstrap).
 #include <cstdint>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace rlpipe::algos {
@@ -43,6 +45,13 @@ class RolloutBuffer {
   /// Fills advantages and returns by GAE; last_values [N] = V(obs after the last step).
   void ComputeReturnsAndAdvantage(std::span<const float> last_values, double gamma,
                                   double gae_lambda);
+
+  /// Exact resume mid-rollout: sizes, the steps stored so far and their rows, bit for bit.
+  std::string Serialize() const;
+  /// Puts back Serialize's bytes; IoError when they were written for other sizes or are cut.
+  void Restore(std::string_view bytes);
+  /// Steps stored so far in this rollout.
+  int Steps() const { return pos_; }
 
   int Size() const { return num_steps_ * num_envs_; }
   int ObsDim() const { return obs_dim_; }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "algos/loop_common.h"
+#include "algos/training_state.h"
 #include "core/error.h"
 
 namespace rlpipe::algos {
@@ -76,6 +77,37 @@ void Sac::SetLearningRate(double learning_rate) {
   algos::SetLearningRate(actor_optimizer_, learning_rate);
   algos::SetLearningRate(critic_optimizer_, learning_rate);
   if (ent_coef_optimizer_) algos::SetLearningRate(*ent_coef_optimizer_, learning_rate);
+}
+
+void Sac::SaveState(torch::serialize::OutputArchive& archive) const {
+  // Each optimizer in its own nested archive, then log α.
+  torch::serialize::OutputArchive actor, critic, ent_coef;
+  actor_optimizer_.save(actor);
+  critic_optimizer_.save(critic);
+  archive.write("actor_optimizer", actor);
+  archive.write("critic_optimizer", critic);
+  if (ent_coef_optimizer_) {
+    ent_coef_optimizer_->save(ent_coef);
+    archive.write("ent_coef_optimizer", ent_coef);
+  }
+  archive.write("log_ent_coef", log_ent_coef_.detach());
+}
+
+void Sac::LoadState(torch::serialize::InputArchive& archive) {
+  torch::serialize::InputArchive actor, critic, ent_coef;
+  archive.read("actor_optimizer", actor);
+  archive.read("critic_optimizer", critic);
+  actor_optimizer_.load(actor);
+  critic_optimizer_.load(critic);
+  if (ent_coef_optimizer_) {
+    archive.read("ent_coef_optimizer", ent_coef);
+    ent_coef_optimizer_->load(ent_coef);
+  }
+  // log α in place: the optimizer keeps pointing at the same tensor.
+  torch::Tensor log_ent_coef;
+  archive.read("log_ent_coef", log_ent_coef);
+  torch::NoGradGuard no_grad;
+  log_ent_coef_.copy_(log_ent_coef);
 }
 
 std::map<std::string, double> Sac::TrainStep(const ReplayBatch& batch, torch::Generator& generator,

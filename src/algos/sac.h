@@ -43,6 +43,8 @@ class Sac : public OffPolicyAlgorithm {
   void SetLearningRate(double learning_rate) override;
   torch::nn::Module& Policy() override { return *policy_; }
   checkpoint::SaveOptions CheckpointOptions() const override;
+  void SaveState(torch::serialize::OutputArchive& archive) const override;
+  void LoadState(torch::serialize::InputArchive& archive) override;
 
   /// The entropy target H̄ (−dim(A) when `auto`).
   double target_entropy() const { return target_entropy_; }

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "algos/loop_common.h"
+#include "algos/training_state.h"
 #include "core/error.h"
 
 namespace rlpipe::algos {
@@ -46,6 +47,26 @@ torch::Tensor Td3::DeterministicAction(const torch::Tensor& obs) {
 void Td3::SetLearningRate(double learning_rate) {
   algos::SetLearningRate(actor_optimizer_, learning_rate);
   algos::SetLearningRate(critic_optimizer_, learning_rate);
+}
+
+void Td3::SaveState(torch::serialize::OutputArchive& archive) const {
+  torch::serialize::OutputArchive actor, critic;
+  actor_optimizer_.save(actor);
+  critic_optimizer_.save(critic);
+  archive.write("actor_optimizer", actor);
+  archive.write("critic_optimizer", critic);
+  WriteScalar(archive, "n_updates", static_cast<double>(n_updates_));
+  WriteScalar(archive, "last_actor_loss", last_actor_loss_);
+}
+
+void Td3::LoadState(torch::serialize::InputArchive& archive) {
+  torch::serialize::InputArchive actor, critic;
+  archive.read("actor_optimizer", actor);
+  archive.read("critic_optimizer", critic);
+  actor_optimizer_.load(actor);
+  critic_optimizer_.load(critic);
+  n_updates_ = static_cast<int64_t>(ReadScalar(archive, "n_updates"));
+  last_actor_loss_ = ReadScalar(archive, "last_actor_loss");
 }
 
 std::map<std::string, double> Td3::TrainStep(const ReplayBatch& batch, torch::Generator& generator,

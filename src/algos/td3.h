@@ -40,6 +40,8 @@ class Td3 : public OffPolicyAlgorithm {
   void SetLearningRate(double learning_rate) override;
   torch::nn::Module& Policy() override { return *policy_; }
   checkpoint::SaveOptions CheckpointOptions() const override;
+  void SaveState(torch::serialize::OutputArchive& archive) const override;
+  void LoadState(torch::serialize::InputArchive& archive) override;
 
  private:
   config::AgentConfig agent_;

@@ -14,14 +14,14 @@ namespace rlpipe::algos {
 
 /// Emitted every `training.log_interval` rollouts (and once at the end).
 struct ProgressEvent {
-  int64_t timesteps = 0;            // env steps so far (over all envs)
+  int64_t timesteps = 0;  // env steps so far (over all envs)
   int64_t total_timesteps = 0;
-  int64_t episodes = 0;             // training episodes finished so far
-  double steps_per_second = 0.0;    // since the session started
+  int64_t episodes = 0;                       // training episodes finished so far
+  double steps_per_second = 0.0;              // since the session started
   std::optional<double> mean_episode_return;  // over the last 100 finished episodes
   std::optional<double> mean_episode_length;
-  double collect_seconds = 0.0;     // cumulative wall time spent stepping envs + acting
-  double update_seconds = 0.0;      // cumulative wall time spent in gradient updates
+  double collect_seconds = 0.0;  // cumulative wall time spent stepping envs + acting
+  double update_seconds = 0.0;   // cumulative wall time spent in gradient updates
   double elapsed_seconds = 0.0;
   /// Algorithm losses and diagnostics of the last update, by SB3 name (e.g. "train/value_loss").
   std::map<std::string, double> losses;
@@ -60,10 +60,10 @@ struct TrainingHooks {
   std::function<void(const EvalEvent&)> on_eval;
   /// Polled between env steps; true → save a checkpoint and return with interrupted = true.
   std::function<bool()> stop_requested;
+  /// Called after each periodic or interrupt checkpoint (with training state) is complete on disk.
+  std::function<void(const std::filesystem::path& path, int64_t timesteps)> on_checkpoint;
   /// Called with a human-readable line (e.g. "loaded weights from X").
   std::function<void(const std::string&)> on_message;
-  /// Called after each periodic or interrupt checkpoint is complete on disk.
-  std::function<void(const std::filesystem::path&)> on_checkpoint;
 };
 
 /// What to train and where to write.
@@ -73,13 +73,15 @@ struct TrainingRequest {
   /// Model to start from (a .zip written by rlpipe); weights are copied where names and shapes
   /// match, and a mismatch is an error naming the tensor and both shapes.
   std::optional<std::filesystem::path> init_checkpoint;
+  /// Exact resume: a periodic or interrupt checkpoint of this same session (same config and
+  /// seed) to continue from, with its weights, optimizers, RNGs, env states and buffers
+  /// (docs/resume.md). Takes the place of init_checkpoint. IoError when it holds no training
+  /// state or was written for another algorithm or sizes.
+  std::optional<std::filesystem::path> resume_checkpoint;
   /// Folder for best_model.zip, final_model.zip and checkpoints/ (created if missing).
   std::filesystem::path models_dir;
   /// Folder for periodic and interrupt checkpoints; empty: models_dir/checkpoints.
   std::filesystem::path checkpoints_dir;
-  /// A periodic or interrupt checkpoint of this same session to continue from (a restart): its
-  /// weights and its step and episode counters, so training goes on from where it stopped.
-  std::optional<std::filesystem::path> resume_checkpoint;
   TrainingHooks hooks;
 };
 
@@ -87,11 +89,13 @@ struct TrainingRequest {
 struct TrainingResult {
   int64_t timesteps = 0;
   int64_t episodes = 0;
-  std::optional<double> best_mean_return;   // best evaluation (nullopt if none ran)
-  std::optional<double> final_mean_return;  // evaluation of the final policy
+  std::optional<double> best_mean_return;            // best evaluation (nullopt if none ran)
+  std::optional<double> final_mean_return;           // evaluation of the final policy
   std::optional<std::filesystem::path> best_model;   // absent if no evaluation ran
   std::optional<std::filesystem::path> final_model;  // absent when interrupted
   std::optional<std::filesystem::path> interrupt_checkpoint;  // when interrupted
+  int64_t resumed_from_timesteps = 0;  // steps of resume_checkpoint (0 without one)
+  int restarted_envs = 0;  // envs that followed the restart rule on resume (no state capture)
   bool interrupted = false;
   /// Why training ended before total_timesteps by an early-stopping rule (nullopt otherwise),
   /// e.g. "stop_on_reward: mean eval return -150.2 >= -200 at 40960 steps".
@@ -113,6 +117,18 @@ struct LoopOptions {
   int torch_threads = kDefaultTorchThreads;  // torch::set_num_threads for the session, >= 1
   int env_threads = 1;  // threads stepping the training envs (ThreadedVectorEnv), >= 1
 };
+
+/// A periodic or interrupt checkpoint a session can resume from exactly.
+struct ResumePoint {
+  std::filesystem::path path;
+  int64_t timesteps = 0;  // env steps the checkpoint was taken at
+  uint64_t seed = 0;      // the training request's seed it was trained with
+};
+
+/// The newest checkpoint in `models_dir`/checkpoints (rl_model_<n>_steps.zip, largest n first)
+/// whose archive verifies and that holds the training state; half-written, foreign or
+/// state-less files are skipped. nullopt when there is none. Never throws.
+std::optional<ResumePoint> FindResumePoint(const std::filesystem::path& models_dir);
 
 /// Trains per request.config.agent.algorithm. Throws ConfigError for unsupported choices,
 /// TrainingError for numerical failure (NaN), IoError for checkpoint problems.

@@ -126,7 +126,7 @@ TEST_F(TrainingFeaturesTest, KeepCheckpointsDeletesOnlyFilesItWroteAndNeverTheNe
   }
   // Each checkpoint exists when the hook hears of it (a resume may continue from it).
   std::vector<fs::path> announced;
-  request.hooks.on_checkpoint = [&](const fs::path& path) {
+  request.hooks.on_checkpoint = [&](const fs::path& path, int64_t) {
     EXPECT_TRUE(fs::exists(path)) << path;
     announced.push_back(path);
   };
@@ -210,7 +210,7 @@ TEST_F(TrainingFeaturesTest, EvaluationSeesObservationsNormalisedWithFrozenStati
         seen.push_back(obs[0]);
         action.assign(1, 0.0f);
       },
-      [](const fs::path&) {}, &normalizer);
+      [](const fs::path&, bool) {}, &normalizer);
   common.AfterStep(1, {});
 
   // Two episodes of 4 steps: raw 0, 6, 7, 8 → (x − 1) / 2.

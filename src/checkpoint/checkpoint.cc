@@ -388,6 +388,14 @@ LoadedModel LoadModel(const std::filesystem::path& path) {
   return model;
 }
 
+bool VerifyArchive(const std::filesystem::path& path) {
+  try {
+    return !LoadModel(path).from_sb3;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 void RequireAlgorithm(const LoadedModel& model, config::Algorithm expected,
                       const std::string& origin) {
   // SB3's ActorCriticPolicy files cannot tell PPO from A2C for sure: the family must match.

@@ -104,6 +104,10 @@ void SaveModel(const std::filesystem::path& path, torch::nn::Module& policy, con
 /// or corrupt, or a member's size or SHA-256 differs from the manifest.
 LoadedModel LoadModel(const std::filesystem::path& path);
 
+/// True when `path` is a complete rlpipe archive: LoadModel reads it and every member matches the
+/// manifest's size and SHA-256. Never throws (a half-written or foreign file is simply false).
+bool VerifyArchive(const std::filesystem::path& path);
+
 /// ConfigError naming `origin` and both algorithms when `model` was trained with another
 /// algorithm than `expected` (for SB3 files: another policy family or algorithm).
 void RequireAlgorithm(const LoadedModel& model, config::Algorithm expected,

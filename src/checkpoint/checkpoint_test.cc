@@ -118,6 +118,24 @@ TEST_F(CheckpointTest, RoundTripGivesEqualTensorsAndData) {
   EXPECT_TRUE(torch::equal(fresh->forward(obs).mean, policy->forward(obs).mean));
 }
 
+TEST_F(CheckpointTest, VerifyArchiveRejectsHalfWrittenFiles) {
+  // A complete archive verifies; every cut of it (a write interrupted without atomicity) and a
+  // missing file do not.
+  nn::MlpActorCritic policy(Options(3));
+  const fs::path path = dir_ / "model.zip";
+  SaveOptions options;
+  options.extra_members = {{"rlpipe_state", "x"}};
+  SaveModel(path, *policy, Data(), Config(), options);
+  EXPECT_TRUE(VerifyArchive(path));
+  const std::string bytes = ReadFile(path);
+  for (size_t cut : {bytes.size() / 4, bytes.size() / 2, bytes.size() - 1}) {
+    const fs::path half = dir_ / ("half_" + std::to_string(cut) + ".zip");
+    std::ofstream(half, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(cut));
+    EXPECT_FALSE(VerifyArchive(half)) << "cut at " << cut;
+  }
+  EXPECT_FALSE(VerifyArchive(dir_ / "missing.zip"));
+}
+
 TEST_F(CheckpointTest, ShapeMismatchNamesTensorAndShapes) {
   nn::MlpActorCritic policy(Options(3));
   const fs::path path = dir_ / "model.zip";

@@ -21,8 +21,9 @@ void AddRunCommand(CLI::App& app, CommandFn* run) {
                   "output folder for state, reports, models and logs")
       ->capture_default_str();
   cmd->add_flag("--resume", options->resume,
-                "continue the run in --output-dir: skip completed sessions, re-run the failed or "
-                "interrupted one, continue");
+                "continue the run in --output-dir: skip completed sessions, continue an "
+                "interrupted (or killed) session from its latest checkpoint, re-run a failed "
+                "one, continue");
   cmd->add_option("--start-from", options->start_from,
                   "run this session and every session after it");
   cmd->add_flag("--force", options->force,

@@ -380,6 +380,7 @@ void ReadTraining(const Tree* node, TrainingConfig& training) {
   reader.CheckRange("log_interval", training.log_interval, 1, kInf);
   reader.Get("n_envs", &training.n_envs);
   reader.CheckRange("n_envs", training.n_envs, 1, 1024);
+  reader.Get("save_replay_buffer", &training.save_replay_buffer);
   reader.Get("seed", &training.seed);
   if (training.seed) reader.CheckRange("seed", static_cast<double>(*training.seed), 0, kInf);
   ReadNormalize(reader, training.normalize);
@@ -391,7 +392,7 @@ void ReadTraining(const Tree* node, TrainingConfig& training) {
   }
   reader.Get("stop_after_no_improvement", &training.stop_after_no_improvement);
   reader.CheckRange("stop_after_no_improvement", training.stop_after_no_improvement, 0, kInf);
-  for (const char* key : {"save_replay_buffer", "deterministic_eval", "n_eval_envs", "threads"}) {
+  for (const char* key : {"deterministic_eval", "n_eval_envs", "threads"}) {
     reader.Accept(key);
   }
   reader.Finish();

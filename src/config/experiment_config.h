@@ -108,6 +108,7 @@ struct TrainingConfig {
   int64_t save_freq = 0;             // env steps between periodic checkpoints; 0 = never
   int log_interval = 1;              // rollouts between console/CSV lines, >= 1
   int n_envs = 1;                    // parallel environments, >= 1
+  bool save_replay_buffer = true;    // SAC/TD3: periodic checkpoints hold the replay buffer
   std::optional<int64_t> seed;       // overrides the seed derived from the pipeline seed
   NormalizeConfig normalize;         // observation / reward normalisation (off by default)
   int keep_checkpoints = 3;          // newest periodic checkpoints kept; 0 = keep all, >= 0

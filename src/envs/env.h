@@ -7,9 +7,11 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/experiment_config.h"
+#include "core/error.h"
 
 namespace rlpipe::envs {
 
@@ -46,6 +48,19 @@ class Env {
   virtual void Reset(std::optional<uint64_t> seed, std::span<float> obs) = 0;
   /// Applies `action` (clipped to the action box by the env) and writes the next observation.
   virtual StepResult Step(std::span<const float> action, std::span<float> obs) = 0;
+
+  /// Exact resume: the env's whole state (simulation, episode variables, RNG) as opaque bytes, or
+  /// nullopt when the task cannot capture it (the default). Such an env follows the restart rule
+  /// on resume: its in-progress episode is dropped and a fresh one starts from a reset seeded
+  /// deterministically from the session seed and the resume step (docs/resume.md).
+  virtual std::optional<std::string> SaveState() const { return std::nullopt; }
+  /// Puts back a state SaveState returned for the same task and parameters; the next Step then
+  /// equals the one the saved env would have taken, bit for bit. The default (no SaveState)
+  /// throws IoError; bytes that do not fit throw IoError.
+  virtual void RestoreState(std::string_view /*state*/) {
+    throw IoError("task " + Spec().name +
+                  ": expected an env that can restore its state, found one without state capture");
+  }
 };
 
 /// A registered task parameter (a key of the `environment:` section).

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "envs/env.h"
 #include "envs/registry.h"
 #include "envs/time_limit.h"
@@ -61,6 +62,25 @@ Trajectory Rollout(Env& env, uint64_t seed, const std::vector<float>& actions, i
   for (int t = 0; t < steps; ++t) {
     std::span<const float> action(actions.data() + t * act_dim, act_dim);
     const StepResult r = env.Step(action, obs);
+    traj.obs.insert(traj.obs.end(), obs.begin(), obs.end());
+    traj.rewards.push_back(r.reward);
+    traj.flags.push_back(r.terminated * 2 + r.truncated);
+    if (r.terminated || r.truncated) {
+      env.Reset(std::nullopt, obs);
+      traj.obs.insert(traj.obs.end(), obs.begin(), obs.end());
+    }
+  }
+  return traj;
+}
+
+/// Steps `steps` times from the env's current state with the given actions (resetting without a
+/// seed after each episode end).
+Trajectory Continue(Env& env, const std::vector<float>& actions, int steps) {
+  const int act_dim = env.Spec().action_space.Dim();
+  std::vector<float> obs(env.Spec().observation_space.Dim());
+  Trajectory traj;
+  for (int t = 0; t < steps; ++t) {
+    const StepResult r = env.Step(std::span(actions.data() + t * act_dim, act_dim), obs);
     traj.obs.insert(traj.obs.end(), obs.begin(), obs.end());
     traj.rewards.push_back(r.reward);
     traj.flags.push_back(r.terminated * 2 + r.truncated);
@@ -208,6 +228,42 @@ TEST_P(EnvSweepTest, RandomActionsStayFiniteAndInBounds) {
     }
   }
   ExpectNoSimulatorWarnings(*env);
+}
+
+TEST_P(EnvSweepTest, SavedStateRestoresTheSameFuture) {
+  // Mid-episode of a 30-step horizon (so the check crosses an episode end quickly).
+  const std::string name = GetParam();
+  auto make = [&name] {
+    config::EnvironmentConfig cfg;
+    cfg.name = name;
+    cfg.max_episode_steps = 30;
+    return MakeEnv(cfg);
+  };
+  auto env = make();
+  std::vector<float> obs(env->Spec().observation_space.Dim());
+  const int act_dim = env->Spec().action_space.Dim();
+  const auto warmup = RandomActions(env->Spec().action_space, 7, 5);
+  env->Reset(21, obs);
+  for (int t = 0; t < 7; ++t) env->Step(std::span(warmup.data() + t * act_dim, act_dim), obs);
+  const std::optional<std::string> state = env->SaveState();
+
+  // A task without state capture says so, and refuses a restore (the documented restart rule).
+  if (!state) {
+    EXPECT_THROW(env->RestoreState("anything"), IoError);
+    GTEST_SKIP() << GetParam() << " has no state capture (restart rule on resume)";
+  }
+
+  // Another instance, in another episode, restored from the bytes: the same future, bit for bit,
+  // across an episode end (the reset RNG is part of the state).
+  const int steps = env->Spec().max_episode_steps + 20;
+  const auto actions = RandomActions(env->Spec().action_space, steps, 9);
+  auto copy = make();
+  copy->Reset(99, obs);
+  copy->RestoreState(*state);
+  EXPECT_TRUE(BitwiseEqual(Continue(*env, actions, steps), Continue(*copy, actions, steps)));
+
+  // Bytes that do not fit are an error, not a silently wrong state.
+  EXPECT_THROW(copy->RestoreState(state->substr(0, state->size() / 2)), IoError);
 }
 
 /// Registered task names (the parameter of every sweep test).

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <sstream>
+
+#include "core/byte_stream.h"
 
 namespace rlpipe::envs {
 
@@ -49,6 +52,31 @@ StepResult Pendulum::Step(std::span<const float> action, std::span<float> obs) {
   StepResult result;
   result.reward = -cost;
   return result;
+}
+
+std::optional<std::string> Pendulum::SaveState() const {
+  // The angle and speed bit for bit, then the RNG in the standard's text form (exact).
+  std::ostringstream rng_text;
+  rng_text << rng_;
+  ByteWriter writer;
+  writer.Put(theta_);
+  writer.Put(theta_dot_);
+  writer.PutString(rng_text.str());
+  return writer.Take();
+}
+
+void Pendulum::RestoreState(std::string_view state) {
+  ByteReader reader(state, "pendulum state");
+  const auto theta = reader.Get<double>();
+  const auto theta_dot = reader.Get<double>();
+  std::istringstream rng_text(reader.GetString());
+  reader.Finish();
+  std::mt19937_64 rng;
+  rng_text >> rng;
+  if (rng_text.fail()) throw IoError("pendulum state: expected an mt19937_64 state, found garbage");
+  theta_ = theta;
+  theta_dot_ = theta_dot;
+  rng_ = rng;
 }
 
 void Pendulum::SetState(double theta, double theta_dot) {

@@ -30,6 +30,9 @@ class Pendulum : public Env {
   const EnvSpec& Spec() const override { return spec_; }
   void Reset(std::optional<uint64_t> seed, std::span<float> obs) override;
   StepResult Step(std::span<const float> action, std::span<float> obs) override;
+  /// θ, θdot and the reset RNG, bit for bit.
+  std::optional<std::string> SaveState() const override;
+  void RestoreState(std::string_view state) override;
 
   /// Places the pendulum in a given state (angle in rad, 0 = upright; angular velocity in rad/s).
   void SetState(double theta, double theta_dot);

@@ -18,6 +18,9 @@ class TimeLimit : public Env {
   const EnvSpec& Spec() const override { return spec_; }
   void Reset(std::optional<uint64_t> seed, std::span<float> obs) override;
   StepResult Step(std::span<const float> action, std::span<float> obs) override;
+  /// The wrapped env's state and the step count (nullopt when the wrapped env has none).
+  std::optional<std::string> SaveState() const override;
+  void RestoreState(std::string_view state) override;
 
   /// The wrapped env (e.g. to inspect a task's state in tests).
   Env& inner() { return *inner_; }

@@ -34,6 +34,10 @@ std::string RenderReportJson(const PipelineState& state, const std::string& desc
       stats[key] = {{"mean", stat.mean}, {"max", stat.max}};
     }
     s["task_stats"] = stats;
+    s["resumed_from"] = r.resumed_from ? json(*r.resumed_from) : json(nullptr);
+    s["resumed_from_timesteps"] =
+        r.resumed_from_timesteps ? json(*r.resumed_from_timesteps) : json(nullptr);
+    s["steps_lost"] = r.steps_lost;
     sessions.push_back(s);
     counts[ToString(r.status)]++;
     total_duration += r.duration_seconds;

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <regex>
 
 #include "algos/train.h"
 #include "config/tree.h"
@@ -33,6 +34,8 @@ constexpr char kStateFile[] = "pipeline_state.json";
 constexpr char kReportFile[] = "pipeline_report.json";
 constexpr char kLogFile[] = "pipeline.log";
 constexpr char kLockFile[] = ".rlpipe.lock";
+// Seconds between progress writes of the state file while a session trains.
+constexpr double kProgressSaveInterval_s = 1.0;
 
 /// Lines to the console and to pipeline.log (and a session's own log while it runs).
 class RunLog {
@@ -87,6 +90,19 @@ void PromoteFolder(const fs::path& staging, const fs::path& target) {
   fs::remove_all(old);
 }
 
+/// Removes what an attempt cut short left behind after the checkpoint a resume continues from:
+/// temp files of interrupted atomic writes and checkpoints of more steps (half-written ones).
+void DiscardAfter(const fs::path& checkpoints_dir, int64_t timesteps) {
+  static const std::regex kName(R"(rl_model_(\d+)_steps\.zip)");
+  for (const fs::directory_entry& entry : fs::directory_iterator(checkpoints_dir)) {
+    std::smatch match;
+    const std::string name = entry.path().filename().string();
+    const bool temp = name.starts_with(".") && name.find(".tmp.") != std::string::npos;
+    const bool newer = std::regex_match(name, match, kName) && std::stoll(match[1]) > timesteps;
+    if (temp || newer) fs::remove(entry.path());
+  }
+}
+
 /// Everything one invocation of `rlpipe run` works with.
 class Runner {
  public:
@@ -108,6 +124,9 @@ class Runner {
   int RunSession(size_t index);
   /// Writes the state file, then mirrors it to S3.
   void Save();
+  /// Writes the local state file only (progress while a session runs), at most once per
+  /// `min_interval_s` unless 0.
+  void SaveProgress(double min_interval_s);
   void WriteReport();
 
   /// With S3 on: picks the run id, opens the mirror, and on a fresh machine downloads the state.
@@ -135,8 +154,17 @@ class Runner {
   std::unique_ptr<RunLog> log_;
   bool any_failed_ = false;
   std::shared_ptr<SessionExecutor> executor_;  // where sessions run
-  std::unique_ptr<RunMirror> mirror_;        // set when the run is mirrored to S3
-  std::optional<std::string> upload_error_;  // the first upload that failed, if any
+  std::unique_ptr<RunMirror> mirror_;          // set when the run is mirrored to S3
+  std::optional<std::string> upload_error_;    // the first upload that failed, if any
+  /// Sessions an earlier invocation left running (kill -9) or interrupted, which --resume
+  /// continues from their latest checkpoint: steps reached before the interruption and the
+  /// steps lost by earlier resumes.
+  struct CutShort {
+    int64_t timesteps = 0;
+    int64_t steps_lost = 0;
+  };
+  std::map<std::string, CutShort> cut_short_;
+  std::chrono::steady_clock::time_point last_progress_save_{};
 };
 
 size_t Runner::StartIndex() const {
@@ -186,6 +214,13 @@ void Runner::PrepareState() {
     SessionRecord& record = state_.sessions[i];
     const std::string fingerprint = Fingerprint(resolved_.sessions[i].resolved.ToYaml());
     if (i >= start && (options_.start_from || record.status != SessionStatus::kCompleted)) {
+      // A session cut short under the same config continues from its latest checkpoint.
+      const bool cut_short =
+          record.status == SessionStatus::kRunning || record.status == SessionStatus::kInterrupted;
+      if (options_.resume && !options_.start_from && cut_short &&
+          executor_->ResumesFromLocalCheckpoints() && record.config_fingerprint == fingerprint) {
+        cut_short_[record.name] = {record.timesteps, record.steps_lost};
+      }
       // Sessions that will run again start from a clean record (attempts are kept).
       const int attempts = record.attempts;
       // A remote job still recorded as running is re-attached to, not started twice.
@@ -277,6 +312,37 @@ int Runner::RunSession(size_t index) {
   const std::optional<std::string> previous_job = record.job;
   record.job.reset();
 
+  const uint64_t seed = experiment.training.seed ? static_cast<uint64_t>(*experiment.training.seed)
+                                                 : DeriveSeed(state_.seed, spec.name);
+
+  // A session cut short continues from the newest complete checkpoint of its seed; the steps
+  // trained after that checkpoint are lost (and recorded).
+  std::optional<algos::ResumePoint> resume;
+  if (auto it = cut_short_.find(spec.name); it != cut_short_.end()) {
+    resume = algos::FindResumePoint(staging_dir);
+    if (resume && resume->seed != seed) {
+      log_->Warn("session '" + spec.name + "': checkpoint " + resume->path.string() +
+                 " was trained with seed " + std::to_string(resume->seed) + ", not " +
+                 std::to_string(seed) + "; starting over");
+      resume.reset();
+    }
+    const int64_t from = resume ? resume->timesteps : 0;
+    record.steps_lost = it->second.steps_lost + std::max<int64_t>(0, it->second.timesteps - from);
+    if (resume) {
+      record.resumed_from = StorePath(output_dir_, resume->path);
+      record.resumed_from_timesteps = resume->timesteps;
+      log_->Info("session '" + spec.name + "': resuming from " + resume->path.string() + " at " +
+                 std::to_string(resume->timesteps) + " steps (" +
+                 std::to_string(std::max<int64_t>(0, it->second.timesteps - from)) +
+                 " steps lost)");
+    } else {
+      log_->Warn("session '" + spec.name +
+                 "': no complete checkpoint to resume from; starting over (" +
+                 std::to_string(it->second.timesteps) + " steps lost)");
+    }
+    cut_short_.erase(it);
+  }
+
   // Record the start before anything can fail, so a crash leaves "running" behind.
   record.status = SessionStatus::kRunning;
   record.attempts += 1;
@@ -284,11 +350,10 @@ int Runner::RunSession(size_t index) {
   record.finished_at.reset();
   record.error.reset();
   record.init_checkpoint = init ? std::optional(StorePath(output_dir_, *init)) : std::nullopt;
+  record.timesteps = resume ? resume->timesteps : 0;
   state_.current_session = spec.name;
   Save();
 
-  const uint64_t seed = experiment.training.seed ? static_cast<uint64_t>(*experiment.training.seed)
-                                                 : DeriveSeed(state_.seed, spec.name);
   log_->Info("=== session " + std::to_string(index + 1) + "/" +
              std::to_string(pipeline().sessions.size()) + ": " + spec.name + " (" +
              experiment.environment.name + ", " + config::ToString(experiment.agent.algorithm) +
@@ -296,8 +361,13 @@ int Runner::RunSession(size_t index) {
              std::to_string(seed) + ")" + (init ? " from " + init->string() : ""));
   WriteFileAtomic(session_dir / "training_config.yaml", experiment.resolved.ToYaml());
 
-  // Train into a staging folder: a failed attempt never replaces the last good models.
-  fs::remove_all(staging_dir);
+  // Train into a staging folder: a failed attempt never replaces the last good models. A resumed
+  // attempt keeps the folder (its checkpoints and best model) up to the resume point.
+  if (resume) {
+    DiscardAfter(staging_dir / "checkpoints", resume->timesteps);
+  } else {
+    fs::remove_all(staging_dir);
+  }
   fs::create_directories(staging_dir);
   SessionRun run;
   run.pipeline = &pipeline();
@@ -313,6 +383,17 @@ int Runner::RunSession(size_t index) {
   run.info = [&](const std::string& m) { log_->Info(m); };
   run.warn = [&](const std::string& m) { log_->Warn(m); };
   run.previous_job = previous_job;
+  if (resume) run.resume_checkpoint = resume->path;
+  // Progress reaches the state file periodically, so a kill -9 knows how many steps it cost.
+  run.on_progress = [&](int64_t timesteps, int64_t episodes) {
+    record.timesteps = std::max(record.timesteps, timesteps);
+    record.episodes = episodes;
+    SaveProgress(kProgressSaveInterval_s);
+  };
+  run.on_checkpoint = [&](int64_t timesteps) {
+    record.timesteps = std::max(record.timesteps, timesteps);
+    SaveProgress(0.0);
+  };
   run.on_job_started = [&](const std::string& job) {
     record.job = job;
     Save();
@@ -399,6 +480,16 @@ void Runner::WriteReport() {
   if (mirror_) {
     Upload(kReportObject, [&] { mirror_->PutFile(kReportObject, output_dir_ / kReportFile); });
   }
+}
+
+void Runner::SaveProgress(double min_interval_s) {
+  const auto now = std::chrono::steady_clock::now();
+  if (min_interval_s > 0.0 &&
+      std::chrono::duration<double>(now - last_progress_save_).count() < min_interval_s) {
+    return;
+  }
+  last_progress_save_ = now;
+  SaveState(output_dir_ / kStateFile, state_);
 }
 
 void Runner::Save() {

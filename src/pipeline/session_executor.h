@@ -42,6 +42,13 @@ struct SessionRun {
   std::optional<std::string> previous_job;
   /// Called with the remote job's id as soon as it exists (the runner records it in the state).
   std::function<void(const std::string&)> on_job_started;
+  /// Exact resume (local runs): a periodic or interrupt checkpoint of this session to continue
+  /// from, found by algos::FindResumePoint in `models_dir`.
+  std::optional<std::filesystem::path> resume_checkpoint;
+  /// Training progress (env steps, episodes) and each periodic or interrupt checkpoint's steps,
+  /// as they happen; either may be empty.
+  std::function<void(int64_t timesteps, int64_t episodes)> on_progress;
+  std::function<void(int64_t timesteps)> on_checkpoint;
 };
 
 /// Runs sessions somewhere. Implementations: LocalExecutor (below) and the SageMaker platform.
@@ -58,6 +65,9 @@ class SessionExecutor {
   virtual void Finish() {}
   /// True when sessions exchange models through S3 (the run must be mirrored).
   virtual bool NeedsS3() const { return false; }
+  /// True when a session cut short continues from a checkpoint in the local output folder
+  /// (SessionRun::resume_checkpoint); remote platforms resume inside their own jobs.
+  virtual bool ResumesFromLocalCheckpoints() const { return true; }
 };
 
 /// Trains in this process (TrainSession), stopping on SIGINT/SIGTERM.

@@ -40,7 +40,7 @@ struct SessionTrainingRequest {
   std::function<void(const algos::ProgressEvent&)> on_progress;
   std::function<void(const algos::EvalEvent&)> on_eval;
   std::function<void(const std::string&)> on_message;
-  std::function<void(const std::filesystem::path&)> on_checkpoint;
+  std::function<void(const std::filesystem::path&, int64_t timesteps)> on_checkpoint;
   /// Polled between env steps; true → checkpoint and return interrupted.
   std::function<bool()> stop_requested;
 };

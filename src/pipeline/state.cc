@@ -105,6 +105,9 @@ std::string StateToJson(const PipelineState& state) {
       s["task_stats"] = stats;
     }
     PutOptional(s, "job", r.job);
+    PutOptional(s, "resumed_from", r.resumed_from);
+    PutOptional(s, "resumed_from_timesteps", r.resumed_from_timesteps);
+    s["steps_lost"] = r.steps_lost;
     sessions[r.name] = s;
     order.push_back(r.name);
   }
@@ -162,6 +165,9 @@ PipelineState StateFromJson(const std::string& text, const std::string& origin) 
         r.task_stats[key] = {stat.at("mean").get<double>(), stat.at("max").get<double>()};
       }
       r.job = GetOptional<std::string>(s, "job");
+      r.resumed_from = GetOptional<std::string>(s, "resumed_from");
+      r.resumed_from_timesteps = GetOptional<int64_t>(s, "resumed_from_timesteps");
+      r.steps_lost = s.value("steps_lost", int64_t{0});
       state.sessions.push_back(std::move(r));
     }
   } catch (const json::exception& e) {

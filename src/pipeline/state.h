@@ -34,7 +34,7 @@ struct SessionRecord {
   std::optional<std::string> finished_at;
   double duration_seconds = 0.0;
   int attempts = 0;       // times this session was started
-  int64_t timesteps = 0;  // env steps trained in the last attempt
+  int64_t timesteps = 0;  // env steps trained in the last attempt (updated while it runs)
   int64_t episodes = 0;   // training episodes in the last attempt
   std::optional<double> best_mean_return;
   std::optional<double> final_mean_return;
@@ -44,6 +44,12 @@ struct SessionRecord {
   std::optional<std::string> stop_reason;      // early-stopping rule that ended training
   std::map<std::string, TaskStatistic> task_stats;  // by info key (robot tasks)
   std::optional<std::string> job;              // remote job that ran it (SageMaker job name)
+  /// Exact resume (--resume of a running or interrupted session): the periodic or interrupt
+  /// checkpoint the last attempt continued from, its steps, and the steps trained before the
+  /// interruption but after that checkpoint, summed over every resume of this session.
+  std::optional<std::string> resumed_from;
+  std::optional<int64_t> resumed_from_timesteps;
+  int64_t steps_lost = 0;
 };
 
 /// The whole state file. The first five fields keep the Python tool's names and meaning.

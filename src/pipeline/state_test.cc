@@ -30,6 +30,10 @@ PipelineState Sample() {
   b.name = "b";
   b.status = SessionStatus::kRunning;
   b.error = "boom";
+  b.timesteps = 700;
+  b.resumed_from = "b/models.partial/checkpoints/rl_model_512_steps.zip";
+  b.resumed_from_timesteps = 512;
+  b.steps_lost = 188;
   s.sessions = {a, b};
   s.run_id = "r1";
   s.run_uri = "s3://bucket/prefix/r1";
@@ -48,6 +52,9 @@ TEST(StateTest, JsonRoundTripKeepsEveryField) {
   EXPECT_EQ(*t.run_id, "r1");
   EXPECT_EQ(*t.run_uri, "s3://bucket/prefix/r1");
   EXPECT_EQ(t.pending_uploads, std::vector<std::string>{"checkpoints/a"});
+  EXPECT_EQ(*t.sessions[1].resumed_from_timesteps, 512);
+  EXPECT_EQ(t.sessions[1].steps_lost, 188);
+  EXPECT_FALSE(t.sessions[0].resumed_from.has_value());
 }
 
 TEST(StateTest, SaveIsAtomicAndStampsLastUpdated) {
@@ -89,6 +96,8 @@ TEST(ReportTest, CountsAndSessionRows) {
   EXPECT_NE(text.find("\"running\": 1"), std::string::npos) << text;
   EXPECT_NE(text.find("\"best_mean_return\": -150.5"), std::string::npos) << text;
   EXPECT_NE(text.find("\"error\": \"boom\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"steps_lost\": 188"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"resumed_from_timesteps\": 512"), std::string::npos) << text;
 }
 
 }  // namespace

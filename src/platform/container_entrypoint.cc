@@ -193,7 +193,7 @@ int Train(const ContainerPaths& paths, const ContainerOptions& options) {
   request.console = out;
   request.stop_requested = [] { return pipeline::StopSignal() != 0; };
   request.on_message = [&](const std::string& m) { Log(out, "[" + input.session_name + "] " + m); };
-  request.on_checkpoint = [&](const fs::path& path) {
+  request.on_checkpoint = [&](const fs::path& path, int64_t) {
     WriteFileAtomic(checkpoints_dir / kLatestPointer, path.filename().string() + "\n");
   };
   request.on_progress = [&](const algos::ProgressEvent& e) {

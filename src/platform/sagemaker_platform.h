@@ -44,6 +44,8 @@ class SageMakerExecutor : public pipeline::SessionExecutor {
                     const pipeline::SessionRecord& record) override;
   void Finish() override;
   bool NeedsS3() const override { return true; }
+  /// A spot restart resumes inside the job from its checkpoint folder; --resume re-attaches.
+  bool ResumesFromLocalCheckpoints() const override { return false; }
 
  private:
   /// Builds the clients for the pipeline's region (once).

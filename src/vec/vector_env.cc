@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/byte_stream.h"
+#include "core/error.h"
 #include "core/seed.h"
 
 namespace rlpipe::vec {
@@ -106,6 +108,57 @@ void VectorEnv::StepOne(size_t i, const std::vector<float>& actions) {
   running_return_[i] = 0.0;
   running_length_[i] = 0;
   envs_[i]->Reset(std::nullopt, obs);
+}
+
+std::string VectorEnv::SaveState() const {
+  // Sizes first (checked on restore), then the batch's own rows, then every env's bytes.
+  ByteWriter writer;
+  writer.Put<int32_t>(Size());
+  writer.Put<int32_t>(obs_dim_);
+  writer.PutVector<float>(step_.obs);
+  writer.PutVector<double>(running_return_);
+  writer.PutVector<int64_t>(running_length_);
+  for (const auto& env : envs_) {
+    const std::optional<std::string> state = env->SaveState();
+    writer.Put<uint8_t>(state ? 1 : 0);
+    if (state) writer.PutString(*state);
+  }
+  return writer.Take();
+}
+
+int VectorEnv::RestoreState(std::string_view state, uint64_t restart_seed) {
+  ByteReader reader(state, "vector env state of " + Spec().name);
+  const auto size = reader.Get<int32_t>();
+  const auto obs_dim = reader.Get<int32_t>();
+  if (size != Size() || obs_dim != obs_dim_) {
+    throw IoError("vector env state of " + Spec().name + ": expected " + std::to_string(Size()) +
+                  " envs with " + std::to_string(obs_dim_) + " observations, found " +
+                  std::to_string(size) + " with " + std::to_string(obs_dim));
+  }
+  step_.obs = reader.GetVector<float>();
+  running_return_ = reader.GetVector<double>();
+  running_length_ = reader.GetVector<int64_t>();
+  if (step_.obs.size() != envs_.size() * static_cast<size_t>(obs_dim_) ||
+      running_return_.size() != envs_.size() || running_length_.size() != envs_.size()) {
+    throw IoError("vector env state of " + Spec().name + ": expected rows for " +
+                  std::to_string(Size()) + " envs, found other sizes");
+  }
+
+  // Each env: its exact state, or the restart rule (a fresh, deterministically seeded episode).
+  int restarted = 0;
+  for (size_t i = 0; i < envs_.size(); ++i) {
+    if (reader.Get<uint8_t>() != 0) {
+      envs_[i]->RestoreState(reader.GetString());
+      continue;
+    }
+    ResetOne(i, DeriveSeed(restart_seed, static_cast<uint64_t>(i)));
+    running_return_[i] = 0.0;
+    running_length_[i] = 0;
+    ++restarted;
+  }
+  reader.Finish();
+  step_.finished.clear();
+  return restarted;
 }
 
 ThreadedVectorEnv::ThreadedVectorEnv(int n, int threads, const Factory& factory)

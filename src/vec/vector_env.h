@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -53,6 +54,13 @@ class VectorEnv {
   /// Steps every env with actions [N, act_dim].
   const BatchStep& Step(const std::vector<float>& actions);
   const std::vector<float>& Observations() const { return step_.obs; }
+  /// Exact resume: the current observations, each env's running episode return and length, and
+  /// each env's SaveState (a marker where the task has none). Taken between two Step calls.
+  std::string SaveState() const;
+  /// Restores SaveState's bytes into a vector of the same size and task. An env saved without a
+  /// state follows the restart rule: a fresh episode from Reset(DeriveSeed(restart_seed, i)), its
+  /// running statistics zeroed. Returns how many envs restarted; IoError on bytes that do not fit.
+  int RestoreState(std::string_view state, uint64_t restart_seed);
   /// Env i (e.g. to read a task's statistics).
   envs::Env& At(int i) { return *envs_.at(static_cast<size_t>(i)); }
 

@@ -5,9 +5,12 @@
 #include <cstring>
 #include <optional>
 #include <random>
+#include <span>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "core/seed.h"
 #include "envs/registry.h"
 
@@ -39,6 +42,84 @@ std::vector<float> Actions(int n, int t) {
 
 bool SameBits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+/// A task without state capture: obs = [seed-derived start + steps], one episode per 4 steps.
+class CounterEnv : public envs::Env {
+ public:
+  CounterEnv() { spec_ = {"counter", {{-1e9f}, {1e9f}}, {{-1.0f}, {1.0f}}, 0}; }
+  const envs::EnvSpec& Spec() const override { return spec_; }
+  void Reset(std::optional<uint64_t> seed, std::span<float> obs) override {
+    if (seed) start_ = static_cast<float>(*seed % 1000);
+    value_ = start_;
+    obs[0] = value_;
+  }
+  envs::StepResult Step(std::span<const float> action, std::span<float> obs) override {
+    value_ += 1.0f + action[0];
+    obs[0] = value_;
+    envs::StepResult result;
+    result.reward = value_;
+    result.truncated = ++steps_ % 4 == 0;
+    return result;
+  }
+
+ private:
+  envs::EnvSpec spec_;
+  float start_ = 0.0f;
+  float value_ = 0.0f;
+  int steps_ = 0;
+};
+
+TEST(VectorEnvTest, RestoredStateContinuesBitwise) {
+  // Two pendulums stepped into their episodes (one past an auto reset), then saved.
+  VectorEnv original(2, Horizons({4, 50}));
+  original.Reset(5);
+  for (int t = 0; t < 6; ++t) original.Step(Actions(2, t));
+  const std::string state = original.SaveState();
+
+  // A vector reset with another seed, then restored: the same observations, rewards and finished
+  // episodes (whose returns include the steps before the save) from here on.
+  VectorEnv restored(2, Horizons({4, 50}));
+  restored.Reset(77);
+  EXPECT_EQ(restored.RestoreState(state, 123), 0);
+  EXPECT_TRUE(SameBits(original.Observations(), restored.Observations()));
+  for (int t = 6; t < 60; ++t) {
+    const BatchStep a = original.Step(Actions(2, t));
+    const BatchStep& b = restored.Step(Actions(2, t));
+    ASSERT_TRUE(SameBits(a.obs, b.obs)) << "step " << t;
+    ASSERT_TRUE(SameBits(a.rewards, b.rewards)) << "step " << t;
+    ASSERT_EQ(a.finished.size(), b.finished.size()) << "step " << t;
+    for (size_t k = 0; k < a.finished.size(); ++k) {
+      EXPECT_EQ(a.finished[k].episode_return, b.finished[k].episode_return);
+      EXPECT_EQ(a.finished[k].length, b.finished[k].length);
+    }
+  }
+}
+
+TEST(VectorEnvTest, EnvsWithoutStateFollowTheRestartRule) {
+  // Saved mid-episode; restored, every env starts a fresh episode seeded from the restart seed.
+  VectorEnv original(2, [] { return std::make_unique<CounterEnv>(); });
+  original.Reset(1);
+  original.Step({0.5f, 0.5f});
+  VectorEnv restored(2, [] { return std::make_unique<CounterEnv>(); });
+  restored.Reset(1);
+  EXPECT_EQ(restored.RestoreState(original.SaveState(), 4242), 2);
+  for (int i = 0; i < 2; ++i) {
+    CounterEnv reference;
+    std::vector<float> obs(1);
+    reference.Reset(DeriveSeed(4242, static_cast<uint64_t>(i)), obs);
+    EXPECT_EQ(restored.Observations()[static_cast<size_t>(i)], obs[0]) << "env " << i;
+  }
+
+  // The dropped partial episode does not count: the next finished episode has 4 fresh steps.
+  for (int t = 0; t < 3; ++t) restored.Step({0.0f, 0.0f});
+  const BatchStep& step = restored.Step({0.0f, 0.0f});
+  ASSERT_EQ(step.finished.size(), 2u);
+  EXPECT_EQ(step.finished[0].length, 4);
+
+  // A state of another size is refused.
+  VectorEnv three(3, [] { return std::make_unique<CounterEnv>(); });
+  EXPECT_THROW(three.RestoreState(original.SaveState(), 1), IoError);
 }
 
 TEST(VectorEnvTest, ShapesComeFromTheSpec) {

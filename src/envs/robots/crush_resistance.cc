@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <sstream>
 #include <string>
 
+#include "core/byte_stream.h"
 #include "core/error.h"
 
 namespace rlpipe::envs::robots {
@@ -170,6 +172,40 @@ std::unique_ptr<Env> MakeCrushResistance(const TaskParams& params, int max_episo
                       std::to_string(press.crush_height_m));
   }
   return std::make_unique<CrushResistance>(ReadWorldParams(params), press, max_episode_steps);
+}
+
+std::optional<std::string> CrushResistance::SaveState() const {
+  // The RNG in the standard's text form (exact), the episode variables, then the world.
+  std::ostringstream rng_text;
+  rng_text << rng_;
+  ByteWriter writer;
+  writer.PutString(rng_text.str());
+  writer.Put<int32_t>(static_cast<int32_t>(steps_));
+  writer.Put<uint8_t>(static_cast<uint8_t>(active_));
+  writer.Put<double>(press_force_);
+  writer.Put<int32_t>(static_cast<int32_t>(positioning_steps_));
+  world_.SaveState(writer);
+  return writer.Take();
+}
+
+void CrushResistance::RestoreState(std::string_view state) {
+  ByteReader reader(state, "crush_resistance state");
+  std::istringstream rng_text(reader.GetString());
+  std::mt19937_64 rng;
+  rng_text >> rng;
+  if (rng_text.fail())
+    throw IoError("crush_resistance state: expected an mt19937_64 state, found garbage");
+  const auto steps = reader.Get<int32_t>();
+  const auto active = reader.Get<uint8_t>();
+  const auto press_force = reader.Get<double>();
+  const auto positioning_steps = reader.Get<int32_t>();
+  world_.RestoreState(reader);
+  reader.Finish();
+  rng_ = rng;
+  steps_ = steps;
+  active_ = active != 0;
+  press_force_ = press_force;
+  positioning_steps_ = positioning_steps;
 }
 
 }  // namespace rlpipe::envs::robots

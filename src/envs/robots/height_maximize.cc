@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <limits>
+#include <sstream>
+
+#include "core/byte_stream.h"
+#include "core/error.h"
 
 namespace rlpipe::envs::robots {
 
@@ -64,6 +68,34 @@ std::vector<ParamSpec> HeightMaximizeParamSpecs() { return WorldParamSpecs(); }
 
 std::unique_ptr<Env> MakeHeightMaximize(const TaskParams& params, int max_episode_steps) {
   return std::make_unique<HeightMaximize>(ReadWorldParams(params), max_episode_steps);
+}
+
+std::optional<std::string> HeightMaximize::SaveState() const {
+  // The RNG in the standard's text form (exact), the episode variables, then the world.
+  std::ostringstream rng_text;
+  rng_text << rng_;
+  ByteWriter writer;
+  writer.PutString(rng_text.str());
+  writer.Put<int32_t>(static_cast<int32_t>(steps_));
+  writer.Put<double>(best_height_);
+  world_.SaveState(writer);
+  return writer.Take();
+}
+
+void HeightMaximize::RestoreState(std::string_view state) {
+  ByteReader reader(state, "height_maximize state");
+  std::istringstream rng_text(reader.GetString());
+  std::mt19937_64 rng;
+  rng_text >> rng;
+  if (rng_text.fail())
+    throw IoError("height_maximize state: expected an mt19937_64 state, found garbage");
+  const auto steps = reader.Get<int32_t>();
+  const auto best_height = reader.Get<double>();
+  world_.RestoreState(reader);
+  reader.Finish();
+  rng_ = rng;
+  steps_ = steps;
+  best_height_ = best_height;
 }
 
 }  // namespace rlpipe::envs::robots

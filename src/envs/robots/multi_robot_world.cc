@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -604,6 +606,97 @@ void MultiRobotWorld::SetArmOrientation(int bar, int arm, const std::array<doubl
   std::fill(data_->qvel + ball_dof_[joint], data_->qvel + ball_dof_[joint] + 3, 0.0);
   mj_forward(model_.get(), data_.get());
   sim::ThrowIfError("mj_forward");
+}
+
+void MultiRobotWorld::SaveState(ByteWriter& writer) const {
+  const mjData& d = *data_;
+  // mjData: every array lives in one buffer, the header holds sizes, time and statistics.
+  writer.Put<int32_t>(d.nbuffer);
+  writer.PutString(
+      std::string_view(static_cast<const char*>(d.buffer), static_cast<size_t>(d.nbuffer)));
+  for (int v : {d.ne, d.nf, d.nefc, d.ncon, d.solver_iter, d.solver_nnz}) writer.Put<int32_t>(v);
+  writer.Put<mjtNum>(d.time);
+  for (mjtNum v : {d.energy[0], d.energy[1], d.solver_fwdinv[0], d.solver_fwdinv[1]}) {
+    writer.Put<mjtNum>(v);
+  }
+  for (const mjWarningStat& w : d.warning) writer.Put(w);
+  for (const mjSolverStat& s : d.solver) writer.Put(s);
+
+  // The model's per-instance connection fields.
+  writer.PutVector<mjtByte>(std::span(model_->eq_active, static_cast<size_t>(model_->neq)));
+  writer.PutVector<mjtNum>(
+      std::span(model_->eq_data, static_cast<size_t>(model_->neq) * mjNEQDATA));
+
+  // Connection bookkeeping and warnings of earlier episodes.
+  writer.PutVector<uint8_t>(connected_);
+  writer.PutVector<uint8_t>(armed_);
+  writer.PutVector<double>(eq_force_);
+  writer.PutVector<int64_t>(past_warnings_.number);
+}
+
+void MultiRobotWorld::RestoreState(ByteReader& reader) {
+  mjData& d = *data_;
+  const auto nbuffer = reader.Get<int32_t>();
+  const std::string buffer = reader.GetString();
+  if (nbuffer != d.nbuffer || buffer.size() != static_cast<size_t>(d.nbuffer)) {
+    throw IoError("multi-robot world state: expected an mjData buffer of " +
+                  std::to_string(d.nbuffer) + " bytes, found " + std::to_string(buffer.size()) +
+                  " (another world size?)");
+  }
+  int32_t sizes[6];
+  for (int32_t& v : sizes) v = reader.Get<int32_t>();
+  const auto time = reader.Get<mjtNum>();
+  mjtNum stats[4];
+  for (mjtNum& v : stats) v = reader.Get<mjtNum>();
+  mjWarningStat warnings[mjNWARNING];
+  for (mjWarningStat& w : warnings) w = reader.Get<mjWarningStat>();
+  mjSolverStat solver[mjNSOLVER];
+  for (mjSolverStat& s : solver) s = reader.Get<mjSolverStat>();
+  const std::vector<mjtByte> eq_active = reader.GetVector<mjtByte>();
+  const std::vector<mjtNum> eq_data = reader.GetVector<mjtNum>();
+  std::vector<uint8_t> connected = reader.GetVector<uint8_t>();
+  std::vector<uint8_t> armed = reader.GetVector<uint8_t>();
+  std::vector<double> eq_force = reader.GetVector<double>();
+  const std::vector<int64_t> past = reader.GetVector<int64_t>();
+  if (eq_active.size() != static_cast<size_t>(model_->neq) ||
+      eq_data.size() != static_cast<size_t>(model_->neq) * mjNEQDATA ||
+      connected.size() != connected_.size() || armed.size() != armed_.size() ||
+      eq_force.size() != eq_force_.size() || past.size() != past_warnings_.number.size()) {
+    throw IoError("multi-robot world state: expected connection arrays of this world's sizes");
+  }
+
+  // Everything checked: copy it in.
+  std::memcpy(d.buffer, buffer.data(), buffer.size());
+  d.ne = sizes[0];
+  d.nf = sizes[1];
+  d.nefc = sizes[2];
+  d.ncon = sizes[3];
+  d.solver_iter = sizes[4];
+  d.solver_nnz = sizes[5];
+  d.time = time;
+  d.energy[0] = stats[0];
+  d.energy[1] = stats[1];
+  d.solver_fwdinv[0] = stats[2];
+  d.solver_fwdinv[1] = stats[3];
+  std::copy(std::begin(warnings), std::end(warnings), d.warning);
+  std::copy(std::begin(solver), std::end(solver), d.solver);
+  std::copy(eq_active.begin(), eq_active.end(), model_->eq_active);
+  std::copy(eq_data.begin(), eq_data.end(), model_->eq_data);
+  connected_ = std::move(connected);
+  armed_ = std::move(armed);
+  eq_force_ = std::move(eq_force);
+  std::copy(past.begin(), past.end(), past_warnings_.number.begin());
+
+  // The live list follows from the switches, in (bar, arm, sphere) order.
+  connections_.clear();
+  for (int bar = 0; bar < NumBars(); ++bar) {
+    for (int arm = 0; arm < 2; ++arm) {
+      for (int j = 0; j < NumSpheres(); ++j) {
+        if (connected_[static_cast<size_t>(EqualityId(bar, arm, j))])
+          connections_.push_back({bar, arm, j});
+      }
+    }
+  }
 }
 
 sim::WarningCounts MultiRobotWorld::Warnings() const {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/byte_stream.h"
 #include "envs/env.h"
 #include "envs/registry.h"
 #include "sim/mujoco_model.h"
@@ -139,6 +140,14 @@ class MultiRobotWorld {
   void SetArmOrientation(int bar, int arm, const std::array<double, 4>& quat);
   /// Re-evaluates connections from the current kinematics (done by Simulate too).
   void UpdateConnections();
+
+  /// Exact resume: the whole simulation state (mjData's buffer — qpos, qvel, act,
+  /// qacc_warmstart, ctrl, applied forces, the last step's kinematics, contacts and constraint
+  /// forces — its sizes, time and statistics), the model fields connections switch (eq_active and
+  /// the connect anchors in eq_data) and the connection bookkeeping. Restore expects a world built
+  /// with the same parameters (IoError otherwise).
+  void SaveState(ByteWriter& writer) const;
+  void RestoreState(ByteReader& reader);
 
   /// Warnings since construction, across resets.
   sim::WarningCounts Warnings() const;

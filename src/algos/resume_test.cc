@@ -1,0 +1,247 @@
+// Exact mid-session resume inside one process: a session stopped (interrupt checkpoint) or cut
+// back to a periodic checkpoint and resumed ends with bitwise the same weights as the session run
+// straight through, for every algorithm. The pipeline-level test with kill -9 is
+// tests/resume_e2e_test.cc.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "algos/replay_buffer.h"
+#include "algos/rollout_buffer.h"
+#include "algos/train.h"
+#include "algos/training_state.h"
+#include "checkpoint/checkpoint.h"
+#include "core/error.h"
+#include "nn/diag_gaussian.h"
+
+namespace rlpipe::algos {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ResumeTest : public ::testing::TestWithParam<config::Algorithm> {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("rlpipe_resume_test_" + config::ToString(GetParam()) +
+                                         "_" + std::to_string(::getpid()));
+    fs::remove_all(root_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  // A short pendulum session: checkpoints every 100 steps (mid-rollout for PPO and A2C), an
+  // evaluation every 200, a SAC/TD3 buffer that wraps around, OU noise for TD3.
+  TrainingRequest Request(const std::string& name) const {
+    const config::Algorithm algorithm = GetParam();
+    TrainingRequest request;
+    config::ExperimentConfig& c = request.config;
+    c.environment.name = "pendulum";
+    c.environment.max_episode_steps = 60;
+    c.agent = config::DefaultAgentConfig(algorithm);
+    c.network = config::DefaultNetworkConfig(algorithm);
+    c.network.policy_layers = {16, 16};
+    c.network.value_layers = {16, 16};
+    c.network.qf_layers = {16, 16};
+    c.agent.n_steps = 48;
+    c.agent.batch_size = 32;
+    c.agent.n_epochs = 2;
+    c.agent.buffer_size = 250;
+    c.agent.learning_starts = 60;
+    c.agent.learning_rate_linear = true;
+    if (algorithm == config::Algorithm::kTd3) {
+      c.agent.action_noise = {config::ActionNoiseType::kOrnsteinUhlenbeck, 0.3};
+    }
+    c.training.n_envs = 2;
+    c.training.total_timesteps = 480;
+    c.training.save_freq = 100;
+    c.training.eval_freq = 200;
+    c.training.eval_episodes = 2;
+    request.seed = 17;
+    request.models_dir = root_ / name;
+    return request;
+  }
+
+  // Weights of a model archive.
+  static checkpoint::StateDict Weights(const fs::path& path) {
+    return checkpoint::LoadModel(path).state_dict;
+  }
+
+  static void ExpectBitwiseEqual(const checkpoint::StateDict& a, const checkpoint::StateDict& b) {
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      EXPECT_EQ(a[i].first, b[i].first);
+      EXPECT_TRUE(torch::equal(a[i].second, b[i].second)) << a[i].first;
+    }
+  }
+
+  fs::path root_;
+};
+
+TEST_P(ResumeTest, StoppedAndResumedEqualsUninterrupted) {
+  // Straight through.
+  const TrainingResult straight = Train(Request("straight"));
+  ASSERT_TRUE(straight.final_model);
+
+  // Stopped at the 7th poll (mid-rollout, before learning starts for SAC/TD3), resumed, stopped
+  // again at the 150th poll of the resumed attempt, resumed again to the end.
+  TrainingRequest first = Request("stopped");
+  int polls = 0;
+  first.hooks.stop_requested = [&polls] { return ++polls == 7; };
+  const TrainingResult cut = Train(first);
+  ASSERT_TRUE(cut.interrupted);
+  ASSERT_TRUE(cut.interrupt_checkpoint);
+
+  TrainingRequest second = Request("stopped");
+  second.resume_checkpoint = cut.interrupt_checkpoint;
+  polls = 0;
+  second.hooks.stop_requested = [&polls] { return ++polls == 150; };
+  const TrainingResult cut_again = Train(second);
+  ASSERT_TRUE(cut_again.interrupted);
+  EXPECT_EQ(cut_again.resumed_from_timesteps, cut.timesteps);
+  EXPECT_GT(cut_again.timesteps, cut.timesteps);
+
+  TrainingRequest third = Request("stopped");
+  third.resume_checkpoint = cut_again.interrupt_checkpoint;
+  const TrainingResult resumed = Train(third);
+  ASSERT_TRUE(resumed.final_model);
+  EXPECT_EQ(resumed.timesteps, straight.timesteps);
+  EXPECT_EQ(resumed.episodes, straight.episodes);
+  EXPECT_EQ(resumed.best_mean_return, straight.best_mean_return);
+  EXPECT_EQ(resumed.final_mean_return, straight.final_mean_return);
+  ExpectBitwiseEqual(Weights(*resumed.final_model), Weights(*straight.final_model));
+}
+
+TEST_P(ResumeTest, ResumedFromAPeriodicCheckpointEqualsUninterrupted) {
+  const TrainingResult straight = Train(Request("straight"));
+  const checkpoint::StateDict straight_weights = Weights(*straight.final_model);
+
+  // The same folder resumed from its periodic checkpoint at 300 steps (after an evaluation wrote
+  // best_model.zip, which the resumed run finds there), as the pipeline does after a kill.
+  const fs::path periodic = root_ / "straight" / "checkpoints" / "rl_model_300_steps.zip";
+  ASSERT_TRUE(checkpoint::VerifyArchive(periodic));
+  TrainingRequest request = Request("straight");
+  request.resume_checkpoint = periodic;
+  const TrainingResult resumed = Train(request);
+  EXPECT_EQ(resumed.resumed_from_timesteps, 300);
+  EXPECT_EQ(resumed.best_mean_return, straight.best_mean_return);
+  ExpectBitwiseEqual(Weights(*resumed.final_model), straight_weights);
+
+  // Best and final models carry no training state; resuming from one is an error naming it.
+  EXPECT_FALSE(
+      checkpoint::LoadModel(*straight.final_model).extra_members.contains(kTrainingStateMember));
+  TrainingRequest wrong = Request("wrong");
+  wrong.resume_checkpoint = *straight.final_model;
+  EXPECT_THROW(Train(wrong), IoError);
+}
+
+TEST_P(ResumeTest, NormalizedStoppedAndResumedEqualsUninterrupted) {
+  // training.normalize: the normaliser's running statistics (and per-env discounted returns) are
+  // part of the training state, so the resumed run normalises exactly as the straight one.
+  auto normalized = [this](const std::string& name) {
+    TrainingRequest request = Request(name);
+    request.config.training.normalize = {true, true, 5.0, 8.0};
+    return request;
+  };
+  const TrainingResult straight = Train(normalized("straight"));
+  ASSERT_TRUE(straight.final_model);
+
+  TrainingRequest first = normalized("stopped");
+  int polls = 0;
+  first.hooks.stop_requested = [&polls] { return ++polls == 90; };
+  const TrainingResult cut = Train(first);
+  ASSERT_TRUE(cut.interrupted);
+  TrainingRequest second = normalized("stopped");
+  second.resume_checkpoint = cut.interrupt_checkpoint;
+  const TrainingResult resumed = Train(second);
+  ASSERT_TRUE(resumed.final_model);
+  EXPECT_EQ(resumed.timesteps, straight.timesteps);
+  EXPECT_EQ(resumed.best_mean_return, straight.best_mean_return);
+  EXPECT_EQ(resumed.final_mean_return, straight.final_mean_return);
+  ExpectBitwiseEqual(Weights(*resumed.final_model), Weights(*straight.final_model));
+  // The saved statistics are the same bytes (hex floats) too.
+  const auto members = [](const fs::path& path) {
+    return checkpoint::LoadModel(path).extra_members.at("rlpipe_normalizer.json");
+  };
+  EXPECT_EQ(members(*resumed.final_model), members(*straight.final_model));
+}
+
+INSTANTIATE_TEST_SUITE_P(AllAlgorithms, ResumeTest,
+                         ::testing::Values(config::Algorithm::kPpo, config::Algorithm::kA2c,
+                                           config::Algorithm::kSac, config::Algorithm::kTd3),
+                         [](const auto& info) { return config::ToString(info.param); });
+
+TEST(TrainingStateTest, ReplayBufferRoundTripAfterWrapAround) {
+  // 7 rows into a ring of 5: rows 0 and 1 were overwritten, position 2.
+  ReplayBuffer buffer(5, 2, 1);
+  for (int t = 0; t < 7; ++t) {
+    const float v = static_cast<float>(t);
+    const std::vector<float> obs = {v, -v}, next = {v + 0.5f, v}, action = {v / 10};
+    const std::vector<float> reward = {v * 2};
+    const std::vector<uint8_t> done = {static_cast<uint8_t>(t % 2)};
+    buffer.Add(obs, next, action, reward, done);
+  }
+  ReplayBuffer copy(5, 2, 1);
+  copy.Restore(buffer.Serialize());
+  EXPECT_EQ(copy.Size(), 5);
+  EXPECT_EQ(copy.Position(), 2);
+  const torch::Tensor all = torch::arange(5, torch::kLong);
+  const ReplayBatch a = buffer.Gather(all), b = copy.Gather(all);
+  for (const auto& [x, y] : {std::pair{a.obs, b.obs},
+                             {a.next_obs, b.next_obs},
+                             {a.actions, b.actions},
+                             {a.rewards, b.rewards},
+                             {a.dones, b.dones}}) {
+    EXPECT_TRUE(torch::equal(x, y));
+  }
+  EXPECT_EQ(b.rewards[0].item<float>(), 10.0f);  // row 0 holds transition 5
+
+  // Sampling with equal generators then draws the same batch.
+  torch::Generator g1 = nn::MakeGenerator(4), g2 = nn::MakeGenerator(4);
+  EXPECT_TRUE(torch::equal(buffer.Sample(8, g1).obs, copy.Sample(8, g2).obs));
+
+  // A buffer of another capacity, or cut bytes, are refused.
+  ReplayBuffer other(6, 2, 1);
+  EXPECT_THROW(other.Restore(buffer.Serialize()), IoError);
+  const std::string bytes = buffer.Serialize();
+  EXPECT_THROW(copy.Restore(std::string_view(bytes).substr(0, bytes.size() - 3)), IoError);
+}
+
+TEST(TrainingStateTest, PartialRolloutRoundTrip) {
+  RolloutBuffer buffer(4, 2, 3, 1);
+  for (int t = 0; t < 3; ++t) {
+    const float v = static_cast<float>(t);
+    buffer.Add(std::vector<float>(6, v), std::vector<float>(2, -v), std::vector<float>(2, v * 3),
+               std::vector<uint8_t>{1, 0}, std::vector<float>(2, v / 2),
+               std::vector<float>(2, -v / 4));
+  }
+  RolloutBuffer copy(4, 2, 3, 1);
+  copy.Restore(buffer.Serialize());
+  EXPECT_EQ(copy.Steps(), 3);
+  EXPECT_FALSE(copy.Full());
+  for (int k = 0; k < 3 * 2 * 3; ++k) EXPECT_EQ(copy.obs()[k], buffer.obs()[k]);
+  for (int k = 0; k < 3 * 2; ++k) {
+    EXPECT_EQ(copy.rewards()[k], buffer.rewards()[k]);
+    EXPECT_EQ(copy.dones()[k], buffer.dones()[k]);
+    EXPECT_EQ(copy.log_probs()[k], buffer.log_probs()[k]);
+  }
+  RolloutBuffer other(5, 2, 3, 1);
+  EXPECT_THROW(other.Restore(buffer.Serialize()), IoError);
+}
+
+TEST(TrainingStateTest, GeneratorStateContinuesTheStream) {
+  // A generator advanced, saved, advanced further; the restored copy repeats the continuation.
+  torch::Generator original = nn::MakeGenerator(9);
+  torch::randn({5}, original);
+  const std::string state = GeneratorState(original);
+  const torch::Tensor next = torch::randn({7}, original);
+  torch::Generator restored = nn::MakeGenerator(1234);
+  SetGeneratorState(restored, state, "test");
+  EXPECT_TRUE(torch::equal(torch::randn({7}, restored), next));
+  EXPECT_THROW(SetGeneratorState(restored, "short", "test"), IoError);
+}
+
+}  // namespace
+}  // namespace rlpipe::algos
