@@ -137,6 +137,29 @@ TEST_F(TrainingFeaturesTest, KeepCheckpointsDeletesOnlyFilesItWroteAndNeverTheNe
                                    "notes.txt", "rl_model_256_steps.zip"}));
 }
 
+TEST_F(TrainingFeaturesTest, KeepCheckpointsGoesOnPruningAfterAResume) {
+  // Stopped at 98 steps (checkpoints 32, 64, 96, then the interrupt one at 98), resumed to 256:
+  // the resumed run also prunes what the first attempt wrote, and keeps the newest two.
+  TrainingRequest first = Request("resumed");
+  first.config.training.save_freq = 32;
+  first.config.training.keep_checkpoints = 2;
+  int polls = 0;
+  first.hooks.stop_requested = [&polls] { return ++polls == 50; };
+  const TrainingResult cut = TrainOnPolicy(first, MakeCounting);
+  ASSERT_TRUE(cut.interrupted);
+  EXPECT_EQ(Checkpoints(first),
+            (std::set<std::string>{"rl_model_96_steps.zip", "rl_model_98_steps.zip"}));
+
+  TrainingRequest second = Request("resumed");
+  second.config.training.save_freq = 32;
+  second.config.training.keep_checkpoints = 2;
+  second.resume_checkpoint = cut.interrupt_checkpoint;
+  const TrainingResult resumed = TrainOnPolicy(second, MakeCounting);
+  ASSERT_FALSE(resumed.interrupted);
+  EXPECT_EQ(Checkpoints(second),
+            (std::set<std::string>{"rl_model_224_steps.zip", "rl_model_256_steps.zip"}));
+}
+
 TEST_F(TrainingFeaturesTest, NormalizerStatisticsAreSavedAndTakenOverByTheNextSession) {
   // Session 1: 2 reset rows + 256 step rows merged into the observation statistics.
   TrainingRequest first = Request("first");
