@@ -45,18 +45,20 @@ void ClipToBox(const std::vector<float>& actions, const envs::Box& box, std::vec
 /// The state of one on-policy session.
 class OnPolicyRun {
  public:
-  OnPolicyRun(const TrainingRequest& request, const vec::VectorEnv::Factory& env_factory)
+  OnPolicyRun(const TrainingRequest& request, const vec::VectorEnv::Factory& env_factory,
+              const LoopOptions& loop_options)
       : request_(request),
         agent_(request.config.agent),
         training_(request.config.training),
-        envs_(training_.n_envs, env_factory),
+        envs_(training_.n_envs, loop_options.env_threads, env_factory),
         spec_(envs_.Spec()),
         generator_(nn::MakeGenerator(DeriveSeed(request.seed, "sampler"))),
         buffer_(agent_.n_steps, training_.n_envs, envs_.ObsDim(), envs_.ActDim()),
+        normalizer_(training_.normalize, agent_.gamma, training_.n_envs, envs_.ObsDim()),
         common_(
             request, env_factory(),
             [this](std::span<const float> obs, std::vector<float>& action) { Act(obs, action); },
-            [this](const fs::path& path, bool state) { Save(path, state); }) {
+            [this](const fs::path& path, bool state) { Save(path, state); }, &normalizer_) {
     // The policy, initialised from the request seed, then optionally from a checkpoint.
     nn::MlpActorCriticOptions options;
     options.obs_dim = envs_.ObsDim();
@@ -71,7 +73,7 @@ class OnPolicyRun {
     if (request.resume_checkpoint) {
       Resume(*request.resume_checkpoint);
     } else if (request.init_checkpoint) {
-      TransferInitialWeights(request, spec_, *policy_, &update_->Optimizer());
+      TransferInitialWeights(request, spec_, *policy_, &update_->Optimizer(), normalizer_);
     }
   }
 
@@ -90,10 +92,11 @@ class OnPolicyRun {
   const TrainingRequest& request_;
   const config::AgentConfig& agent_;
   const config::TrainingConfig& training_;
-  vec::VectorEnv envs_;
+  vec::ThreadedVectorEnv envs_;
   envs::EnvSpec spec_;
   torch::Generator generator_;
   RolloutBuffer buffer_;
+  vec::VecNormalizer normalizer_;
   nn::MlpActorCritic policy_{nullptr};
   std::unique_ptr<OnPolicyUpdate> update_;
   LoopCommon common_;
@@ -102,8 +105,9 @@ class OnPolicyRun {
   int restarted_envs_ = 0;
   std::map<std::string, double> losses_;
 
-  // Per-step scratch buffers, [N, dim] row-major.
-  std::vector<float> last_obs_, actions_, clipped_, values_, log_probs_, rewards_, final_values_;
+  // Per-step scratch buffers, [N, dim] row-major; obs_ is the policy's (normalised) view.
+  std::vector<float> obs_, next_obs_, final_obs_;
+  std::vector<float> actions_, clipped_, values_, log_probs_, rewards_, final_values_;
   std::vector<float> eval_action_;
   std::vector<uint8_t> dones_;
 };
@@ -114,7 +118,8 @@ void OnPolicyRun::Resume(const fs::path& path) {
   const checkpoint::LoadedModel model = checkpoint::LoadModel(path);
   checkpoint::LoadWeightsInto(*policy_, model.state_dict, origin);
   // The order Save wrote: the shared head, rollout, optimizer.
-  ByteReader reader = common_.RestoreSharedState(model, origin, generator_, envs_, restarted_envs_);
+  ByteReader reader = common_.RestoreSharedState(model, origin, generator_, normalizer_, envs_,
+                                                   restarted_envs_);
   rollouts_ = reader.Get<int64_t>();
   buffer_.Restore(reader.GetString());
   torch::serialize::InputArchive archive;
@@ -130,13 +135,19 @@ void OnPolicyRun::Resume(const fs::path& path) {
 }
 
 TrainingResult OnPolicyRun::Run() {
-  if (!resumed_) envs_.Reset(DeriveSeed(request_.seed, "envs"));
+  // First observations, merged into the normaliser's statistics (a resumed run has its envs and
+  // statistics back), then the policy's normalised view of them.
+  if (!resumed_) normalizer_.ObserveReset(envs_.Reset(DeriveSeed(request_.seed, "envs")));
+  const std::vector<float>& current = envs_.Observations();
+  obs_.assign(current.begin(), current.end());
+  normalizer_.NormalizeObs(obs_);
   const int64_t resumed_from = common_.timesteps();
-  while (!common_.interrupted()) {
+  while (!common_.Done()) {
     // Collect one rollout of n_steps per env (a resumed one may be part-filled or full), stopping
-    // between steps when asked.
-    while (!buffer_.Full() && !common_.CheckStop()) CollectStep();
-    if (common_.interrupted()) break;
+    // between steps when asked (or when an early-stopping rule fired; the partial rollout is not
+    // learned from, as in SB3).
+    while (!buffer_.Full() && !common_.Done() && !common_.CheckStop()) CollectStep();
+    if (common_.Done()) break;
 
     // Learn from it, then start the next rollout until the step budget is spent.
     Update();
@@ -154,13 +165,13 @@ TrainingResult OnPolicyRun::Run() {
 void OnPolicyRun::CollectStep() {
   const Clock::time_point start = Clock::now();
   const int64_t n = envs_.Size();
-  const auto& obs = envs_.Observations();
-  last_obs_.assign(obs.begin(), obs.end());
+  const int64_t obs_dim = envs_.ObsDim();
+  TimeSplit& split = common_.time_split();
 
   // Act: sample from the current policy (stored unclipped), clip only what the env sees.
   {
     torch::NoGradGuard no_grad;
-    nn::ActorCriticOutput out = policy_->forward(ToTensor(last_obs_, n, envs_.ObsDim()));
+    nn::ActorCriticOutput out = policy_->forward(ToTensor(obs_, n, obs_dim));
     nn::DiagGaussian dist(out.mean, out.log_std);
     torch::Tensor actions = dist.Sample(generator_);  // [N, act_dim]
     CopyOut(actions, actions_);
@@ -168,22 +179,41 @@ void OnPolicyRun::CollectStep() {
     CopyOut(out.value, values_);
   }
   ClipToBox(actions_, spec_.action_space, clipped_);
+  const Clock::time_point env_start = Clock::now();
+  split.inference_seconds += std::chrono::duration<double>(env_start - start).count();
   const vec::BatchStep& step = envs_.Step(clipped_);
+  const Clock::time_point env_end = Clock::now();
+  split.env_step_seconds += std::chrono::duration<double>(env_end - env_start).count();
 
-  // Truncated episodes keep their future through γ V(final_obs) in the reward (SB3).
-  rewards_.assign(step.rewards.begin(), step.rewards.end());
+  // Statistics from the raw step, then the policy's view: normalised obs, final obs, rewards.
   dones_.resize(static_cast<size_t>(n));
   bool any_truncated = false;
   for (size_t i = 0; i < dones_.size(); ++i) {
     dones_[i] = step.terminated[i] || step.truncated[i];
     any_truncated = any_truncated || (step.truncated[i] && !step.terminated[i]);
   }
+  normalizer_.ObserveStep(step.obs, step.rewards, dones_);
+  next_obs_.assign(step.obs.begin(), step.obs.end());
+  normalizer_.NormalizeObs(next_obs_);
+  rewards_.assign(step.rewards.begin(), step.rewards.end());
+  normalizer_.NormalizeRewards(rewards_);
+
+  split.buffer_seconds += SecondsSince(env_end);
+
+  // Truncated episodes keep their future through γ V(final_obs) in the reward (SB3).
   if (any_truncated) {
+    const Clock::time_point bootstrap_start = Clock::now();
+    final_obs_.assign(step.final_obs.begin(), step.final_obs.end());
+    normalizer_.NormalizeObs(final_obs_);
     torch::NoGradGuard no_grad;
-    CopyOut(policy_->Value(ToTensor(step.final_obs, n, envs_.ObsDim())), final_values_);
+    CopyOut(policy_->Value(ToTensor(final_obs_, n, obs_dim)), final_values_);
     AddTruncationBootstrap(rewards_, step.terminated, step.truncated, final_values_, agent_.gamma);
+    split.inference_seconds += SecondsSince(bootstrap_start);
   }
-  buffer_.Add(last_obs_, actions_, rewards_, dones_, values_, log_probs_);
+  const Clock::time_point add_start = Clock::now();
+  buffer_.Add(obs_, actions_, rewards_, dones_, values_, log_probs_);
+  obs_.swap(next_obs_);
+  split.buffer_seconds += SecondsSince(add_start);
   common_.AddCollectSeconds(SecondsSince(start));
 
   // Counters, episode statistics, evaluation; then the periodic checkpoint (a restart point).
@@ -198,10 +228,12 @@ void OnPolicyRun::Update() {
   std::vector<float> last_values;
   {
     torch::NoGradGuard no_grad;
-    CopyOut(policy_->Value(ToTensor(envs_.Observations(), envs_.Size(), envs_.ObsDim())),
-            last_values);
+    CopyOut(policy_->Value(ToTensor(obs_, envs_.Size(), envs_.ObsDim())), last_values);
   }
   buffer_.ComputeReturnsAndAdvantage(last_values, agent_.gamma, agent_.gae_lambda);
+  const Clock::time_point update_start = Clock::now();
+  common_.time_split().buffer_seconds +=
+      std::chrono::duration<double>(update_start - start).count();
 
   // The rollout as flat tensors: [T, N, dim] → [T·N, dim].
   const int64_t size = buffer_.Size();
@@ -223,6 +255,7 @@ void OnPolicyRun::Update() {
   losses_["train/learning_rate"] = learning_rate;
   losses_["train/explained_variance"] = ExplainedVariance(buffer_.values(), buffer_.returns());
   losses_["train/std"] = policy_->named_parameters()["log_std"].exp().mean().item<double>();
+  common_.time_split().update_seconds += SecondsSince(update_start);
   common_.AddUpdateSeconds(SecondsSince(start));
 }
 
@@ -236,10 +269,11 @@ void OnPolicyRun::Act(std::span<const float> obs, std::vector<float>& action) {
 void OnPolicyRun::Save(const fs::path& path, bool training_state) {
   checkpoint::SaveOptions options;
   options.optimizers = {{checkpoint::kOptimizerMember, &update_->Optimizer()}};
+  options.extra_members = NormalizerMembers(normalizer_);
   if (training_state) {
     // Resume reads these back in the same order.
     ByteWriter writer;
-    common_.SaveSharedState(writer, generator_, envs_);
+    common_.SaveSharedState(writer, generator_, normalizer_, envs_);
     writer.Put<int64_t>(rollouts_);
     writer.PutString(buffer_.Serialize());
     torch::serialize::OutputArchive archive;
@@ -279,7 +313,7 @@ TrainingResult TrainOnPolicy(const TrainingRequest& request,
                       config::ToString(algorithm));
   }
   PrepareSession(request, options);
-  OnPolicyRun run(request, env_factory);
+  OnPolicyRun run(request, env_factory, options);
   return run.Run();
 }
 

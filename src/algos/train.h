@@ -27,6 +27,25 @@ struct ProgressEvent {
   double elapsed_seconds = 0.0;
   /// Algorithm losses and diagnostics of the last update, by SB3 name (e.g. "train/value_loss").
   std::map<std::string, double> losses;
+  /// Task statistics: each `info` key of an episode's last step, averaged over the last 100
+  /// finished episodes (e.g. "max_height", "connections").
+  std::map<std::string, double> task_stats;
+};
+
+/// One task statistic over a session's last 100 finished training episodes (the value of an
+/// `info` key at each episode's last step).
+struct TaskStat {
+  double mean = 0.0;
+  double max = 0.0;
+};
+
+/// Where the wall time of a session went (seconds, cumulative). collect = env + inference +
+/// buffer; other = wall − collect − update (evaluation, checkpoints, bookkeeping).
+struct TimeSplit {
+  double env_step_seconds = 0.0;   // VectorEnv::Step
+  double inference_seconds = 0.0;  // acting: policy forward, sampling, copies
+  double buffer_seconds = 0.0;     // storing transitions, normalisation, GAE
+  double update_seconds = 0.0;     // gradient updates
 };
 
 /// Emitted after each evaluation.
@@ -85,9 +104,15 @@ struct TrainingResult {
   int64_t resumed_from_timesteps = 0;  // steps of resume_checkpoint (0 without one)
   int restarted_envs = 0;  // envs that followed the restart rule on resume (no state capture)
   bool interrupted = false;
+  /// Why training ended before total_timesteps by an early-stopping rule (nullopt otherwise),
+  /// e.g. "stop_on_reward: mean eval return -150.2 >= -200 at 40960 steps".
+  std::optional<std::string> stop_reason;
+  /// Task statistics by `info` key (empty for tasks without info).
+  std::map<std::string, TaskStat> task_stats;
   double wall_seconds = 0.0;
   double collect_seconds = 0.0;
   double update_seconds = 0.0;
+  TimeSplit time_split;
 };
 
 /// Intra-op threads LibTorch uses for the small MLPs (measured with bench/ppo_pendulum_learning:
@@ -97,6 +122,7 @@ inline constexpr int kDefaultTorchThreads = 1;
 /// Knobs of a training loop (either family) that are not part of the experiment config.
 struct LoopOptions {
   int torch_threads = kDefaultTorchThreads;  // torch::set_num_threads for the session, >= 1
+  int env_threads = 1;  // threads stepping the training envs (ThreadedVectorEnv), >= 1
 };
 
 /// A periodic or interrupt checkpoint a session can resume from exactly.

@@ -194,6 +194,12 @@ void RequireSameDepth(const StateDict& source, torch::nn::Module& target,
 
 }  // namespace
 
+std::vector<int64_t> ObservationIndexMap(const ModelLayout& source, const ModelLayout& target) {
+  bool used_layout = false;
+  return LayoutMap(source.observation, target.observation, source.obs_dim, target.obs_dim,
+                   &used_layout);
+}
+
 std::string ParameterGroup(const std::string& name) {
   for (const std::string& part : SplitName(name)) {
     if (part == "log_std") return "policy";

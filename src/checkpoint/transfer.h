@@ -58,6 +58,11 @@ TransferPlan PlanTransfer(const StateDict& source, const ModelLayout& source_lay
                           torch::nn::Module& target, const ModelLayout& target_layout,
                           const config::TransferConfig& options, const std::string& origin);
 
+/// Target observation index → source index (-1 = a column the source did not have): by block
+/// name when both layouts are known, else the overlapping prefix. The map the weights' input
+/// columns follow, for anything else indexed by observation column (normaliser statistics).
+std::vector<int64_t> ObservationIndexMap(const ModelLayout& source, const ModelLayout& target);
+
 /// Copies the planned tensors and slices into `target` and turns requires_grad off for the
 /// frozen parameters. Returns the number of tensors written.
 int ApplyTransfer(const TransferPlan& plan, torch::nn::Module& target);

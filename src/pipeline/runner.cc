@@ -423,6 +423,9 @@ int Runner::RunSession(size_t index) {
   record.episodes = result.episodes;
   record.best_mean_return = result.best_mean_return;
   record.final_mean_return = result.final_mean_return;
+  record.stop_reason = result.stop_reason;
+  record.task_stats.clear();
+  for (const auto& [key, stat] : result.task_stats) record.task_stats[key] = {stat.mean, stat.max};
 
   // Interrupted: the algorithm saved a checkpoint; the state says so.
   if (result.interrupted) {

@@ -10,12 +10,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// The metrics.csv row for one progress event (stable column set).
+/// The metrics.csv row for one progress event: counters, speed, the collect/update split of the
+/// wall time, then every loss the algorithm reports and every task statistic (`task/<key>`).
 metrics::Row ProgressRow(const algos::ProgressEvent& e) {
-  static const char* kLossNames[] = {"train/policy_gradient_loss", "train/value_loss",
-                                     "train/entropy_loss",         "train/approx_kl",
-                                     "train/clip_fraction",        "train/loss",
-                                     "train/explained_variance",   "train/std"};
+  const double elapsed = e.elapsed_seconds > 0.0 ? e.elapsed_seconds : 1.0;
   metrics::Row row = {
       {"timesteps", static_cast<double>(e.timesteps)},
       {"episodes", static_cast<double>(e.episodes)},
@@ -25,11 +23,11 @@ metrics::Row ProgressRow(const algos::ProgressEvent& e) {
       {"mean_episode_length", e.mean_episode_length},
       {"collect_s", e.collect_seconds},
       {"update_s", e.update_seconds},
+      {"collect_share", e.collect_seconds / elapsed},
+      {"update_share", e.update_seconds / elapsed},
   };
-  for (const char* name : kLossNames) {
-    auto it = e.losses.find(name);
-    row.emplace_back(name, it == e.losses.end() ? std::nullopt : std::optional<double>(it->second));
-  }
+  for (const auto& [name, value] : e.losses) row.emplace_back(name, value);
+  for (const auto& [key, value] : e.task_stats) row.emplace_back("task/" + key, value);
   return row;
 }
 
@@ -53,6 +51,7 @@ SessionTrainingOutcome TrainSession(const SessionTrainingRequest& request) {
   metrics::ConsoleProgress progress(name, request.console);
   algos::TrainingRequest train;
   train.config = request.experiment;
+  if (request.keep_all_checkpoints) train.config.training.keep_checkpoints = 0;
   train.seed = request.seed;
   train.init_checkpoint = request.init_checkpoint;
   train.transfer = request.transfer;
@@ -61,7 +60,7 @@ SessionTrainingOutcome TrainSession(const SessionTrainingRequest& request) {
   train.checkpoints_dir = request.checkpoints_dir;
   train.hooks.on_progress = [&](const algos::ProgressEvent& e) {
     progress.Update(e.timesteps, e.total_timesteps, e.steps_per_second, e.mean_episode_return,
-                    e.elapsed_seconds);
+                    e.elapsed_seconds, e.collect_seconds, e.update_seconds);
     progress_csv.Write(ProgressRow(e));
     if (request.on_progress) request.on_progress(e);
   };

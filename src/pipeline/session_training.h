@@ -35,6 +35,9 @@ struct SessionTrainingRequest {
   std::filesystem::path models_dir;
   /// Periodic and interrupt checkpoints; empty: models_dir/checkpoints.
   std::filesystem::path checkpoints_dir;
+  /// The pipeline's save_all_checkpoints: keep every periodic checkpoint (training.keep_checkpoints
+  /// is then 0 for this session).
+  bool keep_all_checkpoints = false;
   /// metrics.csv and evaluations.csv.
   std::filesystem::path logs_dir;
   /// Console progress and eval lines.

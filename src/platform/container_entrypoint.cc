@@ -198,6 +198,7 @@ int Train(const ContainerPaths& paths, const ContainerOptions& options) {
   request.resume_checkpoint = resume;
   request.models_dir = paths.model_dir();
   request.checkpoints_dir = checkpoints_dir;
+  request.keep_all_checkpoints = input.save_all_checkpoints;
   request.logs_dir = paths.model_dir();
   request.console = out;
   request.stop_requested = [] { return pipeline::StopSignal() != 0; };
