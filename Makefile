@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 RLPIPE := $(BUILD_DIR)/apps/rlpipe
 
-.PHONY: all deps test-deps build demo test bench clean
+.PHONY: all deps test-deps build demo test bench bench-transfer clean
 
 all: build
 
@@ -32,6 +32,11 @@ test: test-deps $(BUILD_DIR)/build.ninja
 bench: build
 	cmake --build $(BUILD_DIR) --target benches -j $(JOBS)
 	$(BUILD_DIR)/bench/ppo_pendulum_learning
+
+# Transfer learning: height N=2 -> crush N=2 and -> height N=3, scratch vs transfer (long).
+bench-transfer: build
+	cmake --build $(BUILD_DIR) --target transfer_bench -j $(JOBS)
+	$(BUILD_DIR)/bench/transfer_bench $(TRANSFER_BENCH_FLAGS)
 
 clean:
 	rm -rf $(BUILD_DIR) demo_output

@@ -71,8 +71,9 @@ BenchSetting PendulumSetting(const std::string& name) {
       c.training.eval_freq = 2000;
       break;
     case Algorithm::kA2c:
-      // rl-zoo a2c.yml without gSDE and VecNormalize (not implemented): 8 envs, n_steps 8,
-      // gamma 0.9, gae_lambda 0.9, vf_coef 0.4, lin_7e-4, log_std_init -2, 500k steps.
+      // rl-zoo a2c.yml without gSDE (not implemented): VecNormalize (observations and rewards),
+      // 8 envs, n_steps 8, gamma 0.9, gae_lambda 0.9, vf_coef 0.4, lin_7e-4, log_std_init -2,
+      // 500k steps (the zoo trains 1M).
       c.agent.n_steps = 8;
       c.agent.gamma = 0.9;
       c.agent.gae_lambda = 0.9;
@@ -81,6 +82,8 @@ BenchSetting PendulumSetting(const std::string& name) {
       c.agent.learning_rate_linear = true;
       c.agent.log_std_init = -2.0;
       c.training.n_envs = 8;
+      c.training.normalize.obs = true;
+      c.training.normalize.reward = true;
       c.training.total_timesteps = 500000;
       c.training.eval_freq = 25000;
       s.target_return = -400.0;

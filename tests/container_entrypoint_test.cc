@@ -288,7 +288,8 @@ TEST_F(ContainerEntrypoint, StartsFromTheInputModelInS3AndUploadsItsModels) {
   EXPECT_NE(output_.find("downloading the input model " + input_.input_checkpoint_uri),
             std::string::npos)
       << output_;
-  EXPECT_NE(output_.find("loaded "), std::string::npos) << output_;
+  EXPECT_NE(output_.find("transfer from "), std::string::npos) << output_;
+  EXPECT_TRUE(fs::exists(root_ / "model/transfer_report.json"));
   EXPECT_TRUE(store->IsCompleteCheckpoint("s3://bucket/runs/r1/checkpoints/run"));
 
   // A missing input model is a clear failure naming it.

@@ -201,7 +201,8 @@ TEST_F(SageMakerE2E, TwoSessionsChainThroughS3) {
 }
 
 TEST_F(SageMakerE2E, AlgorithmFailureBecomesTheSessionsError) {
-  // Session two's network cannot take session one's weights: the container fails.
+  // Session two's network has another hidden depth than session one's (one policy layer, not
+  // two): no transfer is meaningful, and the container fails naming the layer stack.
   const std::string two =
       "    use_previous_checkpoint: true\n"
       "    overrides:\n      network:\n        policy_layers: [16]\n";

@@ -50,6 +50,7 @@ class A2cUpdate : public OnPolicyUpdate {
   void SetLearningRate(double learning_rate) override;
   const torch::optim::Adam* AdamOptimizer() const override;
   const torch::optim::Optimizer& Optimizer() const override { return *optimizer_; }
+  torch::optim::Optimizer& Optimizer() override { return *optimizer_; }
   void SaveState(torch::serialize::OutputArchive& archive) const override {
     optimizer_->save(archive);
   }

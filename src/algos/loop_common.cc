@@ -1,11 +1,19 @@
 #include "algos/loop_common.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <limits>
 #include <numeric>
+#include <stdexcept>
+#include <system_error>
 #include <type_traits>
 #include <utility>
 
+#include "algos/training_state.h"
+#include "checkpoint/transfer.h"
+#include "config/tree.h"
 #include "core/error.h"
 #include "core/seed.h"
 
@@ -29,7 +37,89 @@ bool Crossed(int64_t before, int64_t after, int64_t every) {
   return every > 0 && before / every != after / every;
 }
 
+// The layouts of the env a checkpoint was trained on, rebuilt from the config it carries; unknown
+// (overlapping prefixes are copied then) with a note when that is not possible.
+checkpoint::ModelLayout SourceLayout(const checkpoint::LoadedModel& model,
+                                     const std::string& origin, std::vector<std::string>& notes) {
+  checkpoint::ModelLayout layout{model.data.obs_dim, model.data.act_dim, {}, {}};
+  try {
+    if (model.config_yaml.empty()) throw ConfigError("it holds no rlpipe_config.yaml");
+    const config::ExperimentConfig source = config::ParseExperimentConfig(
+        config::ParseYaml(model.config_yaml, origin + ":" + checkpoint::kConfigMember));
+    const envs::EnvSpec spec = envs::MakeEnv(source.environment)->Spec();
+    if (spec.observation_space.Dim() != layout.obs_dim ||
+        spec.action_space.Dim() != layout.act_dim) {
+      throw ConfigError("its env now has other sizes");
+    }
+    layout.observation = spec.observation_layout;
+    layout.action = spec.action_layout;
+    notes.push_back("source env: " + spec.name + " (observation " + std::to_string(layout.obs_dim) +
+                    ", action " + std::to_string(layout.act_dim) + ")");
+  } catch (const std::exception& e) {
+    notes.push_back("source layout unknown (" + std::string(e.what()) +
+                    "): overlapping prefixes copied");
+  }
+  return layout;
+}
+
 }  // namespace
+
+void TransferInitialWeights(const TrainingRequest& request, const envs::EnvSpec& spec,
+                            torch::nn::Module& model, torch::optim::Optimizer* optimizer,
+                            vec::VecNormalizer& normalizer) {
+  // Weights move between networks of one algorithm only.
+  const fs::path& path = *request.init_checkpoint;
+  const checkpoint::LoadedModel loaded = checkpoint::LoadModel(path);
+  checkpoint::RequireAlgorithm(loaded, request.config.agent.algorithm, path.string());
+  checkpoint::RequirePolicy(loaded, request.config.agent.policy, path.string());
+
+  // Both sides' layouts: the source's from its own config, the target's from the live env.
+  std::vector<std::string> notes;
+  const checkpoint::ModelLayout source = SourceLayout(loaded, path.string(), notes);
+  const checkpoint::ModelLayout target{spec.observation_space.Dim(), spec.action_space.Dim(),
+                                       spec.observation_layout, spec.action_layout};
+  notes.push_back("target env: " + spec.name + " (observation " + std::to_string(target.obs_dim) +
+                  ", action " + std::to_string(target.act_dim) + ")");
+
+  // Plan, then write weights and freeze.
+  checkpoint::TransferPlan plan = checkpoint::PlanTransfer(loaded.state_dict, source, model, target,
+                                                           request.transfer, path.string());
+  checkpoint::ApplyTransfer(plan, model);
+
+  // Optimizer state: carried for whole copies when asked and possible.
+  if (!request.transfer.reset_optimizer) {
+    std::string why;
+    std::optional<checkpoint::AdamStateByName> state;
+    auto* adam = dynamic_cast<torch::optim::Adam*>(optimizer);
+    if (optimizer == nullptr) {
+      why = config::ToString(request.config.agent.algorithm) +
+            " here keeps no single Adam optimizer to carry state into";
+    } else if (adam == nullptr) {
+      why = "only Adam state is carried over (agent.use_rms_prop is true)";
+    } else {
+      state = checkpoint::LoadAdamState(loaded, &why);
+    }
+    if (state) {
+      checkpoint::CarryOptimizerState(plan, *state, model, *adam);
+    } else {
+      plan.report.optimizer = "reset: " + why;
+    }
+  }
+
+  // Normaliser statistics (rlpipe_normalizer.json), their columns moved like the weights'.
+  if (request.transfer.Loads(config::TransferPart::kNormaliser)) {
+    const std::string line = AdoptSavedNormalizer(
+        loaded, path.string(), checkpoint::ObservationIndexMap(source, target), normalizer);
+    notes.push_back("normaliser: " + (line.empty() ? "neither side normalises" : line));
+    if (!line.empty() && request.hooks.on_message) request.hooks.on_message(line);
+  }
+  plan.report.notes.insert(plan.report.notes.end(), notes.begin(), notes.end());
+  if (request.hooks.on_transfer) {
+    request.hooks.on_transfer(plan.report);
+  } else if (request.hooks.on_message) {
+    request.hooks.on_message(plan.report.SummaryLine(path.string()));
+  }
+}
 
 void PrepareSession(const TrainingRequest& request, const LoopOptions& options) {
   const config::AgentConfig& agent = request.config.agent;
@@ -63,6 +153,7 @@ void PrepareSession(const TrainingRequest& request, const LoopOptions& options) 
   require(training.log_interval >= 1, "training.log_interval: expected >= 1",
           training.log_interval);
   require(options.torch_threads >= 1, "torch threads: expected >= 1", options.torch_threads);
+  require(options.env_threads >= 1, "env threads: expected >= 1", options.env_threads);
   torch::set_num_threads(options.torch_threads);
 }
 
@@ -99,6 +190,52 @@ checkpoint::ModelData MakeModelData(const TrainingRequest& request, const envs::
   return data;
 }
 
+std::map<std::string, std::string> NormalizerMembers(const vec::VecNormalizer& normalizer) {
+  if (!normalizer.Enabled()) return {};
+  return {{kNormalizerMember, vec::NormalizerStateToJson(normalizer.State())}};
+}
+
+std::optional<vec::NormalizerState> SavedNormalizerState(const checkpoint::LoadedModel& model,
+                                                         const std::string& origin) {
+  const auto it = model.extra_members.find(kNormalizerMember);
+  if (it == model.extra_members.end()) return std::nullopt;
+  return vec::NormalizerStateFromJson(it->second, origin);
+}
+
+std::string AdoptSavedNormalizer(const checkpoint::LoadedModel& model, const std::string& origin,
+                                 const std::vector<int64_t>& obs_map,
+                                 vec::VecNormalizer& normalizer) {
+  const std::optional<vec::NormalizerState> saved = SavedNormalizerState(model, origin);
+  // A model trained on normalised observations needs its statistics, and vice versa.
+  if (!saved) {
+    return normalizer.Enabled() ? origin + " has no normaliser statistics; they start afresh" : "";
+  }
+  if (!normalizer.Enabled()) {
+    return origin + " was trained with training.normalize; this session does not normalise, " +
+           "so its statistics are not used";
+  }
+  try {
+    normalizer.AdoptStatistics(vec::RemapObservations(*saved, obs_map));
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError("checkpoint " + origin + ": " + e.what());
+  }
+  return "normaliser statistics taken from " + origin;
+}
+
+void SaveNormalizer(const vec::VecNormalizer& normalizer, ByteWriter& writer) {
+  writer.PutString(vec::NormalizerStateToJson(normalizer.State()));
+}
+
+void RestoreNormalizer(ByteReader& reader, const std::string& origin,
+                       vec::VecNormalizer& normalizer) {
+  const std::string text = reader.GetString();
+  try {
+    normalizer.Restore(vec::NormalizerStateFromJson(text, origin + " normaliser state"));
+  } catch (const std::invalid_argument& e) {
+    throw IoError(origin + ": normaliser state: " + e.what());
+  }
+}
+
 torch::Tensor ToTensor(std::span<const float> data, int64_t rows, int64_t cols) {
   return torch::from_blob(const_cast<float*>(data.data()), {rows, cols}, torch::kFloat32).clone();
 }
@@ -110,11 +247,12 @@ void CopyOut(const torch::Tensor& tensor, std::vector<float>& out) {
 }
 
 LoopCommon::LoopCommon(const TrainingRequest& request, std::unique_ptr<envs::Env> eval_env,
-                       ActFn act, SaveFn save)
+                       ActFn act, SaveFn save, const vec::VecNormalizer* normalizer)
     : request_(request),
       eval_env_(std::move(eval_env)),
       act_(std::move(act)),
-      save_(std::move(save)) {}
+      save_(std::move(save)),
+      normalizer_(normalizer) {}
 
 void LoopCommon::Message(const std::string& line) const {
   if (request_.hooks.on_message) request_.hooks.on_message(line);
@@ -146,7 +284,8 @@ void LoopCommon::AfterStep(int64_t env_steps, const std::vector<vec::EpisodeStat
 }
 
 void LoopCommon::SaveDueCheckpoint() {
-  if (!checkpoint_due_) return;
+  // A session stopped early ends with its final model; it needs no restart point.
+  if (!checkpoint_due_ || early_stopped()) return;
   checkpoint_due_ = false;
   Save(StepCheckpointPath(), true);
 }
@@ -175,6 +314,24 @@ void LoopCommon::SaveState(ByteWriter& writer) const {
   writer.Put<double>(SecondsSince(start_) + elapsed_before_);
   writer.Put<double>(collect_seconds_);
   writer.Put<double>(update_seconds_);
+  const TimeSplit& split = result_.time_split;
+  for (double seconds : {split.env_step_seconds, split.inference_seconds, split.buffer_seconds,
+                         split.update_seconds}) {
+    writer.Put<double>(seconds);
+  }
+
+  // Task statistics of the recent episodes, the early-stopping count, and the checkpoints this
+  // session wrote (keep_checkpoints goes on pruning them after a resume).
+  for (const vec::EpisodeStats& episode : recent_) {
+    writer.Put<uint64_t>(episode.last_info.size());
+    for (const auto& [key, value] : episode.last_info) {
+      writer.PutString(key);
+      writer.Put<double>(value);
+    }
+  }
+  writer.Put<int32_t>(evaluations_without_best_);
+  writer.Put<uint64_t>(written_checkpoints_.size());
+  for (const std::string& name : written_checkpoints_) writer.PutString(name);
 }
 
 void LoopCommon::RestoreState(ByteReader& reader) {
@@ -200,7 +357,23 @@ void LoopCommon::RestoreState(ByteReader& reader) {
   elapsed_before_ = reader.Get<double>();
   collect_seconds_ = reader.Get<double>();
   update_seconds_ = reader.Get<double>();
+  TimeSplit& split = result_.time_split;
+  for (double* seconds : {&split.env_step_seconds, &split.inference_seconds,
+                          &split.buffer_seconds, &split.update_seconds}) {
+    *seconds = reader.Get<double>();
+  }
   start_ = Clock::now();
+  for (vec::EpisodeStats& episode : recent_) {
+    const auto keys = reader.Get<uint64_t>();
+    for (uint64_t k = 0; k < keys; ++k) {
+      std::string key = reader.GetString();
+      episode.last_info[key] = reader.Get<double>();
+    }
+  }
+  evaluations_without_best_ = reader.Get<int32_t>();
+  written_checkpoints_.clear();
+  const auto written = reader.Get<uint64_t>();
+  for (uint64_t k = 0; k < written; ++k) written_checkpoints_.push_back(reader.GetString());
 
   // best_model.zip must still be the one recorded: one written after the checkpoint (by the
   // attempt that was cut short) or gone means the best is forgotten and found again.
@@ -218,19 +391,82 @@ void LoopCommon::RestoreState(ByteReader& reader) {
   }
 }
 
+void LoopCommon::SaveSharedState(ByteWriter& writer, const torch::Generator& sampler,
+                                 const vec::VecNormalizer& normalizer,
+                                 const vec::VectorEnv& envs) const {
+  writer.Put<int32_t>(kTrainingStateVersion);
+  writer.PutString(config::ToString(request_.config.agent.algorithm));
+  SaveState(writer);
+  SaveNormalizer(normalizer, writer);
+  writer.PutString(GeneratorState(sampler));
+  writer.PutString(GeneratorState(at::detail::getDefaultCPUGenerator()));
+  writer.PutString(envs.SaveState());
+}
+
+ByteReader LoopCommon::RestoreSharedState(const checkpoint::LoadedModel& model,
+                                          const std::string& origin, torch::Generator& sampler,
+                                          vec::VecNormalizer& normalizer, vec::VectorEnv& envs,
+                                          int& restarted_envs) {
+  const auto bytes = model.extra_members.find(kTrainingStateMember);
+  if (bytes == model.extra_members.end()) {
+    throw IoError(origin + ": expected a periodic or interrupt checkpoint with member " +
+                  std::string(kTrainingStateMember) + ", found none (a best or final model?)");
+  }
+  if (model.data.seed != request_.seed) {
+    throw IoError(origin + ": expected a checkpoint of a session with seed " +
+                  std::to_string(request_.seed) + ", found seed " +
+                  std::to_string(model.data.seed));
+  }
+  ByteReader reader(bytes->second, origin + " " + kTrainingStateMember);
+  const auto version = reader.Get<int32_t>();
+  const std::string algorithm = reader.GetString();
+  const std::string expected = config::ToString(request_.config.agent.algorithm);
+  if (version != kTrainingStateVersion || algorithm != expected) {
+    throw IoError(origin + ": expected training state version " +
+                  std::to_string(kTrainingStateVersion) + " of " + expected + ", found version " +
+                  std::to_string(version) + " of " + algorithm);
+  }
+  RestoreState(reader);
+  RestoreNormalizer(reader, origin, normalizer);
+  SetGeneratorState(sampler, reader.GetString(), origin + " sampler generator");
+  torch::Generator global = at::detail::getDefaultCPUGenerator();
+  SetGeneratorState(global, reader.GetString(), origin + " default generator");
+  restarted_envs = envs.RestoreState(
+      reader.GetString(),
+      DeriveSeed(DeriveSeed(request_.seed, "restart"), static_cast<uint64_t>(timesteps_)));
+  return reader;
+}
+
+void LoopCommon::PruneCheckpoints() {
+  // Only checkpoints this session wrote (also before a resume), oldest first; the newest (the
+  // one a resume continues from) is never among those removed since keep >= 1.
+  const int keep = request_.config.training.keep_checkpoints;
+  if (keep <= 0) return;
+  const fs::path dir = StepCheckpointPath().parent_path();
+  while (written_checkpoints_.size() > static_cast<size_t>(keep)) {
+    std::error_code ignored;
+    fs::remove(dir / written_checkpoints_.front(), ignored);
+    written_checkpoints_.pop_front();
+  }
+}
+
 LoopCommon::Evaluation LoopCommon::Evaluate() {
   // Deterministic episodes with the same derived seeds every time.
   const uint64_t eval_seed = DeriveSeed(request_.seed, "eval");
   const envs::EnvSpec& spec = eval_env_->Spec();
   std::vector<float> obs(static_cast<size_t>(spec.observation_space.Dim()));
   std::vector<float> action;
+  eval_obs_.resize(obs.size());
   std::vector<double> returns, lengths;
   for (int e = 0; e < request_.config.training.eval_episodes; ++e) {
     eval_env_->Reset(DeriveSeed(eval_seed, static_cast<uint64_t>(e)), obs);
     double episode_return = 0.0;
     int64_t length = 0;
     for (bool done = false; !done;) {
-      act_(obs, action);
+      // The policy sees observations normalised with the frozen training statistics.
+      std::copy(obs.begin(), obs.end(), eval_obs_.begin());
+      if (normalizer_ != nullptr) normalizer_->NormalizeObs(eval_obs_);
+      act_(eval_obs_, action);
       envs::StepResult step = eval_env_->Step(action, obs);
       episode_return += step.reward;
       ++length;
@@ -274,6 +510,43 @@ void LoopCommon::RunEvaluation() {
     result_.best_model = Save(request_.models_dir / "best_model.zip", false);
   }
   if (request_.hooks.on_eval) request_.hooks.on_eval(event);
+  CheckEarlyStop(ev.mean_return, event.new_best);
+}
+
+void LoopCommon::CheckEarlyStop(double mean_return, bool new_best) {
+  const config::TrainingConfig& training = request_.config.training;
+  evaluations_without_best_ = new_best ? 0 : evaluations_without_best_ + 1;
+  char text[256];
+  // The reward threshold first: reaching the goal is the better reason to stop.
+  if (training.stop_on_reward && mean_return >= *training.stop_on_reward) {
+    std::snprintf(text, sizeof(text), "stop_on_reward: mean eval return %.4g >= %.4g at %lld steps",
+                  mean_return, *training.stop_on_reward, static_cast<long long>(timesteps_));
+  } else if (training.stop_after_no_improvement > 0 &&
+             evaluations_without_best_ >= training.stop_after_no_improvement) {
+    std::snprintf(text, sizeof(text),
+                  "stop_after_no_improvement: %d evaluations without a new best (best %.4g) at "
+                  "%lld steps",
+                  evaluations_without_best_, result_.best_mean_return.value_or(mean_return),
+                  static_cast<long long>(timesteps_));
+  } else {
+    return;
+  }
+  if (result_.stop_reason) return;
+  result_.stop_reason = text;
+  Message("early stop: " + *result_.stop_reason);
+}
+
+std::map<std::string, double> LoopCommon::RecentTaskMeans() const {
+  std::map<std::string, double> sums;
+  std::map<std::string, int> counts;
+  for (const vec::EpisodeStats& episode : recent_) {
+    for (const auto& [key, value] : episode.last_info) {
+      sums[key] += value;
+      ++counts[key];
+    }
+  }
+  for (auto& [key, sum] : sums) sum /= counts[key];
+  return sums;
 }
 
 void LoopCommon::EmitProgress(const std::map<std::string, double>& losses) {
@@ -298,6 +571,7 @@ void LoopCommon::EmitProgress(const std::map<std::string, double>& losses) {
   event.collect_seconds = collect_seconds_;
   event.update_seconds = update_seconds_;
   event.losses = losses;
+  event.task_stats = RecentTaskMeans();
   request_.hooks.on_progress(event);
 }
 
@@ -313,6 +587,16 @@ TrainingResult LoopCommon::Finish(const std::map<std::string, double>& losses) {
   result_.wall_seconds = SecondsSince(start_) + elapsed_before_;
   result_.collect_seconds = collect_seconds_;
   result_.update_seconds = update_seconds_;
+
+  // Task statistics over the recent episodes: mean and max per info key.
+  for (const auto& [key, mean] : RecentTaskMeans()) {
+    double max = -std::numeric_limits<double>::infinity();
+    for (const vec::EpisodeStats& episode : recent_) {
+      const auto it = episode.last_info.find(key);
+      if (it != episode.last_info.end()) max = std::max(max, it->second);
+    }
+    result_.task_stats[key] = TaskStat{mean, max};
+  }
   return result_;
 }
 
@@ -323,9 +607,18 @@ fs::path LoopCommon::StepCheckpointPath() const {
 }
 
 fs::path LoopCommon::Save(const fs::path& path, bool training_state) {
+  // A checkpoint (with training state) is this session's before its state is captured, so the
+  // list it carries includes itself; rewriting one step's file is still one file.
+  const std::string name = path.filename().string();
+  if (training_state && (written_checkpoints_.empty() || written_checkpoints_.back() != name)) {
+    written_checkpoints_.push_back(name);
+  }
   save_(path, training_state);
-  if (training_state && request_.hooks.on_checkpoint)
-    request_.hooks.on_checkpoint(path, timesteps_);
+  if (training_state) {
+    // Tell the hook first (it may point `latest` here), then drop the oldest beyond the limit.
+    if (request_.hooks.on_checkpoint) request_.hooks.on_checkpoint(path, timesteps_);
+    PruneCheckpoints();
+  }
   return path;
 }
 

@@ -20,6 +20,7 @@
 #include "checkpoint/checkpoint.h"
 #include "core/byte_stream.h"
 #include "envs/env.h"
+#include "vec/normalizer.h"
 #include "vec/vector_env.h"
 
 namespace rlpipe::algos {
@@ -39,6 +40,37 @@ void SetLearningRate(torch::optim::Optimizer& optimizer, double learning_rate);
 checkpoint::ModelData MakeModelData(const TrainingRequest& request, const envs::EnvSpec& spec,
                                     int64_t timesteps, int64_t episodes);
 
+/// Starts `model` (freshly initialised from the session seed) from request.init_checkpoint per
+/// request.transfer: checks the checkpoint's algorithm, plans and applies the transfer, carries
+/// Adam state into `optimizer` (may be null; only an Adam one takes state) when reset_optimizer is
+/// false, takes over the source's normaliser statistics into `normalizer` (observation columns
+/// moved like the weights' input columns) when `normaliser` is among the parts to load, and
+/// hands the report to hooks.on_transfer (else its summary line to on_message).
+/// Throws ConfigError / IoError.
+void TransferInitialWeights(const TrainingRequest& request, const envs::EnvSpec& spec,
+                            torch::nn::Module& model, torch::optim::Optimizer* optimizer,
+                            vec::VecNormalizer& normalizer);
+
+/// The archive member holding the normaliser state (hex-float JSON, exact round trip).
+inline constexpr const char* kNormalizerMember = "rlpipe_normalizer.json";
+/// The extra archive members that carry `normalizer` (none when it is disabled).
+std::map<std::string, std::string> NormalizerMembers(const vec::VecNormalizer& normalizer);
+/// The normaliser state saved in `model`, if any.
+std::optional<vec::NormalizerState> SavedNormalizerState(const checkpoint::LoadedModel& model,
+                                                         const std::string& origin);
+/// A session starting from `model`: its normaliser statistics are taken over when this session
+/// normalises, observation column i from saved column obs_map[i] (-1: fresh); returns a line
+/// saying what happened (empty when there is nothing to say).
+std::string AdoptSavedNormalizer(const checkpoint::LoadedModel& model, const std::string& origin,
+                                 const std::vector<int64_t>& obs_map,
+                                 vec::VecNormalizer& normalizer);
+
+/// Exact resume: the normaliser's full state (hex-float JSON) into the training state, and back
+/// (IoError naming `origin` when it does not fit this session's normaliser).
+void SaveNormalizer(const vec::VecNormalizer& normalizer, ByteWriter& writer);
+void RestoreNormalizer(ByteReader& reader, const std::string& origin,
+                       vec::VecNormalizer& normalizer);
+
 /// Copies row-major floats into a new [rows, cols] tensor.
 torch::Tensor ToTensor(std::span<const float> data, int64_t rows, int64_t cols);
 /// Copies a tensor's values out as floats.
@@ -54,21 +86,37 @@ class LoopCommon {
   /// checkpoints) it also holds everything an exact resume needs (training_state.h).
   using SaveFn = std::function<void(const std::filesystem::path& path, bool training_state)>;
 
+  /// `normalizer` (not owned, may be null) normalises evaluation observations with its frozen
+  /// statistics; `act` then sees normalised observations.
   LoopCommon(const TrainingRequest& request, std::unique_ptr<envs::Env> eval_env, ActFn act,
-             SaveFn save);
+             SaveFn save, const vec::VecNormalizer* normalizer = nullptr);
 
   /// Polls the stop hook; when it fires, saves an interrupt checkpoint and returns true.
   bool CheckStop();
   /// Counts `env_steps` new steps and the finished episodes, then runs the evaluation whose
-  /// cadence (training.eval_freq) was crossed and notes a periodic checkpoint (save_freq) as due.
+  /// cadence (training.eval_freq) was crossed and notes a periodic checkpoint (save_freq) as due;
+  /// an evaluation may end the session early (early_stopped()).
   void AfterStep(int64_t env_steps, const std::vector<vec::EpisodeStats>& finished);
   /// Writes the due periodic checkpoint. Loops call it where they can restart exactly (between
   /// batched env steps, after any training that step triggers).
   void SaveDueCheckpoint();
-  /// Exact resume: counters, recent episodes, evaluation results and timings, and back. Restore
+  /// Exact resume: counters, recent episodes (with task statistics), evaluation results, the
+  /// early-stopping count, timings and the checkpoints written, and back. Restore
   /// keeps the best evaluation only while models_dir/best_model.zip is the one it recorded.
   void SaveState(ByteWriter& writer) const;
   void RestoreState(ByteReader& reader);
+  /// The head of the rlpipe_training_state member every loop writes first: layout version and
+  /// algorithm, SaveState, the normaliser, the loop's sampler generator, torch's default CPU
+  /// generator and the envs. The loop appends its own part after it.
+  void SaveSharedState(ByteWriter& writer, const torch::Generator& sampler,
+                       const vec::VecNormalizer& normalizer, const vec::VectorEnv& envs) const;
+  /// Opens `model`'s training state (IoError naming `origin` when it holds none, or was written
+  /// for another seed, layout version or algorithm), restores the head SaveSharedState wrote and
+  /// returns a reader at the loop's own part. `model` must outlive the reader. `restarted_envs`
+  /// receives the number of envs that followed the restart rule.
+  ByteReader RestoreSharedState(const checkpoint::LoadedModel& model, const std::string& origin,
+                                torch::Generator& sampler, vec::VecNormalizer& normalizer,
+                                vec::VectorEnv& envs, int& restarted_envs);
   /// Sends a ProgressEvent with `losses` (SB3 names) to the progress hook.
   void EmitProgress(const std::map<std::string, double>& losses);
   /// Unless interrupted: a final evaluation (if none ran at this step) and final_model.zip; then
@@ -80,6 +128,12 @@ class LoopCommon {
   int64_t timesteps() const { return timesteps_; }
   int64_t episodes() const { return episodes_; }
   bool interrupted() const { return result_.interrupted; }
+  /// True once an early-stopping rule (training.stop_on_reward, stop_after_no_improvement) fired.
+  bool early_stopped() const { return result_.stop_reason.has_value(); }
+  /// Interrupted or early-stopped: the loop should end.
+  bool Done() const { return interrupted() || early_stopped(); }
+  /// The session's time split; the loops add to it.
+  TimeSplit& time_split() { return result_.time_split; }
   void Message(const std::string& line) const;
 
  private:
@@ -91,6 +145,12 @@ class LoopCommon {
   };
   Evaluation Evaluate();
   void RunEvaluation();
+  /// Applies the early-stopping rules after an evaluation.
+  void CheckEarlyStop(double mean_return, bool new_best);
+  /// Deletes all but the newest training.keep_checkpoints of the checkpoints this run wrote.
+  void PruneCheckpoints();
+  /// Means of the task statistics over the recent episodes.
+  std::map<std::string, double> RecentTaskMeans() const;
   std::filesystem::path StepCheckpointPath() const;
   std::filesystem::path Save(const std::filesystem::path& path, bool training_state);
 
@@ -98,6 +158,10 @@ class LoopCommon {
   std::unique_ptr<envs::Env> eval_env_;
   ActFn act_;
   SaveFn save_;
+  const vec::VecNormalizer* normalizer_;
+  std::deque<std::string> written_checkpoints_;  // file names of this session's, oldest first
+  std::vector<float> eval_obs_;  // [obs_dim] normalised evaluation observation
+  int evaluations_without_best_ = 0;
   int64_t timesteps_ = 0;
   int64_t episodes_ = 0;
   std::deque<vec::EpisodeStats> recent_;

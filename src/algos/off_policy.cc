@@ -72,11 +72,12 @@ class ActionNoise {
 /// The state of one off-policy session.
 class OffPolicyRun {
  public:
-  OffPolicyRun(const TrainingRequest& request, const vec::VectorEnv::Factory& env_factory)
+  OffPolicyRun(const TrainingRequest& request, const vec::VectorEnv::Factory& env_factory,
+               const LoopOptions& options)
       : request_(request),
         agent_(request.config.agent),
         training_(request.config.training),
-        envs_(training_.n_envs, env_factory),
+        envs_(training_.n_envs, options.env_threads, env_factory),
         spec_(envs_.Spec()),
         generator_(nn::MakeGenerator(DeriveSeed(request.seed, "sampler"))),
         buffer_(agent_.buffer_size, envs_.ObsDim(), envs_.ActDim()),
@@ -84,27 +85,29 @@ class OffPolicyRun {
                                           {envs_.ObsDim(), envs_.ActDim()},
                                           DeriveSeed(request.seed, "init"))),
         noise_(agent_.action_noise, envs_.Size(), envs_.ActDim()),
+        normalizer_(training_.normalize, agent_.gamma, training_.n_envs, envs_.ObsDim()),
         common_(
             request, env_factory(),
             [this](std::span<const float> obs, std::vector<float>& action) { Act(obs, action); },
-            [this](const fs::path& path, bool state) { Save(path, state); }) {
+            [this](const fs::path& path, bool state) { Save(path, state); }, &normalizer_) {
     if (request.resume_checkpoint) {
       Resume(*request.resume_checkpoint);
     } else if (request.init_checkpoint) {
-      LoadInitialWeights(*request.init_checkpoint);
+      TransferInitialWeights(request, spec_, algorithm_->Policy(), nullptr, normalizer_);
     }
   }
 
   TrainingResult Run();
 
  private:
-  void LoadInitialWeights(const fs::path& path);
   // Exact resume: weights, the rlpipe_training_state member and the replay buffer.
   void Resume(const fs::path& path);
   // One batched env step: act (random before learning_starts), add noise, store the transition.
   void CollectStep();
   // gradient_steps steps on replay batches.
   void Train();
+  // Replay samples (raw) normalised with the current statistics, as SB3 samples them.
+  void NormalizeBatch(ReplayBatch& batch) const;
   // Policy-scale actions [N, act_dim] in [-1, 1] → the env's box.
   void ToEnvActions(const std::vector<float>& scaled, std::vector<float>& out) const;
   // The deterministic action for one observation, in the env's box.
@@ -114,12 +117,13 @@ class OffPolicyRun {
   const TrainingRequest& request_;
   const config::AgentConfig& agent_;
   const config::TrainingConfig& training_;
-  vec::VectorEnv envs_;
+  vec::ThreadedVectorEnv envs_;
   envs::EnvSpec spec_;
   torch::Generator generator_;
   ReplayBuffer buffer_;
   std::unique_ptr<OffPolicyAlgorithm> algorithm_;
   ActionNoise noise_;
+  vec::VecNormalizer normalizer_;
   LoopCommon common_;
   int64_t vector_steps_ = 0;  // batched env steps so far
   int64_t n_updates_ = 0;     // gradient steps so far
@@ -127,52 +131,20 @@ class OffPolicyRun {
   int restarted_envs_ = 0;
   std::map<std::string, double> losses_;
 
-  // Per-step scratch buffers, [N, dim] row-major.
-  std::vector<float> last_obs_, next_obs_, scaled_, env_actions_, eval_scaled_;
+  // Per-step scratch buffers, [N, dim] row-major; the replay buffer keeps raw observations and
+  // rewards, normalised when sampled (SB3), and policy_obs_ is the normalised view for acting.
+  std::vector<float> last_obs_, policy_obs_, next_obs_, scaled_, env_actions_, eval_scaled_;
+  std::vector<uint8_t> dones_;
 };
-
-void OffPolicyRun::LoadInitialWeights(const fs::path& path) {
-  checkpoint::LoadedModel model = checkpoint::LoadModel(path);
-  checkpoint::RequireAlgorithm(model, request_.config.agent.algorithm, path.string());
-  checkpoint::RequirePolicy(model, request_.config.agent.policy, path.string());
-  const int copied =
-      checkpoint::LoadWeightsInto(algorithm_->Policy(), model.state_dict, path.string());
-  common_.Message("loaded " + std::to_string(copied) + " tensors from " + path.string());
-}
 
 void OffPolicyRun::Resume(const fs::path& path) {
   // Weights from policy.pth, everything else from the training-state member.
   const std::string origin = path.string();
   const checkpoint::LoadedModel model = checkpoint::LoadModel(path);
   checkpoint::LoadWeightsInto(algorithm_->Policy(), model.state_dict, origin);
-  const auto bytes = model.extra_members.find(kTrainingStateMember);
-  if (bytes == model.extra_members.end()) {
-    throw IoError(origin + ": expected a periodic or interrupt checkpoint with member " +
-                  std::string(kTrainingStateMember) + ", found none (a best or final model?)");
-  }
-  const uint64_t seed = model.data.seed;
-  if (seed != request_.seed) {
-    throw IoError(origin + ": expected a checkpoint of a session with seed " +
-                  std::to_string(request_.seed) + ", found seed " + std::to_string(seed));
-  }
-  ByteReader reader(bytes->second, origin + " " + kTrainingStateMember);
-  const auto version = reader.Get<int32_t>();
-  const std::string algorithm = reader.GetString();
-  if (version != kTrainingStateVersion || algorithm != config::ToString(agent_.algorithm)) {
-    throw IoError(origin + ": expected training state version " +
-                  std::to_string(kTrainingStateVersion) + " of " +
-                  config::ToString(agent_.algorithm) + ", found version " +
-                  std::to_string(version) + " of " + algorithm);
-  }
-
-  // The order Save wrote: counters, RNGs, envs, loop counters, noise, algorithm state.
-  common_.RestoreState(reader);
-  SetGeneratorState(generator_, reader.GetString(), origin + " sampler generator");
-  torch::Generator global = at::detail::getDefaultCPUGenerator();
-  SetGeneratorState(global, reader.GetString(), origin + " default generator");
-  restarted_envs_ = envs_.RestoreState(
-      reader.GetString(),
-      DeriveSeed(DeriveSeed(request_.seed, "restart"), static_cast<uint64_t>(common_.timesteps())));
+  // The order Save wrote: the shared head, loop counters, noise, algorithm state.
+  ByteReader reader = common_.RestoreSharedState(model, origin, generator_, normalizer_, envs_,
+                                                   restarted_envs_);
   vector_steps_ = reader.Get<int64_t>();
   n_updates_ = reader.Get<int64_t>();
   const std::vector<float> noise = reader.GetVector<float>();
@@ -199,9 +171,10 @@ void OffPolicyRun::Resume(const fs::path& path) {
 }
 
 TrainingResult OffPolicyRun::Run() {
-  if (!resumed_) envs_.Reset(DeriveSeed(request_.seed, "envs"));
+  if (!resumed_) normalizer_.ObserveReset(envs_.Reset(DeriveSeed(request_.seed, "envs")));
   const int64_t resumed_from = common_.timesteps();
-  while (common_.timesteps() < training_.total_timesteps && !common_.CheckStop()) {
+  while (common_.timesteps() < training_.total_timesteps && !common_.Done() &&
+         !common_.CheckStop()) {
     // Collect one step per env; train every train_freq steps once past learning_starts.
     CollectStep();
     ++vector_steps_;
@@ -224,18 +197,28 @@ void OffPolicyRun::CollectStep() {
   const int64_t act_dim = envs_.ActDim();
   const auto& obs = envs_.Observations();
   last_obs_.assign(obs.begin(), obs.end());
+  TimeSplit& split = common_.time_split();
 
   // Uniform random actions before learning_starts, else the policy's; then clipped noise.
   torch::Tensor actions;  // [N, act_dim] in [-1, 1]
   if (common_.timesteps() < agent_.learning_starts) {
     actions = torch::rand({n, act_dim}, generator_) * 2.0 - 1.0;
   } else {
-    actions = algorithm_->ExploreAction(ToTensor(last_obs_, n, obs_dim), generator_);
+    policy_obs_.assign(last_obs_.begin(), last_obs_.end());
+    normalizer_.NormalizeObs(policy_obs_);
+    actions = algorithm_->ExploreAction(ToTensor(policy_obs_, n, obs_dim), generator_);
   }
   if (noise_.enabled()) actions = torch::clamp(actions + noise_.Sample(generator_), -1.0, 1.0);
   CopyOut(actions, scaled_);
   ToEnvActions(scaled_, env_actions_);
+  const Clock::time_point env_start = Clock::now();
+  split.inference_seconds += std::chrono::duration<double>(env_start - start).count();
   const vec::BatchStep& step = envs_.Step(env_actions_);
+  const Clock::time_point env_end = Clock::now();
+  split.env_step_seconds += std::chrono::duration<double>(env_end - env_start).count();
+  dones_.resize(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) dones_[i] = step.terminated[i] || step.truncated[i];
+  normalizer_.ObserveStep(step.obs, step.rewards, dones_);
 
   // s' is the final observation where an episode ended (auto-reset replaced it); only
   // termination stops the bootstrap (SB3's handle_timeout_termination).
@@ -247,6 +230,7 @@ void OffPolicyRun::CollectStep() {
     }
   }
   buffer_.Add(last_obs_, next_obs_, scaled_, step.rewards, step.terminated);
+  split.buffer_seconds += SecondsSince(env_end);
   common_.AddCollectSeconds(SecondsSince(start));
 
   // Counters, evaluation, checkpoints; progress every log_interval episodes (SB3 off-policy).
@@ -269,6 +253,7 @@ void OffPolicyRun::Train() {
   std::map<std::string, double> sums;
   for (int g = 0; g < agent_.gradient_steps; ++g) {
     ReplayBatch batch = buffer_.Sample(agent_.batch_size, generator_);
+    NormalizeBatch(batch);
     for (const auto& [name, value] :
          algorithm_->TrainStep(batch, generator_, common_.timesteps())) {
       sums[name] += value;
@@ -279,7 +264,22 @@ void OffPolicyRun::Train() {
   for (const auto& [name, sum] : sums) losses_[name] = sum / agent_.gradient_steps;
   losses_["train/n_updates"] = static_cast<double>(n_updates_);
   losses_["train/learning_rate"] = learning_rate;
+  common_.time_split().update_seconds += SecondsSince(start);
   common_.AddUpdateSeconds(SecondsSince(start));
+}
+
+void OffPolicyRun::NormalizeBatch(ReplayBatch& batch) const {
+  if (!normalizer_.Enabled()) return;
+  // Raw stored values → the current statistics, in place in the (contiguous, owned) tensors.
+  for (torch::Tensor* tensor : {&batch.obs, &batch.next_obs, &batch.rewards}) {
+    *tensor = tensor->contiguous();
+    std::span<float> values(tensor->data_ptr<float>(), static_cast<size_t>(tensor->numel()));
+    if (tensor == &batch.rewards) {
+      normalizer_.NormalizeRewards(values);
+    } else {
+      normalizer_.NormalizeObs(values);
+    }
+  }
 }
 
 void OffPolicyRun::ToEnvActions(const std::vector<float>& scaled, std::vector<float>& out) const {
@@ -301,16 +301,14 @@ void OffPolicyRun::Act(std::span<const float> obs, std::vector<float>& action) {
 }
 
 void OffPolicyRun::Save(const fs::path& path, bool training_state) {
+  // The algorithm's optimizers and variables, the normaliser statistics, and for checkpoints the
+  // training state (which holds the normaliser's state too).
   checkpoint::SaveOptions options = algorithm_->CheckpointOptions();
+  options.extra_members = NormalizerMembers(normalizer_);
   if (training_state) {
     // Resume reads these back in the same order.
     ByteWriter writer;
-    writer.Put<int32_t>(kTrainingStateVersion);
-    writer.PutString(config::ToString(agent_.algorithm));
-    common_.SaveState(writer);
-    writer.PutString(GeneratorState(generator_));
-    writer.PutString(GeneratorState(at::detail::getDefaultCPUGenerator()));
-    writer.PutString(envs_.SaveState());
+    common_.SaveSharedState(writer, generator_, normalizer_, envs_);
     writer.Put<int64_t>(vector_steps_);
     writer.Put<int64_t>(n_updates_);
     std::vector<float> noise;
@@ -397,7 +395,7 @@ TrainingResult TrainOffPolicy(const TrainingRequest& request,
                       config::ToString(algorithm));
   }
   PrepareSession(request, options);
-  OffPolicyRun run(request, env_factory);
+  OffPolicyRun run(request, env_factory, options);
   return run.Run();
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "algos/bandit_env_test_util.h"
 #include "algos/off_policy_update.h"
 #include "algos/replay_buffer.h"
 #include "algos/sac.h"
@@ -128,30 +129,7 @@ TEST(ReplayBufferTest, WrapsAroundOverwritingTheOldest) {
   EXPECT_LE(sample.obs.max().item<double>(), 3.0);
 }
 
-/// A one-step continuous bandit: observation [1], reward −(a − 0.5)², every step terminates.
-class BanditEnv : public envs::Env {
- public:
-  BanditEnv() {
-    spec_.name = "bandit";
-    spec_.observation_space = {{1.0f}, {1.0f}};
-    spec_.action_space = {{-2.0f}, {2.0f}};
-  }
-  const envs::EnvSpec& Spec() const override { return spec_; }
-  void Reset(std::optional<uint64_t>, std::span<float> obs) override { obs[0] = 1.0f; }
-  envs::StepResult Step(std::span<const float> action, std::span<float> obs) override {
-    obs[0] = 1.0f;
-    const double error = static_cast<double>(action[0]) - 0.5;
-    envs::StepResult result;
-    result.reward = -error * error;
-    result.terminated = true;
-    return result;
-  }
-
- private:
-  envs::EnvSpec spec_;
-};
-
-std::unique_ptr<envs::Env> MakeBandit() { return std::make_unique<BanditEnv>(); }
+using test_util::MakeBandit;
 
 class OffPolicyTest : public ::testing::Test {
  protected:
@@ -238,14 +216,14 @@ TEST_F(OffPolicyTest, CheckpointsUseSb3ParameterNames) {
       EXPECT_NE(std::find(stored.begin(), stored.end(), name), stored.end()) << name;
     }
 
-    // The model starts a new session (weights copied by name).
+    // The model starts a new session (every tensor copied by name).
     TrainingRequest next = BanditRequest(algorithm, "next_" + config::ToString(algorithm));
     next.config.training.total_timesteps = 2;
     next.init_checkpoint = *result.final_model;
     std::string message;
     next.hooks.on_message = [&](const std::string& line) { message = line; };
     TrainOffPolicy(next, MakeBandit);
-    EXPECT_NE(message.find("loaded " + std::to_string(stored.size()) + " tensors"),
+    EXPECT_NE(message.find(": " + std::to_string(stored.size()) + " copied, 0 sliced, 0 fresh"),
               std::string::npos)
         << message;
   }

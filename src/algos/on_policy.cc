@@ -46,32 +46,34 @@ void ClipToBox(const std::vector<float>& actions, const envs::Box& box, std::vec
 /// The state of one on-policy session.
 class OnPolicyRun {
  public:
-  OnPolicyRun(const TrainingRequest& request, const vec::VectorEnv::Factory& env_factory)
+  OnPolicyRun(const TrainingRequest& request, const vec::VectorEnv::Factory& env_factory,
+              const LoopOptions& loop_options)
       : request_(request),
         agent_(request.config.agent),
         training_(request.config.training),
-        envs_(training_.n_envs, env_factory),
+        envs_(training_.n_envs, loop_options.env_threads, env_factory),
         spec_(envs_.Spec()),
         generator_(nn::MakeGenerator(DeriveSeed(request.seed, "sampler"))),
         buffer_(agent_.n_steps, training_.n_envs, envs_.ObsDim(), envs_.ActDim()),
+        normalizer_(training_.normalize, agent_.gamma, training_.n_envs, envs_.ObsDim()),
         common_(
             request, env_factory(),
             [this](std::span<const float> obs, std::vector<float>& action) { Act(obs, action); },
-            [this](const fs::path& path, bool state) { Save(path, state); }) {
+            [this](const fs::path& path, bool state) { Save(path, state); }, &normalizer_) {
     // The policy (agent.policy), initialised from the request seed, then optionally from a
     // checkpoint (a resumed session takes its weights from the resume checkpoint instead).
     policy_ = MakeActorCritic(request.config, spec_, DeriveSeed(request.seed, "init"));
-    if (request.init_checkpoint && !request.resume_checkpoint) {
-      LoadInitialWeights(*request.init_checkpoint);
-    }
     update_ = MakeOnPolicyUpdate(agent_, policy_);
-    if (request.resume_checkpoint) Resume(*request.resume_checkpoint);
+    if (request.resume_checkpoint) {
+      Resume(*request.resume_checkpoint);
+    } else if (request.init_checkpoint) {
+      TransferInitialWeights(request, spec_, *policy_, &update_->Optimizer(), normalizer_);
+    }
   }
 
   TrainingResult Run();
 
  private:
-  void LoadInitialWeights(const fs::path& path);
   // Exact resume: weights, then the rlpipe_training_state member.
   void Resume(const fs::path& path);
   // One batched env step with acting, bootstrapping and storage.
@@ -84,10 +86,11 @@ class OnPolicyRun {
   const TrainingRequest& request_;
   const config::AgentConfig& agent_;
   const config::TrainingConfig& training_;
-  vec::VectorEnv envs_;
+  vec::ThreadedVectorEnv envs_;
   envs::EnvSpec spec_;
   torch::Generator generator_;
   RolloutBuffer buffer_;
+  vec::VecNormalizer normalizer_;
   nn::ActorCritic policy_{nullptr};
   std::unique_ptr<OnPolicyUpdate> update_;
   LoopCommon common_;
@@ -96,19 +99,12 @@ class OnPolicyRun {
   int restarted_envs_ = 0;
   std::map<std::string, double> losses_;
 
-  // Per-step scratch buffers, [N, dim] row-major.
-  std::vector<float> last_obs_, actions_, clipped_, values_, log_probs_, rewards_, final_values_;
+  // Per-step scratch buffers, [N, dim] row-major; obs_ is the policy's (normalised) view.
+  std::vector<float> obs_, next_obs_, final_obs_;
+  std::vector<float> actions_, clipped_, values_, log_probs_, rewards_, final_values_;
   std::vector<float> eval_action_;
   std::vector<uint8_t> dones_;
 };
-
-void OnPolicyRun::LoadInitialWeights(const fs::path& path) {
-  checkpoint::LoadedModel model = checkpoint::LoadModel(path);
-  checkpoint::RequireAlgorithm(model, request_.config.agent.algorithm, path.string());
-  checkpoint::RequirePolicy(model, agent_.policy, path.string());
-  const int copied = checkpoint::LoadWeightsInto(*policy_, model.state_dict, path.string());
-  common_.Message("loaded " + std::to_string(copied) + " tensors from " + path.string());
-}
 
 void OnPolicyRun::Resume(const fs::path& path) {
   // Weights from policy.pth, everything else from the training-state member.
@@ -116,34 +112,9 @@ void OnPolicyRun::Resume(const fs::path& path) {
   const checkpoint::LoadedModel model = checkpoint::LoadModel(path);
   checkpoint::RequirePolicy(model, agent_.policy, origin);
   checkpoint::LoadWeightsInto(*policy_, model.state_dict, origin);
-  const auto bytes = model.extra_members.find(kTrainingStateMember);
-  if (bytes == model.extra_members.end()) {
-    throw IoError(origin + ": expected a periodic or interrupt checkpoint with member " +
-                  std::string(kTrainingStateMember) + ", found none (a best or final model?)");
-  }
-  const uint64_t seed = model.data.seed;
-  if (seed != request_.seed) {
-    throw IoError(origin + ": expected a checkpoint of a session with seed " +
-                  std::to_string(request_.seed) + ", found seed " + std::to_string(seed));
-  }
-  ByteReader reader(bytes->second, origin + " " + kTrainingStateMember);
-  const auto version = reader.Get<int32_t>();
-  const std::string algorithm = reader.GetString();
-  if (version != kTrainingStateVersion || algorithm != config::ToString(agent_.algorithm)) {
-    throw IoError(origin + ": expected training state version " +
-                  std::to_string(kTrainingStateVersion) + " of " +
-                  config::ToString(agent_.algorithm) + ", found version " +
-                  std::to_string(version) + " of " + algorithm);
-  }
-
-  // The order SaveTrainingState wrote: counters, RNGs, envs, rollout, optimizer.
-  common_.RestoreState(reader);
-  SetGeneratorState(generator_, reader.GetString(), origin + " sampler generator");
-  torch::Generator global = at::detail::getDefaultCPUGenerator();
-  SetGeneratorState(global, reader.GetString(), origin + " default generator");
-  restarted_envs_ = envs_.RestoreState(
-      reader.GetString(),
-      DeriveSeed(DeriveSeed(request_.seed, "restart"), static_cast<uint64_t>(common_.timesteps())));
+  // The order Save wrote: the shared head, rollout, optimizer.
+  ByteReader reader = common_.RestoreSharedState(model, origin, generator_, normalizer_, envs_,
+                                                   restarted_envs_);
   rollouts_ = reader.Get<int64_t>();
   buffer_.Restore(reader.GetString());
   torch::serialize::InputArchive archive;
@@ -159,13 +130,19 @@ void OnPolicyRun::Resume(const fs::path& path) {
 }
 
 TrainingResult OnPolicyRun::Run() {
-  if (!resumed_) envs_.Reset(DeriveSeed(request_.seed, "envs"));
+  // First observations, merged into the normaliser's statistics (a resumed run has its envs and
+  // statistics back), then the policy's normalised view of them.
+  if (!resumed_) normalizer_.ObserveReset(envs_.Reset(DeriveSeed(request_.seed, "envs")));
+  const std::vector<float>& current = envs_.Observations();
+  obs_.assign(current.begin(), current.end());
+  normalizer_.NormalizeObs(obs_);
   const int64_t resumed_from = common_.timesteps();
-  while (!common_.interrupted()) {
+  while (!common_.Done()) {
     // Collect one rollout of n_steps per env (a resumed one may be part-filled or full), stopping
-    // between steps when asked.
-    while (!buffer_.Full() && !common_.CheckStop()) CollectStep();
-    if (common_.interrupted()) break;
+    // between steps when asked (or when an early-stopping rule fired; the partial rollout is not
+    // learned from, as in SB3).
+    while (!buffer_.Full() && !common_.Done() && !common_.CheckStop()) CollectStep();
+    if (common_.Done()) break;
 
     // Learn from it, then start the next rollout until the step budget is spent.
     Update();
@@ -183,13 +160,13 @@ TrainingResult OnPolicyRun::Run() {
 void OnPolicyRun::CollectStep() {
   const Clock::time_point start = Clock::now();
   const int64_t n = envs_.Size();
-  const auto& obs = envs_.Observations();
-  last_obs_.assign(obs.begin(), obs.end());
+  const int64_t obs_dim = envs_.ObsDim();
+  TimeSplit& split = common_.time_split();
 
   // Act: sample from the current policy (stored unclipped), clip only what the env sees.
   {
     torch::NoGradGuard no_grad;
-    nn::ActorCriticOutput out = policy_->forward(ToTensor(last_obs_, n, envs_.ObsDim()));
+    nn::ActorCriticOutput out = policy_->forward(ToTensor(obs_, n, obs_dim));
     nn::DiagGaussian dist(out.mean, out.log_std);
     torch::Tensor actions = dist.Sample(generator_);  // [N, act_dim]
     CopyOut(actions, actions_);
@@ -197,22 +174,41 @@ void OnPolicyRun::CollectStep() {
     CopyOut(out.value, values_);
   }
   ClipToBox(actions_, spec_.action_space, clipped_);
+  const Clock::time_point env_start = Clock::now();
+  split.inference_seconds += std::chrono::duration<double>(env_start - start).count();
   const vec::BatchStep& step = envs_.Step(clipped_);
+  const Clock::time_point env_end = Clock::now();
+  split.env_step_seconds += std::chrono::duration<double>(env_end - env_start).count();
 
-  // Truncated episodes keep their future through γ V(final_obs) in the reward (SB3).
-  rewards_.assign(step.rewards.begin(), step.rewards.end());
+  // Statistics from the raw step, then the policy's view: normalised obs, final obs, rewards.
   dones_.resize(static_cast<size_t>(n));
   bool any_truncated = false;
   for (size_t i = 0; i < dones_.size(); ++i) {
     dones_[i] = step.terminated[i] || step.truncated[i];
     any_truncated = any_truncated || (step.truncated[i] && !step.terminated[i]);
   }
+  normalizer_.ObserveStep(step.obs, step.rewards, dones_);
+  next_obs_.assign(step.obs.begin(), step.obs.end());
+  normalizer_.NormalizeObs(next_obs_);
+  rewards_.assign(step.rewards.begin(), step.rewards.end());
+  normalizer_.NormalizeRewards(rewards_);
+
+  split.buffer_seconds += SecondsSince(env_end);
+
+  // Truncated episodes keep their future through γ V(final_obs) in the reward (SB3).
   if (any_truncated) {
+    const Clock::time_point bootstrap_start = Clock::now();
+    final_obs_.assign(step.final_obs.begin(), step.final_obs.end());
+    normalizer_.NormalizeObs(final_obs_);
     torch::NoGradGuard no_grad;
-    CopyOut(policy_->Value(ToTensor(step.final_obs, n, envs_.ObsDim())), final_values_);
+    CopyOut(policy_->Value(ToTensor(final_obs_, n, obs_dim)), final_values_);
     AddTruncationBootstrap(rewards_, step.terminated, step.truncated, final_values_, agent_.gamma);
+    split.inference_seconds += SecondsSince(bootstrap_start);
   }
-  buffer_.Add(last_obs_, actions_, rewards_, dones_, values_, log_probs_);
+  const Clock::time_point add_start = Clock::now();
+  buffer_.Add(obs_, actions_, rewards_, dones_, values_, log_probs_);
+  obs_.swap(next_obs_);
+  split.buffer_seconds += SecondsSince(add_start);
   common_.AddCollectSeconds(SecondsSince(start));
 
   // Counters, episode statistics, evaluation; then the periodic checkpoint (a restart point).
@@ -227,10 +223,12 @@ void OnPolicyRun::Update() {
   std::vector<float> last_values;
   {
     torch::NoGradGuard no_grad;
-    CopyOut(policy_->Value(ToTensor(envs_.Observations(), envs_.Size(), envs_.ObsDim())),
-            last_values);
+    CopyOut(policy_->Value(ToTensor(obs_, envs_.Size(), envs_.ObsDim())), last_values);
   }
   buffer_.ComputeReturnsAndAdvantage(last_values, agent_.gamma, agent_.gae_lambda);
+  const Clock::time_point update_start = Clock::now();
+  common_.time_split().buffer_seconds +=
+      std::chrono::duration<double>(update_start - start).count();
 
   // The rollout as flat tensors: [T, N, dim] → [T·N, dim].
   const int64_t size = buffer_.Size();
@@ -252,6 +250,7 @@ void OnPolicyRun::Update() {
   losses_["train/learning_rate"] = learning_rate;
   losses_["train/explained_variance"] = ExplainedVariance(buffer_.values(), buffer_.returns());
   losses_["train/std"] = policy_->ActionLogStd().exp().mean().item<double>();
+  common_.time_split().update_seconds += SecondsSince(update_start);
   common_.AddUpdateSeconds(SecondsSince(start));
 }
 
@@ -265,15 +264,11 @@ void OnPolicyRun::Act(std::span<const float> obs, std::vector<float>& action) {
 void OnPolicyRun::Save(const fs::path& path, bool training_state) {
   checkpoint::SaveOptions options;
   options.optimizers = {{checkpoint::kOptimizerMember, &update_->Optimizer()}};
+  options.extra_members = NormalizerMembers(normalizer_);
   if (training_state) {
     // Resume reads these back in the same order.
     ByteWriter writer;
-    writer.Put<int32_t>(kTrainingStateVersion);
-    writer.PutString(config::ToString(agent_.algorithm));
-    common_.SaveState(writer);
-    writer.PutString(GeneratorState(generator_));
-    writer.PutString(GeneratorState(at::detail::getDefaultCPUGenerator()));
-    writer.PutString(envs_.SaveState());
+    common_.SaveSharedState(writer, generator_, normalizer_, envs_);
     writer.Put<int64_t>(rollouts_);
     writer.PutString(buffer_.Serialize());
     torch::serialize::OutputArchive archive;
@@ -313,7 +308,7 @@ TrainingResult TrainOnPolicy(const TrainingRequest& request,
                       config::ToString(algorithm));
   }
   PrepareSession(request, options);
-  OnPolicyRun run(request, env_factory);
+  OnPolicyRun run(request, env_factory, options);
   return run.Run();
 }
 

@@ -2,13 +2,17 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "algos/bandit_env_test_util.h"
 #include "algos/train.h"
+#include "checkpoint/checkpoint.h"
 #include "core/error.h"
 #include "core/zip.h"
 
@@ -17,30 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// A one-step continuous bandit: observation [1], reward −(a − 0.5)², every step terminates.
-class BanditEnv : public envs::Env {
- public:
-  BanditEnv() {
-    spec_.name = "bandit";
-    spec_.observation_space = {{1.0f}, {1.0f}};
-    spec_.action_space = {{-2.0f}, {2.0f}};
-  }
-  const envs::EnvSpec& Spec() const override { return spec_; }
-  void Reset(std::optional<uint64_t>, std::span<float> obs) override { obs[0] = 1.0f; }
-  envs::StepResult Step(std::span<const float> action, std::span<float> obs) override {
-    obs[0] = 1.0f;
-    const double error = static_cast<double>(action[0]) - 0.5;
-    envs::StepResult result;
-    result.reward = -error * error;
-    result.terminated = true;
-    return result;
-  }
-
- private:
-  envs::EnvSpec spec_;
-};
-
-std::unique_ptr<envs::Env> MakeBandit() { return std::make_unique<BanditEnv>(); }
+using test_util::MakeBandit;
 
 class OnPolicyTest : public ::testing::Test {
  protected:
@@ -136,12 +117,12 @@ TEST_F(OnPolicyTest, StopRequestWritesCheckpointAndReturnsInterrupted) {
   EXPECT_TRUE(fs::exists(request.models_dir / "checkpoints" / "rl_model_192_steps.zip"));
 }
 
-TEST_F(OnPolicyTest, InitCheckpointLoadsByNameAndRejectsShapeMismatch) {
+TEST_F(OnPolicyTest, InitCheckpointTransfersByNameAndSlicesWiderLayers) {
   TrainingRequest first = BanditRequest("first", 4);
   first.config.training.total_timesteps = 128;
   TrainingResult trained = TrainOnPolicy(first, MakeBandit);
 
-  // Same network: every tensor is loaded.
+  // Same network: every tensor is copied; without an on_transfer hook the summary is a message.
   TrainingRequest second = BanditRequest("second", 5);
   second.config.training.total_timesteps = 128;
   second.init_checkpoint = trained.final_model;
@@ -149,21 +130,60 @@ TEST_F(OnPolicyTest, InitCheckpointLoadsByNameAndRejectsShapeMismatch) {
   second.hooks.on_message = [&](const std::string& line) { messages.push_back(line); };
   TrainOnPolicy(second, MakeBandit);
   ASSERT_FALSE(messages.empty());
-  EXPECT_EQ(messages.front(), "loaded 13 tensors from " + trained.final_model->string());
+  EXPECT_EQ(messages.front(), "transfer from " + trained.final_model->string() +
+                                  ": 13 copied, 0 sliced, 0 fresh, 0 frozen");
 
-  // A wider network: ConfigError naming the checkpoint, the tensor and both shapes.
+  // A wider first policy layer: its rows (and the next layer's columns) are sliced.
   TrainingRequest wider = BanditRequest("wider", 5);
   wider.config.network.policy_layers = {32, 16};
+  wider.config.training.total_timesteps = 64;
   wider.init_checkpoint = trained.final_model;
-  try {
-    TrainOnPolicy(wider, MakeBandit);
-    FAIL() << "expected ConfigError";
-  } catch (const ConfigError& e) {
-    const std::string what = e.what();
-    EXPECT_NE(what.find(trained.final_model->string()), std::string::npos) << what;
-    EXPECT_NE(what.find("mlp_extractor.policy_net.0.weight"), std::string::npos) << what;
-    EXPECT_NE(what.find("[16, 1]"), std::string::npos) << what;
-    EXPECT_NE(what.find("[32, 1]"), std::string::npos) << what;
+  std::optional<checkpoint::TransferReport> report;
+  wider.hooks.on_transfer = [&](const checkpoint::TransferReport& r) { report = r; };
+  TrainOnPolicy(wider, MakeBandit);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_EQ(report->Count(checkpoint::TensorAction::kSliced), 3);
+  EXPECT_EQ(report->Count(checkpoint::TensorAction::kCopied), 10);
+  // Tensors are reported in module order (SB3's: log_std first); find the first policy layer.
+  const auto first_layer_it =
+      std::find_if(report->tensors.begin(), report->tensors.end(),
+                   [](const auto& t) { return t.name == "mlp_extractor.policy_net.0.weight"; });
+  ASSERT_NE(first_layer_it, report->tensors.end());
+  const checkpoint::TensorTransfer& first_layer = *first_layer_it;
+  EXPECT_EQ(first_layer.action, checkpoint::TensorAction::kSliced);
+  EXPECT_EQ(first_layer.source_shape, (std::vector<int64_t>{16, 1}));
+  EXPECT_EQ(first_layer.target_shape, (std::vector<int64_t>{32, 1}));
+}
+
+TEST_F(OnPolicyTest, FrozenParametersStayPutAndAdamStateCarriesOver) {
+  TrainingRequest first = BanditRequest("source", 4);
+  first.config.training.total_timesteps = 128;
+  TrainingResult trained = TrainOnPolicy(first, MakeBandit);
+
+  // PPO trains on with the value network frozen and the source's Adam state.
+  TrainingRequest next = BanditRequest("frozen", 5);
+  next.config.training.total_timesteps = 256;
+  next.init_checkpoint = trained.final_model;
+  config::FreezePattern frozen_value;
+  frozen_value.glob = "mlp_extractor.value_net.*";
+  frozen_value.path = "freeze[0]";
+  next.transfer.freeze.push_back(frozen_value);
+  next.transfer.reset_optimizer = false;
+  std::optional<checkpoint::TransferReport> report;
+  next.hooks.on_transfer = [&](const checkpoint::TransferReport& r) { report = r; };
+  TrainingResult result = TrainOnPolicy(next, MakeBandit);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_EQ(report->FrozenCount(), 4);
+  EXPECT_EQ(report->optimizer, "carried for 9 tensors copied whole");
+
+  // Frozen tensors are bit-identical after 256 steps of PPO; trained ones moved.
+  const checkpoint::LoadedModel before = checkpoint::LoadModel(*trained.final_model);
+  const checkpoint::LoadedModel after = checkpoint::LoadModel(*result.final_model);
+  for (size_t i = 0; i < before.state_dict.size(); ++i) {
+    const std::string& name = before.state_dict[i].first;
+    const bool frozen = name.rfind("mlp_extractor.value_net.", 0) == 0;
+    EXPECT_EQ(torch::equal(before.state_dict[i].second, after.state_dict[i].second), frozen)
+        << name;
   }
 }
 
@@ -210,7 +230,8 @@ TEST_F(OnPolicyTest, OffPolicyChoicesAreConfigErrors) {
     TrainOnPolicy(request, MakeBandit);
     FAIL() << "expected ConfigError";
   } catch (const ConfigError& e) {
-    EXPECT_STREQ(e.what(), "agent.algorithm: expected an on-policy algorithm (PPO, A2C), found SAC");
+    EXPECT_STREQ(e.what(),
+                 "agent.algorithm: expected an on-policy algorithm (PPO, A2C), found SAC");
   }
   // The bandit has no robot layout: MultiRobotPolicy cannot describe it.
   request.config.agent.algorithm = config::Algorithm::kPpo;

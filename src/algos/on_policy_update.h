@@ -38,6 +38,8 @@ class OnPolicyUpdate {
   virtual const torch::optim::Adam* AdamOptimizer() const = 0;
   /// The optimizer (Adam, or A2C's RMSprop), written as policy.optimizer.pth.
   virtual const torch::optim::Optimizer& Optimizer() const = 0;
+  /// The same optimizer, to install a transferred model's per-tensor state in.
+  virtual torch::optim::Optimizer& Optimizer() = 0;
   /// Exact resume: the optimizer's full state (moments, step counts, options), and back.
   virtual void SaveState(torch::serialize::OutputArchive& archive) const = 0;
   virtual void LoadState(torch::serialize::InputArchive& archive) = 0;

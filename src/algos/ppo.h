@@ -54,6 +54,7 @@ class PpoUpdate : public OnPolicyUpdate {
   void SetLearningRate(double learning_rate) override;
   const torch::optim::Adam* AdamOptimizer() const override { return &optimizer_; }
   const torch::optim::Optimizer& Optimizer() const override { return optimizer_; }
+  torch::optim::Optimizer& Optimizer() override { return optimizer_; }
   void SaveState(torch::serialize::OutputArchive& archive) const override {
     optimizer_.save(archive);
   }

@@ -137,6 +137,37 @@ TEST_P(ResumeTest, ResumedFromAPeriodicCheckpointEqualsUninterrupted) {
   EXPECT_THROW(Train(wrong), IoError);
 }
 
+TEST_P(ResumeTest, NormalizedStoppedAndResumedEqualsUninterrupted) {
+  // training.normalize: the normaliser's running statistics (and per-env discounted returns) are
+  // part of the training state, so the resumed run normalises exactly as the straight one.
+  auto normalized = [this](const std::string& name) {
+    TrainingRequest request = Request(name);
+    request.config.training.normalize = {true, true, 5.0, 8.0};
+    return request;
+  };
+  const TrainingResult straight = Train(normalized("straight"));
+  ASSERT_TRUE(straight.final_model);
+
+  TrainingRequest first = normalized("stopped");
+  int polls = 0;
+  first.hooks.stop_requested = [&polls] { return ++polls == 90; };
+  const TrainingResult cut = Train(first);
+  ASSERT_TRUE(cut.interrupted);
+  TrainingRequest second = normalized("stopped");
+  second.resume_checkpoint = cut.interrupt_checkpoint;
+  const TrainingResult resumed = Train(second);
+  ASSERT_TRUE(resumed.final_model);
+  EXPECT_EQ(resumed.timesteps, straight.timesteps);
+  EXPECT_EQ(resumed.best_mean_return, straight.best_mean_return);
+  EXPECT_EQ(resumed.final_mean_return, straight.final_mean_return);
+  ExpectBitwiseEqual(Weights(*resumed.final_model), Weights(*straight.final_model));
+  // The saved statistics are the same bytes (hex floats) too.
+  const auto members = [](const fs::path& path) {
+    return checkpoint::LoadModel(path).extra_members.at("rlpipe_normalizer.json");
+  };
+  EXPECT_EQ(members(*resumed.final_model), members(*straight.final_model));
+}
+
 INSTANTIATE_TEST_SUITE_P(AllAlgorithms, ResumeTest,
                          ::testing::Values(config::Algorithm::kPpo, config::Algorithm::kA2c,
                                            config::Algorithm::kSac, config::Algorithm::kTd3),

@@ -8,7 +8,9 @@
 #include <optional>
 #include <string>
 
+#include "checkpoint/transfer_report.h"
 #include "config/experiment_config.h"
+#include "config/pipeline_config.h"
 
 namespace rlpipe::algos {
 
@@ -25,6 +27,25 @@ struct ProgressEvent {
   double elapsed_seconds = 0.0;
   /// Algorithm losses and diagnostics of the last update, by SB3 name (e.g. "train/value_loss").
   std::map<std::string, double> losses;
+  /// Task statistics: each `info` key of an episode's last step, averaged over the last 100
+  /// finished episodes (e.g. "max_height", "connections").
+  std::map<std::string, double> task_stats;
+};
+
+/// One task statistic over a session's last 100 finished training episodes (the value of an
+/// `info` key at each episode's last step).
+struct TaskStat {
+  double mean = 0.0;
+  double max = 0.0;
+};
+
+/// Where the wall time of a session went (seconds, cumulative). collect = env + inference +
+/// buffer; other = wall − collect − update (evaluation, checkpoints, bookkeeping).
+struct TimeSplit {
+  double env_step_seconds = 0.0;   // VectorEnv::Step
+  double inference_seconds = 0.0;  // acting: policy forward, sampling, copies
+  double buffer_seconds = 0.0;     // storing transitions, normalisation, GAE
+  double update_seconds = 0.0;     // gradient updates
 };
 
 /// Emitted after each evaluation.
@@ -45,15 +66,20 @@ struct TrainingHooks {
   std::function<void(const std::filesystem::path& path, int64_t timesteps)> on_checkpoint;
   /// Called with a human-readable line (e.g. "loaded weights from X").
   std::function<void(const std::string&)> on_message;
+  /// Called once with the transfer report when the session starts from a model; without it the
+  /// report's summary line goes to on_message.
+  std::function<void(const checkpoint::TransferReport&)> on_transfer;
 };
 
 /// What to train and where to write.
 struct TrainingRequest {
   config::ExperimentConfig config;
   uint64_t seed = 0;
-  /// Model to start from (a .zip written by rlpipe); weights are copied where names and shapes
-  /// match, and a mismatch is an error naming the tensor and both shapes.
+  /// Model to start from (a .zip written by rlpipe), moved into the new network per `transfer`
+  /// (checkpoint/transfer.h): by name, with layout-aware slices where shapes differ.
   std::optional<std::filesystem::path> init_checkpoint;
+  /// How init_checkpoint is loaded (parts, frozen parameters, optimizer and log_std resets).
+  config::TransferConfig transfer;
   /// Exact resume: a periodic or interrupt checkpoint of this same session (same config and
   /// seed) to continue from, with its weights, optimizers, RNGs, env states and buffers
   /// (docs/resume.md). Takes the place of init_checkpoint. IoError when it holds no training
@@ -78,9 +104,15 @@ struct TrainingResult {
   int64_t resumed_from_timesteps = 0;  // steps of resume_checkpoint (0 without one)
   int restarted_envs = 0;  // envs that followed the restart rule on resume (no state capture)
   bool interrupted = false;
+  /// Why training ended before total_timesteps by an early-stopping rule (nullopt otherwise),
+  /// e.g. "stop_on_reward: mean eval return -150.2 >= -200 at 40960 steps".
+  std::optional<std::string> stop_reason;
+  /// Task statistics by `info` key (empty for tasks without info).
+  std::map<std::string, TaskStat> task_stats;
   double wall_seconds = 0.0;
   double collect_seconds = 0.0;
   double update_seconds = 0.0;
+  TimeSplit time_split;
 };
 
 /// Intra-op threads LibTorch uses for the small MLPs (measured with bench/ppo_pendulum_learning:
@@ -90,6 +122,7 @@ inline constexpr int kDefaultTorchThreads = 1;
 /// Knobs of a training loop (either family) that are not part of the experiment config.
 struct LoopOptions {
   int torch_threads = kDefaultTorchThreads;  // torch::set_num_threads for the session, >= 1
+  int env_threads = 1;  // threads stepping the training envs (ThreadedVectorEnv), >= 1
 };
 
 /// A periodic or interrupt checkpoint a session can resume from exactly.

@@ -6,7 +6,8 @@
 ///   rlpipe_training_state  counters and recent episodes, best evaluation, every RNG (the loop's
 ///                          sampler generator, torch's default CPU generator, each env's RNG),
 ///                          each env's in-progress episode, the partial rollout (on-policy), the
-///                          action noise and every optimizer's state (torch archive)
+///                          action noise, every optimizer's state (torch archive) and the
+///                          observation/reward normaliser's state (training.normalize)
 ///   rlpipe_replay_buffer   SAC/TD3 only, unless training.save_replay_buffer is false
 /// It is captured where the loop can restart exactly: between two batched env steps.
 #include <ATen/CPUGeneratorImpl.h>
@@ -24,7 +25,8 @@ namespace rlpipe::algos {
 inline constexpr const char* kTrainingStateMember = "rlpipe_training_state";
 inline constexpr const char* kReplayBufferMember = "rlpipe_replay_buffer";
 /// Layout version of rlpipe_training_state; another version is refused on resume.
-inline constexpr int32_t kTrainingStateVersion = 1;
+/// 2: the normaliser's state, task statistics, early-stopping count and written checkpoints.
+inline constexpr int32_t kTrainingStateVersion = 2;
 
 /// A generator's full state (torch's own byte layout).
 std::string GeneratorState(const torch::Generator& generator);

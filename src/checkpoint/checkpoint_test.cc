@@ -121,6 +121,30 @@ TEST_F(CheckpointTest, RoundTripGivesEqualTensorsAndData) {
   EXPECT_TRUE(torch::equal(fresh->forward(obs).mean, policy->forward(obs).mean));
 }
 
+TEST_F(CheckpointTest, UnboundedObservationBoxesRoundTrip) {
+  // Robot tasks observe without bounds; JSON has no infinity, so ±inf is written "inf"/"-inf".
+  nn::MlpActorCritic policy(Options(3));
+  ModelData data = Data();
+  const float inf = std::numeric_limits<float>::infinity();
+  data.obs_low = {-inf, -1, -inf};
+  data.obs_high = {inf, 1, inf};
+  SaveModel(dir_ / "unbounded.zip", *policy, data, Config());
+  const LoadedModel loaded = LoadModel(dir_ / "unbounded.zip");
+  EXPECT_EQ(loaded.data.obs_low, data.obs_low);
+  EXPECT_EQ(loaded.data.obs_high, data.obs_high);
+
+  // Archives written with null for an infinity (before this fix) still read as unbounded.
+  std::string text = ModelJson(data);
+  for (const std::string word : {"\"-inf\"", "\"inf\""}) {
+    for (size_t at = text.find(word); at != std::string::npos; at = text.find(word)) {
+      text.replace(at, word.size(), "null");
+    }
+  }
+  const ModelData legacy = ParseModelJson(text, "old.zip");
+  EXPECT_EQ(legacy.obs_low, data.obs_low);
+  EXPECT_EQ(legacy.obs_high, data.obs_high);
+}
+
 TEST_F(CheckpointTest, VerifyArchiveRejectsHalfWrittenFiles) {
   // A complete archive verifies; every cut of it (a write interrupted without atomicity) and a
   // missing file do not.

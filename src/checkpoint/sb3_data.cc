@@ -99,42 +99,6 @@ std::string PolicyKwargsPickle(const ModelData& d) {
   return pickle.Finish();
 }
 
-// Box bounds in rlpipe_model.json: numbers, and "inf", "-inf", "nan" for what JSON has no
-// number for (robot tasks' observation boxes are unbounded; nlohmann would write null).
-json BoundsJson(const std::vector<float>& values) {
-  json out = json::array();
-  for (const float v : values) {
-    if (std::isfinite(v)) {
-      out.push_back(v);
-    } else {
-      out.push_back(std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf"));
-    }
-  }
-  return out;
-}
-
-std::vector<float> BoundsFromJson(const json& values, const std::string& origin) {
-  std::vector<float> out;
-  for (const json& v : values) {
-    if (v.is_string()) {
-      const std::string text = v.get<std::string>();
-      if (text == "inf") {
-        out.push_back(std::numeric_limits<float>::infinity());
-      } else if (text == "-inf") {
-        out.push_back(-std::numeric_limits<float>::infinity());
-      } else if (text == "nan") {
-        out.push_back(std::numeric_limits<float>::quiet_NaN());
-      } else {
-        throw IoError(origin + ": expected a number, inf, -inf or nan as a box bound in "
-                      "rlpipe_model.json, found '" + text + "'");
-      }
-    } else {
-      out.push_back(v.get<float>());
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::pair<std::string, std::string> Sb3PolicyClass(Algorithm algorithm, config::Policy policy) {
@@ -219,6 +183,46 @@ std::string Sb3DataJson(const ModelData& d) {
   return j.dump(4);
 }
 
+namespace {
+
+// Box bounds as JSON: finite values as numbers, infinities as "inf" / "-inf" (JSON has no
+// infinity; nlohmann would write null, which no reader can tell from -inf or +inf).
+json BoundsJson(const std::vector<float>& values) {
+  json out = json::array();
+  for (float v : values) {
+    if (std::isinf(v)) {
+      out.push_back(v > 0 ? "inf" : "-inf");
+    } else {
+      out.push_back(v);
+    }
+  }
+  return out;
+}
+
+// Inverse of BoundsJson; null (written before the fix) is -inf for a low and +inf for a high.
+std::vector<float> BoundsFromJson(const json& values, bool high) {
+  std::vector<float> out;
+  for (const json& v : values) {
+    if (v.is_null()) {
+      out.push_back(high ? std::numeric_limits<float>::infinity()
+                         : -std::numeric_limits<float>::infinity());
+    } else if (v.is_string()) {
+      const std::string text = v.get<std::string>();
+      if (text != "inf" && text != "-inf") {
+        throw json::other_error::create(
+            501, "expected a number, \"inf\" or \"-inf\", found \"" + text + "\"", &v);
+      }
+      out.push_back(text == "inf" ? std::numeric_limits<float>::infinity()
+                                  : -std::numeric_limits<float>::infinity());
+    } else {
+      out.push_back(v.get<float>());
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string ModelJson(const ModelData& d) {
   const config::AgentConfig& a = d.agent;
   json j = {
@@ -268,10 +272,10 @@ ModelData ParseModelJson(const std::string& text, const std::string& origin) {
     d.agent.policy = PolicyFromName(j.at("policy").get<std::string>(), origin);
     d.obs_dim = j.at("obs_dim").get<int>();
     d.act_dim = j.at("act_dim").get<int>();
-    d.obs_low = BoundsFromJson(j.at("observation_space").at("low"), origin);
-    d.obs_high = BoundsFromJson(j.at("observation_space").at("high"), origin);
-    d.act_low = BoundsFromJson(j.at("action_space").at("low"), origin);
-    d.act_high = BoundsFromJson(j.at("action_space").at("high"), origin);
+    d.obs_low = BoundsFromJson(j.at("observation_space").at("low"), false);
+    d.obs_high = BoundsFromJson(j.at("observation_space").at("high"), true);
+    d.act_low = BoundsFromJson(j.at("action_space").at("low"), false);
+    d.act_high = BoundsFromJson(j.at("action_space").at("high"), true);
     d.num_timesteps = j.at("num_timesteps").get<int64_t>();
     d.episodes = j.at("episodes").get<int64_t>();
     d.n_envs = j.at("n_envs").get<int>();

@@ -359,6 +359,42 @@ void ReadNetwork(const Tree* node, NetworkConfig& network, Algorithm algorithm, 
   reader.Finish();
 }
 
+// `normalize: true | false` or `normalize: {obs, reward, clip_obs, clip_reward}`; the flat keys
+// `normalize_reward` and `clip_obs` of older configs refine the bool form.
+void ReadNormalize(MapReader& reader, NormalizeConfig& normalize) {
+  const Tree* node = reader.Child("normalize");
+  if (node != nullptr && node->IsMap()) {
+    MapReader sub(node, reader.PathOf("normalize"), "normalisation settings");
+    normalize.obs = true;
+    normalize.reward = true;
+    sub.Get("obs", &normalize.obs);
+    sub.Get("reward", &normalize.reward);
+    sub.Get("clip_obs", &normalize.clip_obs);
+    sub.CheckRange("clip_obs", normalize.clip_obs, 0, kInf, /*lo_open=*/true);
+    sub.Get("clip_reward", &normalize.clip_reward);
+    sub.CheckRange("clip_reward", normalize.clip_reward, 0, kInf, /*lo_open=*/true);
+    sub.Finish();
+    for (const char* flat : {"normalize_reward", "clip_obs"}) {
+      if (reader.node()->Find(flat) != nullptr) {
+        reader.Fail(flat, std::string("write it inside the `normalize:` map (as ") +
+                              (std::string(flat) == "clip_obs" ? "clip_obs" : "reward") + ")");
+      }
+    }
+    return;
+  }
+  bool on = false;
+  reader.Get("normalize", &on);
+  normalize.obs = on;
+  normalize.reward = on;
+  if (reader.node() != nullptr && reader.node()->Find("normalize_reward") != nullptr) {
+    bool reward = true;
+    reader.Get("normalize_reward", &reward);
+    normalize.reward = on && reward;
+  }
+  reader.Get("clip_obs", &normalize.clip_obs);
+  reader.CheckRange("clip_obs", normalize.clip_obs, 0, kInf, /*lo_open=*/true);
+}
+
 void ReadTraining(const Tree* node, TrainingConfig& training) {
   MapReader reader(node, "training", "training settings");
   reader.Get("total_timesteps", &training.total_timesteps);
@@ -376,9 +412,16 @@ void ReadTraining(const Tree* node, TrainingConfig& training) {
   reader.Get("save_replay_buffer", &training.save_replay_buffer);
   reader.Get("seed", &training.seed);
   if (training.seed) reader.CheckRange("seed", static_cast<double>(*training.seed), 0, kInf);
-  for (const char* key :
-       {"normalize", "normalize_reward", "clip_obs", "keep_checkpoints", "stop_on_reward",
-        "stop_after_no_improvement", "deterministic_eval", "n_eval_envs", "threads"}) {
+  ReadNormalize(reader, training.normalize);
+  reader.Get("keep_checkpoints", &training.keep_checkpoints);
+  reader.CheckRange("keep_checkpoints", training.keep_checkpoints, 0, kInf);
+  reader.Get("stop_on_reward", &training.stop_on_reward);
+  if (training.stop_on_reward) {
+    reader.CheckRange("stop_on_reward", *training.stop_on_reward, -kInf, kInf);
+  }
+  reader.Get("stop_after_no_improvement", &training.stop_after_no_improvement);
+  reader.CheckRange("stop_after_no_improvement", training.stop_after_no_improvement, 0, kInf);
+  for (const char* key : {"deterministic_eval", "n_eval_envs", "threads"}) {
     reader.Accept(key);
   }
   reader.Finish();

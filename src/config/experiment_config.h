@@ -98,6 +98,15 @@ struct NetworkConfig {
 /// SB3's network defaults for `algorithm` (SAC [256, 256] relu, TD3 [400, 300] relu).
 NetworkConfig DefaultNetworkConfig(Algorithm algorithm);
 
+/// `training.normalize`: SB3 VecNormalize settings. `true` turns on both parts with the clips
+/// below; a map {obs, reward, clip_obs, clip_reward} sets each.
+struct NormalizeConfig {
+  bool obs = false;           // normalise observations by their running mean and variance
+  bool reward = false;        // scale rewards by the running std of the discounted return
+  double clip_obs = 10.0;     // normalised observations are clipped to ±clip_obs, > 0
+  double clip_reward = 10.0;  // normalised rewards are clipped to ±clip_reward, > 0
+};
+
 /// `training:` — run length, evaluation and saving cadence.
 struct TrainingConfig {
   int64_t total_timesteps = 100000;  // env steps over all envs, > 0
@@ -108,6 +117,11 @@ struct TrainingConfig {
   int n_envs = 1;                    // parallel environments, >= 1
   bool save_replay_buffer = true;    // SAC/TD3: periodic checkpoints hold the replay buffer
   std::optional<int64_t> seed;       // overrides the seed derived from the pipeline seed
+  NormalizeConfig normalize;         // observation / reward normalisation (off by default)
+  int keep_checkpoints = 3;          // newest periodic checkpoints kept; 0 = keep all, >= 0
+  std::optional<double> stop_on_reward;  // stop once a mean eval return reaches this
+  int stop_after_no_improvement = 0;     // stop after this many evaluations without a new best;
+                                         // 0 = never, >= 0
 };
 
 /// `paths:` — accepted from existing configs; inside a pipeline the output layout decides.

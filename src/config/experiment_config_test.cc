@@ -64,11 +64,61 @@ TEST(ExperimentConfigTest, ParsesUsersTrainingConfig) {
   EXPECT_NE(config.resolved.Find("session2_metrics"), nullptr);
 
   // Sections and keys kept for later features are recorded, not rejected.
-  for (const char* path :
-       {"aws", "transfer_learning", "session2_metrics", "agent.verbose", "agent.seed",
-        "network.ortho_init", "training.normalize", "monitoring.use_wandb"}) {
+  for (const char* path : {"aws", "transfer_learning", "session2_metrics", "agent.verbose",
+                           "agent.seed", "network.ortho_init", "monitoring.use_wandb"}) {
     EXPECT_TRUE(WasAccepted(path)) << path;
   }
+  // `normalize: true` turns on both observation and reward normalisation.
+  EXPECT_TRUE(config.training.normalize.obs);
+  EXPECT_TRUE(config.training.normalize.reward);
+}
+
+TEST(ExperimentConfigTest, ParsesTrainingFeatureKeys) {
+  // Defaults: no normalisation, keep 3 checkpoints, no early stopping.
+  const ExperimentConfig defaults = ParseExperimentConfig(ParseYaml(With(""), "t.yaml"));
+  EXPECT_FALSE(defaults.training.normalize.obs);
+  EXPECT_FALSE(defaults.training.normalize.reward);
+  EXPECT_EQ(defaults.training.keep_checkpoints, 3);
+  EXPECT_FALSE(defaults.training.stop_on_reward.has_value());
+  EXPECT_EQ(defaults.training.stop_after_no_improvement, 0);
+
+  // The map form sets each part; unwritten parts of the map are on.
+  const ExperimentConfig map = ParseExperimentConfig(
+      ParseYaml(With("training:\n  normalize: {reward: false, clip_obs: 5}\n  keep_checkpoints: 0\n"
+                     "  stop_on_reward: -200\n  stop_after_no_improvement: 4\n"),
+                "t.yaml"));
+  EXPECT_TRUE(map.training.normalize.obs);
+  EXPECT_FALSE(map.training.normalize.reward);
+  EXPECT_EQ(map.training.normalize.clip_obs, 5.0);
+  EXPECT_EQ(map.training.normalize.clip_reward, 10.0);
+  EXPECT_EQ(map.training.keep_checkpoints, 0);
+  EXPECT_EQ(map.training.stop_on_reward, -200.0);
+  EXPECT_EQ(map.training.stop_after_no_improvement, 4);
+
+  // The flat keys of older configs refine the bool form.
+  const ExperimentConfig flat = ParseExperimentConfig(ParseYaml(
+      With("training:\n  normalize: true\n  normalize_reward: false\n  clip_obs: 3\n"), "t.yaml"));
+  EXPECT_TRUE(flat.training.normalize.obs);
+  EXPECT_FALSE(flat.training.normalize.reward);
+  EXPECT_EQ(flat.training.normalize.clip_obs, 3.0);
+
+  // Strict: unknown keys in the map, bad values, bad types.
+  EXPECT_NE(ErrorOf(With("training:\n  normalize: {obs: true, clip: 3}\n"))
+                .find("training.normalize.clip: unknown key"),
+            std::string::npos);
+  EXPECT_EQ(ErrorOf(With("training:\n  normalize: {clip_reward: 0}\n")),
+            "t.yaml:4:28: training.normalize.clip_reward: expected a number > 0, found 0");
+  EXPECT_EQ(ErrorOf(With("training:\n  keep_checkpoints: -1\n")),
+            "t.yaml:4:21: training.keep_checkpoints: expected an integer >= 0, found -1");
+  EXPECT_EQ(ErrorOf(With("training:\n  stop_after_no_improvement: -2\n")),
+            "t.yaml:4:30: training.stop_after_no_improvement: expected an integer >= 0, found -2");
+  EXPECT_NE(ErrorOf(With("training:\n  normalize: maybe\n")).find("training.normalize"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(With("training:\n  stop_on_reward: high\n")).find("training.stop_on_reward"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(With("training:\n  normalize: {obs: true}\n  clip_obs: 3\n"))
+                .find("training.clip_obs: write it inside the `normalize:` map"),
+            std::string::npos);
 }
 
 TEST(ExperimentConfigTest, DefaultsApplyWhenSectionsAreAbsent) {

@@ -1,6 +1,7 @@
 #include "config/pipeline_config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <limits>
 #include <map>
 #include <regex>
@@ -194,6 +195,70 @@ void ReadAws(const Tree* node, AwsConfig& aws) {
   }
 }
 
+// Parameter names hold letters, digits, '_' and '.'; a glob adds '*' and '?'.
+bool IsValidFreezeGlob(const std::string& glob) {
+  if (glob.empty()) return false;
+  for (const char c : glob) {
+    const bool name_char = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.';
+    if (!name_char && c != '*' && c != '?') return false;
+  }
+  return true;
+}
+
+// `transfer:` of a session: load parts, freeze globs, optimizer and log_std resets.
+TransferConfig ReadTransfer(const Tree* node, const std::string& path) {
+  TransferConfig transfer;
+  MapReader reader(node, path, "transfer settings");
+  const std::vector<std::pair<std::string, TransferPart>> parts = {
+      {"policy", TransferPart::kPolicy},
+      {"value", TransferPart::kValue},
+      {"normaliser", TransferPart::kNormaliser}};
+
+  // load: a non-empty list of distinct part names.
+  if (const Tree* load = reader.Child("load"); load != nullptr && !load->IsNull()) {
+    if (load->kind != Tree::Kind::kSequence || load->items.empty()) {
+      reader.Fail("load", "expected a non-empty list of parts (policy, value, normaliser)");
+    }
+    transfer.load.clear();
+    for (size_t i = 0; i < load->items.size(); ++i) {
+      const Tree& item = load->items[i];
+      const std::string item_path = reader.PathOf("load") + "[" + std::to_string(i) + "]";
+      auto it = std::find_if(parts.begin(), parts.end(),
+                             [&item](const auto& p) { return p.first == item.scalar; });
+      if (item.kind != Tree::Kind::kScalar || it == parts.end()) {
+        FailAt(item.loc, item_path,
+               "expected one of policy, value, normaliser, found '" + item.scalar + "'");
+      }
+      if (transfer.Loads(it->second)) {
+        FailAt(item.loc, item_path, "part '" + item.scalar + "' is listed twice");
+      }
+      transfer.load.push_back(it->second);
+    }
+  }
+
+  // freeze: a list of globs over parameter names.
+  if (const Tree* freeze = reader.Child("freeze"); freeze != nullptr && !freeze->IsNull()) {
+    if (freeze->kind != Tree::Kind::kSequence) {
+      reader.Fail("freeze", "expected a list of parameter name patterns");
+    }
+    for (size_t i = 0; i < freeze->items.size(); ++i) {
+      const Tree& item = freeze->items[i];
+      const std::string item_path = reader.PathOf("freeze") + "[" + std::to_string(i) + "]";
+      if (item.kind != Tree::Kind::kScalar || !IsValidFreezeGlob(item.scalar)) {
+        FailAt(item.loc, item_path,
+               "expected a parameter name pattern (letters, digits, '_', '.', wildcards '*' "
+               "and '?'), found '" +
+                   item.scalar + "'");
+      }
+      transfer.freeze.push_back({item.scalar, item.loc, item_path});
+    }
+  }
+  reader.Get("reset_optimizer", &transfer.reset_optimizer);
+  reader.Get("reset_log_std", &transfer.reset_log_std);
+  reader.Finish();
+  return transfer;
+}
+
 SessionSpec ReadSession(const Tree& item, size_t index, const PipelineConfig& pipeline) {
   const std::string path = "sessions[" + std::to_string(index) + "]";
   MapReader reader(&item, path, "session settings");
@@ -232,10 +297,20 @@ SessionSpec ReadSession(const Tree& item, size_t index, const PipelineConfig& pi
 
   // Transfer from the previous session only when the pipeline allows it.
   reader.Get("use_previous_checkpoint", &session.use_previous_checkpoint);
-  if (!pipeline.enable_transfer_learning) session.use_previous_checkpoint = false;
   std::optional<std::string> checkpoint;
   reader.Get("checkpoint", &checkpoint);
   if (checkpoint) session.checkpoint = ResolveFile(*checkpoint, pipeline_dir, reader, "checkpoint");
+
+  // How the starting model is loaded; only meaningful when there is one.
+  const Tree* transfer = reader.Child("transfer");
+  session.transfer = ReadTransfer(transfer, reader.PathOf("transfer"));
+  if (transfer != nullptr && !transfer->IsNull() && !session.use_previous_checkpoint &&
+      !session.checkpoint) {
+    reader.Fail("transfer",
+                "the session starts from no model; set use_previous_checkpoint: true or "
+                "checkpoint:");
+  }
+  if (!pipeline.enable_transfer_learning) session.use_previous_checkpoint = false;
 
   // Overrides keep the pipeline file's locations for later error messages.
   session.overrides = ReadMapOrNull(reader, "overrides");
@@ -263,6 +338,47 @@ SessionSpec ReadSession(const Tree& item, size_t index, const PipelineConfig& pi
 }
 
 }  // namespace
+
+std::string ToString(TransferPart part) {
+  switch (part) {
+    case TransferPart::kPolicy:
+      return "policy";
+    case TransferPart::kValue:
+      return "value";
+    case TransferPart::kNormaliser:
+      return "normaliser";
+  }
+  return "unknown";
+}
+
+bool TransferConfig::Loads(TransferPart part) const {
+  return std::find(load.begin(), load.end(), part) != load.end();
+}
+
+bool TransferConfig::IsDefault() const {
+  const TransferConfig defaults;
+  return load == defaults.load && freeze.empty() && reset_optimizer == defaults.reset_optimizer &&
+         reset_log_std == defaults.reset_log_std;
+}
+
+TransferConfig ParseTransferConfig(const Tree* node, const std::string& path) {
+  return ReadTransfer(node, path);
+}
+
+std::string ToJson(const TransferConfig& transfer) {
+  // Part names and freeze globs hold no character JSON would escape (ReadTransfer checks them).
+  auto list = [](const std::vector<std::string>& items) {
+    std::string text = "[";
+    for (size_t i = 0; i < items.size(); ++i) text += (i ? ", \"" : "\"") + items[i] + "\"";
+    return text + "]";
+  };
+  std::vector<std::string> load, freeze;
+  for (TransferPart part : transfer.load) load.push_back(ToString(part));
+  for (const FreezePattern& pattern : transfer.freeze) freeze.push_back(pattern.glob);
+  return "{\"load\": " + list(load) + ", \"freeze\": " + list(freeze) +
+         ", \"reset_optimizer\": " + (transfer.reset_optimizer ? "true" : "false") +
+         ", \"reset_log_std\": " + (transfer.reset_log_std ? "true" : "false") + "}";
+}
 
 SettingSource SageMakerConfig::Source(const std::string& key) const {
   // The key itself, else its nearest written parent ("warm_pool" for "warm_pool.enabled").

@@ -18,6 +18,43 @@ struct SuccessCriteria {
   std::optional<int64_t> min_episodes;  // training episodes must reach this
 };
 
+/// A part of a model that `transfer.load` can select.
+enum class TransferPart {
+  kPolicy,      // mlp_extractor.policy_net.*, action_net.*, log_std (actor.* off-policy)
+  kValue,       // mlp_extractor.value_net.*, value_net.* (critic.* off-policy)
+  kNormaliser,  // running observation statistics
+};
+/// "policy", "value", "normaliser".
+std::string ToString(TransferPart part);
+
+/// One `transfer.freeze` entry: a glob over parameter names (`*` any run of characters, `?` one).
+struct FreezePattern {
+  std::string glob;
+  SourceLoc loc;     // where it was written
+  std::string path;  // its key path, e.g. "sessions[1].transfer.freeze[0]"
+};
+
+/// `transfer:` of a session: how the model it starts from is loaded (docs/transfer.md).
+struct TransferConfig {
+  /// Parts copied from the source model; the others start fresh.
+  std::vector<TransferPart> load{TransferPart::kPolicy, TransferPart::kValue,
+                                 TransferPart::kNormaliser};
+  std::vector<FreezePattern> freeze;  // parameters that never train in this session
+  bool reset_optimizer = true;        // false: carry Adam state over for tensors copied whole
+  bool reset_log_std = false;         // true: log_std starts at agent.log_std_init again
+  bool Loads(TransferPart part) const;
+  /// True when every field holds its default (nothing was asked for).
+  bool IsDefault() const;
+};
+
+/// Reads a `transfer:` mapping (null: the defaults) strictly; `path` prefixes key paths in errors.
+/// Throws ConfigError naming file:line:col and key path.
+TransferConfig ParseTransferConfig(const Tree* node, const std::string& path);
+
+/// The settings as one line of JSON (also YAML), which ParseTransferConfig reads back; used to
+/// hand a session's `transfer:` to the SageMaker container.
+std::string ToJson(const TransferConfig& transfer);
+
 /// One entry of `sessions:`.
 struct SessionSpec {
   std::string name;  // plain file name, unique
@@ -30,7 +67,8 @@ struct SessionSpec {
   Tree aws_overrides;                               // {sagemaker: {...}} merged over aws.sagemaker
   std::string path;                                 // "sessions[i]", for error messages
   SuccessCriteria success_criteria;
-  SourceLoc loc;  // where the session entry starts
+  TransferConfig transfer;  // used when the session starts from a model
+  SourceLoc loc;            // where the session entry starts
 };
 
 /// Where one setting was written: its location and full key path (for error messages).

@@ -320,5 +320,103 @@ TEST_F(PipelineConfigTest, PathsResolveBesidePipelineFirstThenWorkingFolder) {
   EXPECT_TRUE(from_root.sessions[0].config.is_absolute());
 }
 
+TEST_F(PipelineConfigTest, TransferOptionsLoadWithDefaults) {
+  const PipelineConfig pipeline =
+      LoadPipeline(Write("t.yaml",
+                         "sessions:\n"
+                         "  - name: a\n"
+                         "    config: training_config.yaml\n"
+                         "  - name: b\n"
+                         "    config: training_config.yaml\n"
+                         "    use_previous_checkpoint: true\n"
+                         "    transfer:\n"
+                         "      load: [value, policy]\n"
+                         "      freeze: [\"mlp_extractor.*\", log_std]\n"
+                         "      reset_optimizer: false\n"
+                         "      reset_log_std: true\n"));
+  // Defaults: every part, nothing frozen, optimizer reset, log_std kept.
+  const TransferConfig& defaults = pipeline.sessions[0].transfer;
+  EXPECT_TRUE(defaults.Loads(TransferPart::kPolicy));
+  EXPECT_TRUE(defaults.Loads(TransferPart::kValue));
+  EXPECT_TRUE(defaults.Loads(TransferPart::kNormaliser));
+  EXPECT_TRUE(defaults.freeze.empty());
+  EXPECT_TRUE(defaults.reset_optimizer);
+  EXPECT_FALSE(defaults.reset_log_std);
+
+  // Written values, with each pattern's location kept for later errors.
+  const TransferConfig& t = pipeline.sessions[1].transfer;
+  EXPECT_EQ(t.load, (std::vector<TransferPart>{TransferPart::kValue, TransferPart::kPolicy}));
+  EXPECT_FALSE(t.Loads(TransferPart::kNormaliser));
+  ASSERT_EQ(t.freeze.size(), 2u);
+  EXPECT_EQ(t.freeze[0].glob, "mlp_extractor.*");
+  EXPECT_EQ(t.freeze[1].glob, "log_std");
+  EXPECT_EQ(t.freeze[1].path, "sessions[1].transfer.freeze[1]");
+  EXPECT_EQ(t.freeze[1].loc.line, 9);
+  EXPECT_EQ(t.freeze[1].loc.column, 35);
+  EXPECT_FALSE(t.reset_optimizer);
+  EXPECT_TRUE(t.reset_log_std);
+}
+
+TEST_F(PipelineConfigTest, TransferOptionsRoundTripThroughJson) {
+  // What the SageMaker container receives (rlpipe_transfer) reads back to the same settings.
+  TransferConfig t;
+  EXPECT_TRUE(t.IsDefault());
+  t.load = {TransferPart::kPolicy};
+  for (const char* glob : {"*.0.weight", "log_std"}) {
+    FreezePattern pattern;
+    pattern.glob = glob;
+    t.freeze.push_back(pattern);
+  }
+  t.reset_optimizer = false;
+  t.reset_log_std = true;
+  EXPECT_FALSE(t.IsDefault());
+  const std::string json = ToJson(t);
+  EXPECT_EQ(json,
+            R"({"load": ["policy"], "freeze": ["*.0.weight", "log_std"], )"
+            R"("reset_optimizer": false, "reset_log_std": true})");
+  const Tree tree = ParseYaml(json, "rlpipe_transfer");
+  const TransferConfig back = ParseTransferConfig(&tree, "transfer");
+  EXPECT_EQ(back.load, t.load);
+  ASSERT_EQ(back.freeze.size(), 2u);
+  EXPECT_EQ(back.freeze[0].glob, "*.0.weight");
+  EXPECT_EQ(back.freeze[1].path, "transfer.freeze[1]");
+  EXPECT_FALSE(back.reset_optimizer);
+  EXPECT_TRUE(back.reset_log_std);
+  EXPECT_TRUE(ParseTransferConfig(nullptr, "transfer").IsDefault());
+  const Tree defaults = ParseYaml(ToJson(TransferConfig{}), "rlpipe_transfer");
+  EXPECT_TRUE(ParseTransferConfig(&defaults, "transfer").IsDefault());
+}
+
+TEST_F(PipelineConfigTest, TransferErrorsNameLineAndKeyPath) {
+  const std::string head =
+      "sessions:\n  - name: a\n    config: training_config.yaml\n"
+      "    use_previous_checkpoint: true\n    transfer:\n";
+  EXPECT_EQ(ErrorOf(head + "      load: [policy, critic]\n"),
+            At(6, 22) +
+                ": sessions[0].transfer.load[1]: expected one of policy, value, normaliser, "
+                "found 'critic'");
+  EXPECT_EQ(ErrorOf(head + "      load: [value, value]\n"),
+            At(6, 21) + ": sessions[0].transfer.load[1]: part 'value' is listed twice");
+  EXPECT_EQ(ErrorOf(head + "      load: []\n"),
+            At(6, 13) +
+                ": sessions[0].transfer.load: expected a non-empty list of parts (policy, value, "
+                "normaliser)");
+  EXPECT_EQ(ErrorOf(head + "      freeze: [\"policy_net.+\"]\n"),
+            At(6, 16) +
+                ": sessions[0].transfer.freeze[0]: expected a parameter name pattern (letters, "
+                "digits, '_', '.', wildcards '*' and '?'), found 'policy_net.+'");
+  EXPECT_CONTAINS(ErrorOf(head + "      reset_log_sd: true\n"),
+                  At(6, 7) + ": sessions[0].transfer.reset_log_sd: unknown key");
+  EXPECT_CONTAINS(ErrorOf(head + "      reset_optimizer: maybe\n"),
+                  At(6, 24) + ": sessions[0].transfer.reset_optimizer: expected");
+
+  // transfer: on a session that starts from no model.
+  EXPECT_EQ(ErrorOf("sessions:\n  - name: a\n    config: training_config.yaml\n"
+                    "    transfer:\n      reset_log_std: true\n"),
+            At(5, 7) +
+                ": sessions[0].transfer: the session starts from no model; set "
+                "use_previous_checkpoint: true or checkpoint:");
+}
+
 }  // namespace
 }  // namespace rlpipe::config

@@ -1,5 +1,7 @@
 #include "core/byte_stream.h"
 
+#include <sstream>
+
 #include "core/error.h"
 
 namespace rlpipe {
@@ -9,10 +11,24 @@ void ByteWriter::PutString(std::string_view text) {
   bytes_.append(text);
 }
 
+void ByteWriter::PutRng(const std::mt19937_64& rng) {
+  std::ostringstream text;
+  text << rng;
+  PutString(text.str());
+}
+
 std::string ByteReader::GetString() {
   const auto size = Get<uint64_t>();
   if (size > bytes_.size() - pos_) Fail(size);
   return std::string(Take(size), size);
+}
+
+std::mt19937_64 ByteReader::GetRng() {
+  std::istringstream text(GetString());
+  std::mt19937_64 rng;
+  text >> rng;
+  if (text.fail()) throw IoError(origin_ + ": expected an mt19937_64 state, found garbage");
+  return rng;
 }
 
 const char* ByteReader::Take(size_t count) {

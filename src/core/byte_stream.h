@@ -4,6 +4,7 @@
 /// Doubles and floats are copied bit for bit, so a round trip is exact.
 #include <cstdint>
 #include <cstring>
+#include <random>
 #include <span>
 #include <string>
 #include <string_view>
@@ -31,6 +32,8 @@ class ByteWriter {
     Put<uint64_t>(values.size());
     bytes_.append(reinterpret_cast<const char*>(values.data()), values.size_bytes());
   }
+  /// A random engine's whole state, in the standard's text form (exact).
+  void PutRng(const std::mt19937_64& rng);
   const std::string& bytes() const { return bytes_; }
   std::string Take() { return std::move(bytes_); }
 
@@ -63,6 +66,8 @@ class ByteReader {
     std::memcpy(values.data(), Take(count * sizeof(T)), count * sizeof(T));
     return values;
   }
+  /// A random engine PutRng wrote; IoError when the text is not an engine state.
+  std::mt19937_64 GetRng();
   /// Throws unless every byte was read.
   void Finish() const;
 

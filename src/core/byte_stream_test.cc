@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <limits>
+#include <random>
+#include <string>
 #include <vector>
 
 #include "core/error.h"
@@ -54,6 +56,29 @@ TEST(ByteStreamTest, TruncatedAndTrailingBytesAreErrors) {
   ByteReader extra(longer, "state.bin");
   extra.GetVector<double>();
   EXPECT_THROW(extra.Finish(), IoError);
+}
+
+TEST(ByteStreamTest, RngRoundTripContinuesTheSameStream) {
+  // An engine part-way through its stream comes back drawing the same numbers.
+  std::mt19937_64 rng(7);
+  for (int k = 0; k < 1000; ++k) rng();
+  ByteWriter writer;
+  writer.PutRng(rng);
+  ByteReader reader(writer.bytes(), "rng.bin");
+  std::mt19937_64 back = reader.GetRng();
+  reader.Finish();
+  for (int k = 0; k < 10; ++k) EXPECT_EQ(back(), rng());
+
+  // Text that is not an engine state is an error naming the origin.
+  ByteWriter garbage;
+  garbage.PutString("not an engine");
+  ByteReader bad(garbage.bytes(), "rng.bin");
+  try {
+    bad.GetRng();
+    ADD_FAILURE() << "expected IoError";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("rng.bin"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "config/experiment_config.h"
 #include "core/error.h"
+#include "core/space_layout.h"
 
 namespace rlpipe::envs {
 
@@ -51,6 +52,10 @@ struct EnvSpec {
   /// Per-robot blocks of the observation and action; set by every multi-robot task, absent for
   /// single-body tasks (pendulum).
   std::optional<RobotLayout> robot_layout;
+  /// Named parts of the observation / action vectors (empty = unknown); used to move weights
+  /// between tasks whose vectors differ.
+  SpaceLayout observation_layout;
+  SpaceLayout action_layout;
 };
 
 /// Outcome of one control step. `info` holds task statistics (named scalars).

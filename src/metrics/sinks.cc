@@ -108,9 +108,11 @@ ConsoleProgress::ConsoleProgress(std::string label, std::FILE* stream, double mi
       tty_(stream != nullptr && isatty(fileno(stream)) == 1) {}
 
 void ConsoleProgress::Update(int64_t timesteps, int64_t total, double steps_per_second,
-                             std::optional<double> mean_return, double elapsed_s) {
+                             std::optional<double> mean_return, double elapsed_s, double collect_s,
+                             double update_s) {
   if (stream_ == nullptr) return;
-  const std::string line = Format(label_, timesteps, total, steps_per_second, mean_return);
+  const std::string line = Format(label_, timesteps, total, steps_per_second, mean_return,
+                                  elapsed_s, collect_s, update_s);
 
   // Terminal: redraw the one line in place (carriage return, text, clear to end of line).
   if (tty_) {
@@ -138,7 +140,8 @@ void ConsoleProgress::Finish(const std::string& message) {
 }
 
 std::string ConsoleProgress::Format(const std::string& label, int64_t timesteps, int64_t total,
-                                    double steps_per_second, std::optional<double> mean_return) {
+                                    double steps_per_second, std::optional<double> mean_return,
+                                    double elapsed_s, double collect_s, double update_s) {
   // Percent rounded, but never 100% before the end.
   double percent = total > 0 ? 100.0 * static_cast<double>(timesteps) / total : 0.0;
   percent = std::round(percent);
@@ -162,6 +165,13 @@ std::string ConsoleProgress::Format(const std::string& label, int64_t timesteps,
     text += buffer;
   } else {
     text += "mean return n/a";
+  }
+
+  // Where the wall time went: collecting (envs + acting) against updating.
+  if (elapsed_s > 0.0) {
+    std::snprintf(buffer, sizeof(buffer), " | collect %.0f%% update %.0f%%",
+                  100.0 * collect_s / elapsed_s, 100.0 * update_s / elapsed_s);
+    text += buffer;
   }
   return text;
 }

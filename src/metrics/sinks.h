@@ -33,16 +33,20 @@ class CsvSink {
 class ConsoleProgress {
  public:
   ConsoleProgress(std::string label, std::FILE* stream, double min_interval_s = 5.0);
-  /// Renders e.g. "[height] 40960/100000 (41%) | 3120 steps/s | ETA 0:19 | mean return -812.4".
+  /// Renders e.g. "[height] 40960/100000 (41%) | 3120 steps/s | ETA 0:19 | mean return -812.4 |
+  /// collect 71% update 24%" (the shares of the elapsed wall time).
   void Update(int64_t timesteps, int64_t total, double steps_per_second,
-              std::optional<double> mean_return, double elapsed_s);
+              std::optional<double> mean_return, double elapsed_s, double collect_s = 0.0,
+              double update_s = 0.0);
   /// Ends the line (on a terminal) and prints `message` on its own line.
   void Finish(const std::string& message);
   bool is_tty() const { return tty_; }
 
   /// Pure formatting (tested): bar text for these numbers, no terminal control characters.
+  /// The shares are left out when elapsed_s is 0.
   static std::string Format(const std::string& label, int64_t timesteps, int64_t total,
-                            double steps_per_second, std::optional<double> mean_return);
+                            double steps_per_second, std::optional<double> mean_return,
+                            double elapsed_s = 0.0, double collect_s = 0.0, double update_s = 0.0);
 
  private:
   std::string label_;

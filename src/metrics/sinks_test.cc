@@ -82,24 +82,29 @@ TEST(ConsoleProgressTest, FormatShowsProgressRateEtaAndReturn) {
   // Long runs show hours.
   EXPECT_EQ(ConsoleProgress::Format("b", 0, 7200000, 1000, -1.25),
             "[b] 0/7200000 (0%) | 1000 steps/s | ETA 2:00:00 | mean return -1.2");
+  // With the elapsed time: the shares spent collecting and updating.
+  EXPECT_EQ(
+      ConsoleProgress::Format("c", 500, 1000, 50, 1.0, 10.0, 7.04, 2.5),
+      "[c] 500/1000 (50%) | 50 steps/s | ETA 0:10 | mean return 1.0 | collect 70% update 25%");
 }
 
 TEST(ConsoleProgressTest, PlainLinesAreThrottledWhenNotATerminal) {
   const std::string text = Captured([](std::FILE* file) {
     ConsoleProgress progress("s", file, 5.0);
     EXPECT_FALSE(progress.is_tty());
-    progress.Update(10, 100, 10, std::nullopt, 1.0);  // printed (first)
-    progress.Update(20, 100, 10, std::nullopt, 3.0);  // too soon
-    progress.Update(60, 100, 10, 2.0, 6.0);           // 5 s later: printed
-    progress.Update(70, 100, 10, 2.0, 7.0);           // too soon
-    progress.Update(100, 100, 10, 2.0, 8.0);          // the end: always printed
+    progress.Update(10, 100, 10, std::nullopt, 1.0, 0.5, 0.25);  // printed (first)
+    progress.Update(20, 100, 10, std::nullopt, 3.0, 1.0, 1.0);   // too soon
+    progress.Update(60, 100, 10, 2.0, 6.0, 3.0, 1.5);            // 5 s later: printed
+    progress.Update(70, 100, 10, 2.0, 7.0, 3.0, 2.0);            // too soon
+    progress.Update(100, 100, 10, 2.0, 8.0, 4.0, 2.0);           // the end: always printed
     progress.Finish("done");
   });
-  EXPECT_EQ(text,
-            "[s] 10/100 (10%) | 10 steps/s | ETA 0:09 | mean return n/a\n"
-            "[s] 60/100 (60%) | 10 steps/s | ETA 0:04 | mean return 2.0\n"
-            "[s] 100/100 (100%) | 10 steps/s | ETA 0:00 | mean return 2.0\n"
-            "done\n");
+  EXPECT_EQ(
+      text,
+      "[s] 10/100 (10%) | 10 steps/s | ETA 0:09 | mean return n/a | collect 50% update 25%\n"
+      "[s] 60/100 (60%) | 10 steps/s | ETA 0:04 | mean return 2.0 | collect 50% update 25%\n"
+      "[s] 100/100 (100%) | 10 steps/s | ETA 0:00 | mean return 2.0 | collect 50% update 25%\n"
+      "done\n");
   EXPECT_EQ(text.find('\r'), std::string::npos);
 }
 

@@ -27,6 +27,13 @@ std::string RenderReportJson(const PipelineState& state, const std::string& desc
     s["init_checkpoint"] = r.init_checkpoint ? json(*r.init_checkpoint) : json(nullptr);
     s["checkpoint"] = r.checkpoint ? json(*r.checkpoint) : json(nullptr);
     s["error"] = r.error ? json(*r.error) : json(nullptr);
+    s["stop_reason"] = r.stop_reason ? json(*r.stop_reason) : json(nullptr);
+    // Task statistics: each info key at episode end over the last 100 training episodes.
+    json stats = json::object();
+    for (const auto& [key, stat] : r.task_stats) {
+      stats[key] = {{"mean", stat.mean}, {"max", stat.max}};
+    }
+    s["task_stats"] = stats;
     s["resumed_from"] = r.resumed_from ? json(*r.resumed_from) : json(nullptr);
     s["resumed_from_timesteps"] =
         r.resumed_from_timesteps ? json(*r.resumed_from_timesteps) : json(nullptr);

@@ -7,7 +7,8 @@
 namespace rlpipe::pipeline {
 
 /// Pipeline name, start and end, per-session status, timings, timesteps, best and final mean eval
-/// return, checkpoint and error; summary counts and total duration.
+/// return, checkpoint, error, early-stopping reason and task statistics; summary counts and total
+/// duration.
 std::string RenderReportJson(const PipelineState& state, const std::string& description,
                              const std::string& finished_at);
 

@@ -376,6 +376,10 @@ int Runner::RunSession(size_t index) {
   run.seed = seed;
   run.init_checkpoint = init;
   if (init && !init_session.empty()) run.init_from_session = init_session;
+  if (init) run.init_label = StorePath(output_dir_, *init);
+  // The transfer report describes how the session began: a resumed attempt keeps the first one's.
+  run.transfer_report = session_dir / "transfer_report.json";
+  if (!resume) fs::remove(run.transfer_report);
   run.run_uri = mirror_ ? std::optional(mirror_->run_uri()) : std::nullopt;
   run.models_dir = staging_dir;
   run.logs_dir = logs_dir;
@@ -419,6 +423,9 @@ int Runner::RunSession(size_t index) {
   record.episodes = result.episodes;
   record.best_mean_return = result.best_mean_return;
   record.final_mean_return = result.final_mean_return;
+  record.stop_reason = result.stop_reason;
+  record.task_stats.clear();
+  for (const auto& [key, stat] : result.task_stats) record.task_stats[key] = {stat.mean, stat.max};
 
   // Interrupted: the algorithm saved a checkpoint; the state says so.
   if (result.interrupted) {

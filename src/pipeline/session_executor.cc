@@ -11,8 +11,12 @@ SessionTrainingOutcome LocalExecutor::Execute(const SessionRun& run) {
   request.experiment = *run.experiment;
   request.seed = run.seed;
   request.init_checkpoint = run.init_checkpoint;
+  request.transfer = spec.transfer;
+  request.transfer_report = run.transfer_report;
+  request.init_label = run.init_label;
   request.resume_checkpoint = run.resume_checkpoint;
   request.models_dir = run.models_dir;
+  request.keep_all_checkpoints = run.pipeline->save_all_checkpoints;
   request.logs_dir = run.logs_dir;
   request.console = run.console;
   request.stop_requested = [] { return StopSignal() != 0; };

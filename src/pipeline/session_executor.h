@@ -27,6 +27,11 @@ struct SessionRun {
   std::optional<std::filesystem::path> init_checkpoint;
   /// The earlier session that produced `init_checkpoint` (unset for an explicit `checkpoint:`).
   std::optional<std::string> init_from_session;
+  /// How log lines name `init_checkpoint` (the runner: relative to the output folder).
+  std::string init_label;
+  /// Where the transfer report (checkpoint/transfer_report.h) must be when Execute returns, if the
+  /// session started from a model (OUT/<session>/transfer_report.json).
+  std::filesystem::path transfer_report;
   /// The run's S3 folder (s3://bucket/prefix/run-id) when the run is mirrored to S3.
   std::optional<std::string> run_uri;
   /// Where the session's models must be when Execute returns (best_model.zip, final_model.zip,

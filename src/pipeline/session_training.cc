@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "core/files.h"
 #include "metrics/sinks.h"
 
 namespace rlpipe::pipeline {
@@ -9,12 +10,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// The metrics.csv row for one progress event (stable column set).
+/// The metrics.csv row for one progress event: counters, speed, the collect/update split of the
+/// wall time, then every loss the algorithm reports and every task statistic (`task/<key>`).
 metrics::Row ProgressRow(const algos::ProgressEvent& e) {
-  static const char* kLossNames[] = {"train/policy_gradient_loss", "train/value_loss",
-                                     "train/entropy_loss",         "train/approx_kl",
-                                     "train/clip_fraction",        "train/loss",
-                                     "train/explained_variance",   "train/std"};
+  const double elapsed = e.elapsed_seconds > 0.0 ? e.elapsed_seconds : 1.0;
   metrics::Row row = {
       {"timesteps", static_cast<double>(e.timesteps)},
       {"episodes", static_cast<double>(e.episodes)},
@@ -24,11 +23,11 @@ metrics::Row ProgressRow(const algos::ProgressEvent& e) {
       {"mean_episode_length", e.mean_episode_length},
       {"collect_s", e.collect_seconds},
       {"update_s", e.update_seconds},
+      {"collect_share", e.collect_seconds / elapsed},
+      {"update_share", e.update_seconds / elapsed},
   };
-  for (const char* name : kLossNames) {
-    auto it = e.losses.find(name);
-    row.emplace_back(name, it == e.losses.end() ? std::nullopt : std::optional<double>(it->second));
-  }
+  for (const auto& [name, value] : e.losses) row.emplace_back(name, value);
+  for (const auto& [key, value] : e.task_stats) row.emplace_back("task/" + key, value);
   return row;
 }
 
@@ -52,14 +51,16 @@ SessionTrainingOutcome TrainSession(const SessionTrainingRequest& request) {
   metrics::ConsoleProgress progress(name, request.console);
   algos::TrainingRequest train;
   train.config = request.experiment;
+  if (request.keep_all_checkpoints) train.config.training.keep_checkpoints = 0;
   train.seed = request.seed;
   train.init_checkpoint = request.init_checkpoint;
+  train.transfer = request.transfer;
   train.resume_checkpoint = request.resume_checkpoint;
   train.models_dir = request.models_dir;
   train.checkpoints_dir = request.checkpoints_dir;
   train.hooks.on_progress = [&](const algos::ProgressEvent& e) {
     progress.Update(e.timesteps, e.total_timesteps, e.steps_per_second, e.mean_episode_return,
-                    e.elapsed_seconds);
+                    e.elapsed_seconds, e.collect_seconds, e.update_seconds);
     progress_csv.Write(ProgressRow(e));
     if (request.on_progress) request.on_progress(e);
   };
@@ -77,6 +78,14 @@ SessionTrainingOutcome TrainSession(const SessionTrainingRequest& request) {
   train.hooks.stop_requested = request.stop_requested;
   train.hooks.on_message = request.on_message;
   train.hooks.on_checkpoint = request.on_checkpoint;
+  // A transfer leaves its per-tensor report beside the session's outputs and one summary line.
+  train.hooks.on_transfer = [&](const checkpoint::TransferReport& report) {
+    if (!request.transfer_report.empty()) WriteFileAtomic(request.transfer_report, report.ToJson());
+    if (request.on_message) {
+      request.on_message(report.SummaryLine(
+          request.init_label.empty() ? request.init_checkpoint->string() : request.init_label));
+    }
+  };
 
   // Train; an exception is the session's failure, not the caller's.
   SessionTrainingOutcome outcome;

@@ -21,14 +21,23 @@ struct SessionTrainingRequest {
   std::string session_name;
   config::ExperimentConfig experiment;
   uint64_t seed = 0;
-  /// Model to start from (transfer from an earlier session).
+  /// Model to start from (transfer from an earlier session), moved in per `transfer`.
   std::optional<std::filesystem::path> init_checkpoint;
+  config::TransferConfig transfer;
+  /// Where the transfer report JSON goes when the session starts from a model ("" = nowhere); its
+  /// summary line goes to on_message either way.
+  std::filesystem::path transfer_report;
+  /// How the summary line names init_checkpoint ("" = its path).
+  std::string init_label;
   /// A checkpoint of this same session to continue from (a spot restart).
   std::optional<std::filesystem::path> resume_checkpoint;
   /// best_model.zip, final_model.zip (and checkpoints/ unless `checkpoints_dir` is set).
   std::filesystem::path models_dir;
   /// Periodic and interrupt checkpoints; empty: models_dir/checkpoints.
   std::filesystem::path checkpoints_dir;
+  /// The pipeline's save_all_checkpoints: keep every periodic checkpoint (training.keep_checkpoints
+  /// is then 0 for this session).
+  bool keep_all_checkpoints = false;
   /// metrics.csv and evaluations.csv.
   std::filesystem::path logs_dir;
   /// Console progress and eval lines.

@@ -97,6 +97,13 @@ std::string StateToJson(const PipelineState& state) {
     PutOptional(s, "init_checkpoint", r.init_checkpoint);
     PutOptional(s, "checkpoint", r.checkpoint);
     PutOptional(s, "error", r.error);
+    PutOptional(s, "stop_reason", r.stop_reason);
+    if (!r.task_stats.empty()) {
+      json stats = json::object();
+      for (const auto& [key, stat] : r.task_stats)
+        stats[key] = {{"mean", stat.mean}, {"max", stat.max}};
+      s["task_stats"] = stats;
+    }
     PutOptional(s, "job", r.job);
     PutOptional(s, "resumed_from", r.resumed_from);
     PutOptional(s, "resumed_from_timesteps", r.resumed_from_timesteps);
@@ -152,6 +159,11 @@ PipelineState StateFromJson(const std::string& text, const std::string& origin) 
       r.init_checkpoint = GetOptional<std::string>(s, "init_checkpoint");
       r.checkpoint = GetOptional<std::string>(s, "checkpoint");
       r.error = GetOptional<std::string>(s, "error");
+      r.stop_reason = GetOptional<std::string>(s, "stop_reason");
+      const json task_stats = s.value("task_stats", json::object());
+      for (const auto& [key, stat] : task_stats.items()) {
+        r.task_stats[key] = {stat.at("mean").get<double>(), stat.at("max").get<double>()};
+      }
       r.job = GetOptional<std::string>(s, "job");
       r.resumed_from = GetOptional<std::string>(s, "resumed_from");
       r.resumed_from_timesteps = GetOptional<int64_t>(s, "resumed_from_timesteps");

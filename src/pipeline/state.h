@@ -19,6 +19,12 @@ SessionStatus ParseSessionStatus(const std::string& word, const std::string& ori
 /// Completed is the only good end; failed and failed_criteria count as failures.
 bool IsFailure(SessionStatus status);
 
+/// One task statistic of a session: an `info` key at the end of the last 100 training episodes.
+struct TaskStatistic {
+  double mean = 0.0;
+  double max = 0.0;
+};
+
 /// One session's record.
 struct SessionRecord {
   std::string name;
@@ -35,6 +41,8 @@ struct SessionRecord {
   std::optional<std::string> init_checkpoint;  // model the session started from
   std::optional<std::string> checkpoint;       // model handed to the next session
   std::optional<std::string> error;            // why it failed / was interrupted
+  std::optional<std::string> stop_reason;      // early-stopping rule that ended training
+  std::map<std::string, TaskStatistic> task_stats;  // by info key (robot tasks)
   std::optional<std::string> job;              // remote job that ran it (SageMaker job name)
   /// Exact resume (--resume of a running or interrupted session): the periodic or interrupt
   /// checkpoint the last attempt continued from, its steps, and the steps trained before the

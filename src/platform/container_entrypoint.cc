@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/experiment_config.h"
+#include "config/pipeline_config.h"
 #include "config/tree.h"
 #include "core/error.h"
 #include "core/files.h"
@@ -185,9 +186,19 @@ int Train(const ContainerPaths& paths, const ContainerOptions& options) {
   request.experiment = experiment;
   request.seed = input.seed;
   request.init_checkpoint = init;
+  if (init) {
+    // The session's `transfer:` settings, and its report beside the models (fetched back).
+    if (!input.transfer_json.empty()) {
+      const config::Tree transfer = config::ParseYaml(
+          input.transfer_json, paths.hyperparameters().string() + " (rlpipe_transfer)");
+      request.transfer = config::ParseTransferConfig(&transfer, "transfer");
+    }
+    request.transfer_report = paths.model_dir() / kTransferReportFile;
+  }
   request.resume_checkpoint = resume;
   request.models_dir = paths.model_dir();
   request.checkpoints_dir = checkpoints_dir;
+  request.keep_all_checkpoints = input.save_all_checkpoints;
   request.logs_dir = paths.model_dir();
   request.console = out;
   request.stop_requested = [] { return pipeline::StopSignal() != 0; };

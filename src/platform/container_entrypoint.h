@@ -38,6 +38,8 @@ inline constexpr size_t kMaxFailureReasonBytes = 1024;
 inline constexpr char kLatestPointer[] = "latest";
 /// Name of the session report inside model/.
 inline constexpr char kSessionReportFile[] = "report.json";
+/// Name of the transfer report inside model/ (written when the session starts from a model).
+inline constexpr char kTransferReportFile[] = "transfer_report.json";
 
 /// Exit codes of `rlpipe train`.
 inline constexpr int kTrainExitOk = 0;

@@ -40,8 +40,14 @@ const config::Tree& RequiredMap(config::MapReader& reader, const std::string& ke
 std::string Money(double value, const PriceTable& prices) {
   char text[64];
   std::snprintf(text, sizeof(text), "%.2f", value);
-  return prices.currency == "USD" ? "$" + std::string(text)
-                                  : std::string(text) + " " + prices.currency;
+  // Appended, not "$" + std::string: GCC 12 -O3 reports a false -Wrestrict overlap for that.
+  std::string money = prices.currency == "USD" ? "$" : "";
+  money += text;
+  if (prices.currency != "USD") {
+    money += ' ';
+    money += prices.currency;
+  }
+  return money;
 }
 
 /// The names of a map's keys, comma-separated (for "known: …").

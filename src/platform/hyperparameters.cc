@@ -18,6 +18,7 @@ constexpr char kSessionIndex[] = "rlpipe_session_index";
 constexpr char kSeed[] = "rlpipe_seed";
 constexpr char kRunUri[] = "rlpipe_run_uri";
 constexpr char kInputCheckpoint[] = "rlpipe_input_checkpoint";
+constexpr char kTransfer[] = "rlpipe_transfer";
 constexpr char kSaveAll[] = "rlpipe_save_all_checkpoints";
 constexpr char kMinReward[] = "rlpipe_min_reward";
 constexpr char kMinEpisodes[] = "rlpipe_min_episodes";
@@ -122,8 +123,8 @@ class Reader {
 /// True for a key Encode writes (chunk keys only below `chunks`).
 bool IsKnownKey(const std::string& key, uint64_t chunks) {
   for (const char* known :
-       {kFormat, kPipeline, kSession, kSessionIndex, kSeed, kRunUri, kInputCheckpoint, kSaveAll,
-        kMinReward, kMinEpisodes, kConfigBytes, kConfigSha, kConfigChunks}) {
+       {kFormat, kPipeline, kSession, kSessionIndex, kSeed, kRunUri, kInputCheckpoint, kTransfer,
+        kSaveAll, kMinReward, kMinEpisodes, kConfigBytes, kConfigSha, kConfigChunks}) {
     if (key == known) return true;
   }
   for (uint64_t i = 0; i < chunks; ++i) {
@@ -144,6 +145,7 @@ std::map<std::string, std::string> EncodeHyperParameters(const SessionJobInput& 
   out[kSeed] = std::to_string(input.seed);
   out[kRunUri] = input.run_uri;
   if (!input.input_checkpoint_uri.empty()) out[kInputCheckpoint] = input.input_checkpoint_uri;
+  if (!input.transfer_json.empty()) out[kTransfer] = input.transfer_json;
   out[kSaveAll] = input.save_all_checkpoints ? "true" : "false";
   if (input.min_reward) out[kMinReward] = FormatDouble(*input.min_reward);
   if (input.min_episodes) out[kMinEpisodes] = std::to_string(*input.min_episodes);
@@ -193,6 +195,7 @@ SessionJobInput DecodeHyperParameters(const nlohmann::json& hyperparameters_json
   input.seed = reader.Unsigned(kSeed, UINT64_MAX);
   input.run_uri = reader.String(kRunUri);
   if (reader.Has(kInputCheckpoint)) input.input_checkpoint_uri = reader.String(kInputCheckpoint);
+  if (reader.Has(kTransfer)) input.transfer_json = reader.String(kTransfer);
   input.save_all_checkpoints = reader.Bool(kSaveAll);
   if (reader.Has(kMinReward)) input.min_reward = reader.Double(kMinReward);
   if (reader.Has(kMinEpisodes)) {

@@ -11,6 +11,8 @@
 ///   rlpipe_seed              the session's seed, decimal
 ///   rlpipe_run_uri           s3://bucket/prefix/<run-id> (the run's S3 root)
 ///   rlpipe_input_checkpoint  s3://… of the model to start from (absent: start fresh)
+///   rlpipe_transfer          the session's `transfer:` settings as one line of JSON
+///                            (config::ToJson; absent: the defaults)
 ///   rlpipe_save_all_checkpoints  "true" / "false"
 ///   rlpipe_min_reward, rlpipe_min_episodes  success criteria (absent: none)
 ///   rlpipe_config_bytes      length of the resolved config YAML in bytes
@@ -37,6 +39,7 @@ struct SessionJobInput {
   int session_index = 0;              // 0-based position of the session in the pipeline
   std::string resolved_config_yaml;   // the fully resolved training config (Tree::ToYaml)
   std::string input_checkpoint_uri;   // s3://… to start from, or "" to start fresh
+  std::string transfer_json;          // config::ToJson(TransferConfig), or "" for the defaults
   std::string run_uri;                // s3://bucket/prefix/<run-id>, no trailing '/'
   uint64_t seed = 0;                  // the session's seed
   bool save_all_checkpoints = false;  // keep rl_model_<n>_steps.zip files

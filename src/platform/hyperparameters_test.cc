@@ -16,6 +16,9 @@ SessionJobInput Sample(std::string yaml) {
   input.session_index = 1;
   input.resolved_config_yaml = std::move(yaml);
   input.input_checkpoint_uri = "s3://b/p/run-1/checkpoints/session1_basic/best_model.zip";
+  input.transfer_json =
+      R"({"load": ["policy"], "freeze": ["*.0.weight"], "reset_optimizer": false, )"
+      R"("reset_log_std": true})";
   input.run_uri = "s3://b/p/run-1";
   input.seed = 18446744073709551615ull;
   input.save_all_checkpoints = true;
@@ -72,10 +75,12 @@ TEST(HyperParametersTest, RespectsAwsLimitsAndUsesNoNewlines) {
 TEST(HyperParametersTest, OptionalFieldsAreOmitted) {
   SessionJobInput input = Sample("a: 1\n");
   input.input_checkpoint_uri.clear();
+  input.transfer_json.clear();
   input.min_reward.reset();
   input.min_episodes.reset();
   const auto encoded = EncodeHyperParameters(input);
   EXPECT_EQ(encoded.count("rlpipe_input_checkpoint"), 0u);
+  EXPECT_EQ(encoded.count("rlpipe_transfer"), 0u);
   EXPECT_EQ(encoded.count("rlpipe_min_reward"), 0u);
   EXPECT_EQ(DecodeHyperParameters(AsJson(encoded), "hp.json"), input);
 }

@@ -249,6 +249,11 @@ bool SageMakerExecutor::FetchModels(const pipeline::SessionRun& run,
                     fs::copy_options::overwrite_existing);
     }
   }
+  // The container's transfer report where a local run writes it.
+  if (!run.transfer_report.empty() && fs::exists(run.models_dir / kTransferReportFile)) {
+    fs::copy_file(run.models_dir / kTransferReportFile, run.transfer_report,
+                  fs::copy_options::overwrite_existing);
+  }
   return true;
 }
 

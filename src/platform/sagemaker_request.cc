@@ -373,6 +373,10 @@ nlohmann::json BuildCreateTrainingJobRequest(const PipelineConfig& pipeline, siz
   input.session_index = static_cast<int>(index);
   input.resolved_config_yaml = resolved.resolved.ToYaml();
   input.input_checkpoint_uri = location.input_checkpoint_uri;
+  // How the container loads that model, when the session asks for anything but the defaults.
+  if (!location.input_checkpoint_uri.empty() && !session.transfer.IsDefault()) {
+    input.transfer_json = config::ToJson(session.transfer);
+  }
   input.run_uri = location.run_uri;
   input.seed = SessionSeed(pipeline, index, resolved);
   input.save_all_checkpoints = pipeline.save_all_checkpoints;
@@ -484,7 +488,11 @@ SageMakerPlan PlanSageMakerRun(const PipelineConfig& pipeline,
     if (!options.role_arn.empty()) {
       sm.role_arn = options.role_arn;
       std::erase_if(sm.sources, [](const auto& entry) { return entry.first == "role_arn"; });
-      sm.sources.emplace_back("role_arn", config::SettingSource{{"--role-arn"}, "--role-arn"});
+      // Built field by field: GCC 12 -O3 warns falsely (maybe-uninitialized) on the braced form.
+      config::SettingSource flag;
+      flag.loc.file = "--role-arn";
+      flag.path = "--role-arn";
+      sm.sources.emplace_back("role_arn", flag);
     }
     for (std::string& warning : ValidateSageMakerConfig(pipeline, sm)) {
       plan.warnings.push_back(std::move(warning));

@@ -43,9 +43,15 @@ void CopyFileAtomic(const fs::path& from, const fs::path& to) {
   if (!to.parent_path().empty()) fs::create_directories(to.parent_path(), ec);
   if (ec) throw IoError("cannot create folder " + to.parent_path().string() + ": " + ec.message());
   static std::atomic<std::uint64_t> counter{0};
-  const fs::path temp =
-      to.parent_path() / ("." + to.filename().string() + ".tmp." + std::to_string(::getpid()) +
-                          "." + std::to_string(counter.fetch_add(1)));
+  // Appended piece by piece: GCC 12 at -O3 (Release) reports a false -Wrestrict overlap for
+  // `"literal" + std::string` (an insert at the front).
+  std::string temp_name = ".";
+  temp_name += to.filename().string();
+  temp_name += ".tmp.";
+  temp_name += std::to_string(::getpid());
+  temp_name += ".";
+  temp_name += std::to_string(counter.fetch_add(1));
+  const fs::path temp = to.parent_path() / temp_name;
   const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) {
     if (errno == ENOENT) throw NotFoundError("no such object: " + from.string());

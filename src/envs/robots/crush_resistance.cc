@@ -32,7 +32,7 @@ CrushResistance::CrushResistance(const WorldParams& world, const PressParams& pr
   spec_.observation_space.high.insert(spec_.observation_space.high.end(),
                                       {kInf, kInf, kInf, 1.0f, kInf, kInf});
   spec_.action_space = world_.RobotActionSpace();
-  spec_.robot_layout = world_.Layout(spec_.observation_space.Dim() - world_.ObsDim());
+  world_.DescribeLayout(spec_);
 }
 
 void CrushResistance::Reset(std::optional<uint64_t> seed, std::span<float> obs) {

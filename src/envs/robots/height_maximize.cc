@@ -19,7 +19,7 @@ HeightMaximize::HeightMaximize(const WorldParams& world, int max_episode_steps)
   spec_.observation_space.high.insert(spec_.observation_space.high.end(),
                                       {std::numeric_limits<float>::infinity(), 1.0f});
   spec_.action_space = world_.RobotActionSpace();
-  spec_.robot_layout = world_.Layout(spec_.observation_space.Dim() - world_.ObsDim());
+  world_.DescribeLayout(spec_);
 }
 
 void HeightMaximize::Reset(std::optional<uint64_t> seed, std::span<float> obs) {

@@ -348,6 +348,25 @@ RobotLayout MultiRobotWorld::Layout(int task_obs_dim) const {
   return layout;
 }
 
+void MultiRobotWorld::DescribeLayout(EnvSpec& spec) const {
+  // Robot blocks in observation order, then whatever the task appended.
+  spec.observation_layout.clear();
+  spec.action_layout.clear();
+  for (int i = 0; i < NumBars(); ++i) {
+    spec.observation_layout.push_back(
+        {"bar_robot[" + std::to_string(i) + "]", WorldLayout::kBarObsDim});
+    spec.action_layout.push_back({"bar_robot[" + std::to_string(i) + "]", WorldLayout::kBarActDim});
+  }
+  for (int j = 0; j < NumSpheres(); ++j) {
+    spec.observation_layout.push_back(
+        {"sphere[" + std::to_string(j) + "]", WorldLayout::kSphereObsDim});
+    spec.action_layout.push_back({"sphere[" + std::to_string(j) + "]", WorldLayout::kSphereActDim});
+  }
+  const int task_dim = spec.observation_space.Dim() - LayoutSize(spec.observation_layout);
+  if (task_dim > 0) spec.observation_layout.push_back({"task:" + spec.name, task_dim});
+  spec.robot_layout = Layout(task_dim);
+}
+
 Box MultiRobotWorld::RobotActionSpace() const {
   return {std::vector<float>(static_cast<size_t>(ActDim()), -1.0f),
           std::vector<float>(static_cast<size_t>(ActDim()), 1.0f)};

@@ -105,6 +105,11 @@ class MultiRobotWorld {
   /// The per-robot blocks ("bar" robots, then "sphere" robots) followed by a task block of
   /// `task_obs_dim` values, for the task's EnvSpec::robot_layout.
   RobotLayout Layout(int task_obs_dim) const;
+  /// Fills `spec`'s observation and action layouts: the robot blocks ("bar_robot[i]",
+  /// "sphere[j]"), then one "task:<spec.name>" block for the rest of the observation; and
+  /// spec.robot_layout (the same split by robot type, for MultiRobotPolicy). Call after the
+  /// spaces are set.
+  void DescribeLayout(EnvSpec& spec) const;
   /// Seconds per control step (timestep × frame_skip).
   double ControlDt() const { return params_.timestep_s * params_.frame_skip; }
 

@@ -6,6 +6,7 @@
 #include <numbers>
 #include <sstream>
 
+#include "core/byte_stream.h"
 #include "core/error.h"
 #include "envs/robots/navigation_common.h"
 
@@ -223,7 +224,7 @@ NarrowPassage::NarrowPassage(const WorldParams& world, const NarrowPassageParams
   box.low.insert(box.low.end(), {-kInf, -kInf, -kInf, -kInf, 0.0f, -1.0f, -1.0f, 0.0f, 0.0f});
   box.high.insert(box.high.end(), {kInf, kInf, kInf, kInf, kInf, 1.0f, 1.0f, 1.0f, 1.0f});
   spec_.action_space = world_.RobotActionSpace();
-  spec_.robot_layout = world_.Layout(spec_.observation_space.Dim() - world_.ObsDim());
+  world_.DescribeLayout(spec_);
 
   // Wall geoms: every geom named passage_wall….
   const mjModel& model = world_.model();
@@ -368,6 +369,33 @@ std::unique_ptr<Env> MakeNarrowPassage(const TaskParams& params, int /*max_episo
         " m; raise passage_width or lower passage_difficulty");
   }
   return std::make_unique<NarrowPassage>(ReadWorldParams(params), task);
+}
+
+std::optional<std::string> NarrowPassage::SaveState() const {
+  // The RNG, the episode variables, then the world.
+  ByteWriter writer;
+  writer.PutRng(rng_);
+  writer.Put<int32_t>(static_cast<int32_t>(next_));
+  writer.Put<uint8_t>(static_cast<uint8_t>(wall_contact_));
+  world_.SaveState(writer);
+  return writer.Take();
+}
+
+void NarrowPassage::RestoreState(std::string_view state) {
+  // Everything read and checked before anything changes.
+  ByteReader reader(state, "narrow_passage state");
+  const std::mt19937_64 rng = reader.GetRng();
+  const auto next = reader.Get<int32_t>();
+  const auto wall_contact = reader.Get<uint8_t>();
+  if (next < 0 || next > static_cast<int32_t>(course_.checkpoints.size())) {
+    throw IoError("narrow_passage state: expected a checkpoint index in [0, " +
+                  std::to_string(course_.checkpoints.size()) + "], found " + std::to_string(next));
+  }
+  world_.RestoreState(reader);
+  reader.Finish();
+  rng_ = rng;
+  next_ = next;
+  wall_contact_ = wall_contact != 0;
 }
 
 }  // namespace rlpipe::envs::robots

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <string>
@@ -14,6 +15,7 @@
 #include "envs/registry.h"
 #include "envs/robots/narrow_passage.h"
 #include "envs/robots/obstacle_navigation.h"
+#include "envs/robots/task_test_util.h"
 
 namespace rlpipe::envs::robots {
 namespace {
@@ -59,6 +61,8 @@ double GeomFootprint(const mjModel& model, int geom) {
   const mjtNum* size = model.geom_size + 3 * static_cast<size_t>(geom);
   return model.geom_type[geom] == mjGEOM_BOX ? std::hypot(size[0], size[1]) : size[0];
 }
+
+using rlpipe::envs::test_util::SameFuture;
 
 /// An obstacle_navigation env with the given overrides.
 std::unique_ptr<ObstacleNavigation> MakeNavigation(const TaskParams& overrides = {}) {
@@ -211,6 +215,30 @@ TEST(ObstacleNavigationTest, ObstaclesAndTargetsNeverOverlapTheSpawnDiscOrEachOt
   // The layout changes with the seed.
   std::sort(first_x.begin(), first_x.end());
   EXPECT_EQ(std::unique(first_x.begin(), first_x.end()), first_x.end());
+}
+
+TEST(ObstacleNavigationTest, RestoringAStateBringsItsObstaclesTargetAndCounts) {
+  // The saved env has reached one target; the restored one is in another episode.
+  auto saved = MakeNavigation();
+  auto restored = MakeNavigation();
+  std::vector<float> obs(static_cast<size_t>(saved->Spec().observation_space.Dim()));
+  const std::vector<float> idle(static_cast<size_t>(saved->Spec().action_space.Dim()), 0.0f);
+  saved->Reset(3, obs);
+  restored->Reset(4, obs);
+  LineUp(saved->world(), 0.0);
+  saved->PlaceTarget(-0.5, 0.5);
+  ASSERT_EQ(saved->Step(idle, obs).info.at("target_reached"), 1.0);
+
+  restored->RestoreState(*saved->SaveState());
+  EXPECT_EQ(restored->target(), saved->target());
+  EXPECT_EQ(restored->targets_reached(), 1);
+  for (int i = 0; i < saved->task_params().num_obstacles; ++i) {
+    const int g = saved->ObstacleGeom(i);
+    EXPECT_EQ(std::memcmp(GeomPos(restored->world().data(), g), GeomPos(saved->world().data(), g),
+                          3 * sizeof(mjtNum)),
+              0);
+  }
+  EXPECT_TRUE(SameFuture(*saved, *restored, 40));
 }
 
 TEST(ObstacleNavigationTest, LeavingTheArenaTerminates) {
@@ -487,6 +515,25 @@ TEST(NarrowPassageTest, ARobotOverAWallTerminates) {
   EXPECT_TRUE(env->OnCourse(course.goal[0], course.goal[1]));
   EXPECT_TRUE(env->OnCourse(course.room_center[0], course.room_center[1]));
   EXPECT_FALSE(env->OnCourse(course.room_center[0], course.room_center[1] - 100.0));
+}
+
+TEST(NarrowPassageTest, RestoringAStateBringsItsCheckpointProgress) {
+  auto saved = MakePassage();
+  auto restored = MakePassage();
+  std::vector<float> obs(static_cast<size_t>(saved->Spec().observation_space.Dim()));
+  const std::vector<float> idle(static_cast<size_t>(saved->Spec().action_space.Dim()), 0.0f);
+  saved->Reset(2, obs);
+  restored->Reset(3, obs);
+  const Point2 first = saved->course().checkpoints[0];
+  saved->world().PlaceRobot(saved->world().NumBars(), {first[0], first[1], C::kSphereRadius});
+  ASSERT_EQ(saved->Step(idle, obs).info.at("checkpoints_passed"), 1.0);
+
+  restored->RestoreState(*saved->SaveState());
+  EXPECT_EQ(restored->checkpoints_passed(), 1);
+  EXPECT_TRUE(SameFuture(*saved, *restored, 40));
+  // A state of another course (more passages) does not fit.
+  auto longer = MakePassage({{"num_passages", 6.0}});
+  EXPECT_THROW(longer->RestoreState(*saved->SaveState()), IoError);
 }
 
 TEST(NarrowPassageTest, BadParametersNameTheirKey) {

@@ -7,6 +7,9 @@
 #include <sstream>
 #include <vector>
 
+#include "core/byte_stream.h"
+#include "core/error.h"
+
 namespace rlpipe::envs::robots {
 
 using object_tasks::AppendBounds;
@@ -138,7 +141,7 @@ ObjectDisplacement::ObjectDisplacement(const WorldParams& world,
   AppendBounds(box, kNumObjectShapes, 0.0f, 1.0f);  // shape one-hot
   AppendBounds(box, 1, 0.0f, 1.0f);                 // elapsed fraction
   spec_.action_space = world_->RobotActionSpace();
-  spec_.robot_layout = world_->Layout(spec_.observation_space.Dim() - world_->ObsDim());
+  world_->DescribeLayout(spec_);
 }
 
 WorldParams ObjectDisplacement::WorldFor(ObjectShape shape) const {
@@ -290,6 +293,62 @@ std::unique_ptr<Env> MakeObjectDisplacement(const TaskParams& params, int max_ep
   task.max_object_distance_m =
       ReadTaskReal(params, "max_object_distance", ObjectDisplacement::kMinObjectDistance, 100.0);
   return std::make_unique<ObjectDisplacement>(ReadWorldParams(params), task, max_episode_steps);
+}
+
+std::optional<std::string> ObjectDisplacement::SaveState() const {
+  // The RNG, the episode variables, warnings of replaced worlds, then the world.
+  ByteWriter writer;
+  writer.PutRng(rng_);
+  writer.Put<int32_t>(static_cast<int32_t>(steps_));
+  writer.Put<int32_t>(static_cast<int32_t>(shape_));
+  writer.Put<int32_t>(static_cast<int32_t>(direction_));
+  writer.Put(start_xy_);
+  writer.Put<double>(last_displacement_);
+  writer.Put<double>(best_displacement_);
+  writer.PutVector<int64_t>(retired_warnings_.number);
+  world_->SaveState(writer);
+  return writer.Take();
+}
+
+void ObjectDisplacement::RestoreState(std::string_view state) {
+  // Episode variables first; the shape says which world the rest belongs to.
+  ByteReader reader(state, "object_displacement state");
+  const std::mt19937_64 rng = reader.GetRng();
+  const auto steps = reader.Get<int32_t>();
+  const auto shape = reader.Get<int32_t>();
+  const auto direction = reader.Get<int32_t>();
+  const auto start_xy = reader.Get<std::array<double, 2>>();
+  const auto last_displacement = reader.Get<double>();
+  const auto best_displacement = reader.Get<double>();
+  const std::vector<int64_t> retired = reader.GetVector<int64_t>();
+  if (shape < 0 || shape >= kNumObjectShapes || direction < 0 || direction > 3 ||
+      retired.size() != retired_warnings_.number.size()) {
+    throw IoError("object_displacement state: expected a shape in [0, " +
+                  std::to_string(kNumObjectShapes) + "), a direction in [0, 3] and " +
+                  std::to_string(retired_warnings_.number.size()) + " warning counts, found " +
+                  std::to_string(shape) + ", " + std::to_string(direction) + " and " +
+                  std::to_string(retired.size()));
+  }
+
+  // The saved shape's world (this one when the shape matches), restored before anything changes.
+  const auto saved_shape = static_cast<ObjectShape>(shape);
+  std::unique_ptr<MultiRobotWorld> rebuilt;
+  if (saved_shape != shape_) rebuilt = std::make_unique<MultiRobotWorld>(WorldFor(saved_shape));
+  MultiRobotWorld& world = rebuilt ? *rebuilt : *world_;
+  world.RestoreState(reader);
+  reader.Finish();
+  if (rebuilt) {
+    world_ = std::move(rebuilt);
+    object_ = FindFreeBody(world_->model(), "object", "object_root");
+  }
+  std::copy(retired.begin(), retired.end(), retired_warnings_.number.begin());
+  rng_ = rng;
+  steps_ = steps;
+  shape_ = saved_shape;
+  direction_ = static_cast<Direction>(direction);
+  start_xy_ = start_xy;
+  last_displacement_ = last_displacement;
+  best_displacement_ = best_displacement;
 }
 
 }  // namespace rlpipe::envs::robots

@@ -68,6 +68,10 @@ class ObjectDisplacement : public Env, public sim::WarningSource {
   const EnvSpec& Spec() const override { return spec_; }
   void Reset(std::optional<uint64_t> seed, std::span<float> obs) override;
   StepResult Step(std::span<const float> action, std::span<float> obs) override;
+  /// The episode's shape (the world is rebuilt for it on restore), direction, start and
+  /// displacement variables, the reset RNG and the world's state, bit for bit.
+  std::optional<std::string> SaveState() const override;
+  void RestoreState(std::string_view state) override;
   int64_t WarningCount() const override { return Warnings().Total(); }
   std::string WarningSummary() const override { return Warnings().ToString(); }
 

@@ -7,12 +7,14 @@
 #include <sstream>
 #include <string>
 
+#include "core/byte_stream.h"
 #include "core/error.h"
 
 namespace rlpipe::envs::robots {
 
 using object_tasks::AppendBounds;
 using object_tasks::FindFreeBody;
+using object_tasks::FreeBodyInertials;
 using object_tasks::MjcfNumber;
 using object_tasks::ReadTaskInt;
 using object_tasks::ReadTaskReal;
@@ -91,7 +93,7 @@ ObjectManipulation::ObjectManipulation(const WorldParams& world,
     AppendBounds(box, 1, static_cast<float>(kMinMass), static_cast<float>(kMaxMass));  // mass
   }
   spec_.action_space = world_.RobotActionSpace();
-  spec_.robot_layout = world_.Layout(spec_.observation_space.Dim() - world_.ObsDim());
+  world_.DescribeLayout(spec_);
 }
 
 double ObjectManipulation::ObjectMass(int k) const {
@@ -316,6 +318,43 @@ std::unique_ptr<Env> MakeObjectManipulation(const TaskParams& params, int max_ep
         ShownNumber(world.spawn_radius_m) + " m; lower num_objects or raise arena_size");
   }
   return std::make_unique<ObjectManipulation>(world, task, max_episode_steps);
+}
+
+std::optional<std::string> ObjectManipulation::SaveState() const {
+  // The RNG, the episode variables, this episode's masses, then the world.
+  ByteWriter writer;
+  writer.PutRng(rng_);
+  writer.Put<int32_t>(static_cast<int32_t>(steps_));
+  writer.PutVector<std::array<double, 2>>(targets_);
+  writer.PutVector<double>(last_distance_);
+  writer.PutVector<uint8_t>(entered_);
+  FreeBodyInertials::Capture(world_.model(), objects_).Write(writer);
+  world_.SaveState(writer);
+  return writer.Take();
+}
+
+void ObjectManipulation::RestoreState(std::string_view state) {
+  // Everything read and checked before anything changes.
+  ByteReader reader(state, "object_manipulation state");
+  const std::mt19937_64 rng = reader.GetRng();
+  const auto steps = reader.Get<int32_t>();
+  std::vector<std::array<double, 2>> targets = reader.GetVector<std::array<double, 2>>();
+  std::vector<double> last_distance = reader.GetVector<double>();
+  std::vector<uint8_t> entered = reader.GetVector<uint8_t>();
+  const size_t objects = objects_.size();
+  if (targets.size() != objects || last_distance.size() != objects || entered.size() != objects) {
+    throw IoError("object_manipulation state: expected " + std::to_string(objects) +
+                  " objects, found " + std::to_string(targets.size()));
+  }
+  const FreeBodyInertials inertials = FreeBodyInertials::Read(reader, world_.model(), objects_);
+  world_.RestoreState(reader);
+  reader.Finish();
+  inertials.Apply(world_.mutable_model(), objects_);
+  rng_ = rng;
+  steps_ = steps;
+  targets_ = std::move(targets);
+  last_distance_ = std::move(last_distance);
+  entered_ = std::move(entered);
 }
 
 }  // namespace rlpipe::envs::robots

@@ -51,6 +51,10 @@ class ObjectManipulation : public Env, public sim::WarningSource {
   const EnvSpec& Spec() const override { return spec_; }
   void Reset(std::optional<uint64_t> seed, std::span<float> obs) override;
   StepResult Step(std::span<const float> action, std::span<float> obs) override;
+  /// The objects' masses (model fields), targets, distances and entered flags, the reset RNG and
+  /// the world's state, bit for bit.
+  std::optional<std::string> SaveState() const override;
+  void RestoreState(std::string_view state) override;
   int64_t WarningCount() const override { return world_.Warnings().Total(); }
   std::string WarningSummary() const override { return world_.Warnings().ToString(); }
 

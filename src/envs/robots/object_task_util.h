@@ -1,10 +1,15 @@
 #pragma once
 /// Small pieces shared by the object and terrain tasks (object_displacement,
 /// object_manipulation, terrain_traversal): strict reading of task parameters, MJCF number text,
-/// free-body addresses and observation-box building.
+/// free-body addresses, observation-box building and the saved state of the model fields they
+/// change per episode.
 #include <mujoco/mujoco.h>
 
+#include <span>
 #include <string>
+#include <vector>
+
+#include "core/byte_stream.h"
 
 #include "envs/env.h"
 #include "envs/registry.h"
@@ -42,5 +47,35 @@ void AppendBounds(Box& box, int count, float lo, float hi);
 /// Puts a free body at rest at `pos` with orientation `quat` (w, x, y, z); no kinematics pass.
 void SetFreeBodyPose(const FreeBody& free_body, mjData& data, const mjtNum pos[3],
                      const mjtNum quat[4]);
+
+/// Exact resume of model fields a task changes per episode. mjModel is per env instance and
+/// MultiRobotWorld::SaveState carries only its connection fields, so a task that rescales objects
+/// or moves scenery carries those fields in its own state: Capture from the model, Write, Read back
+/// (sizes checked, IoError), then Apply once everything else of the state has been read.
+
+/// Mass, inertia and inverse weights of some free bodies (rescaled per episode), and every body's
+/// subtree mass.
+struct FreeBodyInertials {
+  std::vector<mjtNum> per_body;      // [bodies * 12]: mass, inertia 3, body_invweight0 2,
+                                     // dof_invweight0 6
+  std::vector<mjtNum> subtree_mass;  // [nbody]
+
+  static FreeBodyInertials Capture(const mjModel& model, std::span<const FreeBody> bodies);
+  void Write(ByteWriter& writer) const;
+  static FreeBodyInertials Read(ByteReader& reader, const mjModel& model,
+                                std::span<const FreeBody> bodies);
+  void Apply(mjModel& model, std::span<const FreeBody> bodies) const;
+};
+
+/// Placement and collision switches of some geoms (a pool of scenery boxes laid out per episode).
+struct GeomLayout {
+  std::vector<mjtNum> reals;  // [geoms * 11]: pos 3, size 3, quat 4, rbound
+  std::vector<int> ints;      // [geoms * 3]: contype, conaffinity, group
+
+  static GeomLayout Capture(const mjModel& model, std::span<const int> geoms);
+  void Write(ByteWriter& writer) const;
+  static GeomLayout Read(ByteReader& reader, std::span<const int> geoms);
+  void Apply(mjModel& model, std::span<const int> geoms) const;
+};
 
 }  // namespace rlpipe::envs::robots::object_tasks

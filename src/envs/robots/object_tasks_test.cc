@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <set>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "envs/registry.h"
 #include "envs/robots/object_displacement.h"
 #include "envs/robots/object_manipulation.h"
+#include "envs/robots/task_test_util.h"
 #include "envs/robots/terrain_traversal.h"
 
 namespace rlpipe::envs::robots {
@@ -79,6 +81,8 @@ std::string ConfigErrorOf(const std::string& task, const TaskParams& overrides) 
   }
   return "";
 }
+
+using rlpipe::envs::test_util::SameFuture;
 
 // ----------------------------------------------------------------------------- displacement
 
@@ -174,6 +178,27 @@ TEST(ObjectDisplacementTest, AllEightShapesAppearRestStillAndArePlacedWithinRang
   EXPECT_EQ(seen.size(), static_cast<size_t>(kNumObjectShapes));
   EXPECT_EQ(directions.size(), 4u);
   EXPECT_EQ(env->WarningCount(), 0) << env->WarningSummary();
+}
+
+TEST(ObjectDisplacementTest, RestoringAStateOfAnotherShapeRebuildsThatShapesWorld) {
+  // The saved env mid-episode; the restored one in an episode of another shape.
+  auto saved = MakeDisplacement();
+  auto restored = MakeDisplacement();
+  auto obs = ObsBuffer(*saved);
+  saved->Reset(1, obs);
+  uint64_t other_seed = 2;
+  for (restored->Reset(other_seed, obs); restored->shape() == saved->shape();) {
+    restored->Reset(++other_seed, obs);
+  }
+  for (int t = 0; t < 5; ++t) saved->Step(Idle(*saved), obs);
+
+  restored->RestoreState(*saved->SaveState());
+  EXPECT_EQ(restored->shape(), saved->shape());
+  EXPECT_EQ(restored->direction(), saved->direction());
+  EXPECT_EQ(restored->world().model().ngeom, saved->world().model().ngeom);
+  EXPECT_EQ(restored->Displacement(), saved->Displacement());
+  EXPECT_TRUE(SameFuture(*saved, *restored, 40));
+  EXPECT_EQ(restored->WarningCount(), 0) << restored->WarningSummary();
 }
 
 TEST(ObjectDisplacementTest, ARobotLeavingTheArenaTerminatesWithTheBonus) {
@@ -329,6 +354,35 @@ TEST(ObjectManipulationTest, MassesAreRandomInTwoToEightKilogramsWithScaledInert
   }
 }
 
+TEST(ObjectManipulationTest, RestoringAStateBringsItsMassesTargetsAndEnteredFlags) {
+  // An object entered its target in the saved episode; the restored env is in another episode.
+  auto saved = MakeManipulation();
+  auto restored = MakeManipulation();
+  auto obs = ObsBuffer(*saved);
+  saved->Reset(0, obs);
+  restored->Reset(1, obs);
+  MoveTowardsTarget(*saved, 0, 1.0);
+  const StepResult entered = saved->Step(Idle(*saved), obs);
+  ASSERT_EQ(entered.info.at("objects_entered"), 1.0);
+
+  restored->RestoreState(*saved->SaveState());
+  const mjModel& a = saved->world().model();
+  const mjModel& b = restored->world().model();
+  for (int k = 0; k < saved->NumObjects(); ++k) {
+    const int body = saved->object(k).body;
+    EXPECT_EQ(restored->ObjectMass(k), saved->ObjectMass(k));
+    EXPECT_EQ(std::memcmp(b.body_inertia + 3 * body, a.body_inertia + 3 * body, 3 * sizeof(mjtNum)),
+              0);
+    EXPECT_EQ(restored->target(k), saved->target(k));
+  }
+  EXPECT_EQ(std::memcmp(b.body_subtreemass, a.body_subtreemass, a.nbody * sizeof(mjtNum)), 0);
+  // The entered bonus is not paid again, and the future is the same.
+  const StepResult next = restored->Step(Idle(*restored), obs);
+  EXPECT_EQ(next.info.at("objects_entered"), 1.0);
+  saved->Step(Idle(*saved), obs);
+  EXPECT_TRUE(SameFuture(*saved, *restored, 40));
+}
+
 TEST(ObjectManipulationTest, TheTightestAcceptedArenaAlwaysPlacesEverything) {
   // 6 objects in an 8 m arena around a 1 m spawn disc is just inside the capacity check.
   auto env =
@@ -432,6 +486,23 @@ TEST(TerrainTraversalTest, TheCourseIsDeterministicPerSeedAndDifficultyChangesIt
   a->Reset(4, obs);
   EXPECT_EQ(a->CourseGeometry(), seed4);
   EXPECT_EQ(a->features().size(), 8u);  // 20 m of 2.5 m segments
+}
+
+TEST(TerrainTraversalTest, RestoringAStateBringsItsCourseAndStuckCount) {
+  auto saved = MakeTerrain({});
+  auto restored = MakeTerrain({});
+  auto obs = ObsBuffer(*saved);
+  saved->Reset(4, obs);
+  restored->Reset(5, obs);
+  ASSERT_NE(restored->CourseGeometry(), saved->CourseGeometry());
+  for (int t = 0; t < 5; ++t) saved->Step(Idle(*saved), obs);
+
+  restored->RestoreState(*saved->SaveState());
+  EXPECT_EQ(restored->CourseGeometry(), saved->CourseGeometry());
+  EXPECT_EQ(restored->features(), saved->features());
+  EXPECT_EQ(restored->stuck_count(), saved->stuck_count());
+  EXPECT_EQ(restored->TerrainHeight(6.0, 0.0), saved->TerrainHeight(6.0, 0.0));
+  EXPECT_TRUE(SameFuture(*saved, *restored, 40));
 }
 
 TEST(TerrainTraversalTest, TheTerrainHasTheDrawnFeatureHeights) {

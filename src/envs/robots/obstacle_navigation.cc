@@ -6,6 +6,7 @@
 #include <sstream>
 #include <string>
 
+#include "core/byte_stream.h"
 #include "core/error.h"
 #include "envs/robots/navigation_common.h"
 
@@ -144,7 +145,7 @@ ObstacleNavigation::ObstacleNavigation(const WorldParams& world,
     box.high.insert(box.high.end(), {kInf, kInf, 1.0f, 1.0f});
   }
   spec_.action_space = world_.RobotActionSpace();
-  spec_.robot_layout = world_.Layout(spec_.observation_space.Dim() - world_.ObsDim());
+  world_.DescribeLayout(spec_);
 
   // Obstacle geoms and mocap bodies, resolved once by name.
   const mjModel& model = world_.model();
@@ -357,6 +358,42 @@ std::unique_ptr<Env> MakeObstacleNavigation(const TaskParams& params, int /*max_
   task.arena_size_m = ReadTaskReal(params, "arena_size", 0.0, 1000.0, true);
   task.target_radius_m = ReadTaskReal(params, "target_radius", 0.0, 100.0, true);
   return std::make_unique<ObstacleNavigation>(ReadWorldParams(params), task);
+}
+
+std::optional<std::string> ObstacleNavigation::SaveState() const {
+  // The RNG, the episode variables, then the world (its data holds the mocap poses).
+  ByteWriter writer;
+  writer.PutRng(rng_);
+  writer.PutVector<std::array<double, 3>>(obstacle_pose_);
+  writer.Put(target_);
+  writer.Put<double>(previous_distance_m_);
+  writer.Put<uint8_t>(static_cast<uint8_t>(collision_));
+  writer.Put<int32_t>(static_cast<int32_t>(targets_reached_));
+  world_.SaveState(writer);
+  return writer.Take();
+}
+
+void ObstacleNavigation::RestoreState(std::string_view state) {
+  // Everything read and checked before anything changes.
+  ByteReader reader(state, "obstacle_navigation state");
+  const std::mt19937_64 rng = reader.GetRng();
+  std::vector<std::array<double, 3>> obstacle_pose = reader.GetVector<std::array<double, 3>>();
+  if (obstacle_pose.size() != obstacle_pose_.size()) {
+    throw IoError("obstacle_navigation state: expected " + std::to_string(obstacle_pose_.size()) +
+                  " obstacles, found " + std::to_string(obstacle_pose.size()));
+  }
+  const auto target = reader.Get<std::array<double, 2>>();
+  const auto previous_distance_m = reader.Get<double>();
+  const auto collision = reader.Get<uint8_t>();
+  const auto targets_reached = reader.Get<int32_t>();
+  world_.RestoreState(reader);
+  reader.Finish();
+  rng_ = rng;
+  obstacle_pose_ = std::move(obstacle_pose);
+  target_ = target;
+  previous_distance_m_ = previous_distance_m;
+  collision_ = collision != 0;
+  targets_reached_ = targets_reached;
 }
 
 }  // namespace rlpipe::envs::robots

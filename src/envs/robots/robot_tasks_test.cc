@@ -122,6 +122,20 @@ TEST(HeightMaximizeTest, RegisteredUnderItsNameAndAlias) {
   EXPECT_EQ(env->Spec().observation_space.Dim(), 4 * 29 + 2 * 14 + 2);
   EXPECT_EQ(env->Spec().action_space.Dim(), 4 * 6 + 2 * 3);
 
+  // The named blocks of both vectors (what transfer learning matches on).
+  const SpaceLayout& obs = env->Spec().observation_layout;
+  ASSERT_EQ(obs.size(), 7u);
+  EXPECT_EQ(obs[3].name, "bar_robot[3]");
+  EXPECT_EQ(obs[3].size, 29);
+  EXPECT_EQ(obs[5].name, "sphere[1]");
+  EXPECT_EQ(obs[5].size, 14);
+  EXPECT_EQ(obs[6].name, "task:height_maximize");
+  EXPECT_EQ(obs[6].size, 2);
+  const SpaceLayout& act = env->Spec().action_layout;
+  ASSERT_EQ(act.size(), 6u);
+  EXPECT_EQ(act[4].name, "sphere[0]");
+  EXPECT_EQ(act[4].size, 3);
+
   // Too many robots for the disc is a ConfigError from MakeEnv.
   cfg.params.kind = config::Tree::Kind::kMap;
   cfg.params.entries.emplace_back("num_type_b_robots", config::Tree::Scalar("50"));

@@ -6,11 +6,13 @@
 #include <sstream>
 #include <string>
 
+#include "core/byte_stream.h"
 #include "core/error.h"
 
 namespace rlpipe::envs::robots {
 
 using object_tasks::AppendBounds;
+using object_tasks::GeomLayout;
 using object_tasks::MjcfNumber;
 using object_tasks::ReadTaskInt;
 using object_tasks::ReadTaskReal;
@@ -120,7 +122,7 @@ TerrainTraversal::TerrainTraversal(const WorldParams& world, const TerrainParams
   AppendBounds(box, 2, -kInf, kInf);  // centre y, z
   AppendBounds(box, kHeightProbes, 0.0f, kInf);
   spec_.action_space = world_.RobotActionSpace();
-  spec_.robot_layout = world_.Layout(spec_.observation_space.Dim() - world_.ObsDim());
+  world_.DescribeLayout(spec_);
 }
 
 void TerrainTraversal::SetBox(int segment, int slot, double x, double z, double half_x,
@@ -352,6 +354,52 @@ std::unique_ptr<Env> MakeTerrainTraversal(const TaskParams& params, int max_epis
   task.target_distance_m = ReadTaskReal(params, "target_distance", 5.0, 200.0);
   task.stuck_steps = ReadTaskInt(params, "stuck_steps", 1, 1000000);
   return std::make_unique<TerrainTraversal>(ReadWorldParams(params), task, max_episode_steps);
+}
+
+std::optional<std::string> TerrainTraversal::SaveState() const {
+  // The RNG, the episode variables, the course, then the world.
+  ByteWriter writer;
+  writer.PutRng(rng_);
+  writer.Put<int32_t>(static_cast<int32_t>(steps_));
+  writer.Put<double>(start_x_);
+  writer.Put<double>(last_x_);
+  writer.Put<double>(best_x_);
+  writer.Put<int32_t>(static_cast<int32_t>(stuck_count_));
+  writer.PutVector<TerrainFeature>(features_);
+  GeomLayout::Capture(world_.model(), box_geoms_).Write(writer);
+  world_.SaveState(writer);
+  return writer.Take();
+}
+
+void TerrainTraversal::RestoreState(std::string_view state) {
+  // Everything read and checked before anything changes.
+  ByteReader reader(state, "terrain_traversal state");
+  const std::mt19937_64 rng = reader.GetRng();
+  const auto steps = reader.Get<int32_t>();
+  const auto start_x = reader.Get<double>();
+  const auto last_x = reader.Get<double>();
+  const auto best_x = reader.Get<double>();
+  const auto stuck_count = reader.Get<int32_t>();
+  std::vector<TerrainFeature> features = reader.GetVector<TerrainFeature>();
+  const bool known = std::all_of(features.begin(), features.end(), [](TerrainFeature f) {
+    return static_cast<int>(f) >= 0 && static_cast<int>(f) < kNumTerrainFeatures;
+  });
+  if (features.size() != features_.size() || !known) {
+    throw IoError("terrain_traversal state: expected " + std::to_string(features_.size()) +
+                  " known course features, found " + std::to_string(features.size()) +
+                  (known ? "" : " with unknown kinds"));
+  }
+  const GeomLayout course = GeomLayout::Read(reader, box_geoms_);
+  world_.RestoreState(reader);
+  reader.Finish();
+  course.Apply(world_.mutable_model(), box_geoms_);
+  rng_ = rng;
+  steps_ = steps;
+  start_x_ = start_x;
+  last_x_ = last_x;
+  best_x_ = best_x;
+  stuck_count_ = stuck_count;
+  features_ = std::move(features);
 }
 
 }  // namespace rlpipe::envs::robots

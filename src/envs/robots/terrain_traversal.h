@@ -56,6 +56,10 @@ class TerrainTraversal : public Env, public sim::WarningSource {
   const EnvSpec& Spec() const override { return spec_; }
   void Reset(std::optional<uint64_t> seed, std::span<float> obs) override;
   StepResult Step(std::span<const float> action, std::span<float> obs) override;
+  /// The episode's course (features and the pool boxes' model fields), progress and stuck
+  /// variables, the reset RNG and the world's state, bit for bit.
+  std::optional<std::string> SaveState() const override;
+  void RestoreState(std::string_view state) override;
   int64_t WarningCount() const override { return world_.Warnings().Total(); }
   std::string WarningSummary() const override { return world_.Warnings().ToString(); }
 
