@@ -85,7 +85,7 @@ TEST(ThreadedVectorEnvTest, ReusesItsPoolAcrossManySteps) {
 /// A one-dimensional env whose Step throws when the action is negative.
 class PickyEnv : public envs::Env {
  public:
-  PickyEnv() { spec_ = {"picky", {{0.0f}, {1.0f}}, {{-1.0f}, {1.0f}}, 0, {}, {}}; }
+  PickyEnv() { spec_ = {"picky", {{0.0f}, {1.0f}}, {{-1.0f}, {1.0f}}, 0, {}, {}, {}}; }
   const envs::EnvSpec& Spec() const override { return spec_; }
   void Reset(std::optional<uint64_t>, std::span<float> obs) override { obs[0] = 0.0f; }
   envs::StepResult Step(std::span<const float> action, std::span<float> obs) override {

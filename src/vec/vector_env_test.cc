@@ -47,7 +47,7 @@ bool SameBits(const std::vector<float>& a, const std::vector<float>& b) {
 /// A task without state capture: obs = [seed-derived start + steps], one episode per 4 steps.
 class CounterEnv : public envs::Env {
  public:
-  CounterEnv() { spec_ = {"counter", {{-1e9f}, {1e9f}}, {{-1.0f}, {1.0f}}, 0, {}, {}}; }
+  CounterEnv() { spec_ = {"counter", {{-1e9f}, {1e9f}}, {{-1.0f}, {1.0f}}, 0, {}, {}, {}}; }
   const envs::EnvSpec& Spec() const override { return spec_; }
   void Reset(std::optional<uint64_t> seed, std::span<float> obs) override {
     if (seed) start_ = static_cast<float>(*seed % 1000);
