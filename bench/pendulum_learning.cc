@@ -33,6 +33,7 @@ struct BenchOptions {
   int64_t eval_freq = 0;
   int eval_episodes = 10;
   fs::path out = fs::temp_directory_path() / "rlpipe_bench_pendulum";
+  bool no_sde = false;  // A2C: plain Gaussian exploration instead of the zoo's gSDE
 };
 
 /// One row of the table: the config and what counts as learned.
@@ -71,9 +72,9 @@ BenchSetting PendulumSetting(const std::string& name) {
       c.training.eval_freq = 2000;
       break;
     case Algorithm::kA2c:
-      // rl-zoo a2c.yml without gSDE (not implemented): VecNormalize (observations and rewards),
-      // 8 envs, n_steps 8, gamma 0.9, gae_lambda 0.9, vf_coef 0.4, lin_7e-4, log_std_init -2,
-      // 500k steps (the zoo trains 1M).
+      // rl-zoo a2c.yml: gSDE, VecNormalize (observations and rewards), 8 envs, n_steps 8,
+      // gamma 0.9, gae_lambda 0.9, vf_coef 0.4, lin_7e-4, log_std_init -2, ortho_init False,
+      // RMSprop (SB3's A2C default); 500k steps (the zoo trains 1M). --no-sde for the reference.
       c.agent.n_steps = 8;
       c.agent.gamma = 0.9;
       c.agent.gae_lambda = 0.9;
@@ -81,6 +82,8 @@ BenchSetting PendulumSetting(const std::string& name) {
       c.agent.learning_rate = 7e-4;
       c.agent.learning_rate_linear = true;
       c.agent.log_std_init = -2.0;
+      c.agent.use_sde = true;
+      c.network.ortho_init = false;
       c.training.n_envs = 8;
       c.training.normalize.obs = true;
       c.training.normalize.reward = true;
@@ -106,6 +109,7 @@ int main(int argc, char** argv) {
   app.add_option("--eval-freq", options.eval_freq, "env steps between evaluations (0 = default)");
   app.add_option("--eval-episodes", options.eval_episodes, "episodes per evaluation");
   app.add_option("--out", options.out, "folder for the models");
+  app.add_flag("--no-sde", options.no_sde, "A2C without gSDE (the reference for its effect)");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -113,6 +117,7 @@ int main(int argc, char** argv) {
     rlpipe::config::TrainingConfig& training = setting.config.training;
     if (options.timesteps > 0) training.total_timesteps = options.timesteps;
     if (options.eval_freq > 0) training.eval_freq = options.eval_freq;
+    if (options.no_sde) setting.config.agent.use_sde = false;
     training.eval_episodes = options.eval_episodes;
 
     std::vector<double> finals;

@@ -60,7 +60,7 @@ std::map<std::string, double> A2cUpdate::Update(const RolloutTensors& rollout,
                                                 int64_t timesteps) {
   // Re-evaluate the whole rollout under the current parameters.
   nn::ActorCriticOutput out = policy_->forward(rollout.obs);
-  nn::DiagGaussian dist(out.mean, out.log_std);
+  const nn::DiagGaussian dist = nn::PolicyDistribution(out);
   A2cLossInputs in{dist.LogProb(rollout.actions), rollout.advantages, out.value, rollout.returns,
                    dist.Entropy()};
   A2cLossTerms terms = ComputeA2cLoss(in, agent_);

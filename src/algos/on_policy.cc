@@ -104,6 +104,7 @@ class OnPolicyRun {
   std::vector<float> actions_, clipped_, values_, log_probs_, rewards_, final_values_;
   std::vector<float> eval_action_;
   std::vector<uint8_t> dones_;
+  torch::Tensor exploration_;  // gSDE: [N, latent, act_dim] noise matrices of the current period
 };
 
 void OnPolicyRun::Resume(const fs::path& path) {
@@ -117,6 +118,19 @@ void OnPolicyRun::Resume(const fs::path& path) {
                                                    restarted_envs_);
   rollouts_ = reader.Get<int64_t>();
   buffer_.Restore(reader.GetString());
+  if (agent_.use_sde) {
+    const std::vector<float> exploration = reader.GetVector<float>();
+    const torch::Tensor log_std = policy_->ActionLogStd();
+    const int64_t expected = envs_.Size() * log_std.numel();
+    if (!exploration.empty() && static_cast<int64_t>(exploration.size()) != expected) {
+      throw IoError(origin + ": expected " + std::to_string(expected) +
+                    " gSDE noise values, found " + std::to_string(exploration.size()));
+    }
+    if (!exploration.empty()) {
+      exploration_ = ToTensor(exploration, envs_.Size(), log_std.numel())
+                         .reshape({envs_.Size(), log_std.size(0), log_std.size(1)});
+    }
+  }
   torch::serialize::InputArchive archive;
   LoadArchiveBytes(archive, reader.GetString(), origin + " optimizer state");
   update_->LoadState(archive);
@@ -167,8 +181,19 @@ void OnPolicyRun::CollectStep() {
   {
     torch::NoGradGuard no_grad;
     nn::ActorCriticOutput out = policy_->forward(ToTensor(obs_, n, obs_dim));
-    nn::DiagGaussian dist(out.mean, out.log_std);
-    torch::Tensor actions = dist.Sample(generator_);  // [N, act_dim]
+    const nn::DiagGaussian dist = nn::PolicyDistribution(out);
+    torch::Tensor actions;  // [N, act_dim]
+    if (agent_.use_sde) {
+      // gSDE: new noise matrices at each rollout's start and every sde_sample_freq steps.
+      const int step_in_rollout = buffer_.Steps();
+      if (step_in_rollout == 0 ||
+          (agent_.sde_sample_freq > 0 && step_in_rollout % agent_.sde_sample_freq == 0)) {
+        exploration_ = nn::DrawExploration(out.log_std, n, generator_);
+      }
+      actions = nn::ExploreAction(out, exploration_);
+    } else {
+      actions = dist.Sample(generator_);
+    }
     CopyOut(actions, actions_);
     CopyOut(dist.LogProb(actions), log_probs_);
     CopyOut(out.value, values_);
@@ -271,6 +296,12 @@ void OnPolicyRun::Save(const fs::path& path, bool training_state) {
     common_.SaveSharedState(writer, generator_, normalizer_, envs_);
     writer.Put<int64_t>(rollouts_);
     writer.PutString(buffer_.Serialize());
+    if (agent_.use_sde) {
+      // The noise matrices of the current period (a resume mid-rollout keeps them).
+      std::vector<float> exploration;
+      if (exploration_.defined()) CopyOut(exploration_, exploration);
+      writer.PutVector<float>(exploration);
+    }
     torch::serialize::OutputArchive archive;
     update_->SaveState(archive);
     writer.PutString(ArchiveBytes(archive));

@@ -59,6 +59,8 @@ nn::ActorCritic MakeActorCritic(const config::ExperimentConfig& config, const en
       options.value_layers = network.value_layers;
       options.activation = network.activation;
       options.log_std_init = config.agent.log_std_init;
+      options.use_sde = config.agent.use_sde;
+      options.ortho_init = network.ortho_init;
       options.init_seed = init_seed;
       return nn::MlpActorCritic(options);
     }

@@ -37,7 +37,12 @@ PpoLossTerms ComputePpoLoss(const PpoLossInputs& in, const config::AgentConfig& 
   terms.policy_loss = -torch::min(surrogate, clipped).mean();
 
   // Value regression on the GAE returns, and the entropy bonus.
-  terms.value_loss = torch::mse_loss(in.values, in.returns);
+  torch::Tensor values = in.values;
+  if (agent.clip_range_vf) {
+    const double clip_vf = *agent.clip_range_vf;
+    values = in.old_values + torch::clamp(in.values - in.old_values, -clip_vf, clip_vf);
+  }
+  terms.value_loss = torch::mse_loss(values, in.returns);
   terms.entropy_loss = -in.entropy.mean();
   terms.loss =
       terms.policy_loss + agent.ent_coef * terms.entropy_loss + agent.vf_coef * terms.value_loss;
@@ -65,7 +70,8 @@ std::map<std::string, double> PpoUpdate::Update(const RolloutTensors& rollout,
   std::vector<double> policy_losses, value_losses, entropy_losses, approx_kls, clip_fractions;
   double last_loss = 0.0;
 
-  for (int epoch = 0; epoch < agent_.n_epochs; ++epoch) {
+  bool keep_training = true;
+  for (int epoch = 0; epoch < agent_.n_epochs && keep_training; ++epoch) {
     // A fresh permutation per epoch; the last minibatch may be shorter (as in SB3).
     torch::Tensor order = torch::randperm(size, generator, torch::kLong);
     for (int64_t start = 0; start < size; start += batch) {
@@ -73,12 +79,13 @@ std::map<std::string, double> PpoUpdate::Update(const RolloutTensors& rollout,
 
       // Re-evaluate the stored actions under the current parameters.
       nn::ActorCriticOutput out = policy_->forward(rollout.obs.index_select(0, idx));
-      nn::DiagGaussian dist(out.mean, out.log_std);
+      const nn::DiagGaussian dist = nn::PolicyDistribution(out);
       torch::Tensor actions = rollout.actions.index_select(0, idx);  // [B, act_dim]
       PpoLossInputs in{dist.LogProb(actions),
                        rollout.log_probs.index_select(0, idx),
                        rollout.advantages.index_select(0, idx),
                        out.value,
+                       rollout.values.index_select(0, idx),
                        rollout.returns.index_select(0, idx),
                        dist.Entropy()};
       PpoLossTerms terms = ComputePpoLoss(in, agent_);
@@ -101,6 +108,12 @@ std::map<std::string, double> PpoUpdate::Update(const RolloutTensors& rollout,
       approx_kls.push_back(terms.approx_kl.item<double>());
       clip_fractions.push_back(terms.clip_fraction.item<double>());
       last_loss = loss;
+
+      // target_kl: the policy moved too far from the one that collected; no step, no more epochs.
+      if (agent_.target_kl && approx_kls.back() > 1.5 * *agent_.target_kl) {
+        keep_training = false;
+        break;
+      }
 
       // Gradient step with the global norm clipped.
       optimizer_.zero_grad();

@@ -3,10 +3,13 @@
 /// eq. 7 and 9), with Stable-Baselines3's loss terms:
 ///   r_t(θ) = exp(log π_θ(a_t|s_t) − log π_old(a_t|s_t))
 ///   L_clip = −E[ min(r_t Â_t, clip(r_t, 1 − ε, 1 + ε) Â_t) ]     (Â normalised per minibatch)
-///   L_vf   = E[ (R_t − V_θ(s_t))² ]                                (no value clipping)
+///   L_vf   = E[ (R_t − V_θ(s_t))² ]; with clip_range_vf ε_v the prediction is
+///            V_old + clip(V_θ − V_old, −ε_v, ε_v) (SB3's, an unclipped squared error of that)
 ///   L_ent  = −E[ H(π_θ(·|s_t)) ]
 ///   L      = L_clip + c_ent L_ent + c_vf L_vf
 /// approx_kl = E[(r − 1) − log r] (Schulman's k3 estimator), clip_fraction = E[|r − 1| > ε].
+/// With target_kl, the update stops before the step of the first minibatch whose approx_kl
+/// exceeds 1.5 × target_kl (SB3); that minibatch's losses are still in the logged means.
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -26,6 +29,7 @@ struct PpoLossInputs {
   torch::Tensor old_log_prob;  // log π_old(a|s) stored at collection time
   torch::Tensor advantages;    // GAE advantages (raw; normalised here when asked)
   torch::Tensor values;        // V_θ(s)
+  torch::Tensor old_values;    // V(s) stored at collection time (used with clip_range_vf)
   torch::Tensor returns;       // GAE returns
   torch::Tensor entropy;       // H(π_θ(·|s))
 };
@@ -40,12 +44,12 @@ struct PpoLossTerms {
   torch::Tensor clip_fraction;
 };
 
-/// The PPO loss with the hyper-parameters of `agent` (clip_range, ent_coef, vf_coef,
-/// normalize_advantage).
+/// The PPO loss with the hyper-parameters of `agent` (clip_range, clip_range_vf, ent_coef,
+/// vf_coef, normalize_advantage).
 PpoLossTerms ComputePpoLoss(const PpoLossInputs& in, const config::AgentConfig& agent);
 
 /// PPO's update: n_epochs passes of shuffled minibatches of batch_size, Adam (eps 1e-5), global
-/// gradient-norm clipping at max_grad_norm.
+/// gradient-norm clipping at max_grad_norm, early stop on target_kl.
 class PpoUpdate : public OnPolicyUpdate {
  public:
   PpoUpdate(const config::AgentConfig& agent, nn::ActorCritic policy);

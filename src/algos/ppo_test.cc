@@ -17,6 +17,7 @@ struct Fixture {
   std::vector<double> log_prob = {0.0, 0.3, -0.3, 0.1};
   std::vector<double> advantages = {1.0, 2.0, -1.0, -2.0};
   std::vector<double> values = {0.0, 1.0, 2.0, 3.0};
+  std::vector<double> old_values = {0.5, 0.5, 0.5, 0.5};
   std::vector<double> returns = {1.0, 1.0, 1.0, 1.0};
   std::vector<double> entropy = {1.0, 1.2, 0.8, 1.0};
 
@@ -24,7 +25,8 @@ struct Fixture {
     auto t = [](const std::vector<double>& v) {
       return torch::tensor(std::vector<float>(v.begin(), v.end()));
     };
-    return {t(log_prob), torch::zeros({4}), t(advantages), t(values), t(returns), t(entropy)};
+    return {t(log_prob),     torch::zeros({4}), t(advantages), t(values),
+            t(old_values), t(returns),        t(entropy)};
   }
 };
 
@@ -79,13 +81,24 @@ TEST(PpoLossTest, AdvantagesAreNormalisedPerMinibatchWithUnbiasedStd) {
   EXPECT_NEAR(terms.policy_loss.item<double>(), HandPolicyLoss(f, normalised, 0.1), 1e-6);
 }
 
+TEST(PpoLossTest, ClipRangeVfLimitsHowFarTheValuePredictionMovesFromTheStoredOne) {
+  // Values (0, 1, 2, 3) around stored 0.5 with ε_v = 0.25: predictions (0.25, 0.75, 0.75, 0.75),
+  // squared errors against returns 1: (0.5625, 0.0625, 0.0625, 0.0625).
+  Fixture f;
+  config::AgentConfig agent;
+  agent.clip_range_vf = 0.25;
+  PpoLossTerms terms = ComputePpoLoss(f.Inputs(), agent);
+  EXPECT_NEAR(terms.value_loss.item<double>(), (0.5625 + 3 * 0.0625) / 4.0, 1e-6);
+}
+
 TEST(PpoLossTest, GradientOfClippedSamplesIsZero) {
   // A sample with positive advantage and ratio above 1 + ε contributes no policy gradient.
   torch::Tensor log_prob = torch::tensor({0.5f, 0.0f}, torch::requires_grad());
   config::AgentConfig agent;
   agent.normalize_advantage = false;
   PpoLossInputs in{log_prob,          torch::zeros({2}), torch::tensor({1.0f, 1.0f}),
-                   torch::zeros({2}), torch::zeros({2}), torch::zeros({2})};
+                   torch::zeros({2}), torch::zeros({2}), torch::zeros({2}),
+                   torch::zeros({2})};
   ComputePpoLoss(in, agent).policy_loss.backward();
   EXPECT_EQ(log_prob.grad()[0].item<float>(), 0.0f);
   EXPECT_NEAR(log_prob.grad()[1].item<float>(), -0.5f, 1e-6);  // −A · ratio / B
@@ -126,6 +139,30 @@ TEST(PpoUpdateTest, ReportsSb3LossNamesAndReducesValueLoss) {
   }
   auto second = update.Update(rollout, generator, 64);
   EXPECT_LT(second["train/value_loss"], first["train/value_loss"]);
+}
+
+TEST(PpoUpdateTest, TargetKlStopsTheEpochsBeforeTheStepThatWouldMoveTooFar) {
+  // Stored log-probs of −1 are far from the fresh policy's: approx_kl of the first minibatch is
+  // well above 1.5 × 1e-6, so no step is taken and the weights stay as they were.
+  config::AgentConfig agent;
+  agent.batch_size = 8;
+  agent.n_epochs = 5;
+  agent.target_kl = 1e-6;
+  nn::MlpActorCritic policy = SmallPolicy();
+  std::vector<torch::Tensor> before;
+  for (const auto& p : policy->parameters()) before.push_back(p.detach().clone());
+  PpoUpdate update(agent, policy);
+  torch::Generator generator = nn::MakeGenerator(1);
+  auto losses = update.Update(SmallRollout(32), generator, 32);
+  EXPECT_GT(losses["train/approx_kl"], 1.5e-6);
+  const auto after = policy->parameters();
+  for (size_t i = 0; i < before.size(); ++i) EXPECT_TRUE(torch::equal(before[i], after[i]));
+
+  // Without target_kl the same update moves them.
+  agent.target_kl.reset();
+  PpoUpdate moving(agent, policy);
+  moving.Update(SmallRollout(32), generator, 32);
+  EXPECT_FALSE(torch::equal(before[0], policy->parameters()[0]));
 }
 
 TEST(PpoUpdateTest, NonFiniteLossIsTrainingErrorNamingStepAndLoss) {

@@ -173,6 +173,44 @@ INSTANTIATE_TEST_SUITE_P(AllAlgorithms, ResumeTest,
                                            config::Algorithm::kSac, config::Algorithm::kTd3),
                          [](const auto& info) { return config::ToString(info.param); });
 
+// gSDE (PPO, A2C): the noise matrices of the current period are part of the training state, so a
+// session stopped mid-period explores on with the same matrices.
+class GsdeResumeTest : public ResumeTest {};
+
+TEST_P(GsdeResumeTest, StoppedMidNoisePeriodAndResumedEqualsUninterrupted) {
+  auto gsde = [this](const std::string& name) {
+    TrainingRequest request = Request(name);
+    request.config.agent.use_sde = true;
+    request.config.agent.sde_sample_freq = 20;
+    request.config.agent.log_std_init = -1.0;
+    return request;
+  };
+  const TrainingResult straight = Train(gsde("straight"));
+  ASSERT_TRUE(straight.final_model);
+  const checkpoint::StateDict straight_weights = Weights(*straight.final_model);
+  for (const auto& [name, tensor] : straight_weights) {
+    if (name == "log_std") EXPECT_EQ(tensor.sizes().vec(), (std::vector<int64_t>{16, 1}));
+  }
+
+  // Stopped at the 13th poll: step 12 of a rollout, inside the first 20-step noise period.
+  TrainingRequest first = gsde("stopped");
+  int polls = 0;
+  first.hooks.stop_requested = [&polls] { return ++polls == 13; };
+  const TrainingResult cut = Train(first);
+  ASSERT_TRUE(cut.interrupted);
+  TrainingRequest second = gsde("stopped");
+  second.resume_checkpoint = cut.interrupt_checkpoint;
+  const TrainingResult resumed = Train(second);
+  ASSERT_TRUE(resumed.final_model);
+  EXPECT_EQ(resumed.timesteps, straight.timesteps);
+  EXPECT_EQ(resumed.final_mean_return, straight.final_mean_return);
+  ExpectBitwiseEqual(Weights(*resumed.final_model), straight_weights);
+}
+
+INSTANTIATE_TEST_SUITE_P(OnPolicy, GsdeResumeTest,
+                         ::testing::Values(config::Algorithm::kPpo, config::Algorithm::kA2c),
+                         [](const auto& info) { return config::ToString(info.param); });
+
 // MultiRobotPolicy through the actor-critic interface: weights and Adam state of the entity
 // network, env states of a robot task. A tiny network on height_maximize N = 1.
 TEST(ResumeMultiRobotTest, PpoStoppedAndResumedEqualsUninterrupted) {

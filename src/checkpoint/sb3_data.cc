@@ -137,8 +137,8 @@ std::string Sb3DataJson(const ModelData& d) {
       {"seed", d.seed & 0xffffffffu},  // numpy seeds stop at 2^32; the full one is in ours
       {"learning_rate", a.learning_rate},
       {"gamma", a.gamma},
-      {"use_sde", false},
-      {"sde_sample_freq", -1},
+      {"use_sde", a.use_sde},
+      {"sde_sample_freq", a.sde_sample_freq},
   };
 
   // Each algorithm's own hyper-parameters, under SB3's attribute names.
@@ -147,8 +147,8 @@ std::string Sb3DataJson(const ModelData& d) {
       j["batch_size"] = a.batch_size;
       j["n_epochs"] = a.n_epochs;
       j["clip_range"] = a.clip_range;
-      j["clip_range_vf"] = nullptr;
-      j["target_kl"] = nullptr;
+      j["clip_range_vf"] = a.clip_range_vf ? json(*a.clip_range_vf) : json(nullptr);
+      j["target_kl"] = a.target_kl ? json(*a.target_kl) : json(nullptr);
       [[fallthrough]];
     case Algorithm::kA2c:
       j["n_steps"] = a.n_steps;
@@ -255,6 +255,7 @@ std::string ModelJson(const ModelData& d) {
         {"qf_layers", d.network.qf_layers},
         {"activation", config::ToString(d.network.activation)}}},
   };
+  if (a.use_sde) j["agent"]["use_sde"] = true;  // only when on: MlpPolicy archives stay as before
   if (a.policy == config::Policy::kMultiRobot) {
     j["network"]["embed_dim"] = d.network.embed_dim;
     j["network"]["attention_heads"] = d.network.attention_heads;
@@ -293,6 +294,7 @@ ModelData ParseModelJson(const std::string& text, const std::string& origin) {
     d.agent.n_epochs = a.at("n_epochs").get<int>();
     d.agent.normalize_advantage = a.at("normalize_advantage").get<bool>();
     d.agent.log_std_init = a.at("log_std_init").get<double>();
+    d.agent.use_sde = a.value("use_sde", false);
     const json& n = j.at("network");
     d.network.policy_layers = n.at("policy_layers").get<std::vector<int>>();
     d.network.value_layers = n.at("value_layers").get<std::vector<int>>();

@@ -119,8 +119,8 @@ constexpr KeyOwners kAgentKeys[] = {
     {"max_grad_norm", kOnPolicyBits},
     {"normalize_advantage", kOnPolicyBits},
     {"log_std_init", kOnPolicyBits},
-    {"use_sde", kOnPolicyBits | kSacBit},
-    {"sde_sample_freq", kOnPolicyBits | kSacBit},
+    {"use_sde", kOnPolicyBits},
+    {"sde_sample_freq", kOnPolicyBits},
     {"ent_coef", kOnPolicyBits | kSacBit},
     {"batch_size", kPpoBit | kOffPolicyBits},
     {"n_epochs", kPpoBit},
@@ -259,6 +259,20 @@ void ReadAgent(const Tree* node, AgentConfig& agent) {
   reader.Get("normalize_advantage", &agent.normalize_advantage);
   reader.Get("log_std_init", &agent.log_std_init);
   reader.CheckRange("log_std_init", agent.log_std_init, -kInf, kInf);
+  reader.Get("use_sde", &agent.use_sde);
+  reader.Get("sde_sample_freq", &agent.sde_sample_freq);
+  if (agent.sde_sample_freq == 0 || agent.sde_sample_freq < -1) {
+    reader.Fail("sde_sample_freq", "expected -1 (new noise each rollout) or a number of steps >= 1, "
+                                   "found " + std::to_string(agent.sde_sample_freq));
+  }
+  // MultiRobotPolicy has a per-action-type log_std.
+  if (agent.policy == Policy::kMultiRobot && agent.use_sde) {
+    reader.Fail("use_sde", "gSDE works with MlpPolicy here, not MultiRobotPolicy");
+  }
+  reader.Get("clip_range_vf", &agent.clip_range_vf);
+  if (agent.clip_range_vf) reader.CheckRange("clip_range_vf", *agent.clip_range_vf, 0, kInf, true);
+  reader.Get("target_kl", &agent.target_kl);
+  if (agent.target_kl) reader.CheckRange("target_kl", *agent.target_kl, 0, kInf, true);
   reader.Get("device", &agent.device);
   agent.device = Lower(agent.device);
   reader.CheckChoice("device", agent.device, {"auto", "cpu", "cuda"});
@@ -312,8 +326,9 @@ void ReadAgent(const Tree* node, AgentConfig& agent) {
   reader.CheckRange("target_noise_clip", agent.target_noise_clip, 0, kInf);
 
   // Keys accepted from SB3 configs for later features.
-  for (const char* key : {"use_sde", "sde_sample_freq", "clip_range_vf", "target_kl",
-                          "policy_kwargs", "verbose", "seed"}) {
+  reader.Get("seed", &agent.seed);
+  if (agent.seed) reader.CheckRange("seed", static_cast<double>(*agent.seed), 0, kInf);
+  for (const char* key : {"policy_kwargs", "verbose"}) {
     reader.Accept(key);
   }
   reader.Finish();
@@ -335,7 +350,11 @@ void ReadNetwork(const Tree* node, NetworkConfig& network, Algorithm algorithm, 
                                                {"elu", Activation::kElu},
                                                {"leaky_relu", Activation::kLeakyRelu},
                                                {"sigmoid", Activation::kSigmoid}});
-  for (const char* key : {"shared_layers", "ortho_init"}) reader.Accept(key);
+  reader.Get("ortho_init", &network.ortho_init);
+  if (policy == Policy::kMultiRobot && !network.ortho_init) {
+    reader.Fail("ortho_init", "works with MlpPolicy, not MultiRobotPolicy");
+  }
+  reader.Accept("shared_layers");
 
   // The multi-robot network's sizes: only with that policy, heads dividing the embedding.
   for (const char* key : {"embed_dim", "attention_heads", "attention_layers"}) {
@@ -580,6 +599,16 @@ ExperimentConfig ParseExperimentConfig(const Tree& root) {
   ReadAgent(agent, config.agent);
   ReadNetwork(network, config.network, config.agent.algorithm, config.agent.policy);
   ReadTraining(training, config.training);
+  // SB3's agent.seed is the session seed too; two different ones are an error.
+  if (config.agent.seed) {
+    if (config.training.seed && *config.training.seed != *config.agent.seed) {
+      MapReader(agent, "agent").Fail(
+          "seed", "expected the same value as training.seed (" +
+                      std::to_string(*config.training.seed) + "), found " +
+                      std::to_string(*config.agent.seed));
+    }
+    config.training.seed = config.agent.seed;
+  }
   ReadPaths(paths, config.paths);
   ReadMonitoring(monitoring, config.monitoring);
   return config;

@@ -58,7 +58,14 @@ struct AgentConfig {
   double max_grad_norm = 0.5;      // global gradient-norm clip, > 0
   bool normalize_advantage = true; // per-minibatch advantage normalisation
   double log_std_init = 0.0;       // initial log standard deviation of the Gaussian policy
+  bool use_sde = false;            // gSDE exploration (PPO/A2C with MlpPolicy)
+  int sde_sample_freq = -1;        // gSDE: steps between new noise matrices (-1: per rollout)
   std::string device = "auto";     // auto | cpu | cuda
+  std::optional<int64_t> seed;     // SB3's `seed`: the session seed, as training.seed
+
+  // PPO only.
+  std::optional<double> clip_range_vf;  // clip of the value change per update (nullopt: none)
+  std::optional<double> target_kl;      // stop the epochs when approx_kl > 1.5 × this
 
   // A2C only.
   bool use_rms_prop = false;       // RMSprop (alpha 0.99) instead of Adam
@@ -89,6 +96,7 @@ struct NetworkConfig {
   std::vector<int> value_layers{64, 64};   // MLP critic; MultiRobotPolicy: the value head
   std::vector<int> qf_layers{64, 64};  // SAC/TD3 critic hidden sizes (default: value_layers)
   Activation activation = Activation::kTanh;
+  bool ortho_init = true;  // SB3's orthogonal init; false: torch.nn.Linear's default (MlpPolicy)
   // MultiRobotPolicy only (writing them with MlpPolicy is an error).
   int embed_dim = 64;         // per-robot embedding width, 1-1024, a multiple of attention_heads
   int attention_heads = 4;    // heads of each self-attention layer, >= 1

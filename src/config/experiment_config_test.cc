@@ -57,7 +57,7 @@ TEST(ExperimentConfigTest, ParsesUsersTrainingConfig) {
   EXPECT_EQ(config.training.total_timesteps, 1000000);
   EXPECT_EQ(config.training.save_freq, 50000);
   EXPECT_EQ(config.training.n_envs, 4);
-  EXPECT_FALSE(config.training.seed.has_value());
+  EXPECT_EQ(config.training.seed, 42);  // agent.seed: 42 (SB3's seed) is the session seed
   EXPECT_EQ(config.paths.tensorboard, "./tensorboard");
   EXPECT_TRUE(config.monitoring.use_tensorboard);
   EXPECT_TRUE(config.resolved.IsMap());
@@ -65,7 +65,7 @@ TEST(ExperimentConfigTest, ParsesUsersTrainingConfig) {
 
   // Sections and keys kept for later features are recorded, not rejected.
   for (const char* path : {"aws", "transfer_learning", "session2_metrics", "agent.verbose",
-                           "agent.seed", "network.ortho_init", "monitoring.use_wandb"}) {
+                           "monitoring.use_wandb"}) {
     EXPECT_TRUE(WasAccepted(path)) << path;
   }
   // `normalize: true` turns on both observation and reward normalisation.
@@ -345,6 +345,38 @@ TEST(ExperimentConfigTest, ParsesOffPolicyKeys) {
   EXPECT_FALSE(fixed.agent.ent_coef_auto);
   EXPECT_DOUBLE_EQ(fixed.agent.ent_coef, 0.05);
   EXPECT_FALSE(fixed.agent.target_entropy.has_value());
+}
+
+TEST(ExperimentConfigTest, ParsesGsdePpoValueClipAndTargetKl) {
+  const ExperimentConfig ppo = ParseExperimentConfig(ParseYaml(
+      With("agent:\n  use_sde: true\n  sde_sample_freq: 4\n  clip_range_vf: 0.3\n"
+           "  target_kl: 0.02\nnetwork:\n  ortho_init: false\n"),
+      "t.yaml"));
+  EXPECT_TRUE(ppo.agent.use_sde);
+  EXPECT_EQ(ppo.agent.sde_sample_freq, 4);
+  EXPECT_EQ(ppo.agent.clip_range_vf, 0.3);
+  EXPECT_EQ(ppo.agent.target_kl, 0.02);
+  EXPECT_FALSE(ppo.network.ortho_init);
+  EXPECT_FALSE(WasAccepted("agent.use_sde"));
+  const ExperimentConfig a2c = ParseExperimentConfig(
+      ParseYaml(With("agent:\n  algorithm: A2C\n  use_sde: true\n  target_kl: null\n"
+                     "  clip_range_vf: null\n"),
+                "t.yaml"));
+  EXPECT_TRUE(a2c.agent.use_sde);
+  EXPECT_EQ(a2c.agent.sde_sample_freq, -1);
+  EXPECT_FALSE(a2c.agent.target_kl.has_value());
+
+  EXPECT_EQ(ErrorOf(With("agent:\n  algorithm: SAC\n  use_sde: true\n")),
+            "t.yaml:5:12: agent.use_sde: not a setting of SAC (it belongs to PPO, A2C)");
+  EXPECT_EQ(ErrorOf(With("agent:\n  use_sde: true\n  sde_sample_freq: 0\n")),
+            "t.yaml:5:20: agent.sde_sample_freq: expected -1 (new noise each rollout) or a number "
+            "of steps >= 1, found 0");
+  EXPECT_EQ(ErrorOf(With("agent:\n  policy: MultiRobotPolicy\n  use_sde: true\n")),
+            "t.yaml:5:12: agent.use_sde: gSDE works with MlpPolicy here, not MultiRobotPolicy");
+  EXPECT_EQ(ErrorOf(With("agent:\n  seed: 3\ntraining:\n  seed: 4\n")),
+            "t.yaml:4:9: agent.seed: expected the same value as training.seed (4), found 3");
+  EXPECT_EQ(ErrorOf(With("agent:\n  target_kl: 0\n")).substr(0, 28),
+            "t.yaml:4:14: agent.target_kl");
 }
 
 TEST(ExperimentConfigTest, KeysOfAnotherAlgorithmAreErrors) {

@@ -14,8 +14,10 @@ namespace rlpipe::nn {
 /// What one forward pass produces.
 struct ActorCriticOutput {
   torch::Tensor mean;     // [B, act_dim] mean action of the Gaussian policy
-  torch::Tensor log_std;  // [B, act_dim] log standard deviation (state-independent, broadcast)
+  torch::Tensor log_std;  // [B, act_dim] log standard deviation (state-independent, broadcast);
+                          // with gSDE the [latent, act_dim] log std of the noise weights
   torch::Tensor value;    // [B] state value
+  torch::Tensor latent_sde;  // gSDE only: [B, latent] policy features (detached); else undefined
 };
 
 /// A Gaussian policy with a state-independent log_std and a state-value head.
@@ -25,8 +27,8 @@ class ActorCriticImpl : public torch::nn::Module {
   virtual ActorCriticOutput forward(const torch::Tensor& obs) = 0;
   /// Value only, obs [B, obs_dim] → [B].
   virtual torch::Tensor Value(const torch::Tensor& obs) = 0;
-  /// The log standard deviation of every action dimension, [act_dim] (SB3's train/std is the
-  /// mean of its exponential).
+  /// The log standard deviation of every action dimension, [act_dim], or with gSDE of every noise
+  /// weight, [latent, act_dim] (SB3's train/std is the mean of its exponential).
   virtual torch::Tensor ActionLogStd() = 0;
 };
 

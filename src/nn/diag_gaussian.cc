@@ -31,6 +31,28 @@ torch::Tensor DiagGaussian::Sample(torch::Generator& generator) const {
   return mean_ + torch::exp(log_std_) * noise;
 }
 
+DiagGaussian PolicyDistribution(const ActorCriticOutput& out) {
+  if (!out.latent_sde.defined()) return DiagGaussian(out.mean, out.log_std);
+  // Var(θᵀ M)_j = Σ_i θ_i² σ_ij² for independent M_ij ~ N(0, σ_ij²); SB3 adds 1e-6.
+  constexpr double kEpsilon = 1e-6;
+  torch::Tensor variance = torch::mm(out.latent_sde.pow(2), torch::exp(2.0 * out.log_std));
+  return DiagGaussian(out.mean, 0.5 * torch::log(variance + kEpsilon));
+}
+
+torch::Tensor DrawExploration(const torch::Tensor& log_std, int64_t n, torch::Generator& generator) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor std = torch::exp(log_std);  // [L, A]
+  torch::Tensor noise = at::normal(0.0, 1.0, {n, log_std.size(0), log_std.size(1)}, generator,
+                                   log_std.options());
+  return noise * std;  // [n, L, A]
+}
+
+torch::Tensor ExploreAction(const ActorCriticOutput& out, const torch::Tensor& exploration) {
+  // [B, 1, L] bmm [B, L, A] → [B, A]
+  torch::Tensor noise = torch::bmm(out.latent_sde.unsqueeze(1), exploration).squeeze(1);
+  return out.mean + noise;
+}
+
 torch::Generator MakeGenerator(uint64_t seed) {
   return at::make_generator<at::CPUGeneratorImpl>(seed);
 }

@@ -2,6 +2,8 @@
 /// The diagonal Gaussian action distribution of SB3's DiagGaussianDistribution.
 #include <torch/torch.h>
 
+#include "nn/actor_critic.h"
+
 namespace rlpipe::nn {
 
 /// N(mean, diag(exp(log_std)²)), batched over the first dimension.
@@ -25,6 +27,20 @@ class DiagGaussian {
   torch::Tensor mean_;
   torch::Tensor log_std_;
 };
+
+/// The action distribution of a forward pass: N(mean, exp(log_std)²); with gSDE (out.latent_sde
+/// defined; SB3's StateDependentNoiseDistribution with full_std, no expln, features not learnt)
+/// N(mean, diag(latent² · exp(log_std)² + 1e-6)), latent [B, L], log_std [L, act_dim].
+DiagGaussian PolicyDistribution(const ActorCriticOutput& out);
+
+/// gSDE: `n` noise matrices [n, L, act_dim], every entry ~ N(0, exp(log_std)²), log_std [L,
+/// act_dim], drawn with `generator`. They stay fixed for a noise period (a rollout, or
+/// sde_sample_freq steps), so exploration is smooth in time.
+torch::Tensor DrawExploration(const torch::Tensor& log_std, int64_t n, torch::Generator& generator);
+
+/// gSDE action: mean + latentᵀ M per row; out.latent_sde [B, L], exploration [B, L, act_dim].
+/// A sample of PolicyDistribution(out) for a random exploration matrix.
+torch::Tensor ExploreAction(const ActorCriticOutput& out, const torch::Tensor& exploration);
 
 /// A CPU generator seeded with `seed`.
 torch::Generator MakeGenerator(uint64_t seed);

@@ -74,16 +74,25 @@ MlpActorCriticImpl::MlpActorCriticImpl(const MlpActorCriticOptions& options) : o
       torch::nn::Linear(LastWidth(options.obs_dim, options.policy_layers), options.act_dim));
   value_head_ = register_module(
       "value_net", torch::nn::Linear(LastWidth(options.obs_dim, options.value_layers), 1));
-  log_std_ = register_parameter("log_std", torch::zeros({options.act_dim}));
+  const int latent = LastWidth(options.obs_dim, options.policy_layers);
+  log_std_ = register_parameter("log_std", options.use_sde
+                                               ? torch::zeros({latent, options.act_dim})
+                                               : torch::zeros({options.act_dim}));
 
   ResetParameters(options.init_seed);
 }
 
 ActorCriticOutput MlpActorCriticImpl::forward(const torch::Tensor& obs) {
   ActorCriticOutput out;
-  out.mean = action_net_->forward(RunMlp(policy_net_, obs));  // [B, act_dim]
-  out.log_std = log_std_.expand_as(out.mean);                 // [B, act_dim]
-  out.value = Value(obs);                                     // [B]
+  torch::Tensor latent = RunMlp(policy_net_, obs);  // [B, latent]
+  out.mean = action_net_->forward(latent);          // [B, act_dim]
+  if (options_.use_sde) {
+    out.log_std = log_std_;             // [latent, act_dim]
+    out.latent_sde = latent.detach();   // SB3's learn_features=False
+  } else {
+    out.log_std = log_std_.expand_as(out.mean);  // [B, act_dim]
+  }
+  out.value = Value(obs);  // [B]
   return out;
 }
 
@@ -95,6 +104,22 @@ torch::Tensor MlpActorCriticImpl::Value(const torch::Tensor& obs) {
 void MlpActorCriticImpl::ResetParameters(uint64_t seed) {
   torch::NoGradGuard no_grad;
   torch::Generator generator = MakeGenerator(seed);
+
+  if (!options_.ortho_init) {
+    // torch.nn.Linear's own initialisation, layer by layer in module order.
+    for (auto* mlp : {&policy_net_, &value_net_}) {
+      for (const auto& child : (*mlp)->children()) {
+        if (auto impl = std::dynamic_pointer_cast<torch::nn::LinearImpl>(child)) {
+          torch::nn::Linear linear(impl);
+          DefaultLinearInit(linear, generator);
+        }
+      }
+    }
+    DefaultLinearInit(action_net_, generator);
+    DefaultLinearInit(value_head_, generator);
+    log_std_.fill_(options_.log_std_init);
+    return;
+  }
 
   // Orthogonal weights and zero biases, in SB3's gains: √2 for the extractor layers.
   const double extractor_gain = std::sqrt(2.0);
@@ -129,6 +154,17 @@ void OrthogonalInit(torch::Tensor weight, double gain, torch::Generator& generat
   q = q * torch::diag(r, 0).sign();
   if (rows < cols) q = q.t();
   weight.copy_(q.reshape(weight.sizes())).mul_(gain);  // [rows, cols] → weight's shape
+}
+
+void DefaultLinearInit(torch::nn::Linear& linear, torch::Generator& generator) {
+  torch::NoGradGuard no_grad;
+  const double bound = 1.0 / std::sqrt(static_cast<double>(linear->weight.size(1)));
+  linear->weight.copy_(at::empty(linear->weight.sizes(), linear->weight.options())
+                           .uniform_(-bound, bound, generator));
+  if (linear->bias.defined()) {
+    linear->bias.copy_(
+        at::empty(linear->bias.sizes(), linear->bias.options()).uniform_(-bound, bound, generator));
+  }
 }
 
 }  // namespace rlpipe::nn

@@ -19,11 +19,14 @@ struct MlpActorCriticOptions {
   std::vector<int> value_layers{64, 64};   // hidden sizes of mlp_extractor.value_net
   config::Activation activation = config::Activation::kTanh;
   double log_std_init = 0.0;  // initial value of every log_std entry
-  uint64_t init_seed = 0;     // seed of the orthogonal initialisation
+  bool use_sde = false;       // gSDE: log_std is [latent, act_dim] (noise weights' log std)
+  bool ortho_init = true;     // false: torch.nn.Linear's default init (SB3's ortho_init=False)
+  uint64_t init_seed = 0;     // seed of the initialisation
 };
 
 /// Separate policy and value MLPs (SB3's `net_arch=dict(pi=..., vf=...)`), a linear action head
-/// with a state-independent log_std, and a linear value head. Parameter names:
+/// with a state-independent log_std ([act_dim]; with gSDE [latent, act_dim], latent = the last
+/// policy width), and a linear value head. Parameter names:
 /// mlp_extractor.policy_net.{0,2,..}.{weight,bias}, mlp_extractor.value_net.{0,2,..}.{weight,bias},
 /// action_net.{weight,bias}, value_net.{weight,bias}, log_std.
 class MlpActorCriticImpl : public ActorCriticImpl {
@@ -34,11 +37,12 @@ class MlpActorCriticImpl : public ActorCriticImpl {
   ActorCriticOutput forward(const torch::Tensor& obs) override;
   /// Value only, obs [B, obs_dim] → [B] (skips the policy branch).
   torch::Tensor Value(const torch::Tensor& obs) override;
-  /// log_std, [act_dim].
+  /// log_std, [act_dim] ([latent, act_dim] with gSDE).
   torch::Tensor ActionLogStd() override { return log_std_; }
 
   /// Re-draws every weight with SB3's orthogonal initialisation (gain √2 for the extractor, 0.01
-  /// for action_net, 1 for value_net, biases 0) and resets log_std to log_std_init.
+  /// for action_net, 1 for value_net, biases 0) — or, with ortho_init false, torch.nn.Linear's
+  /// default U(±1/√fan_in) for weights and biases — and resets log_std to log_std_init.
   void ResetParameters(uint64_t seed);
 
   const MlpActorCriticOptions& options() const { return options_; }
@@ -64,5 +68,9 @@ torch::nn::Sequential MakeMlp(int in_dim, const std::vector<int>& layers,
 /// Fills `weight` ([rows, cols]) with a (semi-)orthogonal matrix times `gain`, drawn from
 /// `generator` (same algorithm as torch.nn.init.orthogonal_, without the global generator).
 void OrthogonalInit(torch::Tensor weight, double gain, torch::Generator& generator);
+
+/// torch.nn.Linear's reset_parameters: weight and bias ~ U(−1/√fan_in, 1/√fan_in) (kaiming
+/// uniform with a = √5), drawn from `generator`.
+void DefaultLinearInit(torch::nn::Linear& linear, torch::Generator& generator);
 
 }  // namespace rlpipe::nn

@@ -124,5 +124,92 @@ TEST(DiagGaussianTest, SamplingUsesOnlyTheGivenGenerator) {
   EXPECT_FALSE(torch::equal(a, dist.Sample(g1)));
 }
 
+TEST(GsdeTest, LogStdIsPerNoiseWeightAndTheLatentIsDetached) {
+  MlpActorCriticOptions options = SmallOptions();
+  options.use_sde = true;
+  MlpActorCritic policy(options);
+  EXPECT_EQ(policy->named_parameters()["log_std"].sizes().vec(), (std::vector<int64_t>{32, 2}));
+  ActorCriticOutput out = policy->forward(torch::randn({5, 3}));
+  EXPECT_EQ(out.latent_sde.sizes().vec(), (std::vector<int64_t>{5, 32}));
+  EXPECT_FALSE(out.latent_sde.requires_grad());
+  EXPECT_EQ(out.log_std.sizes().vec(), (std::vector<int64_t>{32, 2}));
+  EXPECT_TRUE(torch::allclose(policy->ActionLogStd(), torch::full({32, 2}, -0.5f)));
+}
+
+TEST(GsdeTest, LogProbAndEntropyUseTheStateDependentVariance) {
+  // latent θ [2, 3], log σ [3, 2]; per action j: var_j = Σ_i θ_i² σ_ij² + 1e-6 (SB3's epsilon).
+  const std::vector<std::vector<double>> theta = {{1.0, -2.0, 0.5}, {0.0, 1.0, 3.0}};
+  const std::vector<std::vector<double>> sigma = {{0.5, 1.0}, {0.1, 2.0}, {1.5, 0.2}};
+  ActorCriticOutput out;
+  out.mean = torch::tensor({{0.5f, -1.0f}, {0.0f, 2.0f}});
+  out.latent_sde = torch::tensor({{1.0f, -2.0f, 0.5f}, {0.0f, 1.0f, 3.0f}});
+  out.log_std = torch::log(torch::tensor({{0.5f, 1.0f}, {0.1f, 2.0f}, {1.5f, 0.2f}}));
+  const torch::Tensor actions = torch::tensor({{1.0f, 0.0f}, {-0.5f, 2.5f}});
+  const DiagGaussian dist = PolicyDistribution(out);
+  const torch::Tensor log_prob = dist.LogProb(actions);
+  const torch::Tensor entropy = dist.Entropy();
+  const std::vector<std::vector<double>> a = {{1.0, 0.0}, {-0.5, 2.5}};
+  const std::vector<std::vector<double>> mu = {{0.5, -1.0}, {0.0, 2.0}};
+  for (int b = 0; b < 2; ++b) {
+    double lp = 0.0, h = 0.0;
+    for (int j = 0; j < 2; ++j) {
+      double var = 1e-6;
+      for (int i = 0; i < 3; ++i) var += theta[b][i] * theta[b][i] * sigma[i][j] * sigma[i][j];
+      const double d = a[b][j] - mu[b][j];
+      lp += -d * d / (2 * var) - 0.5 * std::log(var) - 0.5 * std::log(2 * std::numbers::pi);
+      h += 0.5 * std::log(2 * std::numbers::pi * std::numbers::e * var);
+    }
+    EXPECT_NEAR(log_prob[b].item<double>(), lp, 1e-4) << b;
+    EXPECT_NEAR(entropy[b].item<double>(), h, 1e-4) << b;
+  }
+}
+
+TEST(GsdeTest, ExplorationIsLinearInTheLatentWithTheDistributionsVariance) {
+  // One latent row, 20000 noise matrices: the actions' spread is the distribution's.
+  ActorCriticOutput out;
+  const int64_t n = 20000;
+  out.mean = torch::full({n, 2}, 0.25f);
+  out.latent_sde = torch::tensor({1.0f, -2.0f, 0.5f}).expand({n, 3});
+  out.log_std = torch::log(torch::tensor({{0.5f, 1.0f}, {0.1f, 2.0f}, {1.5f, 0.2f}}));
+  torch::Generator g1 = MakeGenerator(5);
+  torch::Generator g2 = MakeGenerator(5);
+  const torch::Tensor exploration = DrawExploration(out.log_std, n, g1);
+  EXPECT_EQ(exploration.sizes().vec(), (std::vector<int64_t>{n, 3, 2}));
+  EXPECT_TRUE(torch::equal(exploration, DrawExploration(out.log_std, n, g2)));
+  const torch::Tensor actions = ExploreAction(out, exploration);
+  // var_0 = 0.25 + 4·0.01 + 0.25·2.25 = 0.8525; var_1 = 1 + 4·4 + 0.25·0.04 = 17.01.
+  EXPECT_NEAR(actions.select(1, 0).var().item<double>(), 0.8525, 0.8525 * 0.05);
+  EXPECT_NEAR(actions.select(1, 1).var().item<double>(), 17.01, 17.01 * 0.05);
+  EXPECT_NEAR(actions.select(1, 0).mean().item<double>(), 0.25, 0.05);
+
+  // The same matrix and latent give the same action: noise is fixed within a period.
+  const torch::Tensor again = ExploreAction(out, exploration);
+  EXPECT_TRUE(torch::equal(actions, again));
+  // And it is exactly mean + θᵀ M.
+  const torch::Tensor by_hand =
+      out.mean[0] + torch::matmul(out.latent_sde[0], exploration[0]);
+  EXPECT_TRUE(torch::allclose(actions[0], by_hand, 1e-6, 1e-6));
+}
+
+TEST(MlpActorCriticTest, WithoutOrthoInitLayersHaveTorchsDefaultUniformInit) {
+  MlpActorCriticOptions options = SmallOptions();
+  options.ortho_init = false;
+  MlpActorCritic policy(options);
+  MlpActorCritic same(options);
+  auto params = policy->named_parameters();
+  // fan_in 3 → bound 1/√3 for the first policy layer, biases drawn too (not zero).
+  const torch::Tensor w = params["mlp_extractor.policy_net.0.weight"];
+  const torch::Tensor b = params["mlp_extractor.policy_net.0.bias"];
+  EXPECT_LE(w.abs().max().item<double>(), 1.0 / std::sqrt(3.0));
+  EXPECT_GT(w.abs().max().item<double>(), 0.9 / std::sqrt(3.0));
+  EXPECT_GT(b.abs().max().item<double>(), 0.0);
+  // action_net: fan_in 32, bound 1/√32 (not the orthogonal 0.01 gain).
+  EXPECT_GT(params["action_net.weight"].abs().max().item<double>(), 0.1);
+  EXPECT_LE(params["action_net.weight"].abs().max().item<double>(), 1.0 / std::sqrt(32.0));
+  for (const auto& item : policy->named_parameters()) {
+    EXPECT_TRUE(torch::equal(item.value(), same->named_parameters()[item.key()])) << item.key();
+  }
+}
+
 }  // namespace
 }  // namespace rlpipe::nn
