@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 RLPIPE := $(BUILD_DIR)/apps/rlpipe
 
-.PHONY: all deps test-deps build demo test bench bench-transfer clean
+.PHONY: all deps test-deps build demo test bench bench-algos bench-mrp bench-transfer clean
 
 all: build
 
@@ -32,6 +32,19 @@ test: test-deps $(BUILD_DIR)/build.ninja
 bench: build
 	cmake --build $(BUILD_DIR) --target benches -j $(JOBS)
 	$(BUILD_DIR)/bench/ppo_pendulum_learning
+
+# SAC, TD3 and A2C on pendulum (3 seeds each), PPO's wall-time split on height_maximize.
+bench-algos: build
+	cmake --build $(BUILD_DIR) --target pendulum_learning ppo_height_split -j $(JOBS)
+	$(BUILD_DIR)/bench/pendulum_learning --algorithm sac
+	$(BUILD_DIR)/bench/pendulum_learning --algorithm td3
+	$(BUILD_DIR)/bench/pendulum_learning --algorithm a2c
+	$(BUILD_DIR)/bench/ppo_height_split
+
+# PPO with MultiRobotPolicy on height_maximize against a random policy (long: hours on 2 cores).
+bench-mrp: build
+	cmake --build $(BUILD_DIR) --target height_mrp_learning -j $(JOBS)
+	$(BUILD_DIR)/bench/height_mrp_learning $(MRP_BENCH_FLAGS)
 
 # Transfer learning: height N=2 -> crush N=2 and -> height N=3, scratch vs transfer (long).
 bench-transfer: build

@@ -137,12 +137,14 @@ TEST_F(ContainerEntrypoint, TrainsTheSessionIntoModelAndCheckpoints) {
   EXPECT_EQ(report["model"], "best_model.zip");
   EXPECT_TRUE(report["resumed_from"].is_null());
 
-  // Periodic checkpoints in LocalPath (rebased under the root), `latest` naming the newest.
-  for (int steps : {512, 1024, 1536, 2048}) {
+  // Periodic checkpoints in LocalPath (rebased under the root), `latest` naming the newest; the
+  // last training.keep_checkpoints (3) of them are kept.
+  for (int steps : {1024, 1536, 2048}) {
     EXPECT_TRUE(
         fs::exists(root_ / "checkpoints" / ("rl_model_" + std::to_string(steps) + "_steps.zip")))
         << steps;
   }
+  EXPECT_FALSE(fs::exists(root_ / "checkpoints" / "rl_model_512_steps.zip"));
   EXPECT_EQ(Slurp(root_ / "checkpoints/latest"), "rl_model_2048_steps.zip\n");
   EXPECT_FALSE(fs::exists(root_ / "model/checkpoints"));
 

@@ -74,6 +74,7 @@ training:
   eval_freq: 768
   eval_episodes: 2
   save_freq: 96
+  keep_checkpoints: 0
   n_envs: 2
 )";
 
@@ -95,6 +96,7 @@ training:
   eval_freq: 300
   eval_episodes: 2
   save_freq: 50
+  keep_checkpoints: 0
   n_envs: 1
 )";
 

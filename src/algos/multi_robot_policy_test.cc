@@ -137,9 +137,10 @@ TEST_F(MultiRobotPolicyTrainingTest, AHeightRunStartsACrushSessionAndMlpRefusesI
   const TrainingResult continued = Train(crush);
   EXPECT_EQ(continued.timesteps, 64);
   const size_t tensors = checkpoint::LoadModel(*trained.final_model).state_dict.size();
+  // Every tensor copied whole: nothing sliced, nothing fresh.
   EXPECT_NE(std::find(messages.begin(), messages.end(),
-                      "loaded " + std::to_string(tensors) + " tensors from " +
-                          trained.final_model->string()),
+                      "transfer from " + trained.final_model->string() + ": " +
+                          std::to_string(tensors) + " copied, 0 sliced, 0 fresh, 0 frozen"),
             messages.end());
 
   // An MlpPolicy session refuses the model, naming both policies (and the other way round).

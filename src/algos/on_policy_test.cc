@@ -100,6 +100,7 @@ TEST_F(OnPolicyTest, SameSeedGivesBitwiseEqualWeights) {
 TEST_F(OnPolicyTest, StopRequestWritesCheckpointAndReturnsInterrupted) {
   TrainingRequest request = BanditRequest("stop", 3);
   request.config.training.save_freq = 64;
+  request.config.training.keep_checkpoints = 0;  // all of them
   int polls = 0;
   request.hooks.stop_requested = [&] { return ++polls > 50; };  // after 50 steps of 4 envs
   TrainingResult result = TrainOnPolicy(request, MakeBandit);

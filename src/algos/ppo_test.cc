@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "nn/diag_gaussian.h"
+#include "nn/mlp_actor_critic.h"
 
 namespace rlpipe::algos {
 namespace {

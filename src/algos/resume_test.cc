@@ -189,7 +189,9 @@ TEST_P(GsdeResumeTest, StoppedMidNoisePeriodAndResumedEqualsUninterrupted) {
   ASSERT_TRUE(straight.final_model);
   const checkpoint::StateDict straight_weights = Weights(*straight.final_model);
   for (const auto& [name, tensor] : straight_weights) {
-    if (name == "log_std") EXPECT_EQ(tensor.sizes().vec(), (std::vector<int64_t>{16, 1}));
+    if (name == "log_std") {
+      EXPECT_EQ(tensor.sizes().vec(), (std::vector<int64_t>{16, 1}));
+    }
   }
 
   // Stopped at the 13th poll: step 12 of a rollout, inside the first 20-step noise period.
