@@ -5,7 +5,7 @@
 // outside env stepping (goal <= 30%). A third reference: the same envs stepped alone with random
 // actions for the same number of steps, so "env inside training / env alone" shows whether
 // training slows the envs down (cache, threads).
-//   ppo_height_split [--steps 65536] [--n-envs 8] [--env-threads 2] [--torch-threads 2]
+//   ppo_height_split [--steps 65536] [--n-envs 8] [--env-threads 2] [--torch-threads 1]
 //                    [--config configs/examples/height_ppo.yaml]
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
   int64_t steps = 65536;
   int n_envs = 8;
   int env_threads = 2;
-  std::vector<int> torch_threads = {2};
+  std::vector<int> torch_threads = {1};  // rlpipe's default (issue 2: 1 beats 2 on these MLPs)
   fs::path config_path = fs::path(RLPIPE_SOURCE_DIR) / "configs/examples/height_ppo.yaml";
   app.add_option("--steps", steps, "env steps per training run (over all envs)");
   app.add_option("--n-envs", n_envs, "parallel envs");
