@@ -106,11 +106,9 @@ class EnvSweepTest : public ::testing::TestWithParam<std::string> {};
 TEST_P(EnvSweepTest, SpacesAreConsistent) {
   auto env = MakeTask(GetParam());
   const EnvSpec& spec = env->Spec();
-  const TaskInfo* info = nullptr;
-  for (const auto& task : RegisteredTasks()) {
-    if (task.name == GetParam()) info = &task;
-  }
-  ASSERT_NE(info, nullptr);
+  const TaskRegistration* registration = FindTask(GetParam());
+  ASSERT_NE(registration, nullptr);
+  const TaskInfo* info = &registration->info;
   EXPECT_EQ(spec.max_episode_steps, info->default_max_episode_steps);
 
   // Both boxes: non-empty, matching low/high lengths, low <= high, no NaN bounds.
@@ -157,11 +155,9 @@ TEST_P(EnvSweepTest, SpacesAreConsistent) {
 TEST_P(EnvSweepTest, RobotLayoutTilesTheSpaces) {
   auto env = MakeTask(GetParam());
   const EnvSpec& spec = env->Spec();
-  const TaskInfo* info = nullptr;
-  for (const auto& task : RegisteredTasks()) {
-    if (task.name == GetParam()) info = &task;
-  }
-  ASSERT_NE(info, nullptr);
+  const TaskRegistration* registration = FindTask(GetParam());
+  ASSERT_NE(registration, nullptr);
+  const TaskInfo* info = &registration->info;
 
   // Every task built on the multi-robot world (it registers the world's parameters) has a layout;
   // others have none.
