@@ -444,11 +444,16 @@ void MultiRobotWorld::ApplyAction(std::span<const float> action) {
   };
   const size_t bar_actions = static_cast<size_t>(NumBars() * WorldLayout::kBarActDim);
   for (size_t k = 0; k < bar_actions; ++k) data_->ctrl[k] = clip(action[k]);
+  // Upwards a sphere pushes at most kSphereLiftFraction of its own weight: it can lighten itself
+  // and help lift what it is connected to, but not fly (the full 20 N is twice its weight).
+  const double max_lift =
+      C::kSphereLiftFraction * C::kSphereMass * std::abs(model_->opt.gravity[2]);
   for (int j = 0; j < NumSpheres(); ++j) {
     mjtNum* force = data_->xfrc_applied + 6 * SphereBody(j);
     for (size_t axis = 0; axis < 3; ++axis) {
       force[axis] = C::kSphereForce * clip(action[bar_actions + static_cast<size_t>(3 * j) + axis]);
     }
+    force[2] = std::min(force[2], max_lift);
   }
 }
 

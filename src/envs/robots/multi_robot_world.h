@@ -63,6 +63,7 @@ struct RobotConstants {
   static constexpr double kSphereRadius = 0.167;
   static constexpr double kSphereMass = 1.0;
   static constexpr double kSphereForce = 20.0;    // N per world axis at |action| = 1
+  static constexpr double kSphereLiftFraction = 0.8;  // upward force cap, × the sphere's weight
   static constexpr double kMinSeparation = 0.4;   // between robot centres at spawn
   static constexpr double kPressMass = 10.0;      // gravity-compensated plate
   static constexpr double kPressHalfSize = 10.0;  // 20 x 20 m

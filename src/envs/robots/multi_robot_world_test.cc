@@ -183,6 +183,29 @@ TEST(MultiRobotWorldTest, ActionsAreTorquesAndWorldFrameForcesClipped) {
   EXPECT_EQ(world.Warnings().Total(), 0) << world.Warnings().ToString();
 }
 
+TEST(MultiRobotWorldTest, ASphereCannotLiftItself) {
+  // Full upward action: the force is capped below the sphere's weight (0.8 × 1 kg × 9.81 N), so
+  // a free sphere stays on the floor; downward the full 20 N apply.
+  MultiRobotWorld world(ReadWorldParams(Params()));
+  std::mt19937_64 rng(1);
+  world.Reset(rng);
+  ParkEveryone(world);
+  std::vector<float> action(static_cast<size_t>(world.ActDim()), 0.0f);
+  const size_t sphere0 = static_cast<size_t>(world.NumBars() * 6);
+  action[sphere0 + 2] = 1.0f;
+  world.ApplyAction(action);
+  const int body = mj_name2id(&world.model(), mjOBJ_BODY, "sphere0");
+  EXPECT_NEAR(world.data().xfrc_applied[6 * body + 2], 0.8 * 9.81, 1e-9);
+  for (int t = 0; t < 120; ++t) {  // 2 s
+    world.ApplyAction(action);
+    world.Simulate();
+  }
+  EXPECT_LT(world.RobotPosition(world.NumBars())[2], C::kSphereRadius + 0.01);
+  action[sphere0 + 2] = -1.0f;
+  world.ApplyAction(action);
+  EXPECT_EQ(world.data().xfrc_applied[6 * body + 2], -20.0);
+}
+
 TEST(MultiRobotWorldTest, ATipNearASphereConnectsAndIsPulledOntoItsSurface) {
   MultiRobotWorld world(ReadWorldParams(Params()));
   std::mt19937_64 rng(1);
