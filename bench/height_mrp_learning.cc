@@ -46,10 +46,11 @@ struct BenchOptions {
   int64_t eval_every = 50'000;
   int eval_episodes = 5;
   int n_envs = 8;
-  int torch_threads = 2;
-  int n_steps = 1024;
-  int batch_size = 256;
-  int n_epochs = 10;
+  int torch_threads = 1;  // rlpipe's default
+  // PPO as in configs/examples/height_mrp_ppo.yaml.
+  int n_steps = 256;
+  int batch_size = 512;
+  int n_epochs = 5;
   double learning_rate = 3e-4;
   int embed_dim = 64;
   int cost_batch = 256;
