@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 RLPIPE := $(BUILD_DIR)/apps/rlpipe
 
-.PHONY: all deps test-deps build demo test bench bench-algos bench-mrp bench-transfer clean
+.PHONY: all deps test-deps build demo test bench bench-env bench-algos bench-mrp bench-transfer clean
 
 all: build
 
@@ -32,6 +32,11 @@ test: test-deps $(BUILD_DIR)/build.ninja
 bench: build
 	cmake --build $(BUILD_DIR) --target benches -j $(JOBS)
 	$(BUILD_DIR)/bench/ppo_pendulum_learning
+
+# Env throughput: wrapper overhead, threads, every task, the integrator's cost (a minute).
+bench-env: build
+	cmake --build $(BUILD_DIR) --target rlpipe_env_bench -j $(JOBS)
+	$(BUILD_DIR)/bench/envs/rlpipe_env_bench
 
 # SAC, TD3 and A2C on pendulum (3 seeds each), PPO's wall-time split on height_maximize.
 bench-algos: build

@@ -55,6 +55,7 @@ struct BenchOptions {
   int embed_dim = 64;
   int cost_batch = 256;
   int cost_iterations = 30;
+  int keep_checkpoints = 3;  // training.keep_checkpoints; 0 keeps every evaluation's checkpoint
   bool cost_only = false;
   fs::path out = fs::temp_directory_path() / "rlpipe_bench_height_mrp";
 };
@@ -81,6 +82,7 @@ rlpipe::config::ExperimentConfig BenchConfig(const BenchOptions& options) {
   c.training.total_timesteps = options.timesteps;
   c.training.eval_freq = options.eval_every;
   c.training.save_freq = options.eval_every;
+  c.training.keep_checkpoints = options.keep_checkpoints;
   c.training.eval_episodes = options.eval_episodes;
   c.training.log_interval = 1;
   return c;
@@ -206,6 +208,8 @@ int main(int argc, char** argv) {
   app.add_option("--embed-dim", options.embed_dim, "network.embed_dim");
   app.add_option("--cost-batch", options.cost_batch, "batch of the cost measurement");
   app.add_option("--cost-iterations", options.cost_iterations, "timed cost iterations");
+  app.add_option("--keep-checkpoints", options.keep_checkpoints,
+                 "periodic checkpoints kept (0 = all, to replay any evaluation)");
   app.add_flag("--cost-only", options.cost_only, "only measure the network cost");
   app.add_option("--out", options.out, "folder for the models");
   CLI11_PARSE(app, argc, argv);

@@ -1,6 +1,7 @@
 // Env throughput: (a) wrapper overhead of height_maximize against raw mj_step on the same compiled
 // model, (b) 8 envs on 2 threads against 1 thread, (c) env-steps/s of every robot task, and the
-// cost of compiling a world against copying a compiled one. Ratios come from the same run.
+// cost of compiling a world against copying a compiled one, (d) the implicit integrator's cost
+// against Euler's. Ratios come from the same run.
 //   rlpipe_env_bench [seconds_per_measurement]
 #include <chrono>
 #include <cstdio>
@@ -132,6 +133,26 @@ int main(int argc, char** argv) {
   for (const auto& info : rlpipe::envs::RegisteredTasks()) {
     auto env = Make(info.name);
     std::printf("(c) %-18s %.0f env-steps/s\n", info.name.c_str(), EnvStepRate(*env, seconds));
+  }
+
+  // (d) The world's integrator (implicit) against semi-implicit Euler on the same task, the same
+  // seed and actions; alternately three times, the best of each counts.
+  {
+    auto implicit_env = Make("height_maximize");
+    auto euler_env = Make("height_maximize");
+    dynamic_cast<HeightMaximize&>(dynamic_cast<rlpipe::envs::TimeLimit&>(*euler_env).inner())
+        .world()
+        .mutable_model()
+        .opt.integrator = mjINT_EULER;
+    double implicit = 0.0, euler = 0.0;
+    for (int round = 0; round < 3; ++round) {
+      implicit = std::max(implicit, EnvStepRate(*implicit_env, seconds / 3));
+      euler = std::max(euler, EnvStepRate(*euler_env, seconds / 3));
+    }
+    std::printf(
+        "(d) height_maximize N=2: implicit integrator %.0f steps/s, Euler %.0f steps/s, "
+        "implicit costs %.2fx Euler's time per step\n",
+        implicit, euler, euler / implicit);
   }
 
   // Compiling a world against copying an already compiled one (what each env does).

@@ -34,8 +34,13 @@ constexpr double kSpawnMaxCoverage = 0.4;
 constexpr double kHingeArmature = 0.01;
 constexpr double kHingeDamping = 1.0;
 /// Bar robot root armature (kg m^2, and kg along the free joint's translations): the centre ball
-/// alone has 2.5e-5 kg m^2, and the arms' reaction torques spin it up until explicit Euler
+/// alone has 2.5e-5 kg m^2, and the arms' reaction torques spin it up until the integrator
 /// diverges; 0.002 regularises it (2 g of extra mass, ~4% of the robot's own inertia).
+/// The world uses MuJoCo's implicit integrator: semi-implicit Euler treats the gyroscopic terms
+/// explicitly and a spinning bar robot (almost no inertia about its arms' axis) gains energy by
+/// itself — +14% in 5 s at 200 rad/s with no actuation — which trained policies pumped into
+/// 10-30 km "heights"; the implicit integrator loses a little instead (test
+/// ASpinningRobotDoesNotGainEnergy).
 constexpr double kRootArmature = 0.002;
 /// Constraint impedance of press-robot contacts (MuJoCo solimp dmin = dmax). Rigid robots would
 /// hold the plate above the crush height forever (a resting sphere is 0.334 m tall, the crush
@@ -108,6 +113,12 @@ int Id(const mjModel& model, mjtObj type, const std::string& name) {
 
 }  // namespace
 
+double SphereDriveFactor(double command, double velocity, double max_speed) {
+  if (command == 0.0) return 0.0;
+  const double along = command > 0.0 ? velocity : -velocity;  // speed in the pushed direction
+  return std::clamp(1.0 - along / max_speed, 0.0, 1.0);
+}
+
 std::vector<ParamSpec> WorldParamSpecs() {
   const WorldParams d;
   return {
@@ -120,6 +131,8 @@ std::vector<ParamSpec> WorldParamSpecs() {
        "a bar tip this close to a sphere's surface connects to it (m)"},
       {"connection_break_force", d.connection_break_force_n,
        "a connection breaks when its constraint force exceeds this (N)"},
+      {"sphere_max_speed", d.sphere_max_speed_mps,
+       "a sphere's drive fades linearly to zero force at this speed along its push (m/s)"},
   };
 }
 
@@ -131,6 +144,7 @@ WorldParams ReadWorldParams(const TaskParams& params) {
   world.frame_skip = ReadInt(params, "frame_skip", 1, 1000);
   world.connect_distance_m = ReadReal(params, "connect_distance", 0.0, 10.0, false);
   world.connection_break_force_n = ReadReal(params, "connection_break_force", 0.0, 1e9, true);
+  world.sphere_max_speed_mps = ReadReal(params, "sphere_max_speed", 0.0, 1000.0, true);
   CheckSpawnFits(world.num_type_b_robots, world.spawn_radius_m);
   return world;
 }
@@ -149,7 +163,7 @@ std::string BuildWorldXml(const WorldParams& params) {
   // Header: units, physics step, buffer sizes.
   xml << "<mujoco model=\"multi_robot_world\">\n"
       << "  <compiler angle=\"radian\" inertiafromgeom=\"true\"/>\n"
-      << "  <option timestep=\"" << Num(params.timestep_s) << "\"/>\n"
+      << "  <option timestep=\"" << Num(params.timestep_s) << "\" integrator=\"implicit\"/>\n"
       << "  <size nconmax=\"" << nconmax << "\" njmax=\"" << njmax << "\"/>\n"
       << "  <default>\n"
       << "    <joint armature=\"" << Num(kHingeArmature) << "\" damping=\"" << Num(kHingeDamping)
@@ -444,14 +458,20 @@ void MultiRobotWorld::ApplyAction(std::span<const float> action) {
   };
   const size_t bar_actions = static_cast<size_t>(NumBars() * WorldLayout::kBarActDim);
   for (size_t k = 0; k < bar_actions; ++k) data_->ctrl[k] = clip(action[k]);
-  // Upwards a sphere pushes at most kSphereLiftFraction of its own weight: it can lighten itself
-  // and help lift what it is connected to, but not fly (the full 20 N is twice its weight).
+  // A sphere's drive is a motor with a linear force-speed curve per world axis: full force at
+  // rest or against the motion, fading to zero at the top speed along the pushed direction (a
+  // bare 20 N on a frictionless rolling ball accelerates without bound: 24 m/s within the arena).
+  // Upwards it pushes at most kSphereLiftFraction of its own weight: it can lighten itself and
+  // help lift what it is connected to, but not fly (the full 20 N is twice its weight).
   const double max_lift =
       C::kSphereLiftFraction * C::kSphereMass * std::abs(model_->opt.gravity[2]);
   for (int j = 0; j < NumSpheres(); ++j) {
     mjtNum* force = data_->xfrc_applied + 6 * SphereBody(j);
+    const mjtNum* velocity = data_->qvel + RootDof(NumBars() + j);
     for (size_t axis = 0; axis < 3; ++axis) {
-      force[axis] = C::kSphereForce * clip(action[bar_actions + static_cast<size_t>(3 * j) + axis]);
+      const double command = clip(action[bar_actions + static_cast<size_t>(3 * j) + axis]);
+      force[axis] = C::kSphereForce * command *
+                    SphereDriveFactor(command, velocity[axis], params_.sphere_max_speed_mps);
     }
     force[2] = std::min(force[2], max_lift);
   }

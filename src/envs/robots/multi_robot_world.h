@@ -28,6 +28,7 @@ struct WorldParams {
   int frame_skip = 4;                       // physics steps per control step
   double connect_distance_m = 0.2;          // bar tip to sphere surface distance that connects
   double connection_break_force_n = 500.0;  // a connection breaks above this constraint force
+  double sphere_max_speed_mps = 3.0;        // a sphere's drive gives no force beyond this speed
   bool with_press = false;                  // adds the press plate (crush_resistance)
   double press_reference_height_m = 5.0;    // where the press plate's underside starts
   /// Task scenery: MJCF placed inside <worldbody> after the robots (static geoms, or bodies with
@@ -44,6 +45,11 @@ std::vector<ParamSpec> WorldParamSpecs();
 
 /// Reads and checks the world's parameters. Throws ConfigError naming the `environment.` key.
 WorldParams ReadWorldParams(const TaskParams& params);
+
+/// A sphere drive's force as a fraction of command × kSphereForce on one world axis: 1 at rest or
+/// against the motion, falling linearly to 0 at `max_speed` along the pushed direction (a
+/// motor's force-speed curve); 0 for no command.
+double SphereDriveFactor(double command, double velocity, double max_speed);
 
 /// Builds the MJCF text of a world with these parameters (deterministic).
 std::string BuildWorldXml(const WorldParams& params);
