@@ -36,11 +36,13 @@ constexpr double kHingeDamping = 1.0;
 /// Bar robot root armature (kg m^2, and kg along the free joint's translations): the centre ball
 /// alone has 2.5e-5 kg m^2, and the arms' reaction torques spin it up until the integrator
 /// diverges; 0.002 regularises it (2 g of extra mass, ~4% of the robot's own inertia).
-/// The world uses MuJoCo's implicit integrator: semi-implicit Euler treats the gyroscopic terms
-/// explicitly and a spinning bar robot (almost no inertia about its arms' axis) gains energy by
-/// itself — +14% in 5 s at 200 rad/s with no actuation — which trained policies pumped into
-/// 10-30 km "heights"; the implicit integrator loses a little instead (test
-/// ASpinningRobotDoesNotGainEnergy).
+/// The world uses MuJoCo's RK4 integrator. Semi-implicit Euler treats the gyroscopic terms
+/// explicitly and a tumbling bar robot (almost no inertia about its arms' axis) gains energy by
+/// itself — +10-14% in 5 s at 100-200 rad/s with idle motors — which trained policies pumped into
+/// 10-30 km "heights". The implicit integrator cures that, but both are first order: a flailing
+/// bar robot's centre of mass in free fall is off g by up to 12-13 m/s² per control step, and a
+/// policy learned to hover on that error. RK4 keeps it within 0.5 m/s² (tests
+/// ASpinningRobotDoesNotGainEnergy, AFlailingRobotFallsLikeAStone).
 constexpr double kRootArmature = 0.002;
 /// Constraint impedance of press-robot contacts (MuJoCo solimp dmin = dmax). Rigid robots would
 /// hold the plate above the crush height forever (a resting sphere is 0.334 m tall, the crush
@@ -163,7 +165,7 @@ std::string BuildWorldXml(const WorldParams& params) {
   // Header: units, physics step, buffer sizes.
   xml << "<mujoco model=\"multi_robot_world\">\n"
       << "  <compiler angle=\"radian\" inertiafromgeom=\"true\"/>\n"
-      << "  <option timestep=\"" << Num(params.timestep_s) << "\" integrator=\"implicit\"/>\n"
+      << "  <option timestep=\"" << Num(params.timestep_s) << "\" integrator=\"RK4\"/>\n"
       << "  <size nconmax=\"" << nconmax << "\" njmax=\"" << njmax << "\"/>\n"
       << "  <default>\n"
       << "    <joint armature=\"" << Num(kHingeArmature) << "\" damping=\"" << Num(kHingeDamping)
