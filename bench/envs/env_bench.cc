@@ -1,19 +1,24 @@
 // Env throughput: (a) wrapper overhead of height_maximize against raw mj_step on the same compiled
 // model, (b) 8 envs on 2 threads against 1 thread, (c) env-steps/s of every robot task, and the
 // cost of compiling a world against copying a compiled one, (d) the RK4 integrator's cost
-// against Euler's and implicit's. Ratios come from the same run.
+// against Euler's and implicit's, (e) each integrator's energy and momentum errors. Ratios come
+// from the same run.
 //   rlpipe_env_bench [seconds_per_measurement]
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <memory>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "envs/registry.h"
 #include "envs/robots/height_maximize.h"
+#include "envs/robots/world_checks.h"
 #include "envs/time_limit.h"
 #include "sim/mujoco_model.h"
 #include "vec/vector_env.h"
@@ -161,6 +166,36 @@ int main(int argc, char** argv) {
         "(d) height_maximize N=2: RK4 (the world's) %.0f steps/s, Euler %.0f, implicit %.0f; "
         "time per step against Euler: RK4 %.2fx, implicit %.2fx\n",
         world, euler, implicit, euler / world, euler / implicit);
+  }
+
+  // (e) What each integrator does to the physics (envs/robots/world_checks.h, the checks the
+  // world's tests assert for RK4): a tumbling bar robot's energy gain with idle motors in 5 s at
+  // 100 and 200 rad/s, and the worst error of a flailing falling robot's centre-of-mass
+  // acceleration against -g over 2 s.
+  for (const auto& [integrator, label] : {std::pair{mjINT_EULER, "Euler"},
+                                          std::pair{mjINT_IMPLICIT, "implicit"},
+                                          std::pair{mjINT_RK4, "RK4"}}) {
+    const auto world = [integrator] {
+      rlpipe::envs::robots::WorldParams params;
+      params.num_type_b_robots = 1;
+      auto w = std::make_unique<rlpipe::envs::robots::MultiRobotWorld>(params);
+      w->mutable_model().opt.integrator = integrator;
+      return w;
+    };
+    const auto gain = [&](double rate) {
+      const auto energy =
+          rlpipe::envs::robots::TumbleBarRobot(*world(), {0.6 * rate, 0.48 * rate, 0.64 * rate}, 300);
+      return 100.0 * (energy.most_j / energy.start_j - 1.0);
+    };
+    double worst = 0.0;
+    auto falling = world();
+    const double g = -falling->model().opt.gravity[2];
+    for (double a : rlpipe::envs::robots::FreeFallComAccelerations(*falling, 1, 120))
+      worst = std::max(worst, std::abs(a + g));
+    std::printf(
+        "(e) %-8s tumbling robot's energy gain in 5 s: %+.1f%% at 100 rad/s, %+.1f%% at 200 rad/s; "
+        "falling robot's centre of mass off -g by up to %.2f m/s^2\n",
+        label, gain(100.0), gain(200.0), worst);
   }
 
   // Compiling a world against copying an already compiled one (what each env does).

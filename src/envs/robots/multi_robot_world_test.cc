@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "envs/robots/world_checks.h"
 
 namespace rlpipe::envs::robots {
 namespace {
@@ -245,75 +246,30 @@ TEST(MultiRobotWorldTest, ASphereDriveFadesToZeroAtItsTopSpeed) {
   EXPECT_EQ(world.data().xfrc_applied[6 * body + 0], -C::kSphereForce);
 }
 
-/// Kinetic energy of the whole world (J): ½ qvelᵀ M qvel.
-double KineticEnergy(const MultiRobotWorld& world) {
-  const mjModel& m = world.model();
-  const mjData& d = world.data();
-  std::vector<mjtNum> m_qvel(static_cast<size_t>(m.nv));
-  mj_mulM(&m, &d, m_qvel.data(), d.qvel);
-  double energy = 0.0;
-  for (int i = 0; i < m.nv; ++i) energy += 0.5 * d.qvel[i] * m_qvel[static_cast<size_t>(i)];
-  return energy;
-}
-
 TEST(MultiRobotWorldTest, ASpinningRobotDoesNotGainEnergy) {
   // A bar robot tumbling in free fall with idle motors: nothing does work on it, so its kinetic
   // energy may only fall (joint damping). Semi-implicit Euler handles the gyroscopic terms
-  // explicitly and gained 10-14% here within 5 s — energy trained policies pumped into flights
-  // of kilometres.
+  // explicitly and gained 10-14% here within 5 s (`make bench-env`, line (e)) — energy trained
+  // policies pumped into flights of kilometres.
   MultiRobotWorld world(ReadWorldParams(Params({{"num_type_b_robots", 1}})));
-  world.mutable_model().opt.gravity[2] = 0.0;
-  std::mt19937_64 rng(1);
-  world.Reset(rng);
-  for (int robot = 0; robot < world.NumRobots(); ++robot)
-    world.PlaceRobot(robot, {-6.0 + 3.0 * robot, 5.0, 3.0});
-  world.SetArmOrientation(0, 0, {0.9659, 0.0, 0.2588, 0.0});
-  world.SetArmOrientation(0, 1, {0.9659, 0.0, -0.2588, 0.0});
-  const int root_dof = world.model().jnt_dofadr[0];
-  const std::array<double, 3> spin = {60.0, 48.0, 64.0};  // rad/s, about no principal axis
-  for (size_t a = 0; a < 3; ++a) world.mutable_data().qvel[root_dof + 3 + static_cast<int>(a)] = spin[a];
-  mj_forward(&world.model(), &world.mutable_data());
-  const double start = KineticEnergy(world);
-  const std::vector<float> idle(static_cast<size_t>(world.ActDim()), 0.0f);
-  double most = start;
-  for (int t = 0; t < 300; ++t) {
-    world.ApplyAction(idle);
-    world.Simulate();
-    most = std::max(most, KineticEnergy(world));
-  }
-  EXPECT_GT(start, 400.0);
-  EXPECT_LE(most, start * (1.0 + 1e-9));
+  const TumbleEnergy energy =
+      TumbleBarRobot(world, {60.0, 48.0, 64.0}, 300);  // 100 rad/s about no principal axis, 5 s
+  EXPECT_GT(energy.start_j, 400.0);
+  EXPECT_LE(energy.most_j, energy.start_j * (1.0 + 1e-9));
   EXPECT_EQ(world.Warnings().Total(), 0) << world.Warnings().ToString();
 }
 
 TEST(MultiRobotWorldTest, AFlailingRobotFallsLikeAStone) {
   // In free fall only gravity acts on a bar robot, whatever its motors do: its centre of mass
   // accelerates at -g. First-order integrators (Euler, implicit) were off by up to 12-13 m/s² per
-  // control step under random torques, enough for a trained policy to hover in the air.
+  // control step under random torques (`make bench-env`, line (e)), enough for a trained policy
+  // to hover in the air.
   MultiRobotWorld world(ReadWorldParams(Params({{"num_type_b_robots", 1}})));
-  std::mt19937_64 rng(1);
-  world.Reset(rng);
-  for (int robot = 0; robot < world.NumRobots(); ++robot)
-    world.PlaceRobot(robot, {-6.0 + 3.0 * robot, 5.0, 50.0});
-  const mjModel& m = world.model();
-  mjData& d = world.mutable_data();
-  const int body = mj_name2id(&m, mjOBJ_BODY, "bar0");
-  std::vector<float> action(static_cast<size_t>(world.ActDim()), 0.0f);
-  std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
-  std::vector<double> com_z;
-  for (int t = 0; t < 120; ++t) {
-    for (size_t k = 0; k < 6; ++k) action[k] = unit(rng);
-    world.ApplyAction(action);
-    world.Simulate();
-    mj_forward(&m, &d);
-    com_z.push_back(d.subtree_com[3 * body + 2]);
-  }
-  const double dt = world.ControlDt();
-  const double g = -m.opt.gravity[2];
-  for (size_t t = 2; t < com_z.size(); ++t) {
-    const double accel = (com_z[t] - 2.0 * com_z[t - 1] + com_z[t - 2]) / (dt * dt);
-    EXPECT_NEAR(accel, -g, 1.0) << "control step " << t;
-  }
+  const double g = -world.model().opt.gravity[2];
+  const std::vector<double> accelerations = FreeFallComAccelerations(world, 1, 120);
+  ASSERT_EQ(accelerations.size(), 118u);
+  for (size_t t = 0; t < accelerations.size(); ++t)
+    EXPECT_NEAR(accelerations[t], -g, 1.0) << "control step " << t + 2;
 }
 
 TEST(MultiRobotWorldTest, ATipNearASphereConnectsAndIsPulledOntoItsSurface) {
