@@ -550,7 +550,9 @@ std::map<std::string, double> LoopCommon::RecentTaskMeans() const {
 }
 
 void LoopCommon::EmitProgress(const std::map<std::string, double>& losses) {
-  if (!request_.hooks.on_progress) return;
+  // One event per step count: the end of training does not repeat the last rollout's row.
+  if (!request_.hooks.on_progress || last_progress_timesteps_ == timesteps_) return;
+  last_progress_timesteps_ = timesteps_;
   ProgressEvent event;
   event.timesteps = timesteps_;
   event.total_timesteps = request_.config.training.total_timesteps;

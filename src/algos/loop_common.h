@@ -166,6 +166,7 @@ class LoopCommon {
   int64_t episodes_ = 0;
   std::deque<vec::EpisodeStats> recent_;
   std::optional<int64_t> last_eval_timesteps_;
+  std::optional<int64_t> last_progress_timesteps_;  // the step of the last progress event
   std::optional<int64_t> best_timesteps_;  // when best_model.zip was written
   bool checkpoint_due_ = false;
   double elapsed_before_ = 0.0;  // wall seconds of the attempts before a resume

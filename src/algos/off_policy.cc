@@ -173,6 +173,7 @@ void OffPolicyRun::Resume(const fs::path& path) {
 TrainingResult OffPolicyRun::Run() {
   if (!resumed_) normalizer_.ObserveReset(envs_.Reset(DeriveSeed(request_.seed, "envs")));
   const int64_t resumed_from = common_.timesteps();
+  if (request_.hooks.on_start) request_.hooks.on_start(resumed_from);
   while (common_.timesteps() < training_.total_timesteps && !common_.Done() &&
          !common_.CheckStop()) {
     // Collect one step per env; train every train_freq steps once past learning_starts.

@@ -151,6 +151,7 @@ TrainingResult OnPolicyRun::Run() {
   obs_.assign(current.begin(), current.end());
   normalizer_.NormalizeObs(obs_);
   const int64_t resumed_from = common_.timesteps();
+  if (request_.hooks.on_start) request_.hooks.on_start(resumed_from);
   while (!common_.Done()) {
     // Collect one rollout of n_steps per env (a resumed one may be part-filled or full), stopping
     // between steps when asked (or when an early-stopping rule fired; the partial rollout is not

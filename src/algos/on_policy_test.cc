@@ -74,7 +74,7 @@ TEST_F(OnPolicyTest, PpoSolvesTheContinuousBandit) {
   EXPECT_EQ(result.timesteps, 4096);
   EXPECT_EQ(result.episodes, 4096);  // one-step episodes
   EXPECT_EQ(evaluations, 4);         // at 1024, 2048, 3072, 4096 (no second final evaluation)
-  EXPECT_EQ(progress, 32 + 1);       // every rollout, and once at the end
+  EXPECT_EQ(progress, 32);  // every rollout; the end does not repeat the last one
   EXPECT_FALSE(result.interrupted);
   EXPECT_TRUE(fs::exists(request.models_dir / "final_model.zip"));
   EXPECT_TRUE(fs::exists(request.models_dir / "best_model.zip"));

@@ -58,6 +58,9 @@ struct EvalEvent {
 };
 
 struct TrainingHooks {
+  /// Called once before the first step with the env steps training starts from: 0, or the
+  /// checkpoint's steps when it resumes one (before any progress or eval event).
+  std::function<void(int64_t start_timesteps)> on_start;
   std::function<void(const ProgressEvent&)> on_progress;
   std::function<void(const EvalEvent&)> on_eval;
   /// Polled between env steps; true → save a checkpoint and return with interrupted = true.

@@ -19,6 +19,7 @@ int Main(int argc, char** argv) {
   AddRunCommand(app, &run);
   AddConfigCommand(app, &run);
   AddStatusCommand(app, &run);
+  AddReportCommand(app, &run);
   AddRunsCommand(app, &run);
   AddEnvCommand(app, &run);
   AddCostCommand(app, &run);

@@ -15,5 +15,6 @@ void AddRunsCommand(CLI::App& app, CommandFn* run);
 void AddEnvCommand(CLI::App& app, CommandFn* run);
 void AddCostCommand(CLI::App& app, CommandFn* run);
 void AddTrainCommand(CLI::App& app, CommandFn* run);
+void AddReportCommand(CLI::App& app, CommandFn* run);
 
 }  // namespace rlpipe::cli

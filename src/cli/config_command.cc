@@ -17,6 +17,9 @@ void AddConfigCommand(CLI::App& app, CommandFn* run) {
   cmd->callback([file, session, run] {
     *run = [file, session] {
       const pipeline::ResolvedPipeline resolved = pipeline::ResolvePipeline(*file);
+      for (const std::string& warning : resolved.pipeline.warnings) {
+        std::fprintf(stderr, "%s\n", warning.c_str());
+      }
       bool found = session->empty();
       std::string valid;
       for (size_t i = 0; i < resolved.pipeline.sessions.size(); ++i) {

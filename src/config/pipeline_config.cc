@@ -259,6 +259,98 @@ TransferConfig ReadTransfer(const Tree* node, const std::string& path) {
   return transfer;
 }
 
+/// "a, b, c"
+std::string Join(const std::vector<std::string>& words) {
+  std::string text;
+  for (const std::string& word : words) text += (text.empty() ? "" : ", ") + word;
+  return text;
+}
+
+/// Each key of `node` (a map) that no reader took: a warning that it has no effect.
+void WarnNoEffect(const Tree* node, const std::string& path, const std::vector<std::string>& known,
+                  PipelineConfig& pipeline) {
+  if (node == nullptr || !node->IsMap()) return;
+  for (const auto& [key, value] : node->entries) {
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    pipeline.warnings.push_back(value.key_loc.ToString() + ": " + path + "." + key +
+                                ": warning: has no effect in rlpipe (known keys: " +
+                                Join(known) + ")");
+  }
+}
+
+/// Pipeline `monitoring:`; unknown keys are warnings (the seed's files carry keys for tools
+/// rlpipe does not have).
+void ReadMonitoring(const Tree* node, PipelineConfig& pipeline) {
+  if (node == nullptr || node->IsNull()) return;
+  if (!node->IsMap()) FailAt(node->loc, "monitoring", "expected a mapping");
+  PipelineMonitoringConfig& monitoring = pipeline.monitoring;
+  const std::vector<std::string> known = {"track_metrics", "report_format", "generate_plots",
+                                          "save_report"};
+  // track_metrics: a list of metric names the report knows.
+  if (const Tree* list = node->Find("track_metrics"); list != nullptr && !list->IsNull()) {
+    if (list->kind != Tree::Kind::kSequence) {
+      FailAt(list->loc, "monitoring.track_metrics", "expected a list of metric names");
+    }
+    monitoring.track_metrics.clear();
+    for (size_t i = 0; i < list->items.size(); ++i) {
+      const Tree& item = list->items[i];
+      const std::string path = "monitoring.track_metrics[" + std::to_string(i) + "]";
+      if (item.kind != Tree::Kind::kScalar || !FindTrackableMetric(item.scalar)) {
+        std::vector<std::string> names;
+        for (const TrackableMetric& m : TrackableMetrics()) names.push_back(m.name);
+        names.push_back("task/<info key>");
+        FailAt(item.loc, path,
+               "unknown metric '" + item.scalar + "' (valid: " + Join(names) + ")");
+      }
+      monitoring.track_metrics.push_back(item.scalar);
+    }
+  }
+  MapReader reader(node, "monitoring", "monitoring settings");
+  reader.Accept("track_metrics");
+  std::string format = ToString(monitoring.report_format);
+  reader.Get("report_format", &format);
+  reader.CheckChoice("report_format", format, {"json", "html", "both"});
+  monitoring.report_format = format == "json"   ? ReportFormat::kJson
+                             : format == "html" ? ReportFormat::kHtml
+                                                : ReportFormat::kBoth;
+  reader.Get("generate_plots", &monitoring.generate_plots);
+  reader.Get("save_report", &monitoring.save_report);
+  for (const auto& [key, value] : node->entries) {
+    if (std::find(known.begin(), known.end(), key) == known.end()) reader.Accept(key);
+  }
+  reader.Finish();
+  WarnNoEffect(node, "monitoring", known, pipeline);
+}
+
+/// `post_pipeline:`; unknown keys are warnings.
+void ReadPostPipeline(const Tree* node, PipelineConfig& pipeline) {
+  if (node == nullptr || node->IsNull()) return;
+  if (!node->IsMap()) FailAt(node->loc, "post_pipeline", "expected a mapping");
+  PostPipelineConfig& post = pipeline.post_pipeline;
+  const std::vector<std::string> known = {"evaluate_final_models", "eval_episodes",
+                                          "compare_sessions", "archive_results",
+                                          "archive_location"};
+  MapReader reader(node, "post_pipeline", "post-pipeline settings");
+  reader.Get("evaluate_final_models", &post.evaluate_final_models);
+  reader.Get("eval_episodes", &post.eval_episodes);
+  reader.CheckRange("eval_episodes", post.eval_episodes, 1, 100000);
+  reader.Get("compare_sessions", &post.compare_sessions);
+  reader.Get("archive_results", &post.archive_results);
+  std::optional<std::string> location;
+  reader.Get("archive_location", &location);
+  post.archive_location = location.value_or("");
+  if (post.archive_location.starts_with("s3://")) {
+    reader.Fail("archive_location",
+                "expected a local folder, found an S3 URI (with aws.use_s3 the archive is also "
+                "uploaded to the run's archives/ folder)");
+  }
+  for (const auto& [key, value] : node->entries) {
+    if (std::find(known.begin(), known.end(), key) == known.end()) reader.Accept(key);
+  }
+  reader.Finish();
+  WarnNoEffect(node, "post_pipeline", known, pipeline);
+}
+
 SessionSpec ReadSession(const Tree& item, size_t index, const PipelineConfig& pipeline) {
   const std::string path = "sessions[" + std::to_string(index) + "]";
   MapReader reader(&item, path, "session settings");
@@ -413,6 +505,46 @@ SageMakerConfig ResolveSageMaker(const PipelineConfig& pipeline, const SessionSp
   return sm;
 }
 
+std::string ToString(ReportFormat format) {
+  switch (format) {
+    case ReportFormat::kJson: return "json";
+    case ReportFormat::kHtml: return "html";
+    case ReportFormat::kBoth: return "both";
+  }
+  return "both";
+}
+
+const std::vector<TrackableMetric>& TrackableMetrics() {
+  // The seed's names for the rollout figures, then every train/* value an algorithm reports
+  // (its metrics.csv column keeps SB3's name).
+  static const std::vector<TrackableMetric> kMetrics = [] {
+    std::vector<TrackableMetric> metrics = {
+        {"episode_reward_mean", "mean_episode_return", "training episode return (last 100)"},
+        {"episode_length_mean", "mean_episode_length", "training episode length (steps)"},
+        {"fps", "steps_per_s", "env steps per second"},
+    };
+    for (const char* name :
+         {"approx_kl", "clip_fraction", "entropy_loss", "explained_variance", "learning_rate",
+          "loss", "policy_gradient_loss", "value_loss", "std", "actor_loss", "critic_loss",
+          "ent_coef", "ent_coef_loss", "policy_loss", "n_updates"}) {
+      metrics.push_back({name, std::string("train/") + name, name});
+    }
+    return metrics;
+  }();
+  return kMetrics;
+}
+
+std::optional<TrackableMetric> FindTrackableMetric(const std::string& name) {
+  for (const TrackableMetric& metric : TrackableMetrics()) {
+    if (metric.name == name || metric.column == name) return metric;
+  }
+  // task/<info key>: a task statistic, named as its metrics.csv column.
+  if (name.starts_with("task/") && name.size() > 5) {
+    return TrackableMetric{name, name, name.substr(5) + " (task statistic)"};
+  }
+  return std::nullopt;
+}
+
 bool IsSafeSessionName(const std::string& name) {
   if (name.empty() || name == "." || name == ".." || name.size() > 255) return false;
   for (const char c : name) {
@@ -446,8 +578,8 @@ PipelineConfig LoadPipeline(const fs::path& file) {
   top.Get("enable_transfer_learning", &pipeline.enable_transfer_learning);
   top.Get("save_all_checkpoints", &pipeline.save_all_checkpoints);
   ReadAws(top.Child("aws"), pipeline.aws);
-  if (const Tree* monitoring = top.Child("monitoring")) pipeline.monitoring = *monitoring;
-  if (const Tree* post = top.Child("post_pipeline")) pipeline.post_pipeline = *post;
+  ReadMonitoring(top.Child("monitoring"), pipeline);
+  ReadPostPipeline(top.Child("post_pipeline"), pipeline);
   top.Accept("cost_optimization");
   const Tree* sessions = top.Child("sessions");
   top.Finish();

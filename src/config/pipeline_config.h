@@ -119,6 +119,47 @@ struct AwsConfig {
   Tree sagemaker_tree;  // `aws.sagemaker` as written, for per-session merges
 };
 
+/// Which report files a run writes.
+enum class ReportFormat { kJson, kHtml, kBoth };
+/// "json", "html", "both".
+std::string ToString(ReportFormat format);
+
+/// A metric `monitoring.track_metrics` can name: the seed's name, the metrics.csv column that
+/// holds it and what it means (the HTML report's small multiples; docs/reports.md).
+struct TrackableMetric {
+  std::string name;    // e.g. "approx_kl"
+  std::string column;  // e.g. "train/approx_kl"
+  std::string label;   // axis label with unit
+};
+/// Every nameable metric (training rollout figures, speed, and each algorithm's train/* values);
+/// `task/<info key>` names a task statistic in addition.
+const std::vector<TrackableMetric>& TrackableMetrics();
+/// The entry for `name` or its column (a task/* name gets a generated one); nullopt when unknown.
+std::optional<TrackableMetric> FindTrackableMetric(const std::string& name);
+
+/// Pipeline `monitoring:` — what the run reports (docs/reports.md).
+struct PipelineMonitoringConfig {
+  /// Metrics drawn as small multiples per session in the HTML report.
+  std::vector<std::string> track_metrics{"episode_reward_mean", "episode_length_mean",
+                                         "approx_kl", "explained_variance"};
+  ReportFormat report_format = ReportFormat::kBoth;
+  bool generate_plots = true;  // false: the HTML report has tables only
+  bool save_report = true;     // false: no pipeline_report.{json,html} at all
+};
+
+/// `post_pipeline:` — what happens after the last session (docs/reports.md).
+struct PostPipelineConfig {
+  /// Evaluate every completed session's best and final model for eval_episodes deterministic
+  /// episodes on its own task; results go into the reports.
+  bool evaluate_final_models = false;
+  int eval_episodes = 10;  // >= 1
+  bool compare_sessions = false;  // the cross-session chart in the HTML report
+  /// A .tar.gz of the output folder (without models.partial/ and the lock file).
+  bool archive_results = false;
+  /// Folder for the archive, relative to the working directory; "" = the output folder's parent.
+  std::string archive_location;
+};
+
 /// The whole pipeline file.
 struct PipelineConfig {
   std::filesystem::path file;  // absolute path of the pipeline YAML
@@ -129,9 +170,12 @@ struct PipelineConfig {
   bool enable_transfer_learning = true;
   bool save_all_checkpoints = false;
   AwsConfig aws;
-  Tree monitoring;     // accepted; used by later features
-  Tree post_pipeline;  // accepted; used by later features
+  PipelineMonitoringConfig monitoring;
+  PostPipelineConfig post_pipeline;
   std::vector<SessionSpec> sessions;
+  /// Settings that load but have no effect or look wrong, one line each with file:line:col and
+  /// key path ("...: warning: ..."); shown by `rlpipe config` and `rlpipe run`, never fatal.
+  std::vector<std::string> warnings;
 };
 
 /// Loads and validates a pipeline file (keys, types, ranges, session names, duplicate names,

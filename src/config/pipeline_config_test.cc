@@ -95,11 +95,18 @@ TEST_F(PipelineConfigTest, LoadsUsersPipeline) {
   EXPECT_EQ(sm.Source("instance_type").path, "aws.sagemaker.instance_type");
   EXPECT_EQ(sm.Source("instance_type").loc.line, 17);
 
-  // Free-form sections are kept as trees.
-  ASSERT_TRUE(pipeline.monitoring.IsMap());
-  EXPECT_EQ(pipeline.monitoring.Find("save_report")->scalar, "true");
-  ASSERT_TRUE(pipeline.post_pipeline.IsMap());
-  EXPECT_NE(pipeline.post_pipeline.Find("export_best_model"), nullptr);
+  // Reporting settings, typed; a key rlpipe has no use for is a warning naming its line.
+  EXPECT_EQ(pipeline.monitoring.track_metrics,
+            (std::vector<std::string>{"episode_reward_mean", "episode_length_mean"}));
+  EXPECT_TRUE(pipeline.monitoring.save_report);
+  EXPECT_EQ(pipeline.monitoring.report_format, ReportFormat::kBoth);
+  EXPECT_TRUE(pipeline.post_pipeline.compare_sessions);
+  EXPECT_FALSE(pipeline.post_pipeline.evaluate_final_models);
+  ASSERT_EQ(pipeline.warnings.size(), 1u);
+  EXPECT_TRUE(pipeline.warnings[0].starts_with((kFixtures / "pipeline.yaml").string() +
+                                               ":41:3: post_pipeline.export_best_model: warning: "
+                                               "has no effect"))
+      << pipeline.warnings[0];
 
   // Sessions.
   ASSERT_EQ(pipeline.sessions.size(), 2u);
@@ -181,6 +188,34 @@ TEST_F(PipelineConfigTest, NameDefaultsToFileStemAndTransferCanBeDisabled) {
   EXPECT_EQ(pipeline.seed, 0u);
   EXPECT_FALSE(pipeline.enable_transfer_learning);
   EXPECT_FALSE(pipeline.sessions[1].use_previous_checkpoint);
+}
+
+TEST_F(PipelineConfigTest, ReportSettingsAreTypedAndChecked) {
+  const std::string session = "sessions:\n  - name: a\n    config: training_config.yaml\n";
+  const PipelineConfig pipeline = LoadPipeline(
+      Write("ok.yaml", "monitoring:\n  track_metrics: [approx_kl, task/max_height]\n"
+                       "  report_format: html\n  generate_plots: false\n"
+                       "post_pipeline:\n  evaluate_final_models: true\n  eval_episodes: 3\n"
+                       "  archive_results: true\n  archive_location: archives\n" +
+                           session));
+  EXPECT_EQ(pipeline.monitoring.track_metrics,
+            (std::vector<std::string>{"approx_kl", "task/max_height"}));
+  EXPECT_EQ(pipeline.monitoring.report_format, ReportFormat::kHtml);
+  EXPECT_FALSE(pipeline.monitoring.generate_plots);
+  EXPECT_TRUE(pipeline.post_pipeline.evaluate_final_models);
+  EXPECT_EQ(pipeline.post_pipeline.eval_episodes, 3);
+  EXPECT_EQ(pipeline.post_pipeline.archive_location, "archives");
+  EXPECT_TRUE(pipeline.warnings.empty());
+
+  // An unknown metric names the valid ones; a bad format or count is an error with its line.
+  const std::string unknown =
+      ErrorOf("monitoring:\n  track_metrics: [episode_reward_mean, aproxkl]\n" + session);
+  EXPECT_TRUE(unknown.starts_with(At(2, 40) + ": monitoring.track_metrics[1]: unknown metric "
+                                              "'aproxkl' (valid: episode_reward_mean, "))
+      << unknown;
+  EXPECT_NE(unknown.find("approx_kl"), std::string::npos);
+  EXPECT_TRUE(ErrorOf("monitoring:\n  report_format: pdf\n" + session).starts_with(At(2, 18)));
+  EXPECT_TRUE(ErrorOf("post_pipeline:\n  eval_episodes: 0\n" + session).starts_with(At(2, 18)));
 }
 
 TEST_F(PipelineConfigTest, DuplicateSessionNamesNameBothLines) {

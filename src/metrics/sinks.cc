@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 
@@ -45,7 +46,93 @@ std::string HeaderLine(const std::vector<std::string>& columns) {
 
 }  // namespace
 
-CsvSink::CsvSink(const std::filesystem::path& path) : path_(path) {
+std::vector<std::string> SplitCsvLine(const std::string& line) {
+  std::vector<std::string> fields(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+      fields.back() += '"';
+      ++i;
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      fields.emplace_back();
+    } else {
+      fields.back() += c;
+    }
+  }
+  return fields;
+}
+
+std::optional<size_t> CsvTable::Column(const std::string& name) const {
+  const auto it = std::find(columns.begin(), columns.end(), name);
+  if (it == columns.end()) return std::nullopt;
+  return static_cast<size_t>(it - columns.begin());
+}
+
+std::vector<std::pair<double, double>> CsvTable::Series(const std::string& x,
+                                                        const std::string& y) const {
+  std::vector<std::pair<double, double>> points;
+  const std::optional<size_t> xi = Column(x), yi = Column(y);
+  if (!xi || !yi) return points;
+  for (const auto& row : rows) {
+    if (row[*xi] && row[*yi]) points.emplace_back(*row[*xi], *row[*yi]);
+  }
+  return points;
+}
+
+CsvTable ReadCsvTable(const std::filesystem::path& path) {
+  CsvTable table;
+  if (!std::filesystem::exists(path)) return table;
+  std::istringstream in(ReadFile(path));
+  std::string line;
+  if (!std::getline(in, line)) return table;
+  table.columns = SplitCsvLine(line);
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const std::vector<std::string> fields = SplitCsvLine(line);
+    std::vector<std::optional<double>> row(table.columns.size());
+    for (size_t i = 0; i < row.size() && i < fields.size(); ++i) {
+      char* end = nullptr;
+      const double value = std::strtod(fields[i].c_str(), &end);
+      if (!fields[i].empty() && end != nullptr && *end == '\0') row[i] = value;
+    }
+    table.rows.push_back(std::move(row));
+  }
+  return table;
+}
+
+CsvSink::CsvSink(const std::filesystem::path& path, std::optional<int64_t> keep_through_step)
+    : path_(path) {
+  // A resumed session keeps its earlier rows up to the checkpoint's step, with their header.
+  if (keep_through_step && std::filesystem::exists(path_)) {
+    std::istringstream old(ReadFile(path_));
+    std::string line;
+    if (std::getline(old, line) && !line.empty()) {
+      columns_ = SplitCsvLine(line);
+      const auto step_column = std::find(columns_.begin(), columns_.end(), "timesteps");
+      std::string contents = line + "\n";
+      while (std::getline(old, line)) {
+        if (line.empty()) continue;
+        const std::vector<std::string> fields = SplitCsvLine(line);
+        const size_t index = static_cast<size_t>(step_column - columns_.begin());
+        if (step_column == columns_.end() || index >= fields.size()) continue;
+        const double step = std::strtod(fields[index].c_str(), nullptr);
+        if (step <= static_cast<double>(*keep_through_step)) {
+          contents += line + "\n";
+          kept_steps_.insert(static_cast<int64_t>(step));
+        }
+      }
+      WriteFileAtomic(path_, contents);
+      out_.open(path_, std::ios::out | std::ios::app);
+      if (!out_) {
+        throw IoError("cannot open '" + path_.string() + "' for appending: " + std::strerror(errno));
+      }
+      return;
+    }
+  }
+
   // A new file per sink; the header comes with the first row.
   out_.open(path_, std::ios::out | std::ios::trunc);
   if (!out_) {
@@ -109,10 +196,10 @@ ConsoleProgress::ConsoleProgress(std::string label, std::FILE* stream, double mi
 
 void ConsoleProgress::Update(int64_t timesteps, int64_t total, double steps_per_second,
                              std::optional<double> mean_return, double elapsed_s, double collect_s,
-                             double update_s) {
+                             double update_s, std::optional<double> best_eval) {
   if (stream_ == nullptr) return;
   const std::string line = Format(label_, timesteps, total, steps_per_second, mean_return,
-                                  elapsed_s, collect_s, update_s);
+                                  elapsed_s, collect_s, update_s, best_eval);
 
   // Terminal: redraw the one line in place (carriage return, text, clear to end of line).
   if (tty_) {
@@ -141,7 +228,8 @@ void ConsoleProgress::Finish(const std::string& message) {
 
 std::string ConsoleProgress::Format(const std::string& label, int64_t timesteps, int64_t total,
                                     double steps_per_second, std::optional<double> mean_return,
-                                    double elapsed_s, double collect_s, double update_s) {
+                                    double elapsed_s, double collect_s, double update_s,
+                                    std::optional<double> best_eval) {
   // Percent rounded, but never 100% before the end.
   double percent = total > 0 ? 100.0 * static_cast<double>(timesteps) / total : 0.0;
   percent = std::round(percent);
@@ -165,6 +253,10 @@ std::string ConsoleProgress::Format(const std::string& label, int64_t timesteps,
     text += buffer;
   } else {
     text += "mean return n/a";
+  }
+  if (best_eval) {
+    std::snprintf(buffer, sizeof(buffer), " | best eval %.1f", *best_eval);
+    text += buffer;
   }
 
   // Where the wall time went: collecting (envs + acting) against updating.

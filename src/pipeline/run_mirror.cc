@@ -15,6 +15,7 @@ namespace {
 
 constexpr char kCheckpointsFolder[] = "checkpoints";
 constexpr char kPeriodicPrefix[] = "rl_model_";
+constexpr char kEventsPrefix[] = "events.out.tfevents.";
 
 bool IsRunIdChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -113,7 +114,8 @@ void RunMirror::PutFile(const std::string& entry, const fs::path& local) {
   store_->PutFile(Uri(entry), local);
 }
 
-void RunMirror::PutSessionModels(const std::string& session, const fs::path& models_dir) {
+void RunMirror::PutSessionModels(const std::string& session, const fs::path& models_dir,
+                                 const fs::path& runs_dir) {
   // A flat view of the models folder: top-level files plus checkpoints/rl_model_* side by side.
   const fs::path flat = models_dir.string() + ".upload";
   fs::remove_all(flat);
@@ -126,6 +128,13 @@ void RunMirror::PutSessionModels(const std::string& session, const fs::path& mod
   if (fs::is_directory(models_dir / kCheckpointsFolder)) {
     for (const auto& entry : fs::directory_iterator(models_dir / kCheckpointsFolder)) {
       if (entry.is_regular_file()) LinkOrCopy(entry.path(), flat / entry.path().filename());
+    }
+  }
+  if (!runs_dir.empty() && fs::is_directory(runs_dir)) {
+    for (const auto& entry : fs::directory_iterator(runs_dir)) {
+      if (entry.is_regular_file() && entry.path().filename().string().starts_with(kEventsPrefix)) {
+        LinkOrCopy(entry.path(), flat / entry.path().filename());
+      }
     }
   }
 
@@ -149,7 +158,8 @@ bool RunMirror::HasSessionModels(const std::string& session) {
   return store_->IsCompleteCheckpoint(Uri(CheckpointsEntry(session)));
 }
 
-void RunMirror::GetSessionModels(const std::string& session, const fs::path& models_dir) {
+void RunMirror::GetSessionModels(const std::string& session, const fs::path& models_dir,
+                                 const fs::path& runs_dir) {
   // Download beside the target, then put periodic checkpoints back under checkpoints/.
   const fs::path download = models_dir.string() + ".download";
   fs::remove_all(download);
@@ -163,6 +173,23 @@ void RunMirror::GetSessionModels(const std::string& session, const fs::path& mod
   if (!periodic.empty()) fs::create_directories(download / kCheckpointsFolder);
   for (const auto& path : periodic) {
     fs::rename(path, download / kCheckpointsFolder / path.filename());
+  }
+
+  // TensorBoard event files replace the run folder's.
+  std::vector<fs::path> events;
+  for (const auto& entry : fs::directory_iterator(download)) {
+    if (entry.path().filename().string().starts_with(kEventsPrefix)) events.push_back(entry.path());
+  }
+  if (!runs_dir.empty() && !events.empty()) {
+    fs::remove_all(runs_dir);
+    fs::create_directories(runs_dir);
+  }
+  for (const auto& path : events) {
+    if (runs_dir.empty()) {
+      fs::remove(path);
+    } else {
+      fs::rename(path, runs_dir / path.filename());
+    }
   }
 
   // Install: the old folder is moved aside first and removed once the new one is in place.

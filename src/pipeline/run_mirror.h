@@ -5,7 +5,8 @@
 ///
 ///   s3://BUCKET/PREFIX/RUN_ID/pipeline_state.json
 ///   s3://BUCKET/PREFIX/RUN_ID/checkpoints/SESSION/{best_model.zip, final_model.zip,
-///                                                  rl_model_<n>_steps.zip, manifest.json}
+///                                                  rl_model_<n>_steps.zip,
+///                                                  events.out.tfevents.*, manifest.json}
 ///   s3://BUCKET/PREFIX/RUN_ID/reports/pipeline_report.json
 #include <filesystem>
 #include <memory>
@@ -66,8 +67,10 @@ class RunMirror {
   void PutFile(const std::string& entry, const std::filesystem::path& local);
   /// Uploads a session's models folder as a checkpoint set: best_model.zip, final_model.zip and
   /// checkpoints/rl_model_*.zip side by side, then the manifest last. The old manifest is deleted
-  /// first, so a re-run session never looks complete while its upload is half done.
-  void PutSessionModels(const std::string& session, const std::filesystem::path& models_dir);
+  /// first, so a re-run session never looks complete while its upload is half done. The
+  /// TensorBoard event files in `runs_dir` (if given) travel in the same set.
+  void PutSessionModels(const std::string& session, const std::filesystem::path& models_dir,
+                        const std::filesystem::path& runs_dir = {});
   /// True when the run's state object exists.
   bool HasState();
   /// Downloads the state object into `local` (atomically).
@@ -75,8 +78,10 @@ class RunMirror {
   /// True when the session's checkpoint set is complete (its manifest exists).
   bool HasSessionModels(const std::string& session);
   /// Downloads a session's checkpoint set (sizes and SHA-256 checked) and installs it as
-  /// `models_dir` (rl_model_* files under checkpoints/), replacing what was there.
-  void GetSessionModels(const std::string& session, const std::filesystem::path& models_dir);
+  /// `models_dir` (rl_model_* files under checkpoints/), replacing what was there; its TensorBoard
+  /// event files replace those in `runs_dir` (if given; else they are dropped).
+  void GetSessionModels(const std::string& session, const std::filesystem::path& models_dir,
+                        const std::filesystem::path& runs_dir = {});
 
  private:
   std::unique_ptr<CheckpointStore> store_;

@@ -18,6 +18,7 @@
 #include "core/seed.h"
 #include "envs/env.h"
 #include "metrics/sinks.h"
+#include "pipeline/post_pipeline.h"
 #include "pipeline/report.h"
 #include "pipeline/run_mirror.h"
 #include "pipeline/session_training.h"
@@ -31,7 +32,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr char kStateFile[] = "pipeline_state.json";
-constexpr char kReportFile[] = "pipeline_report.json";
 constexpr char kLogFile[] = "pipeline.log";
 constexpr char kLockFile[] = ".rlpipe.lock";
 // Seconds between progress writes of the state file while a session trains.
@@ -109,6 +109,7 @@ class Runner {
   Runner(const RunOptions& options, ResolvedPipeline resolved, std::FILE* out)
       : options_(options),
         resolved_(std::move(resolved)),
+        report_settings_(MakeReportSettings(resolved_.pipeline, resolved_.sessions)),
         out_(out),
         executor_(options.executor ? options.executor : std::make_shared<LocalExecutor>()) {}
 
@@ -127,7 +128,10 @@ class Runner {
   /// Writes the local state file only (progress while a session runs), at most once per
   /// `min_interval_s` unless 0.
   void SaveProgress(double min_interval_s);
+  /// Writes the reports monitoring asks for (after every session and at the end) and mirrors
+  /// them to S3 under reports/.
   void WriteReport();
+  void PutReports();
 
   /// With S3 on: picks the run id, opens the mirror, and on a fresh machine downloads the state.
   void SetUpMirror();
@@ -148,6 +152,7 @@ class Runner {
 
   RunOptions options_;
   ResolvedPipeline resolved_;
+  ReportSettings report_settings_;
   std::FILE* out_;
   fs::path output_dir_;
   PipelineState state_;
@@ -383,6 +388,7 @@ int Runner::RunSession(size_t index) {
   run.run_uri = mirror_ ? std::optional(mirror_->run_uri()) : std::nullopt;
   run.models_dir = staging_dir;
   run.logs_dir = logs_dir;
+  run.tensorboard_dir = session_dir / "runs";
   run.console = out_;
   run.info = [&](const std::string& m) { log_->Info(m); };
   run.warn = [&](const std::string& m) { log_->Warn(m); };
@@ -479,10 +485,16 @@ int Runner::RunSession(size_t index) {
 }
 
 void Runner::WriteReport() {
-  WriteFileAtomic(output_dir_ / kReportFile,
-                  RenderReportJson(state_, pipeline().description, NowIso8601()));
-  if (mirror_) {
-    Upload(kReportObject, [&] { mirror_->PutFile(kReportObject, output_dir_ / kReportFile); });
+  const std::vector<fs::path> written = WriteReports(output_dir_, state_, report_settings_);
+  if (mirror_ && !written.empty()) Upload(kReportObject, [&] { PutReports(); });
+}
+
+void Runner::PutReports() {
+  // Both report files under reports/; the pending word for the pair is kReportObject.
+  for (const char* name : {kReportJsonFile, kReportHtmlFile}) {
+    if (fs::exists(output_dir_ / name)) {
+      mirror_->PutFile(std::string("reports/") + name, output_dir_ / name);
+    }
   }
 }
 
@@ -531,7 +543,9 @@ bool Runner::Upload(const std::string& entry, const std::function<void()>& put) 
 
 void Runner::UploadSessionModels(const std::string& session, const fs::path& models_dir) {
   if (!mirror_) return;
-  if (Upload(CheckpointsEntry(session), [&] { mirror_->PutSessionModels(session, models_dir); })) {
+  const fs::path runs_dir = models_dir.parent_path() / "runs";
+  if (Upload(CheckpointsEntry(session),
+             [&] { mirror_->PutSessionModels(session, models_dir, runs_dir); })) {
     log_->Info("session '" + session + "': models uploaded to " +
                mirror_->Uri(CheckpointsEntry(session)));
   }
@@ -543,7 +557,8 @@ bool Runner::FetchSessionModels(const std::string& session) {
                mirror_->Uri(CheckpointsEntry(session)));
     return false;
   }
-  mirror_->GetSessionModels(session, output_dir_ / session / "models");
+  mirror_->GetSessionModels(session, output_dir_ / session / "models",
+                            output_dir_ / session / "runs");
   log_->Info("session '" + session + "': models downloaded from " +
              mirror_->Uri(CheckpointsEntry(session)));
   return true;
@@ -610,16 +625,14 @@ void Runner::SyncPending() {
     Upload(entry, [&] {
       if (!pending && mirror_->HasSessionModels(record.name)) return;
       log_->Info("uploading the models of session '" + record.name + "' (not in S3 yet)");
-      mirror_->PutSessionModels(record.name, models_dir);
+      mirror_->PutSessionModels(record.name, models_dir, models_dir.parent_path() / "runs");
     });
   }
 
-  // The report of the earlier invocation; the state goes up with the next Save().
-  const fs::path report = output_dir_ / kReportFile;
+  // The reports of the earlier invocation; the state goes up with the next Save().
   if (std::find(state_.pending_uploads.begin(), state_.pending_uploads.end(), kReportObject) !=
-          state_.pending_uploads.end() &&
-      fs::exists(report)) {
-    Upload(kReportObject, [&] { mirror_->PutFile(kReportObject, report); });
+      state_.pending_uploads.end()) {
+    Upload(kReportObject, [&] { PutReports(); });
   }
   if (!upload_error_) std::erase(state_.pending_uploads, kStateObject);
 }
@@ -664,6 +677,7 @@ int Runner::Run() {
   SyncPending();
   Save();
 
+  for (const std::string& warning : pipeline().warnings) log_->Warn(warning);
   if (options_.verbose) {
     for (const auto& key : config::AcceptedForLater()) {
       log_->Info("accepted for a later feature (not used yet): " + key);
@@ -685,6 +699,8 @@ int Runner::Run() {
     }
     signal_number = RunSession(i);
     executor_->SessionEnded(pipeline(), *state_.Find(pipeline().sessions[i].name));
+    // The reports stay current while the pipeline runs.
+    if (signal_number == 0) WriteReport();
     if (signal_number != 0) break;
     if (IsFailure(state_.Find(pipeline().sessions[i].name)->status) &&
         !pipeline().continue_on_error) {
@@ -699,11 +715,39 @@ int Runner::Run() {
   Save();
   WriteReport();
   if (upload_error_) Save();
+
+  // The archive of the finished run (the results are safe in the state and reports already).
+  bool archive_failed = false;
+  if (signal_number == 0 && pipeline().post_pipeline.archive_results) {
+    try {
+      const fs::path archive =
+          ArchiveRun(output_dir_, state_, pipeline().post_pipeline.archive_location);
+      log_->Info("archive " + archive.string());
+      if (mirror_) {
+        // This archive replaces any an earlier invocation could not upload.
+        std::erase_if(state_.pending_uploads,
+                      [](const std::string& p) { return p.starts_with("archives/"); });
+        const std::string entry = "archives/" + archive.filename().string();
+        if (Upload(entry, [&] { mirror_->PutFile(entry, archive); })) {
+          log_->Info("archive uploaded to " + mirror_->Uri(entry));
+        }
+        Save();
+      }
+    } catch (const IoError& e) {
+      log_->Error(e.what());
+      archive_failed = true;
+    }
+  }
   int completed = 0;
   for (const auto& r : state_.sessions) completed += r.status == SessionStatus::kCompleted;
+  std::string reports;
+  for (const char* name : {kReportHtmlFile, kReportJsonFile}) {
+    if (report_settings_.monitoring.save_report && fs::exists(output_dir_ / name)) {
+      reports += (reports.empty() ? "; report " : ", ") + (output_dir_ / name).string();
+    }
+  }
   log_->Info("pipeline '" + pipeline().name + "': " + std::to_string(completed) + "/" +
-             std::to_string(state_.sessions.size()) + " session(s) completed; report " +
-             (output_dir_ / kReportFile).string());
+             std::to_string(state_.sessions.size()) + " session(s) completed" + reports);
   if (signal_number != 0) {
     log_->Info("resume with: " + ResumeCommand());
     return 128 + signal_number;
@@ -716,7 +760,7 @@ int Runner::Run() {
                 "; finish the upload with: " + ResumeCommand());
     return kExitUploadFailed;
   }
-  return any_failed_ ? kExitSessionFailed : kExitOk;
+  return any_failed_ || archive_failed ? kExitSessionFailed : kExitOk;
 }
 
 }  // namespace

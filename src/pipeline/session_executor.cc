@@ -18,6 +18,7 @@ SessionTrainingOutcome LocalExecutor::Execute(const SessionRun& run) {
   request.models_dir = run.models_dir;
   request.keep_all_checkpoints = run.pipeline->save_all_checkpoints;
   request.logs_dir = run.logs_dir;
+  request.tensorboard_dir = run.tensorboard_dir;
   request.console = run.console;
   request.stop_requested = [] { return StopSignal() != 0; };
   request.on_message = [&](const std::string& m) { run.info("[" + spec.name + "] " + m); };

@@ -38,6 +38,9 @@ struct SessionRun {
   /// checkpoints/), and its metrics.csv / evaluations.csv.
   std::filesystem::path models_dir;
   std::filesystem::path logs_dir;
+  /// Where the session's TensorBoard event files must be when Execute returns
+  /// (OUT/<session>/runs; written only with monitoring.use_tensorboard).
+  std::filesystem::path tensorboard_dir;
   std::FILE* console = stdout;
   /// Log lines (console + pipeline.log).
   std::function<void(const std::string&)> info;

@@ -1,9 +1,11 @@
 #include "pipeline/session_training.h"
 
 #include <chrono>
+#include <memory>
 
 #include "core/files.h"
 #include "metrics/sinks.h"
+#include "metrics/tensorboard.h"
 
 namespace rlpipe::pipeline {
 namespace fs = std::filesystem;
@@ -31,6 +33,19 @@ metrics::Row ProgressRow(const algos::ProgressEvent& e) {
   return row;
 }
 
+/// TensorBoard scalars of a progress event, under Stable-Baselines3's tag names.
+std::vector<std::pair<std::string, double>> ProgressScalars(const algos::ProgressEvent& e) {
+  std::vector<std::pair<std::string, double>> scalars;
+  if (e.mean_episode_return) scalars.emplace_back("rollout/ep_rew_mean", *e.mean_episode_return);
+  if (e.mean_episode_length) scalars.emplace_back("rollout/ep_len_mean", *e.mean_episode_length);
+  scalars.emplace_back("time/fps", e.steps_per_second);
+  scalars.emplace_back("time/time_elapsed", e.elapsed_seconds);
+  scalars.emplace_back("time/episodes", static_cast<double>(e.episodes));
+  for (const auto& [name, value] : e.losses) scalars.emplace_back(name, value);
+  for (const auto& [key, value] : e.task_stats) scalars.emplace_back("task/" + key, value);
+  return scalars;
+}
+
 }  // namespace
 
 std::string FormatReturn(const std::optional<double>& value) {
@@ -45,10 +60,26 @@ SessionTrainingOutcome TrainSession(const SessionTrainingRequest& request) {
   fs::create_directories(request.logs_dir);
   fs::create_directories(request.models_dir);
 
-  // Metrics sinks fed from the algorithm's typed events.
-  metrics::CsvSink progress_csv(request.logs_dir / "metrics.csv");
-  metrics::CsvSink eval_csv(request.logs_dir / "evaluations.csv");
+  // Metrics sinks fed from the algorithm's typed events, opened when training says where it
+  // starts: a resumed session keeps its rows up to the checkpoint and marks the restart for
+  // TensorBoard, so its curves continue without a split or a duplicate.
+  std::optional<metrics::CsvSink> progress_csv;
+  std::optional<metrics::CsvSink> eval_csv;
+  std::unique_ptr<metrics::TensorBoardWriter> tensorboard;
+  std::optional<double> best_eval;
   metrics::ConsoleProgress progress(name, request.console);
+  const auto open_sinks = [&](int64_t start_timesteps) {
+    if (progress_csv) return;
+    const std::optional<int64_t> keep =
+        start_timesteps > 0 ? std::optional(start_timesteps) : std::nullopt;
+    progress_csv.emplace(request.logs_dir / "metrics.csv", keep);
+    eval_csv.emplace(request.logs_dir / "evaluations.csv", keep);
+    if (request.experiment.monitoring.use_tensorboard && !request.tensorboard_dir.empty()) {
+      if (start_timesteps == 0) fs::remove_all(request.tensorboard_dir);
+      tensorboard = std::make_unique<metrics::TensorBoardWriter>(request.tensorboard_dir);
+      if (start_timesteps > 0) tensorboard->WriteRestart(start_timesteps);
+    }
+  };
   algos::TrainingRequest train;
   train.config = request.experiment;
   if (request.keep_all_checkpoints) train.config.training.keep_checkpoints = 0;
@@ -58,18 +89,34 @@ SessionTrainingOutcome TrainSession(const SessionTrainingRequest& request) {
   train.resume_checkpoint = request.resume_checkpoint;
   train.models_dir = request.models_dir;
   train.checkpoints_dir = request.checkpoints_dir;
+  train.hooks.on_start = open_sinks;
+  // A resumed attempt repeats some events at its checkpoint's step (an on-policy rollout's
+  // progress comes after the checkpoint taken during it); the earlier attempt's row stays.
   train.hooks.on_progress = [&](const algos::ProgressEvent& e) {
+    open_sinks(0);
     progress.Update(e.timesteps, e.total_timesteps, e.steps_per_second, e.mean_episode_return,
-                    e.elapsed_seconds, e.collect_seconds, e.update_seconds);
-    progress_csv.Write(ProgressRow(e));
+                    e.elapsed_seconds, e.collect_seconds, e.update_seconds, best_eval);
+    if (!progress_csv->kept_steps().contains(e.timesteps)) {
+      progress_csv->Write(ProgressRow(e));
+      if (tensorboard) tensorboard->WriteScalars(e.timesteps, ProgressScalars(e));
+    }
     if (request.on_progress) request.on_progress(e);
   };
   train.hooks.on_eval = [&](const algos::EvalEvent& e) {
-    eval_csv.Write({{"timesteps", static_cast<double>(e.timesteps)},
-                    {"mean_return", e.mean_return},
-                    {"std_return", e.std_return},
-                    {"mean_length", e.mean_length},
-                    {"new_best", e.new_best ? 1.0 : 0.0}});
+    open_sinks(0);
+    if (!best_eval || e.mean_return > *best_eval) best_eval = e.mean_return;
+    if (!eval_csv->kept_steps().contains(e.timesteps)) {
+      eval_csv->Write({{"timesteps", static_cast<double>(e.timesteps)},
+                       {"mean_return", e.mean_return},
+                       {"std_return", e.std_return},
+                       {"mean_length", e.mean_length},
+                       {"new_best", e.new_best ? 1.0 : 0.0}});
+      if (tensorboard) {
+        tensorboard->WriteScalars(e.timesteps, {{"eval/mean_reward", e.mean_return},
+                                                {"eval/std_reward", e.std_return},
+                                                {"eval/mean_ep_length", e.mean_length}});
+      }
+    }
     progress.Finish("[" + name + "] eval at " + std::to_string(e.timesteps) +
                     " steps: mean return " + FormatReturn(e.mean_return) +
                     (e.new_best ? " (new best)" : ""));

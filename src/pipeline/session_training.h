@@ -40,6 +40,9 @@ struct SessionTrainingRequest {
   bool keep_all_checkpoints = false;
   /// metrics.csv and evaluations.csv.
   std::filesystem::path logs_dir;
+  /// The session's TensorBoard run folder, written when monitoring.use_tensorboard is on (""
+  /// = none).
+  std::filesystem::path tensorboard_dir;
   /// Console progress and eval lines.
   std::FILE* console = stdout;
   /// Extra observers (called after the CSV sinks); any may be empty.

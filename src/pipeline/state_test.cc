@@ -91,7 +91,9 @@ TEST(StateTest, FingerprintIsStableAndSensitive) {
 }
 
 TEST(ReportTest, CountsAndSessionRows) {
-  const std::string text = RenderReportJson(Sample(), "desc", "2026-01-01T01:00:00Z");
+  ReportSettings settings;
+  settings.description = "desc";
+  const std::string text = RenderReportJson(Sample(), settings, "/nonexistent", "2026-01-01T01:00:00Z");
   EXPECT_NE(text.find("\"completed\": 1"), std::string::npos) << text;
   EXPECT_NE(text.find("\"running\": 1"), std::string::npos) << text;
   EXPECT_NE(text.find("\"best_mean_return\": -150.5"), std::string::npos) << text;

@@ -200,6 +200,7 @@ int Train(const ContainerPaths& paths, const ContainerOptions& options) {
   request.checkpoints_dir = checkpoints_dir;
   request.keep_all_checkpoints = input.save_all_checkpoints;
   request.logs_dir = paths.model_dir();
+  request.tensorboard_dir = paths.model_dir() / "runs";
   request.console = out;
   request.stop_requested = [] { return pipeline::StopSignal() != 0; };
   request.on_message = [&](const std::string& m) { Log(out, "[" + input.session_name + "] " + m); };
@@ -250,7 +251,7 @@ int Train(const ContainerPaths& paths, const ContainerOptions& options) {
       ReportJson(input, unmet.empty() ? "completed" : "failed_criteria", outcome, resume, why));
   if (!input.run_uri.empty()) {
     pipeline::RunMirror mirror(OpenCheckpointStore(input.run_uri, options.storage), input.run_uri);
-    mirror.PutSessionModels(input.session_name, paths.model_dir());
+    mirror.PutSessionModels(input.session_name, paths.model_dir(), paths.model_dir() / "runs");
     Log(out, "models uploaded to " + mirror.Uri(pipeline::CheckpointsEntry(input.session_name)));
   }
   if (!unmet.empty()) throw TrainingError(why);

@@ -223,7 +223,7 @@ bool SageMakerExecutor::FetchModels(const pipeline::SessionRun& run,
   const std::string& session = run.pipeline->sessions[run.index].name;
   pipeline::RunMirror mirror(OpenCheckpointStore(*run.run_uri, storage_), *run.run_uri);
   if (!mirror.HasSessionModels(session)) return false;
-  mirror.GetSessionModels(session, run.models_dir);
+  mirror.GetSessionModels(session, run.models_dir, run.tensorboard_dir);
   run.info("[" + session + "] models downloaded from " +
            mirror.Uri(pipeline::CheckpointsEntry(session)));
 
