@@ -110,7 +110,7 @@ post_pipeline:
   compare_sessions: true
   archive_results: true
   archive_location: )" << archives.string()
-                              << R"(
+                               << R"(
 sessions:
   - name: s1
     config: train.yaml
@@ -127,17 +127,17 @@ sessions:
 
   std::vector<std::string> Args(const fs::path& out, bool resume,
                                 const std::string& pipeline = "pipeline.yaml") const {
-    std::vector<std::string> args{"run", "--config", (dir_ / pipeline).string(),
-                                  "--output-dir", out.string()};
+    std::vector<std::string> args{"run", "--config", (dir_ / pipeline).string(), "--output-dir",
+                                  out.string()};
     if (resume) args.push_back("--resume");
     return args;
   }
 
   /// The run folder's TensorBoard curves as TensorBoard shows them (read_events.py).
   json ReadEvents(const fs::path& run_dir) const {
-    const auto [code, output] = Shell("/usr/bin/python3 " +
-                                      Quote((kSource / "tests/tensorboard/read_events.py").string()) +
-                                      " " + Quote(run_dir.string()));
+    const auto [code, output] =
+        Shell("/usr/bin/python3 " + Quote((kSource / "tests/tensorboard/read_events.py").string()) +
+              " " + Quote(run_dir.string()));
     EXPECT_EQ(code, 0) << output;
     return json::parse(output);
   }
@@ -169,8 +169,8 @@ TEST_F(ReportE2E, KilledAndResumedRunHasWholeCurvesABrowserCheckedReportAndAnArc
       120.0);
   ASSERT_TRUE(seen) << Slurp(dir_ / "killed.log");
   kill(pid, SIGKILL);
-  ASSERT_EQ(WaitExit(pid), 128 + SIGKILL) << "finished before the kill: "
-                                         << Slurp(dir_ / "killed.log");
+  ASSERT_EQ(WaitExit(pid), 128 + SIGKILL)
+      << "finished before the kill: " << Slurp(dir_ / "killed.log");
   const Outcome resumed = Rlpipe(Args(out, true));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   const json state = ReadJson(out / "pipeline_state.json");
@@ -183,9 +183,9 @@ TEST_F(ReportE2E, KilledAndResumedRunHasWholeCurvesABrowserCheckedReportAndAnArc
     SCOPED_TRACE(session);
     const json events = ReadEvents(out / session / "runs");
     EXPECT_EQ(events["versions"][0], "brain.Event:2");
-    for (const char* tag : {"rollout/ep_rew_mean", "rollout/ep_len_mean", "time/fps",
-                            "train/approx_kl", "train/value_loss", "eval/mean_reward",
-                            "eval/mean_ep_length"}) {
+    for (const char* tag :
+         {"rollout/ep_rew_mean", "rollout/ep_len_mean", "time/fps", "train/approx_kl",
+          "train/value_loss", "eval/mean_reward", "eval/mean_ep_length"}) {
       ASSERT_TRUE(events["scalars"].contains(tag)) << tag << " missing: " << events.dump();
       const json& points = events["scalars"][tag];
       for (size_t i = 1; i < points.size(); ++i) {
@@ -219,20 +219,22 @@ TEST_F(ReportE2E, KilledAndResumedRunHasWholeCurvesABrowserCheckedReportAndAnArc
   // The HTML report in Chromium: every chart plots the points its CSV holds; a screenshot.
   const fs::path html = out / "pipeline_report.html";
   ASSERT_TRUE(fs::exists(html));
-  std::string command = "/usr/bin/python3 " +
-                        Quote((kSource / "tests/report/check_report.py").string()) + " " +
-                        Quote(html.string()) + " --screenshot " +
-                        Quote((dir_ / "report.png").string());
+  std::string command =
+      "/usr/bin/python3 " + Quote((kSource / "tests/report/check_report.py").string()) + " " +
+      Quote(html.string()) + " --screenshot " + Quote((dir_ / "report.png").string());
   for (const std::string session : {"s1", "s2"}) {
     const auto rows = ReadCsv(out / session / "logs" / "metrics.csv");
     const auto evals = ReadCsv(out / session / "logs" / "evaluations.csv");
-    command += " --expect " + Quote(session + "/learning-curve|training episode return (mean of "
-                                              "last 100)=" +
+    command += " --expect " + Quote(session +
+                                    "/learning-curve|training episode return (mean of "
+                                    "last 100)=" +
                                     std::to_string(RowsWith(rows, "mean_episode_return")));
-    command += " --expect " + Quote(session + "/learning-curve|eval mean return (± std)=" +
-                                    std::to_string(evals.size()));
-    command += " --expect " + Quote(session + "/metric/approx_kl=" +
-                                    std::to_string(RowsWith(rows, "train/approx_kl")));
+    command +=
+        " --expect " +
+        Quote(session + "/learning-curve|eval mean return (± std)=" + std::to_string(evals.size()));
+    command +=
+        " --expect " +
+        Quote(session + "/metric/approx_kl=" + std::to_string(RowsWith(rows, "train/approx_kl")));
     command += " --expect " + Quote(session + "/metric/explained_variance=" +
                                     std::to_string(RowsWith(rows, "train/explained_variance")));
   }
@@ -260,8 +262,8 @@ TEST_F(ReportE2E, KilledAndResumedRunHasWholeCurvesABrowserCheckedReportAndAnArc
   broken.replace(d, broken.find('"', d) - d, "");
   std::ofstream(dir_ / "broken.html") << broken;
   const auto [broken_code, broken_output] =
-      Shell("/usr/bin/python3 " + Quote((kSource / "tests/report/check_report.py").string()) +
-            " " + Quote((dir_ / "broken.html").string()) + " --expect " +
+      Shell("/usr/bin/python3 " + Quote((kSource / "tests/report/check_report.py").string()) + " " +
+            Quote((dir_ / "broken.html").string()) + " --expect " +
             Quote("s1/learning-curve|training episode return (mean of last 100)=" +
                   std::to_string(RowsWith(ReadCsv(out / "s1" / "logs" / "metrics.csv"),
                                           "mean_episode_return"))));
@@ -283,8 +285,8 @@ TEST_F(ReportE2E, KilledAndResumedRunHasWholeCurvesABrowserCheckedReportAndAnArc
   EXPECT_TRUE(archives[0].filename().string().starts_with("report_e2e-"));
   const auto [tar_code, listing] = Shell("tar -tzf " + Quote(archives[0].string()));
   ASSERT_EQ(tar_code, 0) << listing;
-  const std::string top = archives[0].filename().string().substr(
-      0, archives[0].filename().string().size() - 7);
+  const std::string top =
+      archives[0].filename().string().substr(0, archives[0].filename().string().size() - 7);
   EXPECT_NE(listing.find(top + "/pipeline_state.json\n"), std::string::npos) << listing;
   EXPECT_NE(listing.find(top + "/pipeline_report.html\n"), std::string::npos) << listing;
   EXPECT_NE(listing.find(top + "/s2/models/best_model.zip\n"), std::string::npos) << listing;

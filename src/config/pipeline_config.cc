@@ -273,8 +273,8 @@ void WarnNoEffect(const Tree* node, const std::string& path, const std::vector<s
   for (const auto& [key, value] : node->entries) {
     if (std::find(known.begin(), known.end(), key) != known.end()) continue;
     pipeline.warnings.push_back(value.key_loc.ToString() + ": " + path + "." + key +
-                                ": warning: has no effect in rlpipe (known keys: " +
-                                Join(known) + ")");
+                                ": warning: has no effect in rlpipe (known keys: " + Join(known) +
+                                ")");
   }
 }
 
@@ -299,8 +299,7 @@ void ReadMonitoring(const Tree* node, PipelineConfig& pipeline) {
         std::vector<std::string> names;
         for (const TrackableMetric& m : TrackableMetrics()) names.push_back(m.name);
         names.push_back("task/<info key>");
-        FailAt(item.loc, path,
-               "unknown metric '" + item.scalar + "' (valid: " + Join(names) + ")");
+        FailAt(item.loc, path, "unknown metric '" + item.scalar + "' (valid: " + Join(names) + ")");
       }
       monitoring.track_metrics.push_back(item.scalar);
     }
@@ -507,9 +506,12 @@ SageMakerConfig ResolveSageMaker(const PipelineConfig& pipeline, const SessionSp
 
 std::string ToString(ReportFormat format) {
   switch (format) {
-    case ReportFormat::kJson: return "json";
-    case ReportFormat::kHtml: return "html";
-    case ReportFormat::kBoth: return "both";
+    case ReportFormat::kJson:
+      return "json";
+    case ReportFormat::kHtml:
+      return "html";
+    case ReportFormat::kBoth:
+      return "both";
   }
   return "both";
 }

@@ -192,12 +192,13 @@ TEST_F(PipelineConfigTest, NameDefaultsToFileStemAndTransferCanBeDisabled) {
 
 TEST_F(PipelineConfigTest, ReportSettingsAreTypedAndChecked) {
   const std::string session = "sessions:\n  - name: a\n    config: training_config.yaml\n";
-  const PipelineConfig pipeline = LoadPipeline(
-      Write("ok.yaml", "monitoring:\n  track_metrics: [approx_kl, task/max_height]\n"
-                       "  report_format: html\n  generate_plots: false\n"
-                       "post_pipeline:\n  evaluate_final_models: true\n  eval_episodes: 3\n"
-                       "  archive_results: true\n  archive_location: archives\n" +
-                           session));
+  const PipelineConfig pipeline =
+      LoadPipeline(Write("ok.yaml",
+                         "monitoring:\n  track_metrics: [approx_kl, task/max_height]\n"
+                         "  report_format: html\n  generate_plots: false\n"
+                         "post_pipeline:\n  evaluate_final_models: true\n  eval_episodes: 3\n"
+                         "  archive_results: true\n  archive_location: archives\n" +
+                             session));
   EXPECT_EQ(pipeline.monitoring.track_metrics,
             (std::vector<std::string>{"approx_kl", "task/max_height"}));
   EXPECT_EQ(pipeline.monitoring.report_format, ReportFormat::kHtml);
@@ -406,9 +407,8 @@ TEST_F(PipelineConfigTest, TransferOptionsRoundTripThroughJson) {
   t.reset_log_std = true;
   EXPECT_FALSE(t.IsDefault());
   const std::string json = ToJson(t);
-  EXPECT_EQ(json,
-            R"({"load": ["policy"], "freeze": ["*.0.weight", "log_std"], )"
-            R"("reset_optimizer": false, "reset_log_std": true})");
+  EXPECT_EQ(json, R"({"load": ["policy"], "freeze": ["*.0.weight", "log_std"], )"
+                  R"("reset_optimizer": false, "reset_log_std": true})");
   const Tree tree = ParseYaml(json, "rlpipe_transfer");
   const TransferConfig back = ParseTransferConfig(&tree, "transfer");
   EXPECT_EQ(back.load, t.load);

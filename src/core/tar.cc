@@ -54,7 +54,8 @@ std::string Header(const std::string& name, char type, uint64_t size, int64_t mt
 class GzFile {
  public:
   explicit GzFile(const fs::path& path) : path_(path), file_(gzopen(path.c_str(), "wb6")) {
-    if (file_ == nullptr) throw IoError("cannot create " + path.string() + ": " + std::strerror(errno));
+    if (file_ == nullptr)
+      throw IoError("cannot create " + path.string() + ": " + std::strerror(errno));
   }
   ~GzFile() {
     if (file_ != nullptr) gzclose(file_);
@@ -122,8 +123,8 @@ size_t WriteTarGz(const fs::path& folder, const std::string& top, const fs::path
   std::error_code ec;
   fs::create_directories(parent, ec);
   if (ec) throw IoError("cannot create folder " + parent.string() + ": " + ec.message());
-  const fs::path temp = archive.parent_path() / ("." + archive.filename().string() + ".tmp." +
-                                                 std::to_string(::getpid()));
+  const fs::path temp = archive.parent_path() /
+                        ("." + archive.filename().string() + ".tmp." + std::to_string(::getpid()));
   size_t files = 0;
   try {
     GzFile out(temp);
@@ -143,7 +144,8 @@ size_t WriteTarGz(const fs::path& folder, const std::string& top, const fs::path
       std::vector<char> buffer(1 << 20);
       uint64_t left = size;
       while (left > 0) {
-        in.read(buffer.data(), static_cast<std::streamsize>(std::min<uint64_t>(left, buffer.size())));
+        in.read(buffer.data(),
+                static_cast<std::streamsize>(std::min<uint64_t>(left, buffer.size())));
         const auto got = static_cast<size_t>(in.gcount());
         if (got == 0) throw IoError(full.string() + " shrank while being archived");
         out.Write(buffer.data(), got);

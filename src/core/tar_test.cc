@@ -35,11 +35,10 @@ TEST(TarGzTest, GnuTarExtractsWhatWasWrittenAndSkipsWhatWasLeftOut) {
   WriteFileAtomic(run / "s1" / "models.partial" / "junk.zip", "half");
   WriteFileAtomic(run / ".rlpipe.lock", "");
 
-  const size_t files = WriteTarGz(run, "my_pipe-r1", dir / "out" / "my_pipe-r1.tar.gz",
-                                  [](const fs::path& rel) {
-                                    return rel.filename() == "models.partial" ||
-                                           rel.filename() == ".rlpipe.lock";
-                                  });
+  const size_t files =
+      WriteTarGz(run, "my_pipe-r1", dir / "out" / "my_pipe-r1.tar.gz", [](const fs::path& rel) {
+        return rel.filename() == "models.partial" || rel.filename() == ".rlpipe.lock";
+      });
   EXPECT_EQ(files, 3u);
 
   // GNU tar, an independent reader, extracts the same bytes.

@@ -127,7 +127,8 @@ CsvSink::CsvSink(const std::filesystem::path& path, std::optional<int64_t> keep_
       WriteFileAtomic(path_, contents);
       out_.open(path_, std::ios::out | std::ios::app);
       if (!out_) {
-        throw IoError("cannot open '" + path_.string() + "' for appending: " + std::strerror(errno));
+        throw IoError("cannot open '" + path_.string() +
+                      "' for appending: " + std::strerror(errno));
       }
       return;
     }

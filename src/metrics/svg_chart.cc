@@ -20,7 +20,7 @@ std::string Num(double value) {
 
 /// Maps data coordinates to pixels inside the plot area.
 struct Frame {
-  double x0, x1, y0, y1;  // data range
+  double x0, x1, y0, y1;            // data range
   double left, right, top, bottom;  // pixel box
   double X(double x) const { return left + (x - x0) / (x1 - x0) * (right - left); }
   double Y(double y) const { return bottom - (y - y0) / (y1 - y0) * (bottom - top); }
@@ -116,12 +116,23 @@ std::string EscapeHtml(const std::string& text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -162,8 +173,8 @@ std::vector<double> NiceTicks(double lo, double hi, int target) {
   return TicksWithStep(lo, hi, step);
 }
 
-std::vector<std::pair<double, double>> Decimate(const std::vector<std::pair<double, double>>& points,
-                                                size_t max_points) {
+std::vector<std::pair<double, double>> Decimate(
+    const std::vector<std::pair<double, double>>& points, size_t max_points) {
   if (max_points == 0 || points.size() <= max_points) return points;
   const size_t buckets = std::max<size_t>(1, max_points / 2);
   const double x0 = points.front().first, x1 = points.back().first;
@@ -172,14 +183,14 @@ std::vector<std::pair<double, double>> Decimate(const std::vector<std::pair<doub
   size_t i = 0;
   while (i < points.size()) {
     // One bucket: its minimum and maximum, in x order; a gap inside it stays a gap.
-    const size_t bucket = std::min(
-        buckets - 1, static_cast<size_t>(std::max(0.0, (points[i].first - x0) / width)));
+    const size_t bucket =
+        std::min(buckets - 1, static_cast<size_t>(std::max(0.0, (points[i].first - x0) / width)));
     size_t lo = points.size(), hi = points.size();
     bool gap = false;
     size_t j = i;
     for (; j < points.size(); ++j) {
-      const size_t b = std::min(
-          buckets - 1, static_cast<size_t>(std::max(0.0, (points[j].first - x0) / width)));
+      const size_t b =
+          std::min(buckets - 1, static_cast<size_t>(std::max(0.0, (points[j].first - x0) / width)));
       if (b != bucket) break;
       if (std::isnan(points[j].second)) {
         gap = true;
@@ -220,7 +231,8 @@ std::string RenderLineChart(const LineChartOptions& options,
     }
   }
   for (const ChartMark& mark : options.marks) {
-    if (std::isfinite(mark.x) && finite_points > 0) x0 = std::min(x0, mark.x), x1 = std::max(x1, mark.x);
+    if (std::isfinite(mark.x) && finite_points > 0)
+      x0 = std::min(x0, mark.x), x1 = std::max(x1, mark.x);
   }
 
   std::string svg = "<svg class=\"chart\" data-chart=\"" + EscapeHtml(options.id) +
@@ -361,7 +373,8 @@ std::string RenderStackedBars(const std::string& id, const std::string& title,
   svg += "<text class=\"axis-label\" x=\"" + Num((left + right) / 2) + "\" y=\"" +
          Num(axis_y + 32) + "\" text-anchor=\"middle\">" + EscapeHtml(unit) + "</text>";
   std::vector<std::pair<std::string, std::string>> legend;
-  for (size_t i = 0; i < part_names.size(); ++i) legend.emplace_back(part_names[i], PaletteColor(i));
+  for (size_t i = 0; i < part_names.size(); ++i)
+    legend.emplace_back(part_names[i], PaletteColor(i));
   svg += Legend(legend, right);
   return svg + "</svg>";
 }

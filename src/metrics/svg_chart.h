@@ -39,7 +39,7 @@ struct LineChartOptions {
         title(std::move(title_in)),
         x_label(std::move(x_label_in)),
         y_label(std::move(y_label_in)) {}
-  std::string id;       // the <svg>'s data-chart attribute (tests find charts by it)
+  std::string id;  // the <svg>'s data-chart attribute (tests find charts by it)
   std::string title;
   std::string x_label;  // with its unit, e.g. "timesteps (env steps)"
   std::string y_label;
@@ -55,7 +55,8 @@ struct LineChartOptions {
 /// A line chart: axes with "nice" ticks (1, 2, 5 x 10^k), labelled axes, a legend when more than
 /// one series, one <path class="series" data-points="N"> per series whose `d` holds exactly N
 /// points, and a "no data" note when no series has a finite point.
-std::string RenderLineChart(const LineChartOptions& options, const std::vector<ChartSeries>& series);
+std::string RenderLineChart(const LineChartOptions& options,
+                            const std::vector<ChartSeries>& series);
 
 /// One bar of a stacked horizontal bar chart: named parts that add up to the bar's length.
 struct StackedBar {
@@ -71,8 +72,8 @@ std::string RenderStackedBars(const std::string& id, const std::string& title,
 
 /// The points a chart draws for `points`, decimated to at most `max_points` as described in
 /// LineChartOptions (NaN points kept as gaps). Exposed for tests.
-std::vector<std::pair<double, double>> Decimate(const std::vector<std::pair<double, double>>& points,
-                                                size_t max_points);
+std::vector<std::pair<double, double>> Decimate(
+    const std::vector<std::pair<double, double>>& points, size_t max_points);
 
 /// "Nice" tick positions covering [lo, hi] with about `target` ticks.
 std::vector<double> NiceTicks(double lo, double hi, int target);

@@ -45,8 +45,8 @@ TEST(FormatTickTest, ShortensLargeNumbers) {
 }
 
 TEST(LineChartTest, AnAxisUsesOneUnitForAllItsTicks) {
-  const std::string svg = RenderLineChart({"u", "u", "t", "y"},
-                                          {ChartSeries{"s", {{0, 1}, {25000, 2}}}});
+  const std::string svg =
+      RenderLineChart({"u", "u", "t", "y"}, {ChartSeries{"s", {{0, 1}, {25000, 2}}}});
   EXPECT_THAT(svg, HasSubstr(">5k</text>"));
   EXPECT_THAT(svg, HasSubstr(">25k</text>"));
   EXPECT_THAT(svg, Not(HasSubstr(">5000</text>")));

@@ -63,8 +63,7 @@ std::string EventHead(double wall_time, int64_t step) {
 }
 
 double WallTime() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 /// The seconds field of an event file's name (0 when the name has none).

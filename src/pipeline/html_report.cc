@@ -96,8 +96,7 @@ std::pair<std::string, std::string> TaskAndAlgorithm(const ReportSettings& setti
 
 /// (x, y) for every row with an x; a missing y is NaN (drawn as a gap).
 std::vector<std::pair<double, double>> SeriesWithGaps(const metrics::CsvTable& table,
-                                                      const std::string& x,
-                                                      const std::string& y) {
+                                                      const std::string& x, const std::string& y) {
   std::vector<std::pair<double, double>> points;
   const std::optional<size_t> xi = table.Column(x), yi = table.Column(y);
   if (!xi || !yi) return points;
@@ -193,7 +192,8 @@ std::string CrossSessionChart(const PipelineState& state,
   for (size_t i = 0; i < state.sessions.size(); ++i) {
     const SessionRecord& r = state.sessions[i];
     const SessionFiles& f = files.at(r.name);
-    std::vector<std::pair<double, double>> points = f.evaluations.Series("timesteps", "mean_return");
+    std::vector<std::pair<double, double>> points =
+        f.evaluations.Series("timesteps", "mean_return");
     const bool eval = !points.empty();
     if (!eval) points = SeriesWithGaps(f.progress, "timesteps", "mean_episode_return");
     for (auto& p : points) p.first += offset;
@@ -228,11 +228,9 @@ std::string SummaryTable(const PipelineState& state, const ReportSettings& setti
                  : r.status == SessionStatus::kFailedCriteria ? std::string("<b>not met</b>")
                                                               : std::string("not judged"));
     }
-    const std::string note =
-        r.stop_reason ? *r.stop_reason : (r.error ? *r.error : std::string());
-    html += "<tr>" + Cell(std::to_string(i + 1), true) + Cell("<a href=\"#session-" +
-                                                              EscapeHtml(r.name) + "\">" +
-                                                              EscapeHtml(r.name) + "</a>") +
+    const std::string note = r.stop_reason ? *r.stop_reason : (r.error ? *r.error : std::string());
+    html += "<tr>" + Cell(std::to_string(i + 1), true) +
+            Cell("<a href=\"#session-" + EscapeHtml(r.name) + "\">" + EscapeHtml(r.name) + "</a>") +
             Cell(EscapeHtml(info != settings.sessions.end() ? info->second.environment : "")) +
             Cell("<span class=\"status s-" + ToString(r.status) + "\">" + ToString(r.status) +
                  "</span>") +
@@ -265,12 +263,12 @@ std::string FinalEvaluationTable(const json& evaluations) {
       }
       const auto num = [&](const char* key) -> std::optional<double> {
         return e.contains(key) && e[key].is_number() ? std::optional(e[key].get<double>())
-                                                      : std::nullopt;
+                                                     : std::nullopt;
       };
       html += "<tr>" + Cell(EscapeHtml(session)) + Cell(EscapeHtml(model)) +
               Cell(Number(num("episodes"), "%.0f"), true) + Cell(Number(num("mean_return")), true) +
-              Cell(Number(num("std_return")), true) + Cell(Number(num("mean_length"), "%.1f"), true) +
-              Cell(stats) + "</tr>";
+              Cell(Number(num("std_return")), true) +
+              Cell(Number(num("mean_length"), "%.1f"), true) + Cell(stats) + "</tr>";
     }
   }
   return html + "</tbody></table>";
@@ -282,8 +280,8 @@ std::string SessionSection(const SessionRecord& r, const ReportSettings& setting
   const auto [task, algorithm] = TaskAndAlgorithm(settings, r.name, session_dir);
   const auto info = settings.sessions.find(r.name);
   std::string html = "<section class=\"session\" id=\"session-" + EscapeHtml(r.name) + "\"><h2>" +
-                     EscapeHtml(r.name) + " <span class=\"status s-" + ToString(r.status) +
-                     "\">" + ToString(r.status) + "</span></h2>";
+                     EscapeHtml(r.name) + " <span class=\"status s-" + ToString(r.status) + "\">" +
+                     ToString(r.status) + "</span></h2>";
   if (info != settings.sessions.end() && !info->second.description.empty()) {
     html += "<p>" + EscapeHtml(info->second.description) + "</p>";
   }
@@ -292,10 +290,10 @@ std::string SessionSection(const SessionRecord& r, const ReportSettings& setting
           "</b> &middot; " + std::to_string(r.timesteps) + " steps &middot; " +
           std::to_string(r.episodes) + " episodes &middot; " + Duration(r.duration_seconds) +
           (r.init_checkpoint ? " &middot; started from " + EscapeHtml(*r.init_checkpoint) : "") +
-          (r.resumed_from_timesteps ? " &middot; resumed at " +
-                                          std::to_string(*r.resumed_from_timesteps) + " steps (" +
-                                          std::to_string(r.steps_lost) + " steps lost)"
-                                    : "") +
+          (r.resumed_from_timesteps
+               ? " &middot; resumed at " + std::to_string(*r.resumed_from_timesteps) + " steps (" +
+                     std::to_string(r.steps_lost) + " steps lost)"
+               : "") +
           "</p>";
 
   // Video poster (a session rendered with environment.render_mode: rgb_array).
@@ -322,14 +320,15 @@ std::string RenderReportHtml(const PipelineState& state, const ReportSettings& s
                              const fs::path& output_dir, const std::string& finished_at) {
   const bool plots = settings.monitoring.generate_plots;
   std::map<std::string, SessionFiles> files;
-  for (const SessionRecord& r : state.sessions) files[r.name] = ReadSessionFiles(output_dir / r.name);
+  for (const SessionRecord& r : state.sessions)
+    files[r.name] = ReadSessionFiles(output_dir / r.name);
 
   // Head and the pipeline's summary.
-  std::string html = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-                     "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-                     "<title>rlpipe report: " +
-                     EscapeHtml(state.pipeline_name) + "</title><style>" + kCss +
-                     "</style></head><body>";
+  std::string html =
+      "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+      "<title>rlpipe report: " +
+      EscapeHtml(state.pipeline_name) + "</title><style>" + kCss + "</style></head><body>";
   html += "<h1>Pipeline " + EscapeHtml(state.pipeline_name) + "</h1>";
   if (!settings.description.empty()) html += "<p>" + EscapeHtml(settings.description) + "</p>";
   int64_t total_steps = 0;
@@ -351,19 +350,19 @@ std::string RenderReportHtml(const PipelineState& state, const ReportSettings& s
 
   // Cross-session views.
   if (plots && settings.compare_sessions && !state.sessions.empty()) {
-    html += "<h2>All sessions</h2><div class=\"charts\">" + CrossSessionChart(state, files) +
-            "</div>";
+    html +=
+        "<h2>All sessions</h2><div class=\"charts\">" + CrossSessionChart(state, files) + "</div>";
   }
   std::vector<metrics::StackedBar> bars;
   for (const SessionRecord& r : state.sessions) {
     if (auto bar = TimeSplit(r.name, files[r.name])) bars.push_back(*bar);
   }
   if (plots && !bars.empty()) {
-    html += "<h3>Where the wall time went</h3>" +
-            metrics::RenderStackedBars("time-split", "Wall time per session", "seconds", bars,
-                                       760) +
-            "<p class=\"note\">collect: stepping the envs and acting; update: gradient steps; "
-            "other: evaluations, checkpoints, bookkeeping.</p>";
+    html +=
+        "<h3>Where the wall time went</h3>" +
+        metrics::RenderStackedBars("time-split", "Wall time per session", "seconds", bars, 760) +
+        "<p class=\"note\">collect: stepping the envs and acting; update: gradient steps; "
+        "other: evaluations, checkpoints, bookkeeping.</p>";
   }
   if (fs::exists(output_dir / kFinalEvaluationFile)) {
     const json evaluations =
@@ -379,11 +378,13 @@ std::string RenderReportHtml(const PipelineState& state, const ReportSettings& s
     html += SessionSection(r, settings, output_dir);
     if (plots) {
       html += "<div class=\"charts\">" + LearningCurve(r.name, f) + "</div>";
-      html += "<h3>Tracked metrics</h3>" + SmallMultiples(r.name, f, settings.monitoring.track_metrics);
+      html +=
+          "<h3>Tracked metrics</h3>" + SmallMultiples(r.name, f, settings.monitoring.track_metrics);
     }
     if (!r.task_stats.empty()) {
-      html += "<h3>Task statistics</h3><table class=\"task-stats\"><thead><tr><th>statistic</th>"
-              "<th>mean (last 100 episodes)</th><th>max</th></tr></thead><tbody>";
+      html +=
+          "<h3>Task statistics</h3><table class=\"task-stats\"><thead><tr><th>statistic</th>"
+          "<th>mean (last 100 episodes)</th><th>max</th></tr></thead><tbody>";
       for (const auto& [key, stat] : r.task_stats) {
         html += "<tr>" + Cell(EscapeHtml(key)) + Cell(Number(stat.mean, "%.4g"), true) +
                 Cell(Number(stat.max, "%.4g"), true) + "</tr>";
@@ -392,27 +393,26 @@ std::string RenderReportHtml(const PipelineState& state, const ReportSettings& s
     }
     if (f.transfer.is_object() && f.transfer.contains("summary")) {
       const json& s = f.transfer["summary"];
-      html += "<h3>Transfer</h3><p>from " +
-              EscapeHtml(f.transfer.value("source", std::string("?"))) + ": " +
-              std::to_string(s.value("copied", 0)) + " tensors copied, " +
-              std::to_string(s.value("sliced", 0)) + " sliced, " +
-              std::to_string(s.value("fresh", 0)) + " fresh, " +
-              std::to_string(s.value("frozen", 0)) + " frozen, " +
-              std::to_string(s.value("skipped", 0)) + " skipped (details in " +
-              EscapeHtml(r.name) + "/transfer_report.json)</p>";
+      html +=
+          "<h3>Transfer</h3><p>from " + EscapeHtml(f.transfer.value("source", std::string("?"))) +
+          ": " + std::to_string(s.value("copied", 0)) + " tensors copied, " +
+          std::to_string(s.value("sliced", 0)) + " sliced, " + std::to_string(s.value("fresh", 0)) +
+          " fresh, " + std::to_string(s.value("frozen", 0)) + " frozen, " +
+          std::to_string(s.value("skipped", 0)) + " skipped (details in " + EscapeHtml(r.name) +
+          "/transfer_report.json)</p>";
     }
     if (auto bar = TimeSplit(r.name, f)) {
       const double total = bar->parts[0].second + bar->parts[1].second + bar->parts[2].second;
       html += "<p class=\"meta\">wall time: collect " + Number(bar->parts[0].second, "%.1f") +
               " s, update " + Number(bar->parts[1].second, "%.1f") + " s, other " +
-              Number(bar->parts[2].second, "%.1f") + " s (" + Number(total, "%.1f") +
-              " s)</p>";
+              Number(bar->parts[2].second, "%.1f") + " s (" + Number(total, "%.1f") + " s)</p>";
     }
     html += "</section>";
   }
-  html += "<p class=\"note\">Written by rlpipe. Curves are decimated for drawing (per series at "
-          "most 800 points: the minimum and maximum of each of 400 equal step ranges), so "
-          "spikes stay visible; metrics.csv and evaluations.csv hold every point.</p>";
+  html +=
+      "<p class=\"note\">Written by rlpipe. Curves are decimated for drawing (per series at "
+      "most 800 points: the minimum and maximum of each of 400 equal step ranges), so "
+      "spikes stay visible; metrics.csv and evaluations.csv hold every point.</p>";
   return html + "</body></html>\n";
 }
 

@@ -72,10 +72,9 @@ ReportSettings SettingsFromJson(const json& report) {
   settings.compare_sessions = s.value("compare_sessions", false);
   if (s.contains("sessions") && s["sessions"].is_object()) {
     for (const auto& [name, entry] : s["sessions"].items()) {
-      settings.sessions[name] = {entry.value("description", std::string()),
-                                 entry.value("environment", std::string()),
-                                 entry.value("algorithm", std::string()),
-                                 entry.value("success_criteria", std::string())};
+      settings.sessions[name] = {
+          entry.value("description", std::string()), entry.value("environment", std::string()),
+          entry.value("algorithm", std::string()), entry.value("success_criteria", std::string())};
     }
   }
   return settings;
@@ -146,11 +145,10 @@ std::string RenderReportJson(const PipelineState& state, const ReportSettings& s
     const auto info = settings.sessions.find(r.name);
     const std::string criteria = info != settings.sessions.end() ? info->second.criteria : "";
     s["success_criteria"] = criteria.empty() ? json(nullptr) : json(criteria);
-    s["success_criteria_met"] =
-        criteria.empty() || (r.status != SessionStatus::kCompleted &&
-                             r.status != SessionStatus::kFailedCriteria)
-            ? json(nullptr)
-            : json(r.status == SessionStatus::kCompleted);
+    s["success_criteria_met"] = criteria.empty() || (r.status != SessionStatus::kCompleted &&
+                                                     r.status != SessionStatus::kFailedCriteria)
+                                    ? json(nullptr)
+                                    : json(r.status == SessionStatus::kCompleted);
     s["final_evaluation"] = evaluations.contains(r.name) ? evaluations[r.name] : json(nullptr);
     sessions.push_back(s);
     counts[ToString(r.status)]++;

@@ -93,7 +93,8 @@ TEST(StateTest, FingerprintIsStableAndSensitive) {
 TEST(ReportTest, CountsAndSessionRows) {
   ReportSettings settings;
   settings.description = "desc";
-  const std::string text = RenderReportJson(Sample(), settings, "/nonexistent", "2026-01-01T01:00:00Z");
+  const std::string text =
+      RenderReportJson(Sample(), settings, "/nonexistent", "2026-01-01T01:00:00Z");
   EXPECT_NE(text.find("\"completed\": 1"), std::string::npos) << text;
   EXPECT_NE(text.find("\"running\": 1"), std::string::npos) << text;
   EXPECT_NE(text.find("\"best_mean_return\": -150.5"), std::string::npos) << text;
