@@ -1,5 +1,7 @@
 #include "sim/mujoco_model.h"
 
+#include <csetjmp>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -24,13 +26,40 @@ void Record(std::vector<std::string>& list, const char* message) {
   if (list.size() < kMaxMessages) list.emplace_back(message != nullptr ? message : "");
 }
 
-// MuJoCo calls these from C frames: they must not throw, so they only record.
+/// The innermost Guarded call on this thread (null outside one) and the message it receives.
+thread_local std::jmp_buf* tls_guard = nullptr;
+thread_local char tls_guard_message[1024];
+
+// MuJoCo calls these from C frames: they must not throw. mju_error assumes its handler never
+// returns, so inside a Guarded call the error handler leaves MuJoCo's frames with longjmp (the
+// bridge MuJoCo's own Python bindings use); elsewhere it can only record.
 extern "C" void RecordError(const char* message) noexcept {
+  if (tls_guard != nullptr) {
+    std::snprintf(tls_guard_message, sizeof(tls_guard_message), "%s",
+                  message != nullptr ? message : "");
+    std::longjmp(*tls_guard, 1);
+  }
   try {
     Record(tls_messages.errors, message);
   } catch (...) {
     // Out of memory while recording: nothing safe is left to do here.
   }
+}
+
+/// Calls fn(model, data) with the longjmp bridge armed; false (and the message in
+/// tls_guard_message) when MuJoCo raised an error. No object with a destructor may live in this
+/// frame between setjmp and the call: longjmp does not unwind.
+bool CallWithBridge(void (*fn)(const mjModel*, mjData*), const mjModel* model, mjData* data) {
+  std::jmp_buf buffer;
+  std::jmp_buf* const outer = tls_guard;
+  tls_guard = &buffer;
+  if (setjmp(buffer) != 0) {
+    tls_guard = outer;
+    return false;
+  }
+  fn(model, data);
+  tls_guard = outer;
+  return true;
 }
 
 extern "C" void RecordWarning(const char* message) noexcept {
@@ -136,9 +165,22 @@ WarningCounts ReadWarnings(const mjData& data) {
   return counts;
 }
 
+void Guarded(std::string_view what, void (*fn)(const mjModel*, mjData*), const mjModel& model,
+             mjData& data) {
+  InstallMessageHandlers();
+  if (!CallWithBridge(fn, &model, &data)) {
+    throw TrainingError("MuJoCo error in " + std::string(what) + ": " + tls_guard_message +
+                        " (the simulation state is lost)");
+  }
+  ThrowIfError(what);
+}
+
+void Step(const mjModel& model, mjData& data) { Guarded("mj_step", mj_step, model, data); }
+
+void Forward(const mjModel& model, mjData& data) { Guarded("mj_forward", mj_forward, model, data); }
+
 void StepPhysics(const mjModel& model, mjData& data, int count) {
-  for (int i = 0; i < count; ++i) mj_step(&model, &data);
-  ThrowIfError("mj_step");
+  for (int i = 0; i < count; ++i) Step(model, data);
 }
 
 }  // namespace rlpipe::sim

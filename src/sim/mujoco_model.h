@@ -69,7 +69,19 @@ Messages TakeMessages();
 /// names the operation (e.g. "mj_step"). Warnings are left for the caller to read.
 void ThrowIfError(std::string_view what);
 
-/// Steps `data` `count` times (mj_step), then calls ThrowIfError("mj_step").
+/// Calls a MuJoCo function `fn(model, data)` (e.g. mj_step) so that a MuJoCo error inside it
+/// (mju_error, which assumes its handler never returns) leaves MuJoCo's C frames by longjmp back
+/// here — the bridge MuJoCo's Python bindings use — and becomes a TrainingError "MuJoCo error in
+/// <what>: <MuJoCo's message>" thrown from this C++ frame. The data is then unusable (the session
+/// fails). Errors recorded without the bridge are thrown too (ThrowIfError).
+void Guarded(std::string_view what, void (*fn)(const mjModel*, mjData*), const mjModel& model,
+             mjData& data);
+/// mj_step through Guarded.
+void Step(const mjModel& model, mjData& data);
+/// mj_forward through Guarded.
+void Forward(const mjModel& model, mjData& data);
+
+/// Steps `data` `count` times (Step).
 void StepPhysics(const mjModel& model, mjData& data, int count);
 
 }  // namespace rlpipe::sim

@@ -99,6 +99,31 @@ TEST(MujocoModelTest, ErrorsAreRecordedPerThreadAndThrownByTheCaller) {
   EXPECT_NO_THROW(ThrowIfError("again"));
 }
 
+TEST(MujocoModelTest, AFatalMujocoErrorInAStepBecomesAnExceptionAndTheProcessGoesOn) {
+  // Twenty balls resting on the floor need contact memory; an mjData stack far too small for it
+  // makes mj_step call mju_error ("Stack overflow"), which must not return into MuJoCo.
+  std::string xml = "<mujoco><worldbody><geom type=\"plane\" size=\"10 10 1\"/>";
+  for (int i = 0; i < 20; ++i) {
+    xml += "<body pos=\"" + std::to_string(0.25 * i) +
+           " 0 0.09\"><freejoint/><geom size=\"0.1\"/></body>";
+  }
+  xml += "</worldbody></mujoco>";
+  ModelPtr model = CompileXml(xml);
+  model->nstack = 200;
+  DataPtr data = MakeData(*model);
+  try {
+    StepPhysics(*model, *data, 10);
+    FAIL() << "expected TrainingError";
+  } catch (const TrainingError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("MuJoCo error in mj_step: Stack overflow"));
+  }
+  // Nothing is left behind: the next model on this thread simulates normally.
+  ModelPtr ball = CompileXml(kFallingBall);
+  DataPtr ball_data = MakeData(*ball);
+  EXPECT_NO_THROW(StepPhysics(*ball, *ball_data, 10));
+  EXPECT_TRUE(TakeMessages().errors.empty());
+}
+
 TEST(MujocoModelTest, CopyIsIndependentOfTheOriginal) {
   ModelPtr model = CompileXml(kFallingBall);
   ModelPtr copy = CopyModel(*model);

@@ -42,7 +42,7 @@ void CrushResistance::Reset(std::optional<uint64_t> seed, std::span<float> obs) 
   mjData& data = world_.mutable_data();
   data.qpos[world_.press_qpos_adr()] = press_.reference_height_m;
   data.qvel[world_.press_dof_adr()] = 0.0;
-  mj_forward(&world_.model(), &data);
+  sim::Forward(world_.model(), data);
   steps_ = 0;
   active_ = positioning_steps_ <= 0;
   press_force_ = active_ ? press_.force_increment_n : 0.0;

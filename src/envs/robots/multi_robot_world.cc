@@ -449,8 +449,7 @@ void MultiRobotWorld::Reset(std::mt19937_64& rng) {
       }
     }
   }
-  mj_forward(model_.get(), data_.get());
-  sim::ThrowIfError("mj_forward");
+  sim::Forward(*model_, *data_);
 }
 
 void MultiRobotWorld::ApplyAction(std::span<const float> action) {
@@ -483,9 +482,8 @@ void MultiRobotWorld::Simulate(const std::function<void(const mjModel&, mjData&)
   // frame_skip physics steps with the same controls, then connections from the final state.
   for (int s = 0; s < params_.frame_skip; ++s) {
     if (before_substep) before_substep(*model_, *data_);
-    mj_step(model_.get(), data_.get());
+    sim::Step(*model_, *data_);
   }
-  sim::ThrowIfError("mj_step");
   UpdateConnections();
 }
 
@@ -662,16 +660,14 @@ void MultiRobotWorld::PlaceRobot(int robot, const std::array<double, 3>& pos,
   std::copy(pos.begin(), pos.end(), root);
   std::copy(quat.begin(), quat.end(), root + 3);
   std::fill(data_->qvel + RootDof(robot), data_->qvel + RootDof(robot) + 6, 0.0);
-  mj_forward(model_.get(), data_.get());
-  sim::ThrowIfError("mj_forward");
+  sim::Forward(*model_, *data_);
 }
 
 void MultiRobotWorld::SetArmOrientation(int bar, int arm, const std::array<double, 4>& quat) {
   const size_t joint = static_cast<size_t>(bar * 2 + arm);
   std::copy(quat.begin(), quat.end(), data_->qpos + ball_qpos_[joint]);
   std::fill(data_->qvel + ball_dof_[joint], data_->qvel + ball_dof_[joint] + 3, 0.0);
-  mj_forward(model_.get(), data_.get());
-  sim::ThrowIfError("mj_forward");
+  sim::Forward(*model_, *data_);
 }
 
 void MultiRobotWorld::SaveState(ByteWriter& writer) const {

@@ -188,8 +188,7 @@ void ObjectDisplacement::Reset(std::optional<uint64_t> seed, std::span<float> ob
                          RestHeight(shape_) + kPlacementClearance};
   const mjtNum quat[4] = {std::cos(yaw / 2.0), 0.0, 0.0, std::sin(yaw / 2.0)};
   SetFreeBodyPose(object_, world_->mutable_data(), pos, quat);
-  mj_forward(&world_->model(), &world_->mutable_data());
-  sim::ThrowIfError("mj_forward");
+  sim::Forward(world_->model(), world_->mutable_data());
 
   // Displacement is measured from here.
   start_xy_ = {pos[0], pos[1]};

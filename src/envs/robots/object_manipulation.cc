@@ -182,8 +182,7 @@ void ObjectManipulation::PlaceObjects() {
     const mjtNum quat[4] = {std::cos(yaw / 2.0), 0.0, 0.0, std::sin(yaw / 2.0)};
     SetFreeBodyPose(object(k), d, pos, quat);
   }
-  mj_forward(&m, &d);
-  sim::ThrowIfError("mj_forward");
+  sim::Forward(m, d);
 }
 
 void ObjectManipulation::Reset(std::optional<uint64_t> seed, std::span<float> obs) {

@@ -267,7 +267,7 @@ void ObstacleNavigation::Reset(std::optional<uint64_t> seed, std::span<float> ob
   const std::array<double, 2> spot =
       DrawTargetSpot(task_.target_radius_m + kRelocationClearance, /*off_spawn_disc=*/true);
   PlaceTarget(spot[0], spot[1]);
-  mj_forward(&world_.model(), &world_.mutable_data());
+  sim::Forward(world_.model(), world_.mutable_data());
   collision_ = false;
   targets_reached_ = 0;
   Observe(obs);
