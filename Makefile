@@ -16,8 +16,9 @@ test-deps:
 $(BUILD_DIR)/build.ninja:
 	cmake -S . -B $(BUILD_DIR) -G Ninja
 
+# Only the rlpipe binary (what `make demo` needs); `make test` builds everything.
 build: deps $(BUILD_DIR)/build.ninja
-	cmake --build $(BUILD_DIR) -j $(JOBS)
+	cmake --build $(BUILD_DIR) --target rlpipe -j $(JOBS)
 
 # Runs the quickstart pipeline on this machine into demo_output/ (fresh each time).
 demo: build

@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/files.h"
 #include "pipeline/runner.h"
 #include "platform/cost.h"
 
@@ -11,8 +12,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// The price table: --pricing, else aws/pricing.yaml in the working folder, else the one in the
-/// source tree rlpipe was built from.
+/// The price table: --pricing, else aws/pricing.yaml in the working folder, else the one
+/// installed beside the binary (<prefix>/share/rlpipe/pricing.yaml; the build tree has the same
+/// layout).
 fs::path FindPriceTable(const std::string& flag) {
   std::error_code ec;
   if (!flag.empty()) {
@@ -21,10 +23,10 @@ fs::path FindPriceTable(const std::string& flag) {
   }
   const fs::path here = "aws/pricing.yaml";
   if (fs::exists(here, ec)) return here;
-  const fs::path built = RLPIPE_DEFAULT_PRICING;
-  if (fs::exists(built, ec)) return built;
+  const fs::path installed = DataFilePath("pricing.yaml");
+  if (fs::exists(installed, ec)) return installed;
   throw ConfigError("--pricing: no price table given and none found at " +
-                    fs::absolute(here).string() + " or " + built.string());
+                    fs::absolute(here).string() + " or " + installed.string());
 }
 
 }  // namespace

@@ -125,4 +125,14 @@ std::string NowIso8601() {
   return buffer;
 }
 
+fs::path ExecutablePath() {
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path() : self;
+}
+
+fs::path DataFilePath(const std::string& name) {
+  return (ExecutablePath().parent_path() / ".." / "share" / "rlpipe" / name).lexically_normal();
+}
+
 }  // namespace rlpipe

@@ -27,6 +27,14 @@ class FileLock {
   int fd_ = -1;
 };
 
+/// The running program's own path (/proc/self/exe); empty when it cannot be read.
+std::filesystem::path ExecutablePath();
+
+/// A data file shipped with rlpipe (e.g. "pricing.yaml"): <exe dir>/../share/rlpipe/<name>, which
+/// holds both for an installed binary (<prefix>/bin/rlpipe) and for build/apps/rlpipe (the build
+/// copies the files to build/share/rlpipe). Never depends on where the sources were.
+std::filesystem::path DataFilePath(const std::string& name);
+
 /// ISO-8601 UTC timestamp with seconds, e.g. 2026-11-24T08:30:00Z.
 std::string NowIso8601();
 
