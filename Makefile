@@ -3,7 +3,8 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 RLPIPE := $(BUILD_DIR)/apps/rlpipe
 
-.PHONY: all deps test-deps build demo test bench bench-env bench-algos bench-mrp bench-transfer clean
+.PHONY: all deps test-deps build demo test bench bench-env bench-algos bench-mrp bench-transfer \
+	bench-render clean
 
 all: build
 
@@ -20,10 +21,17 @@ $(BUILD_DIR)/build.ninja:
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) --target rlpipe -j $(JOBS)
 
-# Runs the quickstart pipeline on this machine into demo_output/ (fresh each time).
+# A short robot curriculum (height_maximize -> crush_resistance with transfer, a few minutes on 2
+# cores) into demo_output/ (fresh each time); each session ends with a headless video of its best
+# model. The pendulum quickstart: `rlpipe run --config configs/examples/quickstart.yaml`.
 demo: build
 	rm -rf demo_output
-	$(RLPIPE) run --config configs/examples/quickstart.yaml --output-dir demo_output
+	$(RLPIPE) run --config configs/examples/demo_curriculum.yaml --output-dir demo_output
+	@echo
+	@for f in demo_output/*report*; do echo "demo: report     $$f"; done
+	@for s in raise hold_the_press; do \
+	  echo "demo: video      demo_output/$$s/videos/best_model.mp4 (poster best_model.png)"; done
+	@echo "demo: evaluate   $(RLPIPE) evaluate --output-dir demo_output --session hold_the_press"
 
 test: test-deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
@@ -56,6 +64,11 @@ bench-mrp: build
 bench-transfer: build
 	cmake --build $(BUILD_DIR) --target transfer_bench -j $(JOBS)
 	$(BUILD_DIR)/bench/transfer_bench $(TRANSFER_BENCH_FLAGS)
+
+# Rendering ms/frame at 640x480 and 1280x720, and evaluate's episode rate (a minute).
+bench-render: build
+	cmake --build $(BUILD_DIR) --target render_bench -j $(JOBS)
+	$(BUILD_DIR)/bench/render_bench
 
 clean:
 	rm -rf $(BUILD_DIR) demo_output

@@ -21,6 +21,10 @@ build_pkgs=(
   libcurl4-openssl-dev libssl-dev
   zlib1g-dev                             # zlib: reading deflated zip members (SB3 models)
   libgtest-dev libgmock-dev libbenchmark-dev
+  # Rendering (src/render; `rlpipe evaluate --render`, session videos, `make demo`, its tests):
+  # EGL's headers, Mesa's EGL + llvmpipe for headless EGL (opened at run time), OSMesa as the
+  # fallback, lodepng for PNGs, and the ffmpeg/ffprobe programs for MP4s.
+  libegl-dev libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6 liblodepng-dev ffmpeg
 )
 test_pkgs=(python3 python3-numpy python3-torch unzip python3-botocore python3-boto3 awscli
   shellcheck python3-yaml                 # tests/deploy: shell lint, CloudFormation template checks
@@ -32,7 +36,7 @@ test_pkgs=(python3 python3-numpy python3-torch unzip python3-botocore python3-bo
 runtime_pkgs=(
   ca-certificates
   libtorch1.13 libopenblas0-pthread
-  libmujoco2.2.2 libyaml-cpp0.7 zlib1g
+  libmujoco2.2.2 libyaml-cpp0.7 zlib1g liblodepng0
   libcurl4 libssl3
 )
 

@@ -5,12 +5,12 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
-#include <numeric>
 #include <stdexcept>
 #include <system_error>
 #include <type_traits>
 #include <utility>
 
+#include "algos/evaluation.h"
 #include "algos/training_state.h"
 #include "checkpoint/transfer.h"
 #include "config/tree.h"
@@ -25,8 +25,6 @@ using Clock = std::chrono::steady_clock;
 
 // Episodes averaged for ProgressEvent's mean return and length (SB3's ep_info_buffer).
 constexpr size_t kRecentEpisodes = 100;
-// An evaluation episode longer than this means the env has no time limit.
-constexpr int64_t kMaxEvalEpisodeSteps = 1'000'000;
 
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -451,45 +449,13 @@ void LoopCommon::PruneCheckpoints() {
 }
 
 LoopCommon::Evaluation LoopCommon::Evaluate() {
-  // Deterministic episodes with the same derived seeds every time.
-  const uint64_t eval_seed = DeriveSeed(request_.seed, "eval");
-  const envs::EnvSpec& spec = eval_env_->Spec();
-  std::vector<float> obs(static_cast<size_t>(spec.observation_space.Dim()));
-  std::vector<float> action;
-  eval_obs_.resize(obs.size());
-  std::vector<double> returns, lengths;
-  for (int e = 0; e < request_.config.training.eval_episodes; ++e) {
-    eval_env_->Reset(DeriveSeed(eval_seed, static_cast<uint64_t>(e)), obs);
-    double episode_return = 0.0;
-    int64_t length = 0;
-    for (bool done = false; !done;) {
-      // The policy sees observations normalised with the frozen training statistics.
-      std::copy(obs.begin(), obs.end(), eval_obs_.begin());
-      if (normalizer_ != nullptr) normalizer_->NormalizeObs(eval_obs_);
-      act_(eval_obs_, action);
-      envs::StepResult step = eval_env_->Step(action, obs);
-      episode_return += step.reward;
-      ++length;
-      done = step.terminated || step.truncated;
-      if (length >= kMaxEvalEpisodeSteps && !done) {
-        throw TrainingError("evaluation: expected episodes of task " + spec.name +
-                            " to end, found none after " + std::to_string(length) +
-                            " steps (no time limit?)");
-      }
-    }
-    returns.push_back(episode_return);
-    lengths.push_back(static_cast<double>(length));
-  }
-
+  // Deterministic episodes with the same derived seeds every time (algos/evaluation.h).
+  const std::vector<EpisodeOutcome> episodes =
+      RunEvaluationEpisodes(*eval_env_, act_, normalizer_, request_.seed, 0,
+                            request_.config.training.eval_episodes);
   // Population statistics, as SB3's evaluate_policy (np.mean, np.std).
-  Evaluation ev;
-  const auto count = static_cast<double>(returns.size());
-  ev.mean_return = std::accumulate(returns.begin(), returns.end(), 0.0) / count;
-  ev.mean_length = std::accumulate(lengths.begin(), lengths.end(), 0.0) / count;
-  double sq = 0.0;
-  for (double r : returns) sq += (r - ev.mean_return) * (r - ev.mean_return);
-  ev.std_return = std::sqrt(sq / count);
-  return ev;
+  const EvaluationSummary summary = Summarize(episodes);
+  return {summary.mean_return, summary.std_return, summary.mean_length};
 }
 
 void LoopCommon::RunEvaluation() {

@@ -160,7 +160,6 @@ class LoopCommon {
   SaveFn save_;
   const vec::VecNormalizer* normalizer_;
   std::deque<std::string> written_checkpoints_;  // file names of this session's, oldest first
-  std::vector<float> eval_obs_;  // [obs_dim] normalised evaluation observation
   int evaluations_without_best_ = 0;
   int64_t timesteps_ = 0;
   int64_t episodes_ = 0;

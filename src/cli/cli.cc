@@ -17,6 +17,7 @@ int Main(int argc, char** argv) {
   CommandFn run;
   // The subcommand table.
   AddRunCommand(app, &run);
+  AddEvaluateCommand(app, &run);
   AddConfigCommand(app, &run);
   AddStatusCommand(app, &run);
   AddReportCommand(app, &run);

@@ -16,5 +16,6 @@ void AddEnvCommand(CLI::App& app, CommandFn* run);
 void AddCostCommand(CLI::App& app, CommandFn* run);
 void AddTrainCommand(CLI::App& app, CommandFn* run);
 void AddReportCommand(CLI::App& app, CommandFn* run);
+void AddEvaluateCommand(CLI::App& app, CommandFn* run);
 
 }  // namespace rlpipe::cli

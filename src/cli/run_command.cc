@@ -2,6 +2,7 @@
 
 #include "cli/commands.h"
 #include "cli/sagemaker_plan.h"
+#include "cli/session_video.h"
 #include "pipeline/runner.h"
 
 namespace rlpipe::cli {
@@ -44,6 +45,8 @@ void AddRunCommand(CLI::App& app, CommandFn* run) {
   cmd->callback([options, seed, sagemaker, run] {
     *run = [options, seed, sagemaker] {
       if (*seed >= 0) options->seed = static_cast<uint64_t>(*seed);
+      // environment.render_mode: rgb_array renders each such session's best model afterwards.
+      options->on_session_completed = RenderSessionVideo;
       CheckSageMakerRunFlags(*sagemaker);
       if (sagemaker->platform == Platform::kSageMaker) {
         return RunOnSageMaker(*options, *sagemaker, stdout, stderr);

@@ -72,9 +72,18 @@ void ReadEnvironment(const Tree& root, const Tree* node, EnvironmentConfig& env)
   if (node->Find("max_episode_steps") != nullptr && !node->Find("max_episode_steps")->IsNull()) {
     reader.CheckRange("max_episode_steps", env.max_episode_steps, 1, kInf);
   }
+  // render_mode: null or rgb_array; `human` needs a window, which rlpipe never has.
   std::optional<std::string> render_mode;
   reader.Get("render_mode", &render_mode);
-  env.render_mode = render_mode.value_or("");
+  if (render_mode && Lower(*render_mode) == "rgb_array") {
+    env.render_mode = "rgb_array";
+  } else if (render_mode && Lower(*render_mode) == "human") {
+    reader.Fail("render_mode",
+                "'human' opens a window and rlpipe runs without a display; use rgb_array to "
+                "render the session's best model to <session>/videos/best_model.mp4");
+  } else if (render_mode) {
+    reader.Fail("render_mode", "expected rgb_array or null, found '" + *render_mode + "'");
+  }
 
   // Every other key is a task parameter, validated later by the env registry.
   env.params = Tree();

@@ -269,11 +269,24 @@ TEST(ExperimentConfigTest, InvalidChoicesListTheValidOnes) {
             "t.yaml:4:11: agent.device: expected one of auto, cpu, cuda; found 'tpu'");
 }
 
-TEST(ExperimentConfigTest, RenderModeNullOrString) {
+TEST(ExperimentConfigTest, RenderModeNullOrRgbArrayHumanIsAnError) {
   const ExperimentConfig config = ParseExperimentConfig(
-      ParseYaml("environment:\n  name: pendulum\n  render_mode: rgb_array\n", "t.yaml"));
+      ParseYaml("environment:\n  name: pendulum\n  render_mode: RGB_Array\n", "t.yaml"));
   EXPECT_EQ(config.environment.render_mode, "rgb_array");
   EXPECT_TRUE(config.environment.params.entries.empty());
+  EXPECT_EQ(ParseExperimentConfig(
+                ParseYaml("environment:\n  name: pendulum\n  render_mode: null\n", "t.yaml"))
+                .environment.render_mode,
+            "");
+  try {
+    ParseExperimentConfig(
+        ParseYaml("environment:\n  name: pendulum\n  render_mode: human\n", "t.yaml"));
+    ADD_FAILURE() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("environment.render_mode"), std::string::npos) << message;
+    EXPECT_NE(message.find("use rgb_array"), std::string::npos) << message;
+  }
 }
 
 TEST(ExperimentConfigTest, AlgorithmDefaultsApplyToUnwrittenKeys) {

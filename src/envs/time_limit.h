@@ -24,6 +24,7 @@ class TimeLimit : public Env {
 
   /// The wrapped env (e.g. to inspect a task's state in tests).
   Env& inner() { return *inner_; }
+  const Env& inner() const { return *inner_; }
   /// Steps taken in the current episode.
   int elapsed_steps() const { return elapsed_steps_; }
 

@@ -480,6 +480,16 @@ int Runner::RunSession(size_t index) {
              metrics::FormatDuration(record.duration_seconds) + ": best mean eval return " +
              FormatReturn(result.best_mean_return) + ", final " +
              FormatReturn(result.final_mean_return) + ", model " + handed.string());
+  // Post-session work (session videos); its failure never fails the session.
+  if (options_.on_session_completed) {
+    try {
+      const std::string line =
+          options_.on_session_completed({spec.name, &experiment, seed, session_dir, models_dir});
+      if (!line.empty()) log_->Info(line);
+    } catch (const std::exception& e) {
+      log_->Warn("session '" + spec.name + "': " + e.what());
+    }
+  }
   log_->SetSessionLog({});
   return 0;
 }

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,20 @@
 #include "pipeline/session_executor.h"
 
 namespace rlpipe::pipeline {
+
+/// A session that just completed (its models promoted), for post-session work.
+struct CompletedSession {
+  std::string name;
+  const config::ExperimentConfig* experiment = nullptr;  // its resolved config
+  uint64_t seed = 0;                                     // the seed it trained with
+  std::filesystem::path session_dir;                     // OUT/<session>
+  std::filesystem::path models_dir;                      // OUT/<session>/models
+};
+
+/// Post-session work (e.g. session videos, which the pipeline library does not render itself);
+/// returns a line for the log ("" for none). What it throws is logged as a warning: the session
+/// stays completed and the run goes on.
+using SessionCompletedHook = std::function<std::string(const CompletedSession&)>;
 
 /// What `rlpipe run` was asked to do.
 struct RunOptions {
@@ -30,6 +45,8 @@ struct RunOptions {
   std::optional<std::string> run_id;      // names the run in S3; default: the state's or new
   /// Where sessions run; null: in this process (LocalExecutor).
   std::shared_ptr<SessionExecutor> executor;
+  /// Called after each session that completes in this run; may be empty.
+  SessionCompletedHook on_session_completed;
 };
 
 /// Exit codes of RunPipeline.

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "algos/evaluate_model.h"
 #include "algos/train.h"
 #include "checkpoint/checkpoint.h"
 #include "config/experiment_config.h"
@@ -182,6 +183,32 @@ TEST_F(Sb3FormatTest, IncompatibleNetworkOrAlgorithmIsRefusedClearly) {
     EXPECT_NE(what.find("SAC"), std::string::npos) << what;
     EXPECT_NE(what.find("PPO"), std::string::npos) << what;
     EXPECT_NE(what.find("sb3_ppo.zip"), std::string::npos) << what;
+  }
+}
+
+// `rlpipe evaluate` of an SB3-saved zip: it runs in the config given (it stores none), its weights
+// copied whole, with the same returns every time.
+TEST_F(Sb3FormatTest, Sb3ModelEvaluatesInTheConfigGiven) {
+  algos::EvaluateModelRequest request;
+  request.model = kFixtures / "sb3_ppo.zip";
+  request.config = Request(Algorithm::kPpo, "evaluate").config;
+  request.episodes = 2;
+  request.seed = 9;
+  const algos::EvaluateModelResult first = algos::EvaluateModel(request);
+  ASSERT_EQ(first.episodes.size(), 2u);
+  EXPECT_EQ(first.episodes[0].length, 200);
+  EXPECT_NE(first.transfer_summary.find("13 copied, 0 sliced, 0 fresh"), std::string::npos)
+      << first.transfer_summary;
+  const algos::EvaluateModelResult second = algos::EvaluateModel(request);
+  EXPECT_EQ(second.episodes[1].episode_return, first.episodes[1].episode_return);
+
+  // Without a config there is nothing to say which task it runs in.
+  request.config.reset();
+  try {
+    algos::EvaluateModel(request);
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("pass --config"), std::string::npos) << e.what();
   }
 }
 

@@ -25,7 +25,7 @@ struct PressParams {
 };
 
 /// The crush_resistance task on the shared multi-robot world (with the press plate).
-class CrushResistance : public Env, public sim::WarningSource {
+class CrushResistance : public Env, public sim::WarningSource, public WorldHolder {
  public:
   static constexpr int kDefaultMaxEpisodeSteps = 3000;     // 50 s: positioning + descent + crush
   static constexpr double kPositioningRewardScale = 0.01;  // per step, per m of highest robot
@@ -55,6 +55,7 @@ class CrushResistance : public Env, public sim::WarningSource {
   /// Writes the observation of the current state.
   void Observe(std::span<float> obs) const;
   MultiRobotWorld& world() { return world_; }
+  const MultiRobotWorld& World() const override { return world_; }
   /// Underside height of the press plate (m) and its current push limit (N).
   double PressHeight() const;
   double press_force() const { return press_force_; }

@@ -15,7 +15,7 @@
 namespace rlpipe::envs::robots {
 
 /// The height_maximize task on the shared multi-robot world.
-class HeightMaximize : public Env, public sim::WarningSource {
+class HeightMaximize : public Env, public sim::WarningSource, public WorldHolder {
  public:
   static constexpr int kDefaultMaxEpisodeSteps = 1000;
   static constexpr double kHeightRewardScale = 0.1;  // per step, per metre of the highest robot
@@ -39,6 +39,7 @@ class HeightMaximize : public Env, public sim::WarningSource {
   /// Writes the observation of the current state.
   void Observe(std::span<float> obs) const;
   MultiRobotWorld& world() { return world_; }
+  const MultiRobotWorld& World() const override { return world_; }
   double best_height() const { return best_height_; }
 
  private:

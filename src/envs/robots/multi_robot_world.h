@@ -207,4 +207,13 @@ class MultiRobotWorld {
   sim::WarningCounts past_warnings_;  // counts of data cleared by earlier resets
 };
 
+/// Implemented by every robot task: read access to its world for code that only looks at it
+/// (rendering, tools), without knowing the task.
+class WorldHolder {
+ public:
+  virtual ~WorldHolder() = default;
+  /// The world of the current episode.
+  virtual const MultiRobotWorld& World() const = 0;
+};
+
 }  // namespace rlpipe::envs::robots

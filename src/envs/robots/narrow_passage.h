@@ -52,7 +52,7 @@ struct PassageCourse {
 PassageCourse BuildPassageCourse(const NarrowPassageParams& params, double spawn_radius_m);
 
 /// The narrow_passage task on the shared multi-robot world.
-class NarrowPassage : public Env, public sim::WarningSource {
+class NarrowPassage : public Env, public sim::WarningSource, public WorldHolder {
  public:
   static constexpr int kDefaultMaxEpisodeSteps = 2000;
   static constexpr double kCheckpointReward = 100.0;
@@ -81,6 +81,7 @@ class NarrowPassage : public Env, public sim::WarningSource {
   /// Writes the observation of the current state.
   void Observe(std::span<float> obs) const;
   MultiRobotWorld& world() { return world_; }
+  const MultiRobotWorld& World() const override { return world_; }
   const PassageCourse& course() const { return course_; }
   /// Checkpoints passed in this episode (the next one's index).
   int checkpoints_passed() const { return next_; }

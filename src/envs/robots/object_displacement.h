@@ -47,7 +47,7 @@ struct ObjectDisplacementParams {
 std::string ObjectBodyXml(ObjectShape shape);
 
 /// The object_displacement task on the shared multi-robot world.
-class ObjectDisplacement : public Env, public sim::WarningSource {
+class ObjectDisplacement : public Env, public sim::WarningSource, public WorldHolder {
  public:
   static constexpr int kDefaultMaxEpisodeSteps = 1000;
   static constexpr double kProgressScale = 1.0;  // per m of displacement progress this step
@@ -79,6 +79,7 @@ class ObjectDisplacement : public Env, public sim::WarningSource {
   void Observe(std::span<float> obs) const;
   /// The world of the current episode (rebuilt at reset when the shape changes).
   MultiRobotWorld& world() { return *world_; }
+  const MultiRobotWorld& World() const override { return *world_; }
   /// The object's free-joint addresses in world().
   const object_tasks::FreeBody& object() const { return object_; }
   ObjectShape shape() const { return shape_; }

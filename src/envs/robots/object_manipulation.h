@@ -25,7 +25,7 @@ struct ObjectManipulationParams {
 };
 
 /// The object_manipulation task on the shared multi-robot world.
-class ObjectManipulation : public Env, public sim::WarningSource {
+class ObjectManipulation : public Env, public sim::WarningSource, public WorldHolder {
  public:
   static constexpr int kDefaultMaxEpisodeSteps = 2000;
   static constexpr double kProgressScale = 5.0;   // per m of progress towards the targets
@@ -61,6 +61,7 @@ class ObjectManipulation : public Env, public sim::WarningSource {
   /// Writes the observation of the current state.
   void Observe(std::span<float> obs) const;
   MultiRobotWorld& world() { return world_; }
+  const MultiRobotWorld& World() const override { return world_; }
   int NumObjects() const { return params_.num_objects; }
   /// Object `k`'s free-joint addresses, its target centre (x, y) and this episode's mass (kg).
   const object_tasks::FreeBody& object(int k) const { return objects_[static_cast<size_t>(k)]; }

@@ -30,7 +30,7 @@ struct ObstacleNavigationParams {
 enum class ObstacleKind { kWall, kBox, kCylinder };
 
 /// The obstacle_navigation task on the shared multi-robot world.
-class ObstacleNavigation : public Env, public sim::WarningSource {
+class ObstacleNavigation : public Env, public sim::WarningSource, public WorldHolder {
  public:
   static constexpr int kDefaultMaxEpisodeSteps = 1000;
   static constexpr double kProgressReward = 2.0;    // per metre of the nearest robot's progress
@@ -65,6 +65,7 @@ class ObstacleNavigation : public Env, public sim::WarningSource {
   /// Writes the observation of the current state.
   void Observe(std::span<float> obs) const;
   MultiRobotWorld& world() { return world_; }
+  const MultiRobotWorld& World() const override { return world_; }
   const ObstacleNavigationParams& task_params() const { return task_; }
   /// Target centre (x, y).
   std::array<double, 2> target() const { return target_; }

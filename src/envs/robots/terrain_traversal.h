@@ -32,7 +32,7 @@ enum class TerrainFeature { kSlope, kStairs, kRoughBlocks, kGap, kPlatform };
 inline constexpr int kNumTerrainFeatures = 5;
 
 /// The terrain_traversal task on the shared multi-robot world.
-class TerrainTraversal : public Env, public sim::WarningSource {
+class TerrainTraversal : public Env, public sim::WarningSource, public WorldHolder {
  public:
   static constexpr int kDefaultMaxEpisodeSteps = 2000;
   static constexpr double kProgressScale = 10.0;    // per m of centre progress along +x
@@ -66,6 +66,7 @@ class TerrainTraversal : public Env, public sim::WarningSource {
   /// Writes the observation of the current state.
   void Observe(std::span<float> obs) const;
   MultiRobotWorld& world() { return world_; }
+  const MultiRobotWorld& World() const override { return world_; }
   /// This episode's features, in course order.
   const std::vector<TerrainFeature>& features() const { return features_; }
   /// Every course box as (x, y, z, half sizes x, y, z, quaternion w, x, y, z) of the current
