@@ -220,6 +220,37 @@ TEST_F(EvaluateE2E, BadInputIsOneLineAndANonZeroExit) {
   EXPECT_FALSE(fs::exists(dir_ / "x.mp4.partial.mp4"));
 }
 
+// session2_metrics.save_collapse_videos: a press that crushes every robot within half a second,
+// so each evaluation episode collapses and is rendered.
+TEST(EvaluateCollapseE2E, CrushEpisodesAreRenderedAsCollapseVideos) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("rlpipe_collapse_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  Write(dir / "crush.yaml",
+        "environment:\n  name: crush_resistance\n  num_type_b_robots: 1\n"
+        "  max_episode_steps: 60\n  positioning_seconds: 0.0\n  reference_height: 0.6\n"
+        "  press_descent_speed: 2.0\n  press_force_increment: 50.0\n"
+        "agent:\n  algorithm: PPO\n  n_steps: 64\n  batch_size: 64\n  n_epochs: 1\n"
+        "network:\n  policy_layers: [16, 16]\n  value_layers: [16, 16]\n"
+        "training:\n  total_timesteps: 128\n  eval_freq: 0\n  eval_episodes: 2\n  n_envs: 2\n"
+        "session2_metrics:\n  save_collapse_videos: true\n");
+  Write(dir / "p.yaml", "name: c\nseed: 3\nsessions:\n  - name: crush\n    config: crush.yaml\n");
+  const Outcome run = Rlpipe(
+      {"run", "--config", (dir / "p.yaml").string(), "--output-dir", (dir / "out").string()});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("2 of 2 evaluation episodes collapsed; 2 rendered"), std::string::npos)
+      << run.output;
+  const fs::path videos = dir / "out" / "crush" / "videos";
+  for (const char* stem : {"collapse_episode_1", "collapse_episode_2"}) {
+    EXPECT_GT(FfprobeFrames(videos / (std::string(stem) + ".mp4")), 1) << stem;
+    EXPECT_TRUE(fs::exists(videos / (std::string(stem) + ".png"))) << stem;
+  }
+  // No render_mode: no best-model video.
+  EXPECT_FALSE(fs::exists(videos / "best_model.mp4"));
+  fs::remove_all(dir);
+}
+
 TEST(EvaluateConfigE2E, RenderModeHumanIsAConfigErrorSuggestingRgbArray) {
   const fs::path dir = fs::temp_directory_path() / ("rlpipe_human_" + std::to_string(::getpid()));
   fs::create_directories(dir);

@@ -57,6 +57,10 @@ EvaluateModelResult EvaluateModel(const EvaluateModelRequest& request) {
   if (request.episodes < 1) {
     throw ConfigError("--episodes: expected at least 1, found " + std::to_string(request.episodes));
   }
+  if (request.first_episode < 0) {
+    throw ConfigError("evaluate: expected a first episode >= 0, found " +
+                      std::to_string(request.first_episode));
+  }
   if (request.n_envs < 1) {
     throw ConfigError("--n-envs: expected at least 1, found " + std::to_string(request.n_envs));
   }
@@ -73,9 +77,10 @@ EvaluateModelResult EvaluateModel(const EvaluateModelRequest& request) {
   Worker first(request, result.config);
   result.transfer_summary = request.config ? first.policy.TransferSummary() : "";
   const int observed = std::min(request.observed_episodes, request.episodes);
-  for (int e = 0; e < observed; ++e) {
-    result.episodes[static_cast<size_t>(e)] =
-        first.Run(e, result.seed, request.deterministic, request.observer);
+  const int offset = request.first_episode;
+  for (int i = 0; i < observed; ++i) {
+    result.episodes[static_cast<size_t>(i)] =
+        first.Run(offset + i, result.seed, request.deterministic, request.observer);
   }
 
   // The rest round-robin over n_envs workers; each episode's seeds are its own, so the results do
@@ -93,9 +98,9 @@ EvaluateModelResult EvaluateModel(const EvaluateModelRequest& request) {
           own = std::make_unique<Worker>(request, result.config);
           worker = own.get();
         }
-        for (int e = observed + w; e < request.episodes; e += workers) {
-          result.episodes[static_cast<size_t>(e)] =
-              worker->Run(e, result.seed, request.deterministic, nullptr);
+        for (int i = observed + w; i < request.episodes; i += workers) {
+          result.episodes[static_cast<size_t>(i)] =
+              worker->Run(offset + i, result.seed, request.deterministic, nullptr);
         }
       } catch (...) {
         const std::lock_guard<std::mutex> lock(error_mutex);

@@ -21,12 +21,13 @@ struct EvaluateModelRequest {
   /// SB3 zip has none and needs one).
   std::optional<config::ExperimentConfig> config;
   int episodes = 10;          // >= 1
+  int first_episode = 0;      // episodes first_episode .. first_episode + episodes - 1 run
   bool deterministic = true;  // false: actions sampled from the policy
   /// Seed whose derived evaluation seeds start the episodes; nullopt: the model's training seed
   /// (which reproduces the session's own evaluations).
   std::optional<uint64_t> seed;
   int n_envs = 1;  // envs evaluating episodes in parallel threads (results do not depend on it)
-  /// Sees episodes 0 .. observed_episodes - 1, run first on the calling thread (rendering).
+  /// Sees the first observed_episodes episodes, run first on the calling thread (rendering).
   const EpisodeObserver* observer = nullptr;
   int observed_episodes = 0;
 };
@@ -36,7 +37,7 @@ struct EvaluateModelResult {
   config::ExperimentConfig config;  // the experiment the model ran in
   std::string source;               // "the model's stored config" or the --config file
   uint64_t seed = 0;
-  std::vector<EpisodeOutcome> episodes;  // in episode order
+  std::vector<EpisodeOutcome> episodes;  // in episode order, from first_episode
   EvaluationSummary summary;
   std::string transfer_summary;  // how the weights moved in ("" with the model's own config)
   double seconds = 0.0;          // wall time of the episodes

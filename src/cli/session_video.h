@@ -32,10 +32,12 @@ inline constexpr const char* kVideosFolder = "videos";
 inline constexpr const char* kSessionVideo = "best_model.mp4";
 inline constexpr const char* kSessionPoster = "best_model.png";
 
-/// Post-session work for `environment.render_mode: rgb_array`: the session's best model (final
+/// Post-session work. With `environment.render_mode: rgb_array` the session's best model (final
 /// when it has none) runs its first evaluation episode (the session's seed, deterministic) into
-/// <session>/videos/best_model.mp4 with the episode's last frame as best_model.png. Returns the
-/// log line ("" when the session does not render). Throws RenderError / ConfigError.
+/// <session>/videos/best_model.mp4 with the episode's last frame as best_model.png. With
+/// `session2_metrics.save_collapse_videos: true` its evaluation episodes that end before the time
+/// limit (crush_resistance: crushed) are rendered to collapse_episode_<n>.mp4 + .png (at most 3).
+/// Returns the log line ("" when the session renders nothing). Throws RenderError / ConfigError.
 std::string RenderSessionVideo(const pipeline::CompletedSession& session);
 
 }  // namespace rlpipe::cli
