@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -325,6 +326,69 @@ TEST_F(SageMakerE2E, ResumeReattachesToTheRunningJob) {
   EXPECT_EQ(jobs_for_one, 1);
   EXPECT_EQ(State()["sessions"]["one"]["status"], "completed");
   EXPECT_EQ(State()["sessions"]["two"]["status"], "completed");
+}
+
+// `rlpipe tune --platform sagemaker`: a 2-point grid x 2 seeds as one tuning job; the test server
+// runs its 4 training jobs (2 at a time) with the real container, which applies the tuned value.
+TEST_F(SageMakerE2E, TuneGridWithSeedsRunsAsOneTuningJob) {
+  const fs::path pipeline = WritePipeline();
+  const fs::path space = dir_ / "space.yaml";
+  std::ofstream(space) << "metric: best_mean_return\nsessions: [one]\nparameters:\n"
+                          "  agent.n_epochs: {values: [1, 3]}\n";
+  const int code = Run({RLPIPE_BINARY, "tune", "--config", pipeline.string(), "--space",
+                        space.string(), "--platform", "sagemaker", "--seeds", "2", "--parallel",
+                        "2", "--run-id", "r1", "--output-dir", out_.string()});
+  ASSERT_EQ(code, 0) << output_;
+  EXPECT_NE(output_.find("tune: submitted SageMaker tuning job smpipe-one-"), std::string::npos)
+      << output_;
+  EXPECT_NE(output_.find("Completed: completed 4, running 0"), std::string::npos) << output_;
+  const json tuning = Get("/_test/tuning_jobs")[0];
+  EXPECT_EQ(tuning["HyperParameterTuningJobStatus"], "Completed");
+  EXPECT_EQ(tuning["TrainingJobStatusCounters"]["Completed"], 4);
+  // Every training job got a tuned value and a seed, and trained with that value.
+  std::set<std::string> points;
+  for (const json& job : Get("/_test/jobs")) {
+    const json& hp = job["HyperParameters"];
+    points.insert(hp["rlpipe_set_agent.n_epochs"].get<std::string>() + "/" +
+                  hp["rlpipe_seed"].get<std::string>());
+  }
+  EXPECT_EQ(points.size(), 4u);
+  // Results: 2 trials, each with both seeds; the best model and pipeline here.
+  const json results = ReadJson(out_ / "results.json");
+  ASSERT_EQ(results["trials"].size(), 2u) << results.dump(2);
+  for (const json& trial : results["trials"]) {
+    EXPECT_EQ(trial["per_seed"].size(), 2u);
+    EXPECT_TRUE(trial["per_seed"][1].is_number()) << results.dump(2);
+  }
+  const std::string best_epochs = results["trials"][0]["params"]["agent.n_epochs"].dump();
+  const std::string trained = Slurp(out_ / "best_model/training_config.yaml");
+  EXPECT_NE(trained.find("n_epochs: " + best_epochs), std::string::npos) << trained;
+  EXPECT_TRUE(fs::exists(out_ / "best_model/best_model.zip"));
+  const std::string best_pipeline = Slurp(out_ / "best_pipeline.yaml");
+  EXPECT_NE(best_pipeline.find("n_epochs: " + best_epochs), std::string::npos) << best_pipeline;
+}
+
+TEST_F(SageMakerE2E, TuneCtrlCStopsTheTuningJob) {
+  const fs::path pipeline = WritePipeline("", "    timesteps: 2000000\n");
+  const fs::path space = dir_ / "space.yaml";
+  std::ofstream(space) << "metric: best_mean_return\nstrategy: random\nsessions: [one]\n"
+                          "parameters:\n  agent.gamma: {min: 0.9, max: 0.99}\n";
+  const pid_t pid = Spawn({RLPIPE_BINARY, "tune", "--config", pipeline.string(), "--space",
+                           space.string(), "--platform", "sagemaker", "--trials", "3",
+                           "--run-id", "r1", "--output-dir", out_.string()},
+                          dir_ / "rlpipe.log");
+  ASSERT_TRUE(WaitFor([&] {
+    const json jobs = Get("/_test/jobs");
+    return jobs.is_array() && !jobs.empty() && jobs[0].value("SecondaryStatus", "") == "Training";
+  })) << Slurp(dir_ / "rlpipe.log");
+  kill(pid, SIGINT);
+  EXPECT_EQ(WaitExit(pid), 130) << Slurp(dir_ / "rlpipe.log");
+  output_ = Slurp(dir_ / "rlpipe.log");
+  EXPECT_EQ(Get("/_test/tuning_jobs")[0]["HyperParameterTuningJobStatus"], "Stopped") << output_;
+  EXPECT_EQ(Get("/_test/jobs")[0]["TrainingJobStatus"], "Stopped");
+  const json requests = Get("/_test/requests");
+  EXPECT_NE(std::find(requests.begin(), requests.end(), "SageMaker.StopHyperParameterTuningJob"),
+            requests.end());
 }
 
 }  // namespace

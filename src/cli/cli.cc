@@ -18,6 +18,7 @@ int Main(int argc, char** argv) {
   // The subcommand table.
   AddRunCommand(app, &run);
   AddEvaluateCommand(app, &run);
+  AddTuneCommand(app, &run);
   AddConfigCommand(app, &run);
   AddStatusCommand(app, &run);
   AddReportCommand(app, &run);

@@ -17,5 +17,6 @@ void AddCostCommand(CLI::App& app, CommandFn* run);
 void AddTrainCommand(CLI::App& app, CommandFn* run);
 void AddReportCommand(CLI::App& app, CommandFn* run);
 void AddEvaluateCommand(CLI::App& app, CommandFn* run);
+void AddTuneCommand(CLI::App& app, CommandFn* run);
 
 }  // namespace rlpipe::cli

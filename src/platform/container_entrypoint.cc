@@ -161,12 +161,19 @@ int Train(const ContainerPaths& paths, const ContainerOptions& options) {
                std::to_string(input.seed) + ", checkpoints in " + checkpoints_dir.string());
 
   // The session's config, checked as strictly as on a workstation.
-  config::ExperimentConfig experiment = config::ParseExperimentConfig(config::ParseYaml(
-      input.resolved_config_yaml, paths.hyperparameters().string() + " (rlpipe_config)"));
+  // A tuning job's values (rlpipe_set_<key path>) go over it as `--set` would.
+  config::Tree tree = config::ParseYaml(input.resolved_config_yaml,
+                                        paths.hyperparameters().string() + " (rlpipe_config)");
+  for (const auto& [key, value] : input.overrides) {
+    config::SetPath(tree, key, value);
+    Log(out, "override " + key + " = " + value);
+  }
+  config::ExperimentConfig experiment = config::ParseExperimentConfig(tree);
   envs::ValidateEnvironment(experiment.environment);
   fs::create_directories(paths.model_dir());
   fs::create_directories(checkpoints_dir);
-  WriteFileAtomic(paths.model_dir() / "training_config.yaml", input.resolved_config_yaml);
+  WriteFileAtomic(paths.model_dir() / "training_config.yaml",
+                  input.overrides.empty() ? input.resolved_config_yaml : tree.ToYaml());
 
   // A checkpoint already here is a restart (spot): continue from it. Else start from the input
   // model, if any.

@@ -149,6 +149,7 @@ std::map<std::string, std::string> EncodeHyperParameters(const SessionJobInput& 
   out[kSaveAll] = input.save_all_checkpoints ? "true" : "false";
   if (input.min_reward) out[kMinReward] = FormatDouble(*input.min_reward);
   if (input.min_episodes) out[kMinEpisodes] = std::to_string(*input.min_episodes);
+  for (const auto& [key, value] : input.overrides) out[kOverrideHyperParameterPrefix + key] = value;
 
   // The resolved config in base64 chunks, with its length and digest to check the reassembly.
   const std::string& yaml = input.resolved_config_yaml;
@@ -223,9 +224,17 @@ SessionJobInput DecodeHyperParameters(const nlohmann::json& hyperparameters_json
   }
   input.resolved_config_yaml = std::move(yaml);
 
-  // Any other rlpipe_ key is a mistake (a hand-edited job or a version mismatch).
+  // Overrides (a tuning job's values), then: any other rlpipe_ key is a mistake (a hand-edited
+  // job or a version mismatch).
+  const std::string override_prefix = kOverrideHyperParameterPrefix;
+  for (const auto& [key, value] : hyperparameters_json.items()) {
+    if (key.rfind(override_prefix, 0) == 0 && key.size() > override_prefix.size()) {
+      input.overrides[key.substr(override_prefix.size())] = reader.String(key);
+    }
+  }
   for (const auto& [key, value] : hyperparameters_json.items()) {
     if (key.rfind("rlpipe_", 0) != 0 || IsKnownKey(key, chunks)) continue;
+    if (key.rfind(override_prefix, 0) == 0 && key.size() > override_prefix.size()) continue;
     reader.Fail(key, "unknown rlpipe hyperparameter");
   }
   return input;

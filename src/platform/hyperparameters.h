@@ -18,6 +18,8 @@
 ///   rlpipe_config_bytes      length of the resolved config YAML in bytes
 ///   rlpipe_config_sha256     lower-case hex SHA-256 of the YAML
 ///   rlpipe_config_chunks     k, the number of chunks
+///   rlpipe_set_<key path>    a training-config override applied over the resolved config in
+///                            the container (`--set key=value`); a tuning job's tuned values
 ///   rlpipe_config_0 … rlpipe_config_<k-1>
 ///                            base64 of consecutive 1872-byte slices of the YAML (each chunk at
 ///                            most 2496 characters). Base64 because SageMaker checks values
@@ -45,9 +47,15 @@ struct SessionJobInput {
   bool save_all_checkpoints = false;  // keep rl_model_<n>_steps.zip files
   std::optional<double> min_reward;   // success criteria (see config::SuccessCriteria)
   std::optional<int64_t> min_episodes;
+  /// Overrides (key path → YAML value) applied over resolved_config_yaml, as `--set` does;
+  /// SageMaker tuning jobs hand their tuned values this way (tune/tuning_job_request.h).
+  std::map<std::string, std::string> overrides;
 
   bool operator==(const SessionJobInput&) const = default;
 };
+
+/// Prefix of the override hyperparameters: rlpipe_set_agent.learning_rate = "0.001".
+inline constexpr char kOverrideHyperParameterPrefix[] = "rlpipe_set_";
 
 /// Largest number of YAML bytes one `rlpipe_config_<i>` chunk carries (base64: 2496 chars).
 inline constexpr size_t kConfigChunkBytes = 1872;

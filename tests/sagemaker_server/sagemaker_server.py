@@ -41,7 +41,9 @@ import argparse
 import http.server
 import io
 import json
+import math
 import os
+import random
 import re
 import shutil
 import signal
@@ -158,6 +160,157 @@ class Job:
             return out
 
 
+class TuningJob:
+    """One hyper-parameter tuning job: its request, the training jobs it started, its status.
+    Grid enumerates every combination of the categorical ranges; Random and Bayesian both draw
+    points at random (a fixed seed: the server is a test double, not an optimiser)."""
+
+    def __init__(self, server, request):
+        self.server = server
+        self.request = request
+        self.name = request["HyperParameterTuningJobName"]
+        self.arn = (f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hyper-parameter-tuning-job/"
+                    f"{self.name.lower()}")
+        self.status = "InProgress"
+        self.created = now()
+        self.end_time = None
+        self.jobs = []  # Job objects, in start order
+        self.stop_requested = False
+        self.lock = threading.Lock()
+
+    def points(self):
+        config = self.request["HyperParameterTuningJobConfig"]
+        ranges = config.get("ParameterRanges", {})
+        limit = config["ResourceLimits"].get("MaxNumberOfTrainingJobs")
+        if config["Strategy"] == "Grid":
+            points = [{}]
+            for r in ranges.get("CategoricalParameterRanges", []):
+                points = [dict(p, **{r["Name"]: v}) for p in points for v in r["Values"]]
+            return points[:limit] if limit else points
+        rng = random.Random(7)
+        points = []
+        for _ in range(limit):
+            point = {}
+            for r in ranges.get("IntegerParameterRanges", []):
+                lo, hi = int(r["MinValue"]), int(r["MaxValue"])
+                if r.get("ScalingType") == "Logarithmic":
+                    value = int(math.exp(rng.uniform(math.log(lo), math.log(hi + 1))))
+                    point[r["Name"]] = str(min(hi, max(lo, value)))
+                else:
+                    point[r["Name"]] = str(rng.randint(lo, hi))
+            for r in ranges.get("ContinuousParameterRanges", []):
+                lo, hi = float(r["MinValue"]), float(r["MaxValue"])
+                if r.get("ScalingType") == "Logarithmic":
+                    point[r["Name"]] = repr(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+                else:
+                    point[r["Name"]] = repr(rng.uniform(lo, hi))
+            for r in ranges.get("CategoricalParameterRanges", []):
+                point[r["Name"]] = rng.choice(r["Values"])
+            points.append(point)
+        return points
+
+    def objective(self, job):
+        metric = self.request["HyperParameterTuningJobConfig"][
+            "HyperParameterTuningJobObjective"]["MetricName"]
+        return job.final_metrics.get(metric)
+
+    def summary(self, job, tuned):
+        d = job.describe()
+        out = {"TrainingJobName": job.name, "TrainingJobArn": job.arn,
+               "CreationTime": job.created, "TrainingJobStatus": d["TrainingJobStatus"],
+               "TunedHyperParameters": tuned}
+        value = self.objective(job)
+        if value is not None and d["TrainingJobStatus"] == "Completed":
+            config = self.request["HyperParameterTuningJobConfig"]
+            objective = config["HyperParameterTuningJobObjective"]
+            out["FinalHyperParameterTuningJobObjectiveMetric"] = {
+                "Type": objective["Type"], "MetricName": objective["MetricName"], "Value": value}
+            out["ObjectiveStatus"] = "Succeeded"
+        elif d["TrainingJobStatus"] in ("Failed", "Stopped", "Completed"):
+            out["ObjectiveStatus"] = "Failed"
+        else:
+            out["ObjectiveStatus"] = "Pending"
+        if "TrainingEndTime" in d:
+            out["TrainingEndTime"] = d["TrainingEndTime"]
+        if "TrainingStartTime" in d:
+            out["TrainingStartTime"] = d["TrainingStartTime"]
+        return out
+
+    def summaries(self):
+        with self.lock:
+            jobs = list(self.jobs)
+        return [self.summary(job, tuned) for job, tuned in jobs]
+
+    def best(self):
+        maximize = self.request["HyperParameterTuningJobConfig"][
+            "HyperParameterTuningJobObjective"]["Type"] == "Maximize"
+        scored = [s for s in self.summaries()
+                  if "FinalHyperParameterTuningJobObjectiveMetric" in s]
+        if not scored:
+            return None
+        key = (lambda s: s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"])
+        return max(scored, key=key) if maximize else min(scored, key=key)
+
+    def describe(self):
+        counters = {"Completed": 0, "InProgress": 0, "RetryableError": 0,
+                    "NonRetryableError": 0, "Stopped": 0}
+        objective = {"Succeeded": 0, "Pending": 0, "Failed": 0}
+        for s in self.summaries():
+            status = s["TrainingJobStatus"]
+            key = {"Failed": "NonRetryableError", "Stopping": "InProgress"}.get(status, status)
+            counters[key] = counters.get(key, 0) + 1
+            objective[s["ObjectiveStatus"]] += 1
+        out = {"HyperParameterTuningJobName": self.name,
+               "HyperParameterTuningJobArn": self.arn,
+               "HyperParameterTuningJobConfig": self.request["HyperParameterTuningJobConfig"],
+               "TrainingJobDefinition": self.request["TrainingJobDefinition"],
+               "HyperParameterTuningJobStatus": self.status,
+               "CreationTime": self.created, "LastModifiedTime": now(),
+               "TrainingJobStatusCounters": counters, "ObjectiveStatusCounters": objective}
+        best = self.best()
+        if best:
+            out["BestTrainingJob"] = best
+        if self.end_time:
+            out["HyperParameterTuningEndTime"] = self.end_time
+        return out
+
+    def run(self):
+        """Starts the points' training jobs, at most MaxParallelTrainingJobs at once."""
+        config = self.request["HyperParameterTuningJobConfig"]
+        parallel = config["ResourceLimits"]["MaxParallelTrainingJobs"]
+        definition = self.request["TrainingJobDefinition"]
+        threads = []
+        for index, tuned in enumerate(self.points()):
+            while not self.stop_requested and sum(t.is_alive() for t in threads) >= parallel:
+                time.sleep(0.05)
+            if self.stop_requested:
+                break
+            name = f"{self.name[:15]}-{index + 1:03d}-{os.urandom(4).hex()}"
+            request = {"TrainingJobName": name,
+                       "HyperParameters": dict(definition.get("StaticHyperParameters", {}),
+                                               **tuned)}
+            for key in ("AlgorithmSpecification", "RoleArn", "OutputDataConfig",
+                        "ResourceConfig", "StoppingCondition", "VpcConfig",
+                        "EnableNetworkIsolation", "EnableInterContainerTrafficEncryption",
+                        "EnableManagedSpotTraining", "CheckpointConfig"):
+                if key in definition:
+                    request[key] = definition[key]
+            job = Job(self.server, request)
+            with self.server.lock:
+                self.server.jobs[job.name] = job
+                self.server.log_streams[job.stream] = []
+            with self.lock:
+                self.jobs.append((job, tuned))
+            thread = threading.Thread(target=self.server.run_job, args=(job,), daemon=True)
+            thread.start()
+            threads.append(thread)
+        for thread in threads:
+            thread.join()
+        with self.lock:
+            self.end_time = now()
+            self.status = "Stopped" if self.stop_requested else "Completed"
+
+
 class SageMakerServer:
     def __init__(self, args):
         self.rlpipe = args.rlpipe
@@ -165,6 +318,7 @@ class SageMakerServer:
         self.work_dir = os.path.abspath(args.work_dir)
         self.scenario = json.loads(args.scenario) if args.scenario else {}
         self.jobs = {}
+        self.tuning_jobs = {}
         self.log_streams = {}  # name -> list of events
         self.sns_messages = []
         self.requests = []
@@ -506,6 +660,74 @@ class SageMakerServer:
                                  "ResourceRetainedBillableTimeInSeconds": 1}
         return {"TrainingJobArn": job.arn}
 
+    # ----- hyper-parameter tuning jobs -------------------------------------------------------
+    def op_CreateHyperParameterTuningJob(self, body):
+        shape = self.sagemaker_model.operation_model("CreateHyperParameterTuningJob").input_shape
+        try:
+            botocore.validate.validate_parameters(body, shape)
+        except ParamValidationError as error:
+            raise ApiError("ValidationException", str(error).replace("\n", " "))
+        name = body["HyperParameterTuningJobName"]
+        if not re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}", name):
+            raise ApiError("ValidationException",
+                           f"Value '{name}' at 'hyperParameterTuningJobName' failed to satisfy "
+                           "constraint: Member must satisfy regular expression pattern: "
+                           "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}")
+        config = body["HyperParameterTuningJobConfig"]
+        ranges = config.get("ParameterRanges", {})
+        if config["Strategy"] == "Grid" and (ranges.get("IntegerParameterRanges") or
+                                             ranges.get("ContinuousParameterRanges")):
+            raise ApiError("ValidationException",
+                           "Grid search supports only categorical parameter ranges")
+        if (config["Strategy"] != "Grid" and
+                "MaxNumberOfTrainingJobs" not in config["ResourceLimits"]):
+            raise ApiError("ValidationException", "MaxNumberOfTrainingJobs is required")
+        metric = config.get("HyperParameterTuningJobObjective", {}).get("MetricName")
+        names = [d["Name"] for d in body["TrainingJobDefinition"]["AlgorithmSpecification"]
+                 .get("MetricDefinitions", [])]
+        if metric not in names:
+            raise ApiError("ValidationException",
+                           f"The objective metric {metric} is not a metric definition")
+        with self.lock:
+            if name in self.tuning_jobs:
+                raise ApiError("ResourceInUse", f"A tuning job named {name} already exists")
+            tuning = TuningJob(self, body)
+            self.tuning_jobs[name] = tuning
+        threading.Thread(target=tuning.run, daemon=True).start()
+        return {"HyperParameterTuningJobArn": tuning.arn}
+
+    def find_tuning_job(self, body):
+        name = body.get("HyperParameterTuningJobName")
+        with self.lock:
+            tuning = self.tuning_jobs.get(name)
+        if not tuning:
+            raise ApiError("ResourceNotFound", f"Amazon SageMaker can't find a tuning job "
+                                               f"with name {name}")
+        return tuning
+
+    def op_DescribeHyperParameterTuningJob(self, body):
+        return self.find_tuning_job(body).describe()
+
+    def op_StopHyperParameterTuningJob(self, body):
+        tuning = self.find_tuning_job(body)
+        with tuning.lock:
+            if tuning.status != "InProgress":
+                raise ApiError("ValidationException",
+                               f"The tuning job status is {tuning.status}; only an InProgress "
+                               "job can be stopped.")
+            tuning.status = "Stopping"
+            tuning.stop_requested = True
+            jobs = [job for job, _ in tuning.jobs]
+        for job in jobs:
+            try:
+                self.op_StopTrainingJob({"TrainingJobName": job.name})
+            except ApiError:
+                pass  # already ended
+        return {}
+
+    def op_ListTrainingJobsForHyperParameterTuningJob(self, body):
+        return {"TrainingJobSummaries": self.find_tuning_job(body).summaries()}
+
     def op_DescribeLogStreams(self, body):
         if body.get("logGroupName") != LOG_GROUP:
             raise ApiError("ResourceNotFoundException", "The specified log group does not exist.")
@@ -614,6 +836,11 @@ def make_handler(server):
                                     "reused_pool": job.reused_pool}
                     docs.append(doc)
                 return self.send(200, json.dumps(docs, default=str), "application/json")
+            if path == "/_test/tuning_jobs":
+                with server.lock:
+                    tunings = list(server.tuning_jobs.values())
+                return self.send(200, json.dumps([t.describe() for t in tunings], default=str),
+                                 "application/json")
             if path == "/_test/sns":
                 return self.send(200, json.dumps(server.sns_messages), "application/json")
             if path == "/_test/requests":
