@@ -108,6 +108,8 @@ monitoring:
   track_metrics: [episode_reward_mean, approx_kl, explained_variance]
 post_pipeline:
   compare_sessions: true
+  evaluate_final_models: true
+  eval_episodes: 2
   archive_results: true
   archive_location: )" << archives.string()
                                << R"(
@@ -270,6 +272,21 @@ TEST_F(ReportE2E, KilledAndResumedRunHasWholeCurvesABrowserCheckedReportAndAnArc
   EXPECT_EQ(broken_code, 1) << broken_output;
   EXPECT_NE(broken_output.find("chart 's1/learning-curve' is empty"), std::string::npos)
       << broken_output;
+
+  // Final evaluation: both models of both sessions, deterministic on the session's evaluation
+  // seeds, so the best model reproduces the evaluation that made it best (same 2 episodes).
+  const json report = ReadJson(out / "pipeline_report.json");
+  for (const json& session : report["sessions"]) {
+    SCOPED_TRACE(session["name"].get<std::string>());
+    const json& evaluation = session["final_evaluation"];
+    ASSERT_TRUE(evaluation.is_object()) << report.dump(2);
+    EXPECT_EQ(evaluation["best"]["episodes"], 2);
+    EXPECT_EQ(evaluation["final"]["episodes"], 2);
+    EXPECT_TRUE(evaluation["final"]["mean_length"].is_number());
+    EXPECT_EQ(evaluation["best"]["mean_return"].get<double>(),
+              session["best_mean_return"].get<double>());
+  }
+  EXPECT_NE(Slurp(html).find("<h2>Final evaluation</h2>"), std::string::npos);
 
   // `rlpipe report` rebuilds the same charts from the files alone.
   fs::remove(html);

@@ -1,7 +1,12 @@
 #include "pipeline/post_pipeline.h"
 
+#include <nlohmann/json.hpp>
+
+#include "algos/evaluate_model.h"
 #include "core/error.h"
+#include "core/files.h"
 #include "core/tar.h"
+#include "pipeline/report.h"
 #include "pipeline/run_mirror.h"
 
 namespace rlpipe::pipeline {
@@ -37,6 +42,54 @@ fs::path ArchiveRun(const fs::path& output_dir, const PipelineState& state,
                   ": " + e.what());
   }
   return archive;
+}
+
+int EvaluateFinalModels(const fs::path& output_dir, const PipelineState& state,
+                        const std::map<std::string, config::ExperimentConfig>& experiments,
+                        int episodes) {
+  using nlohmann::json;
+  json results = json::object();
+  int evaluated = 0;
+  for (const SessionRecord& record : state.sessions) {
+    const auto experiment = experiments.find(record.name);
+    if (record.status != SessionStatus::kCompleted || experiment == experiments.end()) continue;
+    // Best and final model, each on the session's own task with its evaluation seeds.
+    for (const char* which : {"best", "final"}) {
+      const fs::path model =
+          output_dir / record.name / "models" / (std::string(which) + "_model.zip");
+      if (!fs::exists(model)) continue;
+      json entry = {
+          {"model", (fs::path(record.name) / "models" / model.filename()).generic_string()}};
+      try {
+        algos::EvaluateModelRequest request;
+        request.model = model;
+        request.config = experiment->second;
+        request.episodes = episodes;
+        const algos::EvaluateModelResult result = algos::EvaluateModel(request);
+        json stats = json::object();
+        std::map<std::string, double> sums;
+        for (const algos::EpisodeOutcome& e : result.episodes) {
+          for (const auto& [key, value] : e.info) sums[key] += value;
+        }
+        for (const auto& [key, sum] : sums) {
+          stats[key] = sum / static_cast<double>(result.episodes.size());
+        }
+        entry["episodes"] = result.episodes.size();
+        entry["seed"] = result.seed;
+        entry["mean_return"] = result.summary.mean_return;
+        entry["std_return"] = result.summary.std_return;
+        entry["mean_length"] = result.summary.mean_length;
+        entry["std_length"] = result.summary.std_length;
+        entry["task_stats"] = stats;
+        ++evaluated;
+      } catch (const std::exception& e) {
+        entry["error"] = e.what();
+      }
+      results[record.name][which] = entry;
+    }
+  }
+  WriteFileAtomic(output_dir / kFinalEvaluationFile, results.dump(2) + "\n");
+  return evaluated;
 }
 
 }  // namespace rlpipe::pipeline

@@ -721,6 +721,19 @@ int Runner::Run() {
 
   executor_->Finish();
 
+  // post_pipeline.evaluate_final_models: every completed session's best and final model.
+  if (signal_number == 0 && !upload_error_ && pipeline().post_pipeline.evaluate_final_models) {
+    std::map<std::string, config::ExperimentConfig> experiments;
+    for (size_t i = 0; i < pipeline().sessions.size(); ++i) {
+      experiments.emplace(pipeline().sessions[i].name, resolved_.sessions[i]);
+    }
+    const int evaluated = EvaluateFinalModels(output_dir_, state_, experiments,
+                                              pipeline().post_pipeline.eval_episodes);
+    log_->Info("post_pipeline: evaluated " + std::to_string(evaluated) + " model(s), " +
+               std::to_string(pipeline().post_pipeline.eval_episodes) + " episodes each; " +
+               (output_dir_ / kFinalEvaluationFile).string());
+  }
+
   // Report, whatever happened (a report that did not reach S3 is recorded in the state).
   Save();
   WriteReport();
