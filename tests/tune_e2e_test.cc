@@ -181,6 +181,17 @@ TEST_F(TuneE2e, AGridWithSeedsRunsTwoChildrenAtATimeWithTheirShareOfTheCores) {
               results["trials"][i]["mean"].get<double>());
   }
   EXPECT_NE(log.find("best: " + results["best"].get<std::string>()), std::string::npos) << log;
+  // The report: a scatter per parameter, a curve per run.
+  const std::string report = Slurp(dir_ / "out/tune_report.html");
+  EXPECT_NE(report.find("data-chart=\"param/agent.learning_rate\""), std::string::npos);
+  EXPECT_NE(report.find("data-series=\"runs (one per seed)\" data-points=\"8\""),
+            std::string::npos);
+  size_t curves = 0;
+  for (size_t at = report.find("<path class=\"series\" data-series=\"t0"); at != std::string::npos;
+       at = report.find("<path class=\"series\" data-series=\"t0", at + 1)) {
+    ++curves;
+  }
+  EXPECT_EQ(curves, 8u);
   const auto best = Rlpipe({"run", "--config", (dir_ / "out/best_pipeline.yaml").string(),
                             "--output-dir", (dir_ / "best").string()});
   EXPECT_EQ(best.exit_code, 0) << best.output;

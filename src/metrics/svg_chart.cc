@@ -218,7 +218,7 @@ std::string RenderLineChart(const LineChartOptions& options,
   std::vector<std::vector<std::pair<double, double>>> drawn;
   size_t finite_points = 0;
   for (const ChartSeries& s : series) {
-    drawn.push_back(Decimate(s.points, options.max_points));
+    drawn.push_back(s.markers ? s.points : Decimate(s.points, options.max_points));
     for (size_t i = 0; i < s.points.size(); ++i) {
       const auto& [x, y] = s.points[i];
       if (!std::isfinite(x) || !std::isfinite(y)) continue;
@@ -286,6 +286,21 @@ std::string RenderLineChart(const LineChartOptions& options,
       if (!upper.empty()) {
         svg += "<path class=\"band\" fill=\"" + s.color + "\" d=\"" + upper + lower + "Z\"/>";
       }
+    }
+    if (s.markers) {
+      // A scatter: one dot per finite point.
+      std::string dots;
+      size_t count = 0;
+      for (const auto& [x, y] : drawn[k]) {
+        if (!std::isfinite(x) || !std::isfinite(y)) continue;
+        dots += "<circle cx=\"" + Num(f.X(x)) + "\" cy=\"" + Num(f.Y(y)) + "\" r=\"" +
+                Num(s.marker_radius) + "\"/>";
+        ++count;
+      }
+      svg += "<g class=\"markers\" data-series=\"" + EscapeHtml(s.label) + "\" data-points=\"" +
+             std::to_string(count) + "\" fill=\"" + s.color + "\">" + dots + "</g>";
+      legend.emplace_back(s.label, s.color);
+      continue;
     }
     std::string d;
     size_t count = 0;

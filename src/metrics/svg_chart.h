@@ -23,6 +23,10 @@ struct ChartSeries {
   std::vector<std::pair<double, double>> band;
   std::string color = "#1f77b4";
   bool dashed = false;
+  /// A scatter: a dot at every finite point and no line; the points need not be in x order and
+  /// are never decimated.
+  bool markers = false;
+  double marker_radius = 3.0;  // px
 };
 
 /// A vertical marker line across the plot (e.g. where a session starts).
@@ -54,7 +58,8 @@ struct LineChartOptions {
 
 /// A line chart: axes with "nice" ticks (1, 2, 5 x 10^k), labelled axes, a legend when more than
 /// one series, one <path class="series" data-points="N"> per series whose `d` holds exactly N
-/// points, and a "no data" note when no series has a finite point.
+/// points (a `markers` series: one <g class="markers" data-points="N"> of N circles instead),
+/// and a "no data" note when no series has a finite point.
 std::string RenderLineChart(const LineChartOptions& options,
                             const std::vector<ChartSeries>& series);
 

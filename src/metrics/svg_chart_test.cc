@@ -139,5 +139,20 @@ TEST(StackedBarsTest, OneRectPerPartAndALegend) {
   EXPECT_THAT(RenderStackedBars("none", "t", "s", {}), HasSubstr("no data"));
 }
 
+TEST(LineChartTest, AMarkersSeriesIsADotPerPointInAnyOrder) {
+  ChartSeries scatter{"runs", {{3, 1}, {1, 2}, {2, kNaN}, {1, 4}}, "#123456"};
+  scatter.markers = true;
+  LineChartOptions options{"scatter", "Scatter", "x", "y"};
+  options.max_points = 2;  // never applied to a scatter
+  const std::string svg = RenderLineChart(options, {scatter});
+  EXPECT_THAT(svg, HasSubstr("<g class=\"markers\" data-series=\"runs\" data-points=\"3\""));
+  EXPECT_EQ(SeriesPaths(svg).size(), 0u);
+  size_t circles = 0;
+  for (size_t at = svg.find("<circle"); at != std::string::npos; at = svg.find("<circle", at + 1)) {
+    ++circles;
+  }
+  EXPECT_EQ(circles, 3u);
+}
+
 }  // namespace
 }  // namespace rlpipe::metrics

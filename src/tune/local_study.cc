@@ -19,6 +19,7 @@
 #include "core/files.h"
 #include "core/sha256.h"
 #include "pipeline/stop_signal.h"
+#include "tune/tune_report.h"
 #include "tune/variant.h"
 
 namespace rlpipe::tune {
@@ -275,8 +276,9 @@ void WriteResults(const StudyPlan& plan, const StudyState& state, const fs::path
                  state.metric_session.c_str(), state.metric.c_str(), *results.front().mean,
                  (output_dir / kBestPipelineFile).c_str());
   }
-  std::fprintf(out, "results: %s, %s\n", (output_dir / kResultsCsvFile).c_str(),
-               (output_dir / kResultsJsonFile).c_str());
+  const fs::path report = WriteTuneReport(state, output_dir);
+  std::fprintf(out, "results: %s, %s, %s\n", (output_dir / kResultsCsvFile).c_str(),
+               (output_dir / kResultsJsonFile).c_str(), report.c_str());
 }
 
 int RunLocalStudy(const TuneOptions& options, std::FILE* out) {

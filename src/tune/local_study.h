@@ -63,8 +63,8 @@ int AvailableCores();
 /// on bad input before any child starts.
 int RunLocalStudy(const TuneOptions& options, std::FILE* out);
 
-/// Writes results.csv, results.json and (when a trial completed) best_pipeline.yaml from the
-/// study state; prints the table to `out`.
+/// Writes results.csv, results.json, tune_report.html and (when a trial completed)
+/// best_pipeline.yaml from the study state; prints the table to `out`.
 void WriteResults(const StudyPlan& plan, const StudyState& state,
                   const std::filesystem::path& output_dir, std::FILE* out);
 
