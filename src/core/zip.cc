@@ -250,7 +250,8 @@ ZipReader::ZipReader(std::string bytes, std::string origin) : origin_(std::move(
     if (Get32(b, locator + 4) != 0 || Get32(b, locator + 16) > 1) {
       throw IoError(origin_ + ": multi-disk zip archives are not supported");
     }
-    if (record + kZip64EndSize > locator || Get32(b, record) != kZip64EndSig) {
+    // Compared without adding to `record` (a 64-bit offset from the file must not wrap).
+    if (record > locator || locator - record < kZip64EndSize || Get32(b, record) != kZip64EndSig) {
       fail("bad ZIP64 end-of-central-directory record at offset " + std::to_string(record));
     }
     entries_here = Get64(b, record + 24);
@@ -327,12 +328,14 @@ ZipReader::ZipReader(std::string bytes, std::string origin) : origin_(std::move(
     }
 
     // Locate the data through the local header (its extra field may differ from the central one).
-    if (local + kLocalHeaderSize > cd_offset || Get32(b, local) != kLocalHeaderSig) {
+    // Offsets and sizes may be 64-bit values from the file: compare by subtraction, never wrap.
+    if (local > cd_offset || cd_offset - local < kLocalHeaderSize ||
+        Get32(b, local) != kLocalHeaderSig) {
       fail("member '" + name + "': bad local header at offset " + std::to_string(local));
     }
     const size_t data_at =
         static_cast<size_t>(local) + kLocalHeaderSize + Get16(b, local + 26) + Get16(b, local + 28);
-    if (data_at + comp_size > cd_offset) {
+    if (data_at > cd_offset || comp_size > cd_offset - data_at) {
       fail("member '" + name + "': data (" + std::to_string(comp_size) + " bytes at offset " +
            std::to_string(data_at) + ") runs past the central directory (truncated?)");
     }
