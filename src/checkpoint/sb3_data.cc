@@ -2,6 +2,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -15,6 +16,34 @@ namespace {
 
 using config::Algorithm;
 using nlohmann::json;
+
+// An integer member as T. A float or a value outside T's range is an IoError naming `origin` and
+// `key` (converting it would be undefined behaviour; our writers and SB3 write integers).
+template <typename T>
+T IntegerFromJson(const json& value, const std::string& key, const std::string& origin) {
+  if (value.is_number_unsigned() && std::in_range<T>(value.get<uint64_t>())) {
+    return static_cast<T>(value.get<uint64_t>());
+  }
+  if (value.is_number_integer() && !value.is_number_unsigned() &&
+      std::in_range<T>(value.get<int64_t>())) {
+    return static_cast<T>(value.get<int64_t>());
+  }
+  throw IoError(origin + ": expected `" + key + "` to be an integer in [" +
+                std::to_string(std::numeric_limits<T>::min()) + ", " +
+                std::to_string(std::numeric_limits<T>::max()) + "], found " + value.dump());
+}
+
+// A list of ints (layer sizes), each checked as IntegerFromJson does.
+std::vector<int> IntListFromJson(const json& value, const std::string& key,
+                                 const std::string& origin) {
+  if (!value.is_array()) {
+    throw IoError(origin + ": expected `" + key + "` to be a list of integers, found " +
+                  value.dump());
+  }
+  std::vector<int> out;
+  for (const json& item : value) out.push_back(IntegerFromJson<int>(item, key, origin));
+  return out;
+}
 
 // Enum ↔ name through config's ToString, so the names live in one place.
 Algorithm AlgorithmFromName(const std::string& name, const std::string& origin) {
@@ -271,38 +300,43 @@ ModelData ParseModelJson(const std::string& text, const std::string& origin) {
     d.algorithm = AlgorithmFromName(j.at("algorithm").get<std::string>(), origin);
     d.agent.algorithm = d.algorithm;
     d.agent.policy = PolicyFromName(j.at("policy").get<std::string>(), origin);
-    d.obs_dim = j.at("obs_dim").get<int>();
-    d.act_dim = j.at("act_dim").get<int>();
+    d.obs_dim = IntegerFromJson<int>(j.at("obs_dim"), "obs_dim", origin);
+    d.act_dim = IntegerFromJson<int>(j.at("act_dim"), "act_dim", origin);
     d.obs_low = BoundsFromJson(j.at("observation_space").at("low"), false);
     d.obs_high = BoundsFromJson(j.at("observation_space").at("high"), true);
     d.act_low = BoundsFromJson(j.at("action_space").at("low"), false);
     d.act_high = BoundsFromJson(j.at("action_space").at("high"), true);
-    d.num_timesteps = j.at("num_timesteps").get<int64_t>();
-    d.episodes = j.at("episodes").get<int64_t>();
-    d.n_envs = j.at("n_envs").get<int>();
-    d.seed = j.at("seed").get<uint64_t>();
+    d.num_timesteps = IntegerFromJson<int64_t>(j.at("num_timesteps"), "num_timesteps", origin);
+    d.episodes = IntegerFromJson<int64_t>(j.at("episodes"), "episodes", origin);
+    d.n_envs = IntegerFromJson<int>(j.at("n_envs"), "n_envs", origin);
+    d.seed = IntegerFromJson<uint64_t>(j.at("seed"), "seed", origin);
     const json& a = j.at("agent");
     d.agent.learning_rate = a.at("learning_rate").get<double>();
-    d.agent.n_steps = a.at("n_steps").get<int>();
+    d.agent.n_steps = IntegerFromJson<int>(a.at("n_steps"), "agent.n_steps", origin);
     d.agent.gamma = a.at("gamma").get<double>();
     d.agent.gae_lambda = a.at("gae_lambda").get<double>();
     d.agent.clip_range = a.at("clip_range").get<double>();
     d.agent.ent_coef = a.at("ent_coef").get<double>();
     d.agent.vf_coef = a.at("vf_coef").get<double>();
     d.agent.max_grad_norm = a.at("max_grad_norm").get<double>();
-    d.agent.batch_size = a.at("batch_size").get<int>();
-    d.agent.n_epochs = a.at("n_epochs").get<int>();
+    d.agent.batch_size = IntegerFromJson<int>(a.at("batch_size"), "agent.batch_size", origin);
+    d.agent.n_epochs = IntegerFromJson<int>(a.at("n_epochs"), "agent.n_epochs", origin);
     d.agent.normalize_advantage = a.at("normalize_advantage").get<bool>();
     d.agent.log_std_init = a.at("log_std_init").get<double>();
     d.agent.use_sde = a.value("use_sde", false);
     const json& n = j.at("network");
-    d.network.policy_layers = n.at("policy_layers").get<std::vector<int>>();
-    d.network.value_layers = n.at("value_layers").get<std::vector<int>>();
-    d.network.qf_layers = n.at("qf_layers").get<std::vector<int>>();
+    d.network.policy_layers =
+        IntListFromJson(n.at("policy_layers"), "network.policy_layers", origin);
+    d.network.value_layers = IntListFromJson(n.at("value_layers"), "network.value_layers", origin);
+    d.network.qf_layers = IntListFromJson(n.at("qf_layers"), "network.qf_layers", origin);
     d.network.activation = ActivationFromName(n.at("activation").get<std::string>(), origin);
-    d.network.embed_dim = n.value("embed_dim", d.network.embed_dim);
-    d.network.attention_heads = n.value("attention_heads", d.network.attention_heads);
-    d.network.attention_layers = n.value("attention_layers", d.network.attention_layers);
+    for (const auto& [key, out] : {std::pair{"embed_dim", &d.network.embed_dim},
+                                   std::pair{"attention_heads", &d.network.attention_heads},
+                                   std::pair{"attention_layers", &d.network.attention_layers}}) {
+      if (n.contains(key)) {
+        *out = IntegerFromJson<int>(n.at(key), "network." + std::string(key), origin);
+      }
+    }
     return d;
   } catch (const json::exception& e) {
     throw IoError(origin + ": expected a valid rlpipe_model.json member, found: " + e.what());
@@ -353,8 +387,14 @@ ModelData ParseSb3Data(const std::string& text, const std::string& origin) {
 
   // Plain numbers only; anything serialized (schedules are pickled closures) is skipped.
   auto number = [&](const char* key, auto& out) {
+    using T = std::decay_t<decltype(out)>;
     const auto it = j.find(key);
-    if (it != j.end() && it->is_number()) out = it->get<std::decay_t<decltype(out)>>();
+    if (it == j.end() || !it->is_number()) return;
+    if constexpr (std::is_integral_v<T>) {
+      out = IntegerFromJson<T>(*it, key, origin);
+    } else {
+      out = it->get<T>();
+    }
   };
   number("num_timesteps", d.num_timesteps);
   number("_episode_num", d.episodes);

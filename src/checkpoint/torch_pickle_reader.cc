@@ -1,6 +1,7 @@
 #include "checkpoint/torch_pickle_reader.h"
 
 #include <cstring>
+#include <set>
 
 #include "core/error.h"
 
@@ -114,13 +115,34 @@ class Machine {
     v->items = std::move(items);
     return v;
   }
+  // A container put (through the memo) inside itself would be a reference cycle, which
+  // shared_ptr never frees; torch.save never writes one, so it is rejected.
+  void CheckNoCycle(const PyRef& container, const std::vector<PyRef>& items) const {
+    std::vector<const PyValue*> todo;
+    for (const PyRef& item : items) todo.push_back(item.get());
+    std::set<const PyValue*> seen;
+    while (!todo.empty()) {
+      const PyValue* value = todo.back();
+      todo.pop_back();
+      if (value == nullptr || !seen.insert(value).second) continue;
+      if (value == container.get()) Fail("a " + container->KindName() + " that contains itself");
+      for (const PyRef& item : value->items) todo.push_back(item.get());
+      for (const auto& [key, entry] : value->entries) {
+        todo.push_back(key.get());
+        todo.push_back(entry.get());
+      }
+      todo.push_back(value->storage.get());
+    }
+  }
   void SetItems(const PyRef& dict, const std::vector<PyRef>& kv) {
     if (dict->kind != Kind::kDict) Fail("SETITEM(S) on a " + dict->KindName());
     if (kv.size() % 2 != 0) Fail("odd number of SETITEMS values");
+    CheckNoCycle(dict, kv);
     for (size_t i = 0; i < kv.size(); i += 2) dict->entries.emplace_back(kv[i], kv[i + 1]);
   }
   void Append(const PyRef& list, const std::vector<PyRef>& items) {
     if (list->kind != Kind::kList) Fail("APPEND(S) on a " + list->KindName());
+    CheckNoCycle(list, items);
     list->items.insert(list->items.end(), items.begin(), items.end());
   }
   PyRef MemoGet(uint64_t key) {
