@@ -321,15 +321,28 @@ TEST(MapReaderTest, CheckChoiceListsChoices) {
             "cfg.yaml:1:9: agent.device: expected one of auto, cpu; found 'tpu'");
 }
 
-TEST(MapReaderTest, AcceptRecordsPresentKeysForLater) {
+TEST(MapReaderTest, IgnoreWarnsOncePerPresentKeyWithItsLine) {
+  TakeNoEffectWarnings();
   const Tree root = Doc("agent:\n  tau: 0.005\n");
   MapReader reader(root.Find("agent"), "agent");
-  reader.Accept("tau");
-  reader.Accept("buffer_size");
+  reader.Ignore("tau", "a reason");
+  reader.Ignore("tau", "a reason");
+  reader.Ignore("buffer_size", "another");
   reader.Finish();
   const auto& accepted = AcceptedForLater();
   EXPECT_NE(std::find(accepted.begin(), accepted.end(), "agent.tau"), accepted.end());
   EXPECT_EQ(std::find(accepted.begin(), accepted.end(), "agent.buffer_size"), accepted.end());
+  const std::vector<std::string> warnings = TakeNoEffectWarnings();
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0], root.Find("agent")->Find("tau")->key_loc.ToString() +
+                             ": agent.tau: warning: has no effect (a reason)");
+  EXPECT_TRUE(TakeNoEffectWarnings().empty());
+
+  // Accept marks a key as read elsewhere: no warning, not listed.
+  MapReader other(root.Find("agent"), "agent");
+  other.Accept("tau");
+  other.Finish();
+  EXPECT_TRUE(TakeNoEffectWarnings().empty());
 }
 
 TEST(MapReaderTest, NullSectionKeepsDefaults) {

@@ -271,8 +271,10 @@ void ReadAgent(const Tree* node, AgentConfig& agent) {
   reader.Get("use_sde", &agent.use_sde);
   reader.Get("sde_sample_freq", &agent.sde_sample_freq);
   if (agent.sde_sample_freq == 0 || agent.sde_sample_freq < -1) {
-    reader.Fail("sde_sample_freq", "expected -1 (new noise each rollout) or a number of steps >= 1, "
-                                   "found " + std::to_string(agent.sde_sample_freq));
+    reader.Fail("sde_sample_freq",
+                "expected -1 (new noise each rollout) or a number of steps >= 1, "
+                "found " +
+                    std::to_string(agent.sde_sample_freq));
   }
   // MultiRobotPolicy has a per-action-type log_std.
   if (agent.policy == Policy::kMultiRobot && agent.use_sde) {
@@ -337,9 +339,8 @@ void ReadAgent(const Tree* node, AgentConfig& agent) {
   // Keys accepted from SB3 configs for later features.
   reader.Get("seed", &agent.seed);
   if (agent.seed) reader.CheckRange("seed", static_cast<double>(*agent.seed), 0, kInf);
-  for (const char* key : {"policy_kwargs", "verbose"}) {
-    reader.Accept(key);
-  }
+  reader.Ignore("policy_kwargs", "rlpipe builds its networks from the network: section");
+  reader.Ignore("verbose", "rlpipe's console output does not depend on it");
   reader.Finish();
 }
 
@@ -363,7 +364,7 @@ void ReadNetwork(const Tree* node, NetworkConfig& network, Algorithm algorithm, 
   if (policy == Policy::kMultiRobot && !network.ortho_init) {
     reader.Fail("ortho_init", "works with MlpPolicy, not MultiRobotPolicy");
   }
-  reader.Accept("shared_layers");
+  reader.Ignore("shared_layers", "the policy and value networks never share layers, as in SB3 2.x");
 
   // The multi-robot network's sizes: only with that policy, heads dividing the embedding.
   for (const char* key : {"embed_dim", "attention_heads", "attention_layers"}) {
@@ -449,9 +450,10 @@ void ReadTraining(const Tree* node, TrainingConfig& training) {
   }
   reader.Get("stop_after_no_improvement", &training.stop_after_no_improvement);
   reader.CheckRange("stop_after_no_improvement", training.stop_after_no_improvement, 0, kInf);
-  for (const char* key : {"deterministic_eval", "n_eval_envs", "threads"}) {
-    reader.Accept(key);
-  }
+  reader.Ignore("deterministic_eval",
+                "evaluations always act deterministically, as SB3's EvalCallback");
+  reader.Ignore("n_eval_envs", "evaluation episodes run one after another on one env");
+  reader.Ignore("threads", "rlpipe trains with one LibTorch thread and steps training.n_envs envs");
   reader.Finish();
 }
 
@@ -466,11 +468,15 @@ void ReadPaths(const Tree* node, PathsConfig& paths) {
 void ReadMonitoring(const Tree* node, MonitoringConfig& monitoring) {
   MapReader reader(node, "monitoring", "monitoring settings");
   reader.Get("use_tensorboard", &monitoring.use_tensorboard);
-  for (const char* key :
-       {"use_wandb", "wandb_project", "wandb_entity", "tensorboard_log", "log_frequency", "verbose",
-        "track_metrics", "save_videos", "video_frequency"}) {
-    reader.Accept(key);
+  for (const char* key : {"use_wandb", "wandb_project", "wandb_entity"}) {
+    reader.Ignore(key, "rlpipe has no Weights & Biases integration; see docs/reports.md");
   }
+  reader.Ignore("tensorboard_log", "TensorBoard files go to OUT/<session>/runs/");
+  reader.Ignore("log_frequency", "progress is logged every training.log_interval rollouts");
+  reader.Ignore("verbose", "rlpipe's console output does not depend on it");
+  reader.Ignore("track_metrics", "the pipeline file's monitoring.track_metrics chooses the charts");
+  reader.Ignore("save_videos", "videos: environment.render_mode: rgb_array");
+  reader.Ignore("video_frequency", "videos: environment.render_mode: rgb_array");
   reader.Finish();
 }
 
@@ -594,11 +600,26 @@ ExperimentConfig ParseExperimentConfig(const Tree& root) {
   const Tree* training = top.Child("training");
   const Tree* paths = top.Child("paths");
   const Tree* monitoring = top.Child("monitoring");
-  top.Accept("aws");
-  top.Accept("transfer_learning");
+  top.Ignore("aws", "the pipeline file's aws: section decides S3 and SageMaker");
+  top.Ignore("transfer_learning", "a session's transfer: in the pipeline file sets transfer");
+  // <task>_metrics sections: session2_metrics.save_collapse_videos is read with the session's
+  // videos (cli/session_video.cc); every other key is a warning.
   if (top.node() != nullptr) {
     for (const auto& [key, value] : top.node()->entries) {
-      if (key.size() > 8 && key.ends_with("_metrics")) top.Accept(key);
+      if (key.size() <= 8 || !key.ends_with("_metrics")) continue;
+      if (key != "session2_metrics" || !value.IsMap()) {
+        top.Ignore(key, "rlpipe records task statistics from each task's info by itself");
+        continue;
+      }
+      top.Accept(key);
+      MapReader metrics(&value, key, "session metrics");
+      metrics.Accept("save_collapse_videos");
+      for (const auto& [metric, setting] : value.entries) {
+        if (metric != "save_collapse_videos") {
+          metrics.Ignore(metric, "rlpipe records task statistics from each task's info by itself");
+        }
+      }
+      metrics.Finish();
     }
   }
   top.Finish();
@@ -611,10 +632,10 @@ ExperimentConfig ParseExperimentConfig(const Tree& root) {
   // SB3's agent.seed is the session seed too; two different ones are an error.
   if (config.agent.seed) {
     if (config.training.seed && *config.training.seed != *config.agent.seed) {
-      MapReader(agent, "agent").Fail(
-          "seed", "expected the same value as training.seed (" +
-                      std::to_string(*config.training.seed) + "), found " +
-                      std::to_string(*config.agent.seed));
+      MapReader(agent, "agent")
+          .Fail("seed", "expected the same value as training.seed (" +
+                            std::to_string(*config.training.seed) + "), found " +
+                            std::to_string(*config.agent.seed));
     }
     config.training.seed = config.agent.seed;
   }

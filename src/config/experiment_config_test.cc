@@ -63,11 +63,21 @@ TEST(ExperimentConfigTest, ParsesUsersTrainingConfig) {
   EXPECT_TRUE(config.resolved.IsMap());
   EXPECT_NE(config.resolved.Find("session2_metrics"), nullptr);
 
-  // Sections and keys kept for later features are recorded, not rejected.
-  for (const char* path : {"aws", "transfer_learning", "session2_metrics", "agent.verbose",
-                           "monitoring.use_wandb"}) {
+  // Sections and keys with no effect in rlpipe load, each with one warning naming its line.
+  for (const char* path : {"aws", "transfer_learning", "session2_metrics.track_contact_forces",
+                           "agent.verbose", "monitoring.use_wandb"}) {
     EXPECT_TRUE(WasAccepted(path)) << path;
   }
+  const std::vector<std::string> warnings = TakeNoEffectWarnings();
+  EXPECT_NE(std::find_if(warnings.begin(), warnings.end(),
+                         [](const std::string& w) {
+                           return w.find(
+                                      "training_config.yaml:54:3: monitoring.use_wandb: "
+                                      "warning: has no effect (rlpipe has no Weights & "
+                                      "Biases integration") != std::string::npos;
+                         }),
+            warnings.end())
+      << ::testing::PrintToString(warnings);
   // `normalize: true` turns on both observation and reward normalisation.
   EXPECT_TRUE(config.training.normalize.obs);
   EXPECT_TRUE(config.training.normalize.reward);
@@ -361,10 +371,10 @@ TEST(ExperimentConfigTest, ParsesOffPolicyKeys) {
 }
 
 TEST(ExperimentConfigTest, ParsesGsdePpoValueClipAndTargetKl) {
-  const ExperimentConfig ppo = ParseExperimentConfig(ParseYaml(
-      With("agent:\n  use_sde: true\n  sde_sample_freq: 4\n  clip_range_vf: 0.3\n"
-           "  target_kl: 0.02\nnetwork:\n  ortho_init: false\n"),
-      "t.yaml"));
+  const ExperimentConfig ppo = ParseExperimentConfig(
+      ParseYaml(With("agent:\n  use_sde: true\n  sde_sample_freq: 4\n  clip_range_vf: 0.3\n"
+                     "  target_kl: 0.02\nnetwork:\n  ortho_init: false\n"),
+                "t.yaml"));
   EXPECT_TRUE(ppo.agent.use_sde);
   EXPECT_EQ(ppo.agent.sde_sample_freq, 4);
   EXPECT_EQ(ppo.agent.clip_range_vf, 0.3);

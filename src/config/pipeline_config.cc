@@ -86,7 +86,7 @@ fs::path ResolveFile(const std::string& raw, const fs::path& pipeline_dir, const
 // Reads one `sagemaker:` mapping (the pipeline's, or a session's override) at key path `path`.
 void ReadSageMaker(const Tree* node, SageMakerConfig& sm, const std::string& path) {
   MapReader reader(node, path, "SageMaker settings");
-  reader.Accept("enabled");
+  reader.Ignore("enabled", "sessions run on SageMaker with `rlpipe run --platform sagemaker`");
   reader.Get("instance_type", &sm.instance_type);
   reader.Get("instance_count", &sm.instance_count);
   reader.CheckRange("instance_count", sm.instance_count, 1, kInf);
@@ -100,7 +100,7 @@ void ReadSageMaker(const Tree* node, SageMakerConfig& sm, const std::string& pat
   if (warm_pool != nullptr && warm_pool->IsMap()) {
     MapReader pool(warm_pool, path + ".warm_pool", "warm pool settings");
     pool.Get("enabled", &sm.warm_pool);
-    pool.Accept("max_instances");
+    pool.Ignore("max_instances", "a SageMaker warm pool keeps the one instance a session used");
     pool.Get("retention_period_seconds", &sm.warm_pool_retention_seconds);
     pool.CheckRange("retention_period_seconds", sm.warm_pool_retention_seconds, 0, 3600);
     pool.Finish();
@@ -266,18 +266,6 @@ std::string Join(const std::vector<std::string>& words) {
   return text;
 }
 
-/// Each key of `node` (a map) that no reader took: a warning that it has no effect.
-void WarnNoEffect(const Tree* node, const std::string& path, const std::vector<std::string>& known,
-                  PipelineConfig& pipeline) {
-  if (node == nullptr || !node->IsMap()) return;
-  for (const auto& [key, value] : node->entries) {
-    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-    pipeline.warnings.push_back(value.key_loc.ToString() + ": " + path + "." + key +
-                                ": warning: has no effect in rlpipe (known keys: " + Join(known) +
-                                ")");
-  }
-}
-
 /// Pipeline `monitoring:`; unknown keys are warnings (the seed's files carry keys for tools
 /// rlpipe does not have).
 void ReadMonitoring(const Tree* node, PipelineConfig& pipeline) {
@@ -315,10 +303,11 @@ void ReadMonitoring(const Tree* node, PipelineConfig& pipeline) {
   reader.Get("generate_plots", &monitoring.generate_plots);
   reader.Get("save_report", &monitoring.save_report);
   for (const auto& [key, value] : node->entries) {
-    if (std::find(known.begin(), known.end(), key) == known.end()) reader.Accept(key);
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      reader.Ignore(key, "known keys: " + Join(known));
+    }
   }
   reader.Finish();
-  WarnNoEffect(node, "monitoring", known, pipeline);
 }
 
 /// `post_pipeline:`; unknown keys are warnings.
@@ -344,10 +333,11 @@ void ReadPostPipeline(const Tree* node, PipelineConfig& pipeline) {
                 "uploaded to the run's archives/ folder)");
   }
   for (const auto& [key, value] : node->entries) {
-    if (std::find(known.begin(), known.end(), key) == known.end()) reader.Accept(key);
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      reader.Ignore(key, "known keys: " + Join(known));
+    }
   }
   reader.Finish();
-  WarnNoEffect(node, "post_pipeline", known, pipeline);
 }
 
 SessionSpec ReadSession(const Tree& item, size_t index, const PipelineConfig& pipeline) {
@@ -559,6 +549,7 @@ PipelineConfig LoadPipeline(const fs::path& file) {
   PipelineConfig pipeline;
   pipeline.file = fs::absolute(file).lexically_normal();
   pipeline.name = file.stem().string();
+  TakeNoEffectWarnings();  // this file's warnings only
   const Tree root = LoadYamlFile(file);
   if (root.IsNull()) FailAt(root.loc, "sessions", "expected a pipeline with a sessions list");
   MapReader top(&root, "", "pipeline settings");
@@ -582,7 +573,7 @@ PipelineConfig LoadPipeline(const fs::path& file) {
   ReadAws(top.Child("aws"), pipeline.aws);
   ReadMonitoring(top.Child("monitoring"), pipeline);
   ReadPostPipeline(top.Child("post_pipeline"), pipeline);
-  top.Accept("cost_optimization");
+  top.Ignore("cost_optimization", "`rlpipe cost` estimates a pipeline's SageMaker bill");
   const Tree* sessions = top.Child("sessions");
   top.Finish();
 
@@ -607,6 +598,8 @@ PipelineConfig LoadPipeline(const fs::path& file) {
     }
     pipeline.sessions.push_back(std::move(session));
   }
+  const std::vector<std::string> warnings = TakeNoEffectWarnings();
+  pipeline.warnings.insert(pipeline.warnings.end(), warnings.begin(), warnings.end());
   return pipeline;
 }
 

@@ -14,6 +14,7 @@
 #include <limits>
 #include <map>
 #include <sstream>
+#include <utility>
 
 #include "core/error.h"
 #include "core/files.h"
@@ -717,13 +718,31 @@ const Tree* MapReader::Child(const std::string& key) {
   return node_ == nullptr ? nullptr : node_->Find(key);
 }
 
-void MapReader::Accept(const std::string& key) {
+namespace {
+thread_local std::vector<std::string> tls_no_effect_warnings;
+}  // namespace
+
+void MapReader::Accept(const std::string& key) { Child(key); }
+
+void MapReader::Ignore(const std::string& key, const std::string& why) {
   if (Child(key) == nullptr) return;
   std::vector<std::string>& accepted = AcceptedForLater();
   const std::string path = PathOf(key);
   if (std::find(accepted.begin(), accepted.end(), path) == accepted.end()) {
     accepted.push_back(path);
   }
+  const Tree* value = node_->Find(key);
+  const SourceLoc& loc = value->key_loc.line > 0 ? value->key_loc : value->loc;
+  const std::string warning =
+      loc.ToString() + ": " + path + ": warning: has no effect (" + why + ")";
+  if (std::find(tls_no_effect_warnings.begin(), tls_no_effect_warnings.end(), warning) ==
+      tls_no_effect_warnings.end()) {
+    tls_no_effect_warnings.push_back(warning);
+  }
+}
+
+std::vector<std::string> TakeNoEffectWarnings() {
+  return std::exchange(tls_no_effect_warnings, {});
 }
 
 void MapReader::CheckRange(const std::string& key, double value, double lo, double hi,

@@ -23,12 +23,12 @@ struct SourceLoc {
 struct Tree {
   enum class Kind { kNull, kScalar, kSequence, kMap };
   Kind kind = Kind::kNull;
-  std::string scalar;          // kScalar: the text as written (unquoted)
-  bool quoted = false;         // kScalar: written with quotes (so "1" is a string, not a number)
-  std::vector<Tree> items;     // kSequence
+  std::string scalar;       // kScalar: the text as written (unquoted)
+  bool quoted = false;      // kScalar: written with quotes (so "1" is a string, not a number)
+  std::vector<Tree> items;  // kSequence
   std::vector<std::pair<std::string, Tree>> entries;  // kMap, in file order
   SourceLoc loc;
-  SourceLoc key_loc;           // for a map entry's value: where its key was written
+  SourceLoc key_loc;  // for a map entry's value: where its key was written
 
   bool IsNull() const { return kind == Kind::kNull; }
   bool IsMap() const { return kind == Kind::kMap; }
@@ -82,8 +82,12 @@ class MapReader {
   void Get(const std::string& key, std::optional<std::string>* out);
   /// Subtree access (nullptr when absent); marks the key as known.
   const Tree* Child(const std::string& key);
-  /// Marks a key as known without reading it (a later feature uses it); remembered for --verbose.
+  /// Marks a key as known without reading it here (code elsewhere reads it).
   void Accept(const std::string& key);
+  /// A key rlpipe accepts from the configs users already have but that has no effect: marks it
+  /// known and, when present, records the warning "file:line:col: path: warning: has no effect
+  /// (<why>)" for TakeNoEffectWarnings and its path for AcceptedForLater.
+  void Ignore(const std::string& key, const std::string& why);
   /// Range checks with a clear message; call after Get. `key` must have been read.
   void CheckRange(const std::string& key, double value, double lo, double hi, bool lo_open = false);
   /// Value must be one of `choices`.
@@ -109,8 +113,12 @@ class MapReader {
   std::vector<std::string> integer_keys_;  // keys read as integers (for range messages)
 };
 
-/// Keys that were accepted for later features (see MapReader::Accept), as key paths.
+/// Keys that loaded with no effect (MapReader::Ignore), as key paths (listed by --verbose).
 std::vector<std::string>& AcceptedForLater();
+
+/// The no-effect warnings recorded on this thread since the last call (each once), and clears
+/// them. `rlpipe config` and `rlpipe run` print them.
+std::vector<std::string> TakeNoEffectWarnings();
 
 /// Throws ConfigError "loc: path: message".
 [[noreturn]] void FailAt(const SourceLoc& loc, const std::string& path, const std::string& message);

@@ -796,6 +796,13 @@ ResolvedPipeline ResolvePipeline(const fs::path& file) {
     envs::ValidateEnvironment(experiment.environment);
     resolved.sessions.push_back(std::move(experiment));
   }
+  // Training-config keys with no effect, once each (sessions often share one config file).
+  for (std::string& warning : config::TakeNoEffectWarnings()) {
+    if (std::find(resolved.pipeline.warnings.begin(), resolved.pipeline.warnings.end(), warning) ==
+        resolved.pipeline.warnings.end()) {
+      resolved.pipeline.warnings.push_back(std::move(warning));
+    }
+  }
   return resolved;
 }
 
