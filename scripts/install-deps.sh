@@ -29,7 +29,8 @@ build_pkgs=(
 test_pkgs=(python3 python3-numpy python3-torch unzip python3-botocore python3-boto3 awscli
   shellcheck python3-yaml                 # tests/deploy: shell lint, CloudFormation template checks
   protobuf-compiler python3-protobuf      # tests/tensorboard: an independent event-file reader
-  chromium)                               # tests/report: the HTML report in a real browser
+  chromium                                # tests/report: the HTML report in a real browser
+  clang-14 libclang-rt-14-dev)            # tests/fuzz: libFuzzer targets (CTest label fuzz)
 # What `readelf -d build/apps/rlpipe` lists as NEEDED (and the CA bundle libcurl verifies S3 with);
 # apt pulls their own dependencies. libopenblas0-pthread is named so apt does not satisfy
 # LibTorch's libblas.so.3 with the reference BLAS (~3x slower).
