@@ -19,7 +19,7 @@
 #include "envs/registry.h"
 #include "envs/robots/height_maximize.h"
 #include "envs/robots/world_checks.h"
-#include "envs/time_limit.h"
+#include "envs/observation_scale.h"
 #include "sim/mujoco_model.h"
 #include "vec/vector_env.h"
 
@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
     auto env = Make("height_maximize");
     auto raw_env = Make("height_maximize");
     auto& raw_task =
-        dynamic_cast<HeightMaximize&>(dynamic_cast<rlpipe::envs::TimeLimit&>(*raw_env).inner());
+        dynamic_cast<HeightMaximize&>(rlpipe::envs::UnwrapTask(*raw_env));
     rlpipe::envs::robots::MultiRobotWorld& world = raw_task.world();
     std::vector<float> obs(static_cast<size_t>(env->Spec().observation_space.Dim()));
     env->Reset(1, obs);
@@ -146,7 +146,7 @@ int main(int argc, char** argv) {
     const auto with_integrator = [](int integrator) {
       auto env = Make("height_maximize");
       if (integrator >= 0) {
-        dynamic_cast<HeightMaximize&>(dynamic_cast<rlpipe::envs::TimeLimit&>(*env).inner())
+        dynamic_cast<HeightMaximize&>(rlpipe::envs::UnwrapTask(*env))
             .world()
             .mutable_model()
             .opt.integrator = integrator;

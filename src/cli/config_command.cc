@@ -3,6 +3,7 @@
 #include "cli/commands.h"
 #include "config/tree.h"
 #include "core/error.h"
+#include "envs/registry.h"
 #include "pipeline/runner.h"
 
 namespace rlpipe::cli {
@@ -30,6 +31,13 @@ void AddConfigCommand(CLI::App& app, CommandFn* run) {
         std::printf("# session: %s\n%s", name.c_str(),
                     resolved.sessions[i].resolved.ToYaml().c_str());
         if (session->empty() && i + 1 < resolved.pipeline.sessions.size()) std::printf("---\n");
+      }
+      // Degenerate task settings of the sessions shown: warnings on stderr, never an error.
+      for (size_t i = 0; i < resolved.pipeline.sessions.size(); ++i) {
+        if (!session->empty() && resolved.pipeline.sessions[i].name != *session) continue;
+        for (const std::string& line : envs::EnvironmentWarnings(resolved.sessions[i].environment)) {
+          std::fprintf(stderr, "rlpipe: %s\n", line.c_str());
+        }
       }
       if (!found) {
         throw ConfigError("--session: no session named '" + *session + "' in " + *file +

@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "envs/env.h"
 #include "envs/registry.h"
+#include "envs/observation_scale.h"
 #include "envs/time_limit.h"
 #include "sim/warning_source.h"
 
@@ -309,6 +310,44 @@ std::string TestName(const ::testing::TestParamInfo<std::string>& info) {
     if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
   }
   return name;
+}
+
+TEST_P(EnvSweepTest, RobotTasksPresentScaledObservations) {
+  // Every multi-robot task (it registers scale_observations) is wrapped by default; the scaled
+  // trajectory is the raw one (scale_observations: 0) times the declared scales, value for value.
+  const TaskRegistration* registration = FindTask(GetParam());
+  ASSERT_NE(registration, nullptr);
+  bool scalable = false;
+  for (const ParamSpec& p : registration->info.params) scalable |= p.name == "scale_observations";
+  auto env = MakeTask(GetParam());
+  auto* scaled = dynamic_cast<ObservationScale*>(env.get());
+  if (!scalable) {
+    EXPECT_EQ(scaled, nullptr);
+    return;
+  }
+  ASSERT_NE(scaled, nullptr) << "a robot task must present scaled observations by default";
+  const std::vector<float>& scales = scaled->scales();
+  ASSERT_EQ(static_cast<int>(scales.size()), env->Spec().observation_space.Dim());
+
+  config::EnvironmentConfig raw_cfg;
+  raw_cfg.name = GetParam();
+  raw_cfg.params.Set("scale_observations", config::Tree::Scalar("0"));
+  auto raw = MakeEnv(raw_cfg);
+  EXPECT_EQ(dynamic_cast<ObservationScale*>(raw.get()), nullptr);
+  const int steps = 50;
+  const std::vector<float> actions = RandomActions(env->Spec().action_space, steps, 5);
+  const Trajectory a = Rollout(*env, 11, actions, steps);
+  const Trajectory b = Rollout(*raw, 11, actions, steps);
+  ASSERT_EQ(a.obs.size(), b.obs.size());
+  EXPECT_EQ(a.rewards, b.rewards);
+  for (size_t k = 0; k < a.obs.size(); ++k) {
+    ASSERT_EQ(a.obs[k], b.obs[k] * scales[k % scales.size()]) << "value " << k % scales.size();
+  }
+  // The bounds follow the values.
+  for (size_t k = 0; k < scales.size(); ++k) {
+    EXPECT_EQ(env->Spec().observation_space.high[k],
+              raw->Spec().observation_space.high[k] * scales[k]);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTasks, EnvSweepTest, ::testing::ValuesIn(AllTaskNames()), TestName);

@@ -15,6 +15,8 @@
 // includes: navigation tasks
 #include "envs/robots/narrow_passage.h"
 #include "envs/robots/obstacle_navigation.h"
+#include "envs/robots/setting_warnings.h"
+#include "envs/observation_scale.h"
 #include "envs/time_limit.h"
 
 namespace rlpipe::envs {
@@ -70,21 +72,24 @@ const std::vector<TaskRegistration>& TaskRegistry() {
        .aliases = {"Pendulum-v1"},
        .factory = [](const TaskParams& p, int /*max_episode_steps*/) -> std::unique_ptr<Env> {
          return std::make_unique<Pendulum>(PendulumParams{.g = p.at("g")});
-       }},
+       },
+       .warnings = {}},
       {.info = {.name = "height_maximize",
                 .description = "Multi-robot world (2N bar robots, N spheres): raise any robot as "
                                "high as possible (pipeline session 1).",
                 .default_max_episode_steps = robots::HeightMaximize::kDefaultMaxEpisodeSteps,
                 .params = robots::HeightMaximizeParamSpecs()},
        .aliases = {"height_maximize_env"},
-       .factory = robots::MakeHeightMaximize},
+       .factory = robots::MakeHeightMaximize,
+       .warnings = {}},
       {.info = {.name = "crush_resistance",
                 .description = "Multi-robot world with a descending press: hold it up as long as "
                                "possible (pipeline session 2).",
                 .default_max_episode_steps = robots::CrushResistance::kDefaultMaxEpisodeSteps,
                 .params = robots::CrushResistanceParamSpecs()},
        .aliases = {"crush_resistance_env"},
-       .factory = robots::MakeCrushResistance},
+       .factory = robots::MakeCrushResistance,
+       .warnings = robots::CrushResistanceWarnings},
       // rows: object tasks (object_displacement, object_manipulation, terrain_traversal)
       {.info = {.name = "object_displacement",
                 .description = "Multi-robot world with one object of 8 shapes: push it as far as "
@@ -92,21 +97,24 @@ const std::vector<TaskRegistration>& TaskRegistry() {
                 .default_max_episode_steps = robots::ObjectDisplacement::kDefaultMaxEpisodeSteps,
                 .params = robots::ObjectDisplacementParamSpecs()},
        .aliases = {"object_displacement_env"},
-       .factory = robots::MakeObjectDisplacement},
+       .factory = robots::MakeObjectDisplacement,
+       .warnings = robots::ObjectDisplacementWarnings},
       {.info = {.name = "object_manipulation",
                 .description = "Multi-robot world with boxes and cylinders of random mass: push "
                                "each into its target circle.",
                 .default_max_episode_steps = robots::ObjectManipulation::kDefaultMaxEpisodeSteps,
                 .params = robots::ObjectManipulationParamSpecs()},
        .aliases = {"object_manipulation_env"},
-       .factory = robots::MakeObjectManipulation},
+       .factory = robots::MakeObjectManipulation,
+       .warnings = {}},
       {.info = {.name = "terrain_traversal",
                 .description = "Multi-robot world on a course of slopes, stairs, rough blocks, "
                                "gaps and platforms: move the group to the finish.",
                 .default_max_episode_steps = robots::TerrainTraversal::kDefaultMaxEpisodeSteps,
                 .params = robots::TerrainTraversalParamSpecs()},
        .aliases = {"terrain_traversal_env"},
-       .factory = robots::MakeTerrainTraversal},
+       .factory = robots::MakeTerrainTraversal,
+       .warnings = robots::TerrainTraversalWarnings},
       // rows: navigation tasks (obstacle_navigation, narrow_passage)
       {.info = {.name = "obstacle_navigation",
                 .description = "Multi-robot world in a square arena with static obstacles: bring "
@@ -114,14 +122,16 @@ const std::vector<TaskRegistration>& TaskRegistry() {
                 .default_max_episode_steps = robots::ObstacleNavigation::kDefaultMaxEpisodeSteps,
                 .params = robots::ObstacleNavigationParamSpecs()},
        .aliases = {"obstacle_navigation_env"},
-       .factory = robots::MakeObstacleNavigation},
+       .factory = robots::MakeObstacleNavigation,
+       .warnings = robots::ObstacleNavigationWarnings},
       {.info = {.name = "narrow_passage",
                 .description = "Multi-robot world: leave a start room through narrow corridors, "
                                "past checkpoints in order, to a goal.",
                 .default_max_episode_steps = robots::NarrowPassage::kDefaultMaxEpisodeSteps,
                 .params = robots::NarrowPassageParamSpecs()},
        .aliases = {"narrow_passage_env"},
-       .factory = robots::MakeNarrowPassage},
+       .factory = robots::MakeNarrowPassage,
+       .warnings = robots::NarrowPassageWarnings},
   };
   return kRegistry;
 }
@@ -187,6 +197,34 @@ TaskParams ResolveTaskParams(const config::EnvironmentConfig& cfg) {
 
 void ValidateEnvironment(const config::EnvironmentConfig& cfg) { ResolveTaskParams(cfg); }
 
+std::vector<std::string> EnvironmentWarnings(const config::EnvironmentConfig& cfg) {
+  // The task's own checks on its validated parameters and horizon.
+  const TaskParams params = ResolveTaskParams(cfg);
+  const TaskRegistration& task = *FindTask(cfg.name);
+  if (!task.warnings) return {};
+  const int max_steps =
+      cfg.max_episode_steps > 0 ? cfg.max_episode_steps : task.info.default_max_episode_steps;
+  std::vector<SettingWarning> found;
+  try {
+    found = task.warnings(params, max_steps);
+  } catch (const Error&) {
+    return {};  // out-of-range values: building the env reports them as errors
+  }
+
+  // Each at the key's location when it was written, else at the task name's.
+  std::vector<std::string> lines;
+  for (const SettingWarning& w : found) {
+    config::SourceLoc loc = cfg.name_loc;
+    if (const config::Tree* value = cfg.params.Find(w.key)) {
+      loc = value->key_loc.line > 0 ? value->key_loc : value->loc;
+    }
+    const std::string where = loc.ToString();
+    lines.push_back((where.empty() ? "" : where + ": ") + "warning: environment." + w.key + ": " +
+                    w.message);
+  }
+  return lines;
+}
+
 std::unique_ptr<Env> MakeEnv(const config::EnvironmentConfig& cfg) {
   // Validate, build the bare task, then cut episodes at the configured or default horizon.
   const TaskParams params = ResolveTaskParams(cfg);
@@ -194,8 +232,15 @@ std::unique_ptr<Env> MakeEnv(const config::EnvironmentConfig& cfg) {
   const int max_steps =
       cfg.max_episode_steps > 0 ? cfg.max_episode_steps : task.info.default_max_episode_steps;
   std::unique_ptr<Env> env = task.factory(params, max_steps);
-  if (max_steps <= 0) return env;
-  return std::make_unique<TimeLimit>(std::move(env), max_steps);
+  std::vector<float> scales;
+  const auto* scaled = dynamic_cast<const ObservationScaleSource*>(env.get());
+  if (scaled != nullptr && params.at("scale_observations") != 0.0) {
+    scales = scaled->ObservationScales();
+  }
+  if (max_steps > 0) env = std::make_unique<TimeLimit>(std::move(env), max_steps);
+  // Outermost: the task's documented observation units (docs/environments.md).
+  if (!scales.empty()) env = std::make_unique<ObservationScale>(std::move(env), std::move(scales));
+  return env;
 }
 
 }  // namespace rlpipe::envs

@@ -17,6 +17,7 @@
 #include "core/files.h"
 #include "core/seed.h"
 #include "envs/env.h"
+#include "envs/registry.h"
 #include "metrics/sinks.h"
 #include "pipeline/post_pipeline.h"
 #include "pipeline/report.h"
@@ -695,6 +696,12 @@ int Runner::Run() {
   }
   log_->Info("pipeline '" + pipeline().name + "': " + std::to_string(pipeline().sessions.size()) +
              " session(s), output " + output_dir_.string());
+  // Degenerate task settings: warned, never fatal (docs/environments.md).
+  for (size_t i = 0; i < pipeline().sessions.size(); ++i) {
+    for (const std::string& line : envs::EnvironmentWarnings(resolved_.sessions[i].environment)) {
+      log_->Warn("session '" + pipeline().sessions[i].name + "': " + line);
+    }
+  }
 
   // Sessions in order.
   InstallStopHandlers();

@@ -209,4 +209,14 @@ void CrushResistance::RestoreState(std::string_view state) {
   positioning_steps_ = positioning_steps;
 }
 
+std::vector<float> CrushResistance::ObservationScales() const {
+  std::vector<float> scales = world_.ObservationScales();
+  // Press height, vertical speed, force (kN), active flag, positioning left, survival (s).
+  AppendUnit(scales, ObservationUnits::kHeightM);
+  AppendUnit(scales, ObservationUnits::kSpeedMps);
+  AppendUnit(scales, 1.0, 2);
+  AppendUnit(scales, ObservationUnits::kTimeS, 2);
+  return scales;
+}
+
 }  // namespace rlpipe::envs::robots

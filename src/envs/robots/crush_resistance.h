@@ -9,6 +9,7 @@
 #include <span>
 
 #include "envs/env.h"
+#include "envs/observation_scale.h"
 #include "envs/registry.h"
 #include "envs/robots/multi_robot_world.h"
 #include "sim/warning_source.h"
@@ -25,7 +26,10 @@ struct PressParams {
 };
 
 /// The crush_resistance task on the shared multi-robot world (with the press plate).
-class CrushResistance : public Env, public sim::WarningSource, public WorldHolder {
+class CrushResistance : public Env,
+                        public sim::WarningSource,
+                        public WorldHolder,
+                        public ObservationScaleSource {
  public:
   static constexpr int kDefaultMaxEpisodeSteps = 3000;     // 50 s: positioning + descent + crush
   static constexpr double kPositioningRewardScale = 0.01;  // per step, per m of highest robot
@@ -42,6 +46,8 @@ class CrushResistance : public Env, public sim::WarningSource, public WorldHolde
                   int max_episode_steps = kDefaultMaxEpisodeSteps);
 
   const EnvSpec& Spec() const override { return spec_; }
+  /// The world\'s robot-block scales, then this task\'s block (ObservationUnits).
+  std::vector<float> ObservationScales() const override;
   void Reset(std::optional<uint64_t> seed, std::span<float> obs) override;
   StepResult Step(std::span<const float> action, std::span<float> obs) override;
   /// The world's state, the episode variables and the reset RNG, bit for bit.

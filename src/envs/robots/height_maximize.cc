@@ -99,4 +99,12 @@ void HeightMaximize::RestoreState(std::string_view state) {
   best_height_ = best_height;
 }
 
+std::vector<float> HeightMaximize::ObservationScales() const {
+  std::vector<float> scales = world_.ObservationScales();
+  // Best height (m), elapsed fraction.
+  AppendUnit(scales, ObservationUnits::kHeightM);
+  AppendUnit(scales, 1.0);
+  return scales;
+}
+
 }  // namespace rlpipe::envs::robots

@@ -8,6 +8,7 @@
 #include <span>
 
 #include "envs/env.h"
+#include "envs/observation_scale.h"
 #include "envs/registry.h"
 #include "envs/robots/multi_robot_world.h"
 #include "sim/warning_source.h"
@@ -15,7 +16,10 @@
 namespace rlpipe::envs::robots {
 
 /// The height_maximize task on the shared multi-robot world.
-class HeightMaximize : public Env, public sim::WarningSource, public WorldHolder {
+class HeightMaximize : public Env,
+                       public sim::WarningSource,
+                       public WorldHolder,
+                       public ObservationScaleSource {
  public:
   static constexpr int kDefaultMaxEpisodeSteps = 1000;
   static constexpr double kHeightRewardScale = 0.1;  // per step, per metre of the highest robot
@@ -26,6 +30,8 @@ class HeightMaximize : public Env, public sim::WarningSource, public WorldHolder
   HeightMaximize(const WorldParams& world, int max_episode_steps = kDefaultMaxEpisodeSteps);
 
   const EnvSpec& Spec() const override { return spec_; }
+  /// The world\'s robot-block scales, then this task\'s block (ObservationUnits).
+  std::vector<float> ObservationScales() const override;
   void Reset(std::optional<uint64_t> seed, std::span<float> obs) override;
   StepResult Step(std::span<const float> action, std::span<float> obs) override;
   /// The world's state, the episode variables and the reset RNG, bit for bit.

@@ -135,12 +135,15 @@ std::vector<ParamSpec> WorldParamSpecs() {
        "a connection breaks when its constraint force exceeds this (N)"},
       {"sphere_max_speed", d.sphere_max_speed_mps,
        "a sphere's drive fades linearly to zero force at this speed along its push (m/s)"},
+      {"scale_observations", 1.0,
+       "1: observations in the documented units (O(1)); 0: raw SI values"},
   };
 }
 
 WorldParams ReadWorldParams(const TaskParams& params) {
   WorldParams world;
   world.num_type_b_robots = ReadInt(params, "num_type_b_robots", 1, 64);
+  ReadInt(params, "scale_observations", 0, 1);  // applied by envs::MakeEnv
   world.spawn_radius_m = ReadReal(params, "spawn_radius", 0.0, 1000.0, false);
   world.timestep_s = ReadReal(params, "timestep", 0.0, 0.1, true);
   world.frame_skip = ReadInt(params, "frame_skip", 1, 1000);
@@ -316,6 +319,37 @@ int MultiRobotWorld::ObsDim() const {
 
 int MultiRobotWorld::ActDim() const {
   return NumBars() * WorldLayout::kBarActDim + NumSpheres() * WorldLayout::kSphereActDim;
+}
+
+void AppendUnit(std::vector<float>& scales, double unit, int count) {
+  scales.insert(scales.end(), static_cast<size_t>(count), static_cast<float>(1.0 / unit));
+}
+
+void AppendPositionUnits(std::vector<float>& scales) {
+  AppendUnit(scales, ObservationUnits::kHorizontalM, 2);
+  AppendUnit(scales, ObservationUnits::kHeightM);
+}
+
+std::vector<float> MultiRobotWorld::ObservationScales() const {
+  // Per robot, in Observe's order: pose, velocities, (bars) arm joints and tip flags.
+  std::vector<float> scales;
+  const auto add_root = [&scales] {
+    AppendPositionUnits(scales);
+    AppendUnit(scales, 1.0, 4);
+    AppendUnit(scales, ObservationUnits::kSpeedMps, 3);
+    AppendUnit(scales, ObservationUnits::kSpinRadps, 3);
+  };
+  for (int i = 0; i < NumBars(); ++i) {
+    add_root();
+    AppendUnit(scales, 1.0, 8);
+    AppendUnit(scales, ObservationUnits::kJointSpinRadps, 6);
+    AppendUnit(scales, 1.0, 2);
+  }
+  for (int j = 0; j < NumSpheres(); ++j) {
+    add_root();
+    AppendUnit(scales, 1.0);
+  }
+  return scales;
 }
 
 Box MultiRobotWorld::RobotObservationSpace() const {

@@ -85,6 +85,25 @@ struct WorldLayout {
   static constexpr int kSphereActDim = 3;   // world-frame force x, y, z
 };
 
+/// The units the registered robot tasks present observations in (docs/environments.md,
+/// "Observation scales"): an observed value is its SI value divided by its unit, so typical values
+/// are O(1) for any algorithm, with or without `training.normalize`. One table for every task, so
+/// a value means the same in every task and weights move between tasks by name and shape.
+struct ObservationUnits {
+  static constexpr double kHorizontalM = 3.0;     // x, y positions, horizontal offsets, distances
+  static constexpr double kHeightM = 1.0;         // z positions, heights
+  static constexpr double kSpeedMps = 2.0;        // linear velocities
+  static constexpr double kSpinRadps = 10.0;      // free-joint (body) angular velocities
+  static constexpr double kJointSpinRadps = 10.0; // arm joint angular velocities
+  static constexpr double kTimeS = 10.0;          // durations
+  static constexpr double kMassKg = 5.0;          // masses
+};
+
+/// Appends `count` copies of 1 / `unit` to `scales` (observation scale factors).
+void AppendUnit(std::vector<float>& scales, double unit, int count = 1);
+/// Appends the factors of a position (x, y horizontal, z height).
+void AppendPositionUnits(std::vector<float>& scales);
+
 /// One live connection: bar robot `bar`, its arm `arm` (0 or 1), sphere `sphere`.
 struct Connection {
   int bar = 0;
@@ -106,6 +125,8 @@ class MultiRobotWorld {
   int NumRobots() const { return NumBars() + NumSpheres(); }
   int ObsDim() const;
   int ActDim() const;
+  /// Scale factors of the shared robot blocks (ObsDim() values; ObservationUnits).
+  std::vector<float> ObservationScales() const;
   /// Observation and action boxes of the shared robot blocks.
   Box RobotObservationSpace() const;
   Box RobotActionSpace() const;

@@ -398,4 +398,12 @@ void NarrowPassage::RestoreState(std::string_view state) {
   wall_contact_ = wall_contact != 0;
 }
 
+std::vector<float> NarrowPassage::ObservationScales() const {
+  std::vector<float> scales = world_.ObservationScales();
+  // Next point, offset, distance; heading, checkpoint fraction, wall flag.
+  AppendUnit(scales, ObservationUnits::kHorizontalM, 5);
+  AppendUnit(scales, 1.0, 4);
+  return scales;
+}
+
 }  // namespace rlpipe::envs::robots

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "envs/env.h"
+#include "envs/observation_scale.h"
 #include "envs/registry.h"
 #include "envs/robots/multi_robot_world.h"
 #include "sim/warning_source.h"
@@ -52,7 +53,10 @@ struct PassageCourse {
 PassageCourse BuildPassageCourse(const NarrowPassageParams& params, double spawn_radius_m);
 
 /// The narrow_passage task on the shared multi-robot world.
-class NarrowPassage : public Env, public sim::WarningSource, public WorldHolder {
+class NarrowPassage : public Env,
+                      public sim::WarningSource,
+                      public WorldHolder,
+                      public ObservationScaleSource {
  public:
   static constexpr int kDefaultMaxEpisodeSteps = 2000;
   static constexpr double kCheckpointReward = 100.0;
@@ -69,6 +73,8 @@ class NarrowPassage : public Env, public sim::WarningSource, public WorldHolder 
   NarrowPassage(const WorldParams& world, const NarrowPassageParams& task);
 
   const EnvSpec& Spec() const override { return spec_; }
+  /// The world\'s robot-block scales, then this task\'s block (ObservationUnits).
+  std::vector<float> ObservationScales() const override;
   void Reset(std::optional<uint64_t> seed, std::span<float> obs) override;
   StepResult Step(std::span<const float> action, std::span<float> obs) override;
   /// The checkpoint progress, the wall contact flag, the reset RNG and the world's state, bit for

@@ -350,4 +350,17 @@ void ObjectDisplacement::RestoreState(std::string_view state) {
   best_displacement_ = best_displacement;
 }
 
+std::vector<float> ObjectDisplacement::ObservationScales() const {
+  std::vector<float> scales = world_->ObservationScales();
+  // Object pose and velocities, direction, displacement and best, shape, elapsed fraction.
+  AppendPositionUnits(scales);
+  AppendUnit(scales, 1.0, 4);
+  AppendUnit(scales, ObservationUnits::kSpeedMps, 3);
+  AppendUnit(scales, ObservationUnits::kSpinRadps, 3);
+  AppendUnit(scales, 1.0, 2);
+  AppendUnit(scales, ObservationUnits::kHorizontalM, 2);
+  AppendUnit(scales, 1.0, kNumObjectShapes + 1);
+  return scales;
+}
+
 }  // namespace rlpipe::envs::robots

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "envs/env.h"
+#include "envs/observation_scale.h"
 #include "envs/registry.h"
 #include "envs/robots/multi_robot_world.h"
 #include "envs/robots/object_task_util.h"
@@ -47,7 +48,10 @@ struct ObjectDisplacementParams {
 std::string ObjectBodyXml(ObjectShape shape);
 
 /// The object_displacement task on the shared multi-robot world.
-class ObjectDisplacement : public Env, public sim::WarningSource, public WorldHolder {
+class ObjectDisplacement : public Env,
+                           public sim::WarningSource,
+                           public WorldHolder,
+                           public ObservationScaleSource {
  public:
   static constexpr int kDefaultMaxEpisodeSteps = 1000;
   static constexpr double kProgressScale = 1.0;  // per m of displacement progress this step
@@ -66,6 +70,8 @@ class ObjectDisplacement : public Env, public sim::WarningSource, public WorldHo
                      int max_episode_steps = kDefaultMaxEpisodeSteps);
 
   const EnvSpec& Spec() const override { return spec_; }
+  /// The world\'s robot-block scales, then this task\'s block (ObservationUnits).
+  std::vector<float> ObservationScales() const override;
   void Reset(std::optional<uint64_t> seed, std::span<float> obs) override;
   StepResult Step(std::span<const float> action, std::span<float> obs) override;
   /// The episode's shape (the world is rebuilt for it on restore), direction, start and

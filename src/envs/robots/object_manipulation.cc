@@ -356,4 +356,18 @@ void ObjectManipulation::RestoreState(std::string_view state) {
   entered_ = std::move(entered);
 }
 
+std::vector<float> ObjectManipulation::ObservationScales() const {
+  std::vector<float> scales = world_.ObservationScales();
+  // Per object: pose, velocity, target, offset to it, distance, inside flag, mass.
+  for (int k = 0; k < NumObjects(); ++k) {
+    AppendPositionUnits(scales);
+    AppendUnit(scales, 1.0, 4);
+    AppendUnit(scales, ObservationUnits::kSpeedMps, 3);
+    AppendUnit(scales, ObservationUnits::kHorizontalM, 5);
+    AppendUnit(scales, 1.0);
+    AppendUnit(scales, ObservationUnits::kMassKg);
+  }
+  return scales;
+}
+
 }  // namespace rlpipe::envs::robots

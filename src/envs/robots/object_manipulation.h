@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "envs/env.h"
+#include "envs/observation_scale.h"
 #include "envs/registry.h"
 #include "envs/robots/multi_robot_world.h"
 #include "envs/robots/object_task_util.h"
@@ -25,7 +26,10 @@ struct ObjectManipulationParams {
 };
 
 /// The object_manipulation task on the shared multi-robot world.
-class ObjectManipulation : public Env, public sim::WarningSource, public WorldHolder {
+class ObjectManipulation : public Env,
+                           public sim::WarningSource,
+                           public WorldHolder,
+                           public ObservationScaleSource {
  public:
   static constexpr int kDefaultMaxEpisodeSteps = 2000;
   static constexpr double kProgressScale = 5.0;   // per m of progress towards the targets
@@ -49,6 +53,8 @@ class ObjectManipulation : public Env, public sim::WarningSource, public WorldHo
                      int max_episode_steps = kDefaultMaxEpisodeSteps);
 
   const EnvSpec& Spec() const override { return spec_; }
+  /// The world\'s robot-block scales, then this task\'s block (ObservationUnits).
+  std::vector<float> ObservationScales() const override;
   void Reset(std::optional<uint64_t> seed, std::span<float> obs) override;
   StepResult Step(std::span<const float> action, std::span<float> obs) override;
   /// The objects' masses (model fields), targets, distances and entered flags, the reset RNG and

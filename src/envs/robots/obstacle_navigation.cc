@@ -396,4 +396,16 @@ void ObstacleNavigation::RestoreState(std::string_view state) {
   targets_reached_ = targets_reached;
 }
 
+std::vector<float> ObstacleNavigation::ObservationScales() const {
+  std::vector<float> scales = world_.ObservationScales();
+  // Target, offset, distance, collision flag; per obstacle its centre and heading.
+  AppendUnit(scales, ObservationUnits::kHorizontalM, 5);
+  AppendUnit(scales, 1.0);
+  for (int i = 0; i < task_.num_obstacles; ++i) {
+    AppendUnit(scales, ObservationUnits::kHorizontalM, 2);
+    AppendUnit(scales, 1.0, 2);
+  }
+  return scales;
+}
+
 }  // namespace rlpipe::envs::robots

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "envs/env.h"
+#include "envs/observation_scale.h"
 #include "envs/registry.h"
 #include "envs/robots/multi_robot_world.h"
 #include "sim/warning_source.h"
@@ -30,7 +31,10 @@ struct ObstacleNavigationParams {
 enum class ObstacleKind { kWall, kBox, kCylinder };
 
 /// The obstacle_navigation task on the shared multi-robot world.
-class ObstacleNavigation : public Env, public sim::WarningSource, public WorldHolder {
+class ObstacleNavigation : public Env,
+                           public sim::WarningSource,
+                           public WorldHolder,
+                           public ObservationScaleSource {
  public:
   static constexpr int kDefaultMaxEpisodeSteps = 1000;
   static constexpr double kProgressReward = 2.0;    // per metre of the nearest robot's progress
@@ -53,6 +57,8 @@ class ObstacleNavigation : public Env, public sim::WarningSource, public WorldHo
   ObstacleNavigation(const WorldParams& world, const ObstacleNavigationParams& task);
 
   const EnvSpec& Spec() const override { return spec_; }
+  /// The world\'s robot-block scales, then this task\'s block (ObservationUnits).
+  std::vector<float> ObservationScales() const override;
   void Reset(std::optional<uint64_t> seed, std::span<float> obs) override;
   StepResult Step(std::span<const float> action, std::span<float> obs) override;
   /// The obstacle layout, the target, the progress and collision variables, the reset RNG and the

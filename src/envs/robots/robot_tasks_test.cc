@@ -240,3 +240,52 @@ TEST(CrushResistanceTest, PressParametersAreChecked) {
 
 }  // namespace
 }  // namespace rlpipe::envs::robots
+
+namespace rlpipe::envs::robots {
+namespace {
+
+// The seed's session 2 settings (press 0.05 m/s, 30 s positioning, 3000 steps): one warning
+// naming the keys and the numbers, at the key's line; the defaults give none.
+TEST(SettingWarningsTest, APressThatCannotReachTheCrushHeightIsWarnedWithTheNumbers) {
+  const config::Tree root = config::ParseYaml(
+      "environment:\n  name: crush_resistance\n  max_episode_steps: 3000\n"
+      "  press_descent_speed: 0.05\n  positioning_seconds: 30\n",
+      "session2.yaml");
+  config::EnvironmentConfig cfg = config::ParseExperimentConfig(root).environment;
+  const std::vector<std::string> warnings = EnvironmentWarnings(cfg);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_THAT(warnings[0], ::testing::StartsWith("session2.yaml:4:3: warning: "
+                                                 "environment.press_descent_speed: "));
+  for (const char* part : {"positioning_seconds 30", "reference_height 5", "crush_height 0.3",
+                           "press_descent_speed 0.05", "124 s", "max_episode_steps 3000",
+                           "= 50 s"}) {
+    EXPECT_THAT(warnings[0], ::testing::HasSubstr(part));
+  }
+
+  config::EnvironmentConfig defaults;
+  defaults.name = "crush_resistance";
+  EXPECT_TRUE(EnvironmentWarnings(defaults).empty());
+}
+
+// A course longer than the top speed covers in the horizon, and one that is not.
+TEST(SettingWarningsTest, ATargetNoRobotCanReachInTheHorizonIsWarned) {
+  config::EnvironmentConfig cfg;
+  cfg.name = "terrain_traversal";
+  cfg.max_episode_steps = 300;  // 5 s at 3 m/s: 15 m
+  cfg.params.Set("target_distance", config::Tree::Scalar("20"));
+  const std::vector<std::string> warnings = EnvironmentWarnings(cfg);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_THAT(warnings[0], ::testing::HasSubstr("environment.target_distance: target_distance 20 m"
+                                                " / sphere_max_speed 3 m/s = 6.67 s > "
+                                                "max_episode_steps 300"));
+  cfg.max_episode_steps = 0;  // the task's 2000 steps
+  EXPECT_TRUE(EnvironmentWarnings(cfg).empty());
+  for (const TaskInfo& task : RegisteredTasks()) {
+    config::EnvironmentConfig plain;
+    plain.name = task.name;
+    EXPECT_TRUE(EnvironmentWarnings(plain).empty()) << task.name << " warns on its defaults";
+  }
+}
+
+}  // namespace
+}  // namespace rlpipe::envs::robots

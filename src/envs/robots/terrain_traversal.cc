@@ -402,4 +402,14 @@ void TerrainTraversal::RestoreState(std::string_view state) {
   features_ = std::move(features);
 }
 
+std::vector<float> TerrainTraversal::ObservationScales() const {
+  std::vector<float> scales = world_.ObservationScales();
+  // Progress (m), its fraction, stuck fraction, centre y, centre z, terrain heights ahead.
+  AppendUnit(scales, ObservationUnits::kHorizontalM);
+  AppendUnit(scales, 1.0, 2);
+  AppendUnit(scales, ObservationUnits::kHorizontalM);
+  AppendUnit(scales, ObservationUnits::kHeightM, 1 + kHeightProbes);
+  return scales;
+}
+
 }  // namespace rlpipe::envs::robots

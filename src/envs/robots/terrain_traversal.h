@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "envs/env.h"
+#include "envs/observation_scale.h"
 #include "envs/registry.h"
 #include "envs/robots/multi_robot_world.h"
 #include "envs/robots/object_task_util.h"
@@ -32,7 +33,10 @@ enum class TerrainFeature { kSlope, kStairs, kRoughBlocks, kGap, kPlatform };
 inline constexpr int kNumTerrainFeatures = 5;
 
 /// The terrain_traversal task on the shared multi-robot world.
-class TerrainTraversal : public Env, public sim::WarningSource, public WorldHolder {
+class TerrainTraversal : public Env,
+                         public sim::WarningSource,
+                         public WorldHolder,
+                         public ObservationScaleSource {
  public:
   static constexpr int kDefaultMaxEpisodeSteps = 2000;
   static constexpr double kProgressScale = 10.0;    // per m of centre progress along +x
@@ -54,6 +58,8 @@ class TerrainTraversal : public Env, public sim::WarningSource, public WorldHold
                    int max_episode_steps = kDefaultMaxEpisodeSteps);
 
   const EnvSpec& Spec() const override { return spec_; }
+  /// The world\'s robot-block scales, then this task\'s block (ObservationUnits).
+  std::vector<float> ObservationScales() const override;
   void Reset(std::optional<uint64_t> seed, std::span<float> obs) override;
   StepResult Step(std::span<const float> action, std::span<float> obs) override;
   /// The episode's course (features and the pool boxes' model fields), progress and stuck
