@@ -72,7 +72,8 @@ struct RunStats {
 
 int main(int argc, char** argv) {
   BenchOptions options;
-  CLI::App app{"PPO update stability (approx_kl, clip_fraction, explained variance) on robot tasks"};
+  CLI::App app{
+      "PPO update stability (approx_kl, clip_fraction, explained variance) on robot tasks"};
   app.add_option("--configs", options.configs, "training configs (YAML), comma-separated")
       ->delimiter(',');
   app.add_option("--envs", options.envs, "environment.name for each config, comma-separated")
@@ -103,7 +104,8 @@ int main(int argc, char** argv) {
           if (eq == std::string::npos) throw rlpipe::ConfigError("--set " + set + ": expected k=v");
           rlpipe::config::SetPath(tree, set.substr(0, eq), set.substr(eq + 1));
         }
-        rlpipe::config::SetPath(tree, "training.total_timesteps", std::to_string(options.timesteps));
+        rlpipe::config::SetPath(tree, "training.total_timesteps",
+                                std::to_string(options.timesteps));
         rlpipe::config::SetPath(tree, "training.eval_freq", "0");
         rlpipe::config::SetPath(tree, "training.save_freq", "0");
         rlpipe::config::SetPath(tree, "training.log_interval", "1");
@@ -142,8 +144,9 @@ int main(int argc, char** argv) {
           std::unique_ptr<rlpipe::envs::Env> made = rlpipe::envs::MakeEnv(env);
           if (gain == 1.0) return made;
           const auto dim = static_cast<size_t>(made->Spec().observation_space.Dim());
-          return std::unique_ptr<rlpipe::envs::Env>(std::make_unique<rlpipe::envs::ObservationScale>(
-              std::move(made), std::vector<float>(dim, static_cast<float>(gain))));
+          return std::unique_ptr<rlpipe::envs::Env>(
+              std::make_unique<rlpipe::envs::ObservationScale>(
+                  std::move(made), std::vector<float>(dim, static_cast<float>(gain))));
         });
 
         RunStats s;
@@ -176,10 +179,11 @@ int main(int argc, char** argv) {
       const bool pass = *std::max_element(kl.begin(), kl.end()) <= 0.05 &&
                         *std::max_element(clip.begin(), clip.end()) <= 0.3 &&
                         *std::min_element(ev_late.begin(), ev_late.end()) > 0.5;
-      std::printf("  %-18s kl %.4f ± %.4f  clip_fraction %.3f ± %.3f  ev(last third) %.3f ± %.3f"
-                  "  %s\n",
-                  env.c_str(), Mean(kl), Std(kl), Mean(clip), Std(clip), Mean(ev_late),
-                  Std(ev_late), pass ? "PASS" : "FAIL");
+      std::printf(
+          "  %-18s kl %.4f ± %.4f  clip_fraction %.3f ± %.3f  ev(last third) %.3f ± %.3f"
+          "  %s\n",
+          env.c_str(), Mean(kl), Std(kl), Mean(clip), Std(clip), Mean(ev_late), Std(ev_late),
+          pass ? "PASS" : "FAIL");
     }
     return 0;
   } catch (const rlpipe::Error& e) {

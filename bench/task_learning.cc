@@ -47,8 +47,8 @@ using Clock = std::chrono::steady_clock;
 /// How a task's statistic is read and judged.
 struct TaskStatistic {
   std::string task;
-  std::string key;   // info key
-  bool sum = false;  // summed over the episode's steps (else the last step's value)
+  std::string key;      // info key
+  bool sum = false;     // summed over the episode's steps (else the last step's value)
   double target = 2.0;  // required ratio trained / random (1.0: strictly better)
 };
 
@@ -126,8 +126,8 @@ Evaluation EvaluateModel(const rlpipe::config::ExperimentConfig& c,
   return Evaluate(c.environment, statistic, seed, episodes,
                   [&](const std::vector<float>& obs, std::vector<float>& action) {
                     torch::NoGradGuard no_grad;
-                    torch::Tensor x = torch::from_blob(const_cast<float*>(obs.data()),
-                                                       {1, obs_dim}, torch::kFloat32);
+                    torch::Tensor x = torch::from_blob(const_cast<float*>(obs.data()), {1, obs_dim},
+                                                       torch::kFloat32);
                     torch::Tensor mean = policy->forward(x).mean.clamp(-1.0, 1.0).contiguous();
                     std::copy_n(mean.data_ptr<float>(), action.size(), action.begin());
                   });
@@ -212,8 +212,8 @@ int main(int argc, char** argv) {
       std::set<fs::path> evaluated;
       double best = -1e300;
       const Clock::time_point start = Clock::now();
-      std::printf("%9s %8s %12s %12s %10s %8s %8s\n", "steps", "wall s", "stat", "return",
-                  "length", "ratio", "diff");
+      std::printf("%9s %8s %12s %12s %10s %8s %8s\n", "steps", "wall s", "stat", "return", "length",
+                  "ratio", "diff");
       const auto evaluate_new = [&] {
         const fs::path dir = out / "checkpoints";
         if (!fs::exists(dir)) return;
@@ -261,9 +261,8 @@ int main(int argc, char** argv) {
     std::printf(
         "summary %s over %zu seeds: random %.3f ± %.3f, best %.3f ± %.3f, final %.3f ± %.3f, "
         "best ratio %.2f ± %.2f\n",
-        task.c_str(), options.seeds.size(), Mean(random_stats), Std(random_stats),
-        Mean(best_stats), Std(best_stats), Mean(final_stats), Std(final_stats), Mean(best_ratios),
-        Std(best_ratios));
+        task.c_str(), options.seeds.size(), Mean(random_stats), Std(random_stats), Mean(best_stats),
+        Std(best_stats), Mean(final_stats), Std(final_stats), Mean(best_ratios), Std(best_ratios));
     return 0;
   } catch (const rlpipe::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

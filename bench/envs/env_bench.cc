@@ -16,10 +16,10 @@
 #include <utility>
 #include <vector>
 
+#include "envs/observation_scale.h"
 #include "envs/registry.h"
 #include "envs/robots/height_maximize.h"
 #include "envs/robots/world_checks.h"
-#include "envs/observation_scale.h"
 #include "sim/mujoco_model.h"
 #include "vec/vector_env.h"
 
@@ -92,8 +92,7 @@ int main(int argc, char** argv) {
   {
     auto env = Make("height_maximize");
     auto raw_env = Make("height_maximize");
-    auto& raw_task =
-        dynamic_cast<HeightMaximize&>(rlpipe::envs::UnwrapTask(*raw_env));
+    auto& raw_task = dynamic_cast<HeightMaximize&>(rlpipe::envs::UnwrapTask(*raw_env));
     rlpipe::envs::robots::MultiRobotWorld& world = raw_task.world();
     std::vector<float> obs(static_cast<size_t>(env->Spec().observation_space.Dim()));
     env->Reset(1, obs);

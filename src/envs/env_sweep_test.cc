@@ -15,8 +15,8 @@
 
 #include "core/error.h"
 #include "envs/env.h"
-#include "envs/registry.h"
 #include "envs/observation_scale.h"
+#include "envs/registry.h"
 #include "envs/time_limit.h"
 #include "sim/warning_source.h"
 

@@ -20,8 +20,8 @@ ObservationScale::ObservationScale(std::unique_ptr<Env> inner, std::vector<float
     : inner_(std::move(inner)), scales_(std::move(scales)), spec_(inner_->Spec()) {
   if (static_cast<int>(scales_.size()) != spec_.observation_space.Dim()) {
     throw std::invalid_argument("ObservationScale: expected " +
-                                std::to_string(spec_.observation_space.Dim()) +
-                                " scales, got " + std::to_string(scales_.size()));
+                                std::to_string(spec_.observation_space.Dim()) + " scales, got " +
+                                std::to_string(scales_.size()));
   }
   // The bounds scale with the values (infinite ones stay infinite).
   for (size_t k = 0; k < scales_.size(); ++k) {

@@ -13,10 +13,10 @@
 #include "envs/robots/object_manipulation.h"
 #include "envs/robots/terrain_traversal.h"
 // includes: navigation tasks
+#include "envs/observation_scale.h"
 #include "envs/robots/narrow_passage.h"
 #include "envs/robots/obstacle_navigation.h"
 #include "envs/robots/setting_warnings.h"
-#include "envs/observation_scale.h"
 #include "envs/time_limit.h"
 
 namespace rlpipe::envs {

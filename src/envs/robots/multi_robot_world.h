@@ -90,13 +90,13 @@ struct WorldLayout {
 /// are O(1) for any algorithm, with or without `training.normalize`. One table for every task, so
 /// a value means the same in every task and weights move between tasks by name and shape.
 struct ObservationUnits {
-  static constexpr double kHorizontalM = 3.0;     // x, y positions, horizontal offsets, distances
-  static constexpr double kHeightM = 1.0;         // z positions, heights
-  static constexpr double kSpeedMps = 2.0;        // linear velocities
-  static constexpr double kSpinRadps = 10.0;      // free-joint (body) angular velocities
-  static constexpr double kJointSpinRadps = 10.0; // arm joint angular velocities
-  static constexpr double kTimeS = 10.0;          // durations
-  static constexpr double kMassKg = 5.0;          // masses
+  static constexpr double kHorizontalM = 3.0;      // x, y positions, horizontal offsets, distances
+  static constexpr double kHeightM = 1.0;          // z positions, heights
+  static constexpr double kSpeedMps = 2.0;         // linear velocities
+  static constexpr double kSpinRadps = 10.0;       // free-joint (body) angular velocities
+  static constexpr double kJointSpinRadps = 10.0;  // arm joint angular velocities
+  static constexpr double kTimeS = 10.0;           // durations
+  static constexpr double kMassKg = 5.0;           // masses
 };
 
 /// Appends `count` copies of 1 / `unit` to `scales` (observation scale factors).

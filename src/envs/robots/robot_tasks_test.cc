@@ -256,9 +256,9 @@ TEST(SettingWarningsTest, APressThatCannotReachTheCrushHeightIsWarnedWithTheNumb
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_THAT(warnings[0], ::testing::StartsWith("session2.yaml:4:3: warning: "
                                                  "environment.press_descent_speed: "));
-  for (const char* part : {"positioning_seconds 30", "reference_height 5", "crush_height 0.3",
-                           "press_descent_speed 0.05", "124 s", "max_episode_steps 3000",
-                           "= 50 s"}) {
+  for (const char* part :
+       {"positioning_seconds 30", "reference_height 5", "crush_height 0.3",
+        "press_descent_speed 0.05", "124 s", "max_episode_steps 3000", "= 50 s"}) {
     EXPECT_THAT(warnings[0], ::testing::HasSubstr(part));
   }
 

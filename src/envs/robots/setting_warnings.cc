@@ -26,8 +26,8 @@ double HorizonSeconds(const TaskParams& params, int max_episode_steps) {
 // "max_episode_steps 3000 × 1/60 s = 50 s"
 std::string HorizonText(const TaskParams& params, int max_episode_steps) {
   return "max_episode_steps " + std::to_string(max_episode_steps) + " × " +
-         Num(params.at("timestep") * params.at("frame_skip")) + " s = " +
-         Num(HorizonSeconds(params, max_episode_steps)) + " s";
+         Num(params.at("timestep") * params.at("frame_skip")) +
+         " s = " + Num(HorizonSeconds(params, max_episode_steps)) + " s";
 }
 
 // A distance no robot covers in the horizon at the spheres' top speed (the fastest drive).
@@ -57,9 +57,9 @@ std::vector<SettingWarning> CrushResistanceWarnings(const TaskParams& params,
   if (needed_s <= horizon_s) return {};
   return {{"press_descent_speed",
            "the press cannot reach crush_height within the horizon: positioning_seconds " +
-               Num(positioning) + " + (reference_height " + Num(reference) +
-               " − crush_height " + Num(crush) + ") / press_descent_speed " + Num(speed) +
-               " = " + Num(needed_s) + " s > " + HorizonText(params, max_episode_steps) +
+               Num(positioning) + " + (reference_height " + Num(reference) + " − crush_height " +
+               Num(crush) + ") / press_descent_speed " + Num(speed) + " = " + Num(needed_s) +
+               " s > " + HorizonText(params, max_episode_steps) +
                "; every episode lasts to the horizon whatever the robots do (press_descent_speed "
                ">= " +
                Num((reference - crush) / std::max(1e-9, horizon_s - positioning)) +
@@ -79,8 +79,7 @@ std::vector<SettingWarning> ObjectDisplacementWarnings(const TaskParams& params,
                      params.at("max_object_distance") + 0.5);
 }
 
-std::vector<SettingWarning> NarrowPassageWarnings(const TaskParams& params,
-                                                  int max_episode_steps) {
+std::vector<SettingWarning> NarrowPassageWarnings(const TaskParams& params, int max_episode_steps) {
   // The centre line from the doorway (its first checkpoint) to the goal.
   NarrowPassageParams task;
   task.num_passages = static_cast<int>(params.at("num_passages"));

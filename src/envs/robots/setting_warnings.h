@@ -10,7 +10,8 @@
 namespace rlpipe::envs::robots {
 
 /// positioning_seconds + (reference_height − crush_height) / press_descent_speed > horizon.
-std::vector<SettingWarning> CrushResistanceWarnings(const TaskParams& params, int max_episode_steps);
+std::vector<SettingWarning> CrushResistanceWarnings(const TaskParams& params,
+                                                    int max_episode_steps);
 /// target_distance / sphere_max_speed > horizon.
 std::vector<SettingWarning> TerrainTraversalWarnings(const TaskParams& params,
                                                      int max_episode_steps);
