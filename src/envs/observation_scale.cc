@@ -11,7 +11,7 @@ namespace {
 
 // The simulator warnings of a task under MakeEnv's wrappers; nullptr without a simulator.
 const sim::WarningSource* TaskWarnings(const Env& env) {
-  return dynamic_cast<const sim::WarningSource*>(&UnwrapTask(const_cast<Env&>(env)));
+  return dynamic_cast<const sim::WarningSource*>(&UnwrapTask(env));
 }
 
 }  // namespace
@@ -58,6 +58,8 @@ std::string ObservationScale::WarningSummary() const {
   const sim::WarningSource* source = TaskWarnings(*inner_);
   return source != nullptr ? source->WarningSummary() : std::string();
 }
+
+const Env& UnwrapTask(const Env& env) { return UnwrapTask(const_cast<Env&>(env)); }
 
 Env& UnwrapTask(Env& env) {
   if (auto* scaled = dynamic_cast<ObservationScale*>(&env)) return UnwrapTask(scaled->inner());

@@ -51,5 +51,6 @@ class ObservationScale : public Env, public sim::WarningSource {
 
 /// The task under MakeEnv's wrappers (ObservationScale, TimeLimit); `env` itself otherwise.
 Env& UnwrapTask(Env& env);
+const Env& UnwrapTask(const Env& env);
 
 }  // namespace rlpipe::envs

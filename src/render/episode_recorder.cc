@@ -10,7 +10,7 @@
 
 #include "core/error.h"
 #include "envs/robots/multi_robot_world.h"
-#include "envs/time_limit.h"
+#include "envs/observation_scale.h"
 #include "render/render_error.h"
 #include "render/video_writer.h"
 
@@ -157,11 +157,8 @@ bool IsFrameFolder(const fs::path& output) {
 }
 
 const MultiRobotWorld* WorldOf(const envs::Env& env) {
-  const envs::Env* inner = &env;
-  while (const auto* limited = dynamic_cast<const envs::TimeLimit*>(inner)) {
-    inner = &limited->inner();
-  }
-  const auto* holder = dynamic_cast<const envs::robots::WorldHolder*>(inner);
+  // The task under MakeEnv's wrappers (observation units, time limit).
+  const auto* holder = dynamic_cast<const envs::robots::WorldHolder*>(&envs::UnwrapTask(env));
   return holder != nullptr ? &holder->World() : nullptr;
 }
 

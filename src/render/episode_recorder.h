@@ -43,7 +43,7 @@ struct RecordingOptions {
 /// extension.
 bool IsFrameFolder(const std::filesystem::path& output);
 
-/// The robot world of `env` (through its TimeLimit wrapper), or null for tasks without one.
+/// The robot world of `env` (through MakeEnv's wrappers), or null for tasks without one.
 const envs::robots::MultiRobotWorld* WorldOf(const envs::Env& env);
 
 /// The camera for `mode` over `world` (no smoothing).
