@@ -5,6 +5,9 @@
 #include <cstdio>
 #include <limits>
 
+#include "core/markup.h"
+
+
 namespace rlpipe::metrics {
 namespace {
 
@@ -111,32 +114,7 @@ std::string Legend(const std::vector<std::pair<std::string, std::string>>& entri
 
 }  // namespace
 
-std::string EscapeHtml(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string EscapeHtml(const std::string& text) { return EscapeMarkup(text); }
 
 const std::string& PaletteColor(size_t index) {
   // Tableau 10: distinct, colour-blind-aware and readable on white.

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "core/markup.h"
+
 namespace rlpipe {
 namespace {
 
@@ -248,31 +250,6 @@ std::optional<XmlElement> ParseXml(std::string_view document, std::string* error
   return Parser(document).ParseDocument(error);
 }
 
-std::string XmlEscape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
+std::string XmlEscape(std::string_view text) { return EscapeMarkup(text); }
 
 }  // namespace rlpipe
