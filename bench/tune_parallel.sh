@@ -1,8 +1,12 @@
 #!/bin/sh
 # rlpipe tune on 2 cores: a 2 x 2 grid x 2 seeds on pendulum (8 pipeline runs) with --parallel 2,
 # then the same study with --parallel 1 (the 8 pipelines one after another), and the ratio of
-# their wall times (the goal is >= 1.7x). Run it on a quiet machine, e.g.
-#   nice -n 19 bench/tune_parallel.sh build/apps/rlpipe > /work/logs/tune_parallel.log 2>&1 &
+# their wall times (the goal is >= 1.7x). It times, so run it WITHOUT nice: with sched_autogroup
+# (on here) nice only ranks processes inside one session, and a niced bench loses the cores to
+# every other session's work. Lower the other long jobs' autogroup instead, e.g.
+#   sh -c 'echo 19 > /proc/self/autogroup; exec nice -n 19 LONG_JOB'   (or, for a running job,
+#   echo 19 > /proc/<pid>/autogroup), check `uptime`, then
+#   sh bench/tune_parallel.sh build/apps/rlpipe 40960 > /work/logs/tune_parallel.log 2>&1
 # Usage: bench/tune_parallel.sh RLPIPE [TIMESTEPS]
 set -eu
 RLPIPE=$(readlink -f "$1")
