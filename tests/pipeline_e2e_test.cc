@@ -339,6 +339,48 @@ TEST_F(PipelineE2E, BadInputIsOneLineWithFileLineAndKeyPath) {
   EXPECT_NE(unknown_env.output.find("pendulum"), std::string::npos) << unknown_env.output;
 }
 
+// Validate first: what only the second session's task can check (a parameter's range, a
+// cross-field rule, the network against the task) fails `rlpipe run` and `rlpipe config` before
+// the first session trains, at the key's own line in the file that wrote it.
+TEST_F(PipelineE2E, ALaterSessionsBadTaskSettingFailsBeforeAnythingTrains) {
+  struct Case {
+    std::string overrides;  // session two's `overrides:` body
+    std::string expected;   // the error line from the key path on
+    std::string at;         // "line:col" of the offending key in pipeline.yaml
+  };
+  const std::vector<Case> cases = {
+      // A value out of the task's declared range (the example).
+      {"      environment:\n        name: height_maximize\n        num_type_b_robots: 500\n",
+       "environment.num_type_b_robots: expected an integer in [1, 64], found 500", "10:28"},
+      // A cross-field rule checked by building the task: 120 robots in a 1 m disc.
+      {"      environment:\n        name: height_maximize\n        num_type_b_robots: 40\n"
+       "        spawn_radius: 1.0\n",
+       "environment.num_type_b_robots / environment.spawn_radius: 120 robots", "10:9"},
+      // The network against the task's spaces.
+      {"      agent:\n        policy: MultiRobotPolicy\n",
+       "agent.policy: MultiRobotPolicy needs a multi-robot task", "9:17"},
+  };
+  for (const Case& c : cases) {
+    const fs::path p =
+        WritePipeline("name: a", Session("one") + Session("two", "    overrides:\n" + c.overrides));
+    for (const std::string command : {"run", "config"}) {
+      const auto start = std::chrono::steady_clock::now();
+      const Outcome r = command == "run"
+                            ? Rlpipe({"run", "--config", p.string(), "--output-dir", out_.string()})
+                            : Rlpipe({"config", "--config", p.string()});
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      EXPECT_EQ(r.exit_code, 2) << command << ": " << r.output;
+      EXPECT_NE(r.output.find("pipeline.yaml:" + c.at + ": " + c.expected), std::string::npos)
+          << command << ": " << r.output;
+      EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+      std::printf("rlpipe %s failed in %.2f s: %s", command.c_str(), seconds, r.output.c_str());
+    }
+    // Nothing trained, nothing written.
+    EXPECT_FALSE(fs::exists(out_)) << c.expected;
+  }
+}
+
 TEST_F(PipelineE2E, ConfigCommandPrintsTheResolvedSession) {
   const fs::path p =
       WritePipeline("name: a", Session("one",

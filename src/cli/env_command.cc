@@ -48,9 +48,11 @@ int PrintInfo(const std::string& name) {
   std::printf("  action:            %d values in [%g, %g]\n", spec.action_space.Dim(),
               spec.action_space.low.empty() ? 0.0 : spec.action_space.low[0],
               spec.action_space.high.empty() ? 0.0 : spec.action_space.high[0]);
-  std::printf("  parameters (environment: keys):\n");
+  std::printf("  parameters (environment: keys): name, default, valid values, unit, meaning\n");
   for (const auto& p : task.info.params) {
-    std::printf("    %-24s %-10g %s\n", p.name.c_str(), p.default_value, p.description.c_str());
+    std::printf("    %-24s %-10g %-16s %-6s %s\n", p.name.c_str(), p.default_value,
+                p.RangeText().c_str(), p.unit.empty() ? "-" : p.unit.c_str(),
+                p.description.c_str());
   }
   return 0;
 }

@@ -31,7 +31,7 @@ void AddRunCommand(CLI::App& app, CommandFn* run) {
                 "resume even though a completed session's resolved config changed");
   cmd->add_option("--seed", *seed, "root seed (overrides the pipeline file's `seed`)");
   cmd->add_flag("--verbose,-v", options->verbose,
-                "also list config keys accepted for later features");
+                "also list the config keys that have no effect (each already warned once)");
   cmd->add_flag("--use-s3", options->use_s3,
                 "keep checkpoints, state and reports in S3 under s3://BUCKET/PREFIX/RUN_ID/ too "
                 "(same as aws.use_s3: true); with --resume on an empty --output-dir, downloads "

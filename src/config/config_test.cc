@@ -329,7 +329,7 @@ TEST(MapReaderTest, IgnoreWarnsOncePerPresentKeyWithItsLine) {
   reader.Ignore("tau", "a reason");
   reader.Ignore("buffer_size", "another");
   reader.Finish();
-  const auto& accepted = AcceptedForLater();
+  const auto& accepted = NoEffectKeys();
   EXPECT_NE(std::find(accepted.begin(), accepted.end(), "agent.tau"), accepted.end());
   EXPECT_EQ(std::find(accepted.begin(), accepted.end(), "agent.buffer_size"), accepted.end());
   const std::vector<std::string> warnings = TakeNoEffectWarnings();

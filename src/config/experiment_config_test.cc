@@ -27,7 +27,7 @@ std::string ErrorOf(const std::string& yaml) {
 std::string With(const std::string& extra) { return "environment:\n  name: pendulum\n" + extra; }
 
 bool WasAccepted(const std::string& path) {
-  const auto& accepted = AcceptedForLater();
+  const auto& accepted = NoEffectKeys();
   return std::find(accepted.begin(), accepted.end(), path) != accepted.end();
 }
 

@@ -726,7 +726,7 @@ void MapReader::Accept(const std::string& key) { Child(key); }
 
 void MapReader::Ignore(const std::string& key, const std::string& why) {
   if (Child(key) == nullptr) return;
-  std::vector<std::string>& accepted = AcceptedForLater();
+  std::vector<std::string>& accepted = NoEffectKeys();
   const std::string path = PathOf(key);
   if (std::find(accepted.begin(), accepted.end(), path) == accepted.end()) {
     accepted.push_back(path);
@@ -821,7 +821,7 @@ void MapReader::Fail(const std::string& key, const std::string& message) const {
   FailAt(LocOf(key), PathOf(key), message);
 }
 
-std::vector<std::string>& AcceptedForLater() {
+std::vector<std::string>& NoEffectKeys() {
   static std::vector<std::string> accepted;
   return accepted;
 }

@@ -86,7 +86,7 @@ class MapReader {
   void Accept(const std::string& key);
   /// A key rlpipe accepts from the configs users already have but that has no effect: marks it
   /// known and, when present, records the warning "file:line:col: path: warning: has no effect
-  /// (<why>)" for TakeNoEffectWarnings and its path for AcceptedForLater.
+  /// (<why>)" for TakeNoEffectWarnings and its path for NoEffectKeys.
   void Ignore(const std::string& key, const std::string& why);
   /// Range checks with a clear message; call after Get. `key` must have been read.
   void CheckRange(const std::string& key, double value, double lo, double hi, bool lo_open = false);
@@ -113,8 +113,8 @@ class MapReader {
   std::vector<std::string> integer_keys_;  // keys read as integers (for range messages)
 };
 
-/// Keys that loaded with no effect (MapReader::Ignore), as key paths (listed by --verbose).
-std::vector<std::string>& AcceptedForLater();
+/// Keys that loaded with no effect (MapReader::Ignore), as key paths (listed by `run -v`).
+std::vector<std::string>& NoEffectKeys();
 
 /// The no-effect warnings recorded on this thread since the last call (each once), and clears
 /// them. `rlpipe config` and `rlpipe run` print them.

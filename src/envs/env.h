@@ -91,12 +91,57 @@ class Env {
   }
 };
 
-/// A registered task parameter (a key of the `environment:` section).
+/// Validated task parameters: one value for every ParamSpec of the task (defaults filled in).
+using TaskParams = std::map<std::string, double>;
+
+/// The kind of value a task parameter takes (every value is stored as a double).
+enum class ParamType { kReal, kInteger, kFlag };
+
+/// A task parameter (a key of the `environment:` section), declared once by its task with its
+/// type, default, range, unit and one-line doc. The registry checks every written value against
+/// it when a pipeline is resolved; `rlpipe env info` and docs/environments.md show it.
 struct ParamSpec {
   std::string name;
-  double default_value;
-  std::string description;
+  ParamType type = ParamType::kReal;
+  double default_value = 0.0;
+  double min = 0.0;            // smallest valid value (excluded when min_exclusive)
+  double max = 0.0;            // largest valid value
+  bool min_exclusive = false;  // (min, max] instead of [min, max]
+  std::string unit;            // "m", "s", "N", "m/s"; empty for counts and fractions
+  std::string description;     // one line
+
+  /// The valid values as users read them: "integer 1-64", "(0, 0.1]", "0 or 1".
+  std::string RangeText() const;
+  /// Why `value` is not valid ("expected an integer in [1, 64], found 500"); nullopt when valid.
+  std::optional<std::string> Problem(double value) const;
 };
+
+/// A real parameter in [min, max] (or (min, max] when min_exclusive).
+ParamSpec RealParam(std::string name, double default_value, double min, double max,
+                    std::string unit, std::string description, bool min_exclusive = false);
+/// A real parameter in (0, max].
+ParamSpec PositiveParam(std::string name, double default_value, double max, std::string unit,
+                        std::string description);
+/// An integer parameter in [min, max].
+ParamSpec IntParam(std::string name, int default_value, int min, int max, std::string description);
+/// A 0/1 switch.
+ParamSpec FlagParam(std::string name, bool default_value, std::string description);
+
+/// Checks every value of `params` that has a spec in `specs`; throws ConfigError
+/// "environment.<key>: expected …, found …" for the first one out of its range.
+void CheckParamValues(const std::vector<ParamSpec>& specs, const TaskParams& params);
+
+/// The parameters as a Markdown table (`| key | default | valid | unit | meaning |`), the form
+/// docs/environments.md shows them in (a test keeps the two equal).
+std::string ParamTableMarkdown(const std::vector<ParamSpec>& specs);
+
+/// A number in messages, as users write it: up to 12 significant digits ("0.4", "500", "1e+09").
+std::string ShownNumber(double value);
+
+/// A checked integer or flag parameter as an int.
+inline int ParamInt(const TaskParams& params, const std::string& key) {
+  return static_cast<int>(params.at(key));
+}
 
 /// A registered task.
 struct TaskInfo {
@@ -109,9 +154,10 @@ struct TaskInfo {
 /// Every registered task, in registry order (one explicit list; no static registration).
 const std::vector<TaskInfo>& RegisteredTasks();
 
-/// Checks the task name and its parameters; throws ConfigError naming file:line:col, the key
-/// path and the valid names.
-void ValidateEnvironment(const config::EnvironmentConfig& cfg);
+/// Checks the task name, each parameter (type, range) and the task's cross-field rules (e.g.
+/// spawn fitting) by building the task once; returns its spec. Throws ConfigError naming
+/// file:line:col, the key path and what was expected.
+EnvSpec ValidateEnvironment(const config::EnvironmentConfig& cfg);
 
 /// Builds a task instance wrapped in a TimeLimit (cfg.max_episode_steps or the task default).
 std::unique_ptr<Env> MakeEnv(const config::EnvironmentConfig& cfg);

@@ -1,5 +1,6 @@
 #include "envs/registry.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <string>
@@ -68,7 +69,8 @@ const std::vector<TaskRegistration>& TaskRegistry() {
       {.info = {.name = "pendulum",
                 .description = "Swing up and balance an inverted pendulum (Gymnasium Pendulum-v1).",
                 .default_max_episode_steps = 200,
-                .params = {{"g", 10.0, "gravitational acceleration (m/s^2)"}}},
+                .params = {RealParam("g", 10.0, 0.0, 100.0, "m/s^2",
+                                     "gravitational acceleration")}},
        .aliases = {"Pendulum-v1"},
        .factory = [](const TaskParams& p, int /*max_episode_steps*/) -> std::unique_ptr<Env> {
          return std::make_unique<Pendulum>(PendulumParams{.g = p.at("g")});
@@ -190,12 +192,44 @@ TaskParams ResolveTaskParams(const config::EnvironmentConfig& cfg) {
     if (!number) {
       config::FailAt(value.loc, path, "expected a finite number, found " + Describe(value));
     }
+    // The value's type and range, as the task declares them.
+    const ParamSpec& spec = *std::find_if(task->info.params.begin(), task->info.params.end(),
+                                          [&key](const ParamSpec& s) { return s.name == key; });
+    if (const std::optional<std::string> problem = spec.Problem(*number)) {
+      config::FailAt(value.loc, path, *problem);
+    }
     params[key] = *number;
   }
   return params;
 }
 
-void ValidateEnvironment(const config::EnvironmentConfig& cfg) { ResolveTaskParams(cfg); }
+EnvSpec ValidateEnvironment(const config::EnvironmentConfig& cfg) {
+  // Each value on its own, then the task's cross-field rules by building the task once (the
+  // compiled world is cached, so the run that follows does not compile it again).
+  const TaskParams params = ResolveTaskParams(cfg);
+  const TaskRegistration& task = *FindTask(cfg.name);
+  const int max_steps =
+      cfg.max_episode_steps > 0 ? cfg.max_episode_steps : task.info.default_max_episode_steps;
+  try {
+    return task.factory(params, max_steps)->Spec();
+  } catch (const ConfigError& e) {
+    // "environment.<key>…: why" from the task: at the first key's position when it was written,
+    // else at the task name's.
+    const std::string message = e.what();
+    config::SourceLoc loc = cfg.name_loc;
+    constexpr std::string_view kPrefix = "environment.";
+    if (message.starts_with(kPrefix)) {
+      const size_t end =
+          message.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_", kPrefix.size());
+      const std::string key = message.substr(kPrefix.size(), end - kPrefix.size());
+      if (const config::Tree* value = cfg.params.Find(key)) {
+        loc = value->key_loc.line > 0 ? value->key_loc : value->loc;
+      }
+    }
+    const std::string where = loc.ToString();
+    throw ConfigError(where.empty() ? message : where + ": " + message);
+  }
+}
 
 std::vector<std::string> EnvironmentWarnings(const config::EnvironmentConfig& cfg) {
   // The task's own checks on its validated parameters and horizon.

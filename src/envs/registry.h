@@ -13,9 +13,6 @@
 
 namespace rlpipe::envs {
 
-/// Validated task parameters: one value for every ParamSpec of the task (defaults filled in).
-using TaskParams = std::map<std::string, double>;
-
 /// A setting that makes a task degenerate without being invalid (e.g. a press that cannot reach
 /// its crush height within the horizon): the `environment.` key to point at and one line saying
 /// why, with the numbers. Warned at resolve time, never an error.

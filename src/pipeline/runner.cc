@@ -690,8 +690,8 @@ int Runner::Run() {
 
   for (const std::string& warning : pipeline().warnings) log_->Warn(warning);
   if (options_.verbose) {
-    for (const auto& key : config::AcceptedForLater()) {
-      log_->Info("accepted for a later feature (not used yet): " + key);
+    for (const auto& key : config::NoEffectKeys()) {
+      log_->Info("has no effect: " + key + " (docs/config.md#keys-with-no-effect)");
     }
   }
   log_->Info("pipeline '" + pipeline().name + "': " + std::to_string(pipeline().sessions.size()) +
@@ -794,24 +794,6 @@ int Runner::Run() {
 }
 
 }  // namespace
-
-ResolvedPipeline ResolvePipeline(const fs::path& file) {
-  ResolvedPipeline resolved;
-  resolved.pipeline = config::LoadPipeline(file);
-  for (const auto& spec : resolved.pipeline.sessions) {
-    config::ExperimentConfig experiment = config::ResolveSession(resolved.pipeline, spec);
-    envs::ValidateEnvironment(experiment.environment);
-    resolved.sessions.push_back(std::move(experiment));
-  }
-  // Training-config keys with no effect, once each (sessions often share one config file).
-  for (std::string& warning : config::TakeNoEffectWarnings()) {
-    if (std::find(resolved.pipeline.warnings.begin(), resolved.pipeline.warnings.end(), warning) ==
-        resolved.pipeline.warnings.end()) {
-      resolved.pipeline.warnings.push_back(std::move(warning));
-    }
-  }
-  return resolved;
-}
 
 int RunPipeline(const RunOptions& options, std::FILE* out) {
   Runner runner(options, ResolvePipeline(options.config_file), out);

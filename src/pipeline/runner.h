@@ -12,6 +12,7 @@
 
 #include "config/experiment_config.h"
 #include "config/pipeline_config.h"
+#include "pipeline/resolve.h"
 #include "pipeline/session_executor.h"
 
 namespace rlpipe::pipeline {
@@ -37,7 +38,7 @@ struct RunOptions {
   bool resume = false;                    // continue a previous run in output_dir
   std::optional<std::string> start_from;  // run this session and everything after it
   bool force = false;                     // resume even if completed sessions' configs changed
-  bool verbose = false;                   // list keys accepted for later features, more logging
+  bool verbose = false;                   // list the config keys that have no effect, more logging
   std::optional<uint64_t> seed;           // overrides the pipeline file's seed
   bool use_s3 = false;                    // mirror the run to S3 (also on with aws.use_s3)
   std::string s3_bucket;                  // overrides aws.s3_bucket when not empty
@@ -55,16 +56,6 @@ inline constexpr int kExitSessionFailed = 1;
 /// Something did not reach S3 after retries; local results are intact and `--resume` finishes the
 /// upload.
 inline constexpr int kExitUploadFailed = 3;
-
-/// A pipeline whose sessions have all been resolved and validated (nothing trained yet).
-struct ResolvedPipeline {
-  config::PipelineConfig pipeline;
-  std::vector<config::ExperimentConfig> sessions;  // same order as pipeline.sessions
-};
-
-/// Loads the pipeline file and resolves + validates every session (config files, overrides,
-/// environment names and parameters). Throws ConfigError before anything runs.
-ResolvedPipeline ResolvePipeline(const std::filesystem::path& file);
 
 /// Runs the pipeline. Returns kExitOk when every session that ran completed, kExitSessionFailed
 /// when a session failed (or failed its success criteria), kExitUploadFailed when an S3 upload

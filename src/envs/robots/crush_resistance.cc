@@ -137,36 +137,29 @@ std::vector<ParamSpec> CrushResistanceParamSpecs() {
   // The world's parameters, then the press's.
   const PressParams d;
   std::vector<ParamSpec> specs = WorldParamSpecs();
-  specs.push_back({"reference_height", d.reference_height_m,
-                   "height of the press plate's underside while positioning (m)"});
-  specs.push_back({"positioning_seconds", d.positioning_seconds,
-                   "time the press holds still before it descends (s)"});
-  specs.push_back({"press_descent_speed", d.descent_speed_mps,
-                   "descent speed of the unobstructed press (m/s)"});
-  specs.push_back({"press_force_increment", d.force_increment_n,
-                   "push growth per control step while robots hold the press up (N)"});
-  specs.push_back({"crush_height", d.crush_height_m,
-                   "the episode terminates when the press underside reaches this height (m)"});
+  specs.push_back(PositiveParam("reference_height", d.reference_height_m, 100.0, "m",
+                                "height of the press plate's underside while positioning"));
+  specs.push_back(RealParam("positioning_seconds", d.positioning_seconds, 0.0, 3600.0, "s",
+                            "time the press holds still before it descends"));
+  specs.push_back(PositiveParam("press_descent_speed", d.descent_speed_mps, 100.0, "m/s",
+                                "descent speed of the unobstructed press"));
+  specs.push_back(PositiveParam("press_force_increment", d.force_increment_n, 1e6, "N",
+                                "push growth per control step while robots hold the press up"));
+  specs.push_back(RealParam("crush_height", d.crush_height_m, 0.0, 100.0, "m",
+                            "the episode terminates when the press underside reaches this height; "
+                            "below reference_height"));
   return specs;
 }
 
 std::unique_ptr<Env> MakeCrushResistance(const TaskParams& params, int max_episode_steps) {
-  // Press values must be positive (the positioning time may be 0) and the crush below the start.
-  const auto positive = [&params](const std::string& key, bool allow_zero) {
-    const double value = params.at(key);
-    if (value < 0.0 || (!allow_zero && value == 0.0)) {
-      throw ConfigError("environment." + key + ": expected a " +
-                        (allow_zero ? "non-negative" : "positive") + " number, found " +
-                        std::to_string(value));
-    }
-    return value;
-  };
+  // Each value in range, and the crush below the plate's start.
+  CheckParamValues(CrushResistanceParamSpecs(), params);
   PressParams press;
-  press.reference_height_m = positive("reference_height", false);
-  press.positioning_seconds = positive("positioning_seconds", true);
-  press.descent_speed_mps = positive("press_descent_speed", false);
-  press.force_increment_n = positive("press_force_increment", false);
-  press.crush_height_m = positive("crush_height", true);
+  press.reference_height_m = params.at("reference_height");
+  press.positioning_seconds = params.at("positioning_seconds");
+  press.descent_speed_mps = params.at("press_descent_speed");
+  press.force_increment_n = params.at("press_force_increment");
+  press.crush_height_m = params.at("crush_height");
   if (press.crush_height_m >= press.reference_height_m) {
     throw ConfigError("environment.crush_height: expected below reference_height (" +
                       std::to_string(press.reference_height_m) + " m), found " +

@@ -58,27 +58,6 @@ std::string Num(double value) {
   return out.str();
 }
 
-/// A non-negative integer parameter; ConfigError naming the key otherwise.
-int ReadInt(const TaskParams& params, const std::string& key, int lo, int hi) {
-  const double value = params.at(key);
-  if (value != std::floor(value) || value < lo || value > hi) {
-    throw ConfigError("environment." + key + ": expected an integer in [" + std::to_string(lo) +
-                      ", " + std::to_string(hi) + "], found " + Num(value));
-  }
-  return static_cast<int>(value);
-}
-
-/// A real parameter in [lo, hi] (or (lo, hi] when lo_open).
-double ReadReal(const TaskParams& params, const std::string& key, double lo, double hi,
-                bool lo_open) {
-  const double value = params.at(key);
-  if (value < lo || value > hi || (lo_open && value == lo)) {
-    throw ConfigError("environment." + key + ": expected a number in " + (lo_open ? "(" : "[") +
-                      Num(lo) + ", " + Num(hi) + "], found " + Num(value));
-  }
-  return value;
-}
-
 /// Throws ConfigError when 3N robots cannot be spawned 0.4 m apart within the disc.
 void CheckSpawnFits(int num_type_b, double spawn_radius_m) {
   const int robots = 3 * num_type_b;
@@ -89,8 +68,8 @@ void CheckSpawnFits(int num_type_b, double spawn_radius_m) {
     throw ConfigError(
         "environment.num_type_b_robots / environment.spawn_radius: " + std::to_string(robots) +
         " robots (num_type_b_robots " + std::to_string(num_type_b) + ") do not fit " +
-        Num(C::kMinSeparation) + " m apart in a spawn disc of radius " + Num(spawn_radius_m) +
-        " m (at most " + std::to_string(static_cast<int>(capacity)) +
+        ShownNumber(C::kMinSeparation) + " m apart in a spawn disc of radius " +
+        ShownNumber(spawn_radius_m) + " m (at most " + std::to_string(static_cast<int>(capacity)) +
         "); raise spawn_radius or lower num_type_b_robots");
   }
 }
@@ -124,32 +103,34 @@ double SphereDriveFactor(double command, double velocity, double max_speed) {
 std::vector<ParamSpec> WorldParamSpecs() {
   const WorldParams d;
   return {
-      {"num_type_b_robots", static_cast<double>(d.num_type_b_robots),
-       "N: sphere robots (type B); bar robots (type A) are 2N"},
-      {"spawn_radius", d.spawn_radius_m, "robots spawn uniformly over a disc of this radius (m)"},
-      {"timestep", d.timestep_s, "physics step (s)"},
-      {"frame_skip", static_cast<double>(d.frame_skip), "physics steps per control step"},
-      {"connect_distance", d.connect_distance_m,
-       "a bar tip this close to a sphere's surface connects to it (m)"},
-      {"connection_break_force", d.connection_break_force_n,
-       "a connection breaks when its constraint force exceeds this (N)"},
-      {"sphere_max_speed", d.sphere_max_speed_mps,
-       "a sphere's drive fades linearly to zero force at this speed along its push (m/s)"},
-      {"scale_observations", 1.0,
-       "1: observations in the documented units (O(1)); 0: raw SI values"},
+      IntParam("num_type_b_robots", d.num_type_b_robots, 1, 64,
+               "N: sphere robots (type B); bar robots (type A) are 2N"),
+      RealParam("spawn_radius", d.spawn_radius_m, 0.0, 1000.0, "m",
+                "robots spawn uniformly over a disc of this radius"),
+      PositiveParam("timestep", d.timestep_s, 0.1, "s", "physics step"),
+      IntParam("frame_skip", d.frame_skip, 1, 1000, "physics steps per control step"),
+      RealParam("connect_distance", d.connect_distance_m, 0.0, 10.0, "m",
+                "a bar tip this close to a sphere's surface connects to it"),
+      PositiveParam("connection_break_force", d.connection_break_force_n, 1e9, "N",
+                    "a connection breaks when its constraint force exceeds this"),
+      PositiveParam("sphere_max_speed", d.sphere_max_speed_mps, 1000.0, "m/s",
+                    "a sphere's drive fades linearly to zero force at this speed along its push"),
+      FlagParam("scale_observations", true,
+                "1: observations in the documented units (O(1)); 0: raw SI values"),
   };
 }
 
 WorldParams ReadWorldParams(const TaskParams& params) {
+  // Each value in its declared range, then the cross-field rule.
+  CheckParamValues(WorldParamSpecs(), params);
   WorldParams world;
-  world.num_type_b_robots = ReadInt(params, "num_type_b_robots", 1, 64);
-  ReadInt(params, "scale_observations", 0, 1);  // applied by envs::MakeEnv
-  world.spawn_radius_m = ReadReal(params, "spawn_radius", 0.0, 1000.0, false);
-  world.timestep_s = ReadReal(params, "timestep", 0.0, 0.1, true);
-  world.frame_skip = ReadInt(params, "frame_skip", 1, 1000);
-  world.connect_distance_m = ReadReal(params, "connect_distance", 0.0, 10.0, false);
-  world.connection_break_force_n = ReadReal(params, "connection_break_force", 0.0, 1e9, true);
-  world.sphere_max_speed_mps = ReadReal(params, "sphere_max_speed", 0.0, 1000.0, true);
+  world.num_type_b_robots = ParamInt(params, "num_type_b_robots");
+  world.spawn_radius_m = params.at("spawn_radius");
+  world.timestep_s = params.at("timestep");
+  world.frame_skip = ParamInt(params, "frame_skip");
+  world.connect_distance_m = params.at("connect_distance");
+  world.connection_break_force_n = params.at("connection_break_force");
+  world.sphere_max_speed_mps = params.at("sphere_max_speed");
   CheckSpawnFits(world.num_type_b_robots, world.spawn_radius_m);
   return world;
 }

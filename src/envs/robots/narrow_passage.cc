@@ -346,20 +346,22 @@ std::vector<ParamSpec> NarrowPassageParamSpecs() {
   // The world's parameters, then the task's.
   const NarrowPassageParams d;
   std::vector<ParamSpec> specs = WorldParamSpecs();
-  specs.push_back({"num_passages", static_cast<double>(d.num_passages),
-                   "corridors in sequence (straight, turn, S-curve, zigzag in turn), 1-16"});
-  specs.push_back({"passage_width", d.passage_width_m, "corridor width at difficulty 0 (m)"});
-  specs.push_back({"passage_difficulty", d.passage_difficulty,
-                   "0-1: the corridor width is passage_width × (1 − 0.6 × difficulty)"});
+  specs.push_back(IntParam("num_passages", d.num_passages, 1, 16,
+                           "corridors in sequence (straight, turn, S-curve, zigzag in turn)"));
+  specs.push_back(PositiveParam("passage_width", d.passage_width_m, 10.0, "m",
+                                "corridor width at difficulty 0"));
+  specs.push_back(RealParam("passage_difficulty", d.passage_difficulty, 0.0, 1.0, "",
+                            "the corridor width is passage_width × (1 − 0.6 × difficulty)"));
   return specs;
 }
 
 std::unique_ptr<Env> MakeNarrowPassage(const TaskParams& params, int /*max_episode_steps*/) {
   // Each value in range, and the effective width wide enough for every robot.
+  CheckParamValues(NarrowPassageParamSpecs(), params);
   NarrowPassageParams task;
-  task.num_passages = ReadTaskInt(params, "num_passages", 1, 16);
-  task.passage_width_m = ReadTaskReal(params, "passage_width", 0.0, 10.0, true);
-  task.passage_difficulty = ReadTaskReal(params, "passage_difficulty", 0.0, 1.0, false);
+  task.num_passages = ParamInt(params, "num_passages");
+  task.passage_width_m = params.at("passage_width");
+  task.passage_difficulty = params.at("passage_difficulty");
   const double width =
       task.passage_width_m * (1.0 - NarrowPassage::kWidthReduction * task.passage_difficulty);
   if (width < NarrowPassage::kMinWidth) {

@@ -49,25 +49,6 @@ bool SimulateAndDetectContact(MultiRobotWorld& world, const std::vector<uint8_t>
   return touched || RobotTouches(world, scenery);
 }
 
-double ReadTaskReal(const TaskParams& params, const std::string& key, double lo, double hi,
-                    bool lo_open) {
-  const double value = params.at(key);
-  if (value < lo || value > hi || (lo_open && value == lo)) {
-    throw ConfigError("environment." + key + ": expected a number in " + (lo_open ? "(" : "[") +
-                      MjcfNumber(lo) + ", " + MjcfNumber(hi) + "], found " + MjcfNumber(value));
-  }
-  return value;
-}
-
-int ReadTaskInt(const TaskParams& params, const std::string& key, int lo, int hi) {
-  const double value = params.at(key);
-  if (value != std::floor(value) || value < lo || value > hi) {
-    throw ConfigError("environment." + key + ": expected an integer in [" + std::to_string(lo) +
-                      ", " + std::to_string(hi) + "], found " + MjcfNumber(value));
-  }
-  return static_cast<int>(value);
-}
-
 std::string MjcfNumber(double value) {
   std::ostringstream out;
   out.precision(17);

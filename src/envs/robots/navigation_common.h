@@ -32,14 +32,6 @@ bool RobotTouches(const MultiRobotWorld& world, const std::vector<uint8_t>& scen
 /// physics steps held a robot–scenery contact (see RobotTouches).
 bool SimulateAndDetectContact(MultiRobotWorld& world, const std::vector<uint8_t>& scenery);
 
-/// A real task parameter in [lo, hi] (or (lo, hi] when lo_open); ConfigError naming
-/// `environment.<key>` otherwise.
-double ReadTaskReal(const TaskParams& params, const std::string& key, double lo, double hi,
-                    bool lo_open);
-
-/// An integer task parameter in [lo, hi]; ConfigError naming `environment.<key>` otherwise.
-int ReadTaskInt(const TaskParams& params, const std::string& key, int lo, int hi);
-
 /// A double as MJCF text (round-trips exactly).
 std::string MjcfNumber(double value);
 

@@ -15,7 +15,6 @@ namespace rlpipe::envs::robots {
 using object_tasks::AppendBounds;
 using object_tasks::FindFreeBody;
 using object_tasks::MjcfNumber;
-using object_tasks::ReadTaskReal;
 using object_tasks::SetFreeBodyPose;
 namespace {
 
@@ -282,15 +281,16 @@ void ObjectDisplacement::Observe(std::span<float> obs) const {
 
 std::vector<ParamSpec> ObjectDisplacementParamSpecs() {
   std::vector<ParamSpec> specs = WorldParamSpecs();
-  specs.push_back({"max_object_distance", ObjectDisplacementParams{}.max_object_distance_m,
-                   "farthest object placement beyond the spawn disc's edge (m, 2-100)"});
+  specs.push_back(RealParam("max_object_distance", ObjectDisplacementParams{}.max_object_distance_m,
+                            ObjectDisplacement::kMinObjectDistance, 100.0, "m",
+                            "farthest object placement beyond the spawn disc's edge"));
   return specs;
 }
 
 std::unique_ptr<Env> MakeObjectDisplacement(const TaskParams& params, int max_episode_steps) {
+  CheckParamValues(ObjectDisplacementParamSpecs(), params);
   ObjectDisplacementParams task;
-  task.max_object_distance_m =
-      ReadTaskReal(params, "max_object_distance", ObjectDisplacement::kMinObjectDistance, 100.0);
+  task.max_object_distance_m = params.at("max_object_distance");
   return std::make_unique<ObjectDisplacement>(ReadWorldParams(params), task, max_episode_steps);
 }
 

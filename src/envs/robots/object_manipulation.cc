@@ -16,10 +16,7 @@ using object_tasks::AppendBounds;
 using object_tasks::FindFreeBody;
 using object_tasks::FreeBodyInertials;
 using object_tasks::MjcfNumber;
-using object_tasks::ReadTaskInt;
-using object_tasks::ReadTaskReal;
 using object_tasks::SetFreeBodyPose;
-using object_tasks::ShownNumber;
 namespace {
 
 /// Contact buffer room per object (a box resting on the floor makes 4, more when pushed).
@@ -275,19 +272,20 @@ void ObjectManipulation::Observe(std::span<float> obs) const {
 std::vector<ParamSpec> ObjectManipulationParamSpecs() {
   const ObjectManipulationParams d;
   std::vector<ParamSpec> specs = WorldParamSpecs();
-  specs.push_back({"num_objects", static_cast<double>(d.num_objects),
-                   "objects to push into their target circles (integer 1-8)"});
-  specs.push_back({"arena_size", d.arena_size_m,
-                   "side of the square arena (m, at least 2 × (spawn_radius + 3), at most 200)"});
+  specs.push_back(
+      IntParam("num_objects", d.num_objects, 1, 8, "objects to push into their target circles"));
+  specs.push_back(RealParam("arena_size", d.arena_size_m, 1.0, 200.0, "m",
+                            "side of the square arena; at least 2 × (spawn_radius + 3)"));
   return specs;
 }
 
 std::unique_ptr<Env> MakeObjectManipulation(const TaskParams& params, int max_episode_steps) {
   // The arena must leave room for objects between the spawn disc and its edge.
+  CheckParamValues(ObjectManipulationParamSpecs(), params);
   const WorldParams world = ReadWorldParams(params);
   ObjectManipulationParams task;
-  task.num_objects = ReadTaskInt(params, "num_objects", 1, 8);
-  task.arena_size_m = ReadTaskReal(params, "arena_size", 1.0, 200.0);
+  task.num_objects = ParamInt(params, "num_objects");
+  task.arena_size_m = params.at("arena_size");
   const double min_arena = 2.0 * (world.spawn_radius_m + 3.0);
   if (task.arena_size_m < min_arena) {
     throw ConfigError("environment.arena_size: expected at least 2 × (spawn_radius + 3) = " +

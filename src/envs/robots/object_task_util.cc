@@ -8,31 +8,6 @@
 
 namespace rlpipe::envs::robots::object_tasks {
 
-double ReadTaskReal(const TaskParams& params, const std::string& key, double lo, double hi) {
-  const double value = params.at(key);
-  if (!(value >= lo && value <= hi)) {
-    throw ConfigError("environment." + key + ": expected a number in [" + ShownNumber(lo) + ", " +
-                      ShownNumber(hi) + "], found " + ShownNumber(value));
-  }
-  return value;
-}
-
-int ReadTaskInt(const TaskParams& params, const std::string& key, int lo, int hi) {
-  const double value = params.at(key);
-  if (value != std::floor(value) || value < lo || value > hi) {
-    throw ConfigError("environment." + key + ": expected an integer in [" + std::to_string(lo) +
-                      ", " + std::to_string(hi) + "], found " + ShownNumber(value));
-  }
-  return static_cast<int>(value);
-}
-
-std::string ShownNumber(double value) {
-  std::ostringstream out;
-  out.precision(12);
-  out << value;
-  return out.str();
-}
-
 std::string MjcfNumber(double value) {
   std::ostringstream out;
   out.precision(17);

@@ -10,20 +10,10 @@
 #include <vector>
 
 #include "core/byte_stream.h"
-
 #include "envs/env.h"
 #include "envs/registry.h"
 
 namespace rlpipe::envs::robots::object_tasks {
-
-/// A real task parameter in [lo, hi]; throws ConfigError naming `environment.<key>` otherwise.
-double ReadTaskReal(const TaskParams& params, const std::string& key, double lo, double hi);
-
-/// An integer task parameter in [lo, hi]; throws ConfigError naming `environment.<key>` otherwise.
-int ReadTaskInt(const TaskParams& params, const std::string& key, int lo, int hi);
-
-/// A number as people write it, for error messages (0.1, not 0.10000000000000001).
-std::string ShownNumber(double value);
 
 /// A double as MJCF text (round-trips exactly).
 std::string MjcfNumber(double value);

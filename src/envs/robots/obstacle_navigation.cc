@@ -342,21 +342,23 @@ std::vector<ParamSpec> ObstacleNavigationParamSpecs() {
   // The world's parameters, then the task's.
   const ObstacleNavigationParams d;
   std::vector<ParamSpec> specs = WorldParamSpecs();
-  specs.push_back({"num_obstacles", static_cast<double>(d.num_obstacles),
-                   "static obstacles per episode (walls, boxes, cylinders in turn), 0-64"});
-  specs.push_back({"arena_size", d.arena_size_m,
-                   "side of the square arena centred on the spawn disc (m); leaving it ends the "
-                   "episode"});
-  specs.push_back({"target_radius", d.target_radius_m,
-                   "a robot centre this close (horizontally) reaches the target (m)"});
+  specs.push_back(IntParam("num_obstacles", d.num_obstacles, 0, 64,
+                           "static obstacles per episode (walls, boxes, cylinders in turn)"));
+  specs.push_back(PositiveParam("arena_size", d.arena_size_m, 1000.0, "m",
+                                "side of the square arena centred on the spawn disc, at least 2 × "
+                                "(spawn_radius + 0.6 + 2 × target_radius); leaving it ends the "
+                                "episode"));
+  specs.push_back(PositiveParam("target_radius", d.target_radius_m, 100.0, "m",
+                                "a robot centre this close (horizontally) reaches the target"));
   return specs;
 }
 
 std::unique_ptr<Env> MakeObstacleNavigation(const TaskParams& params, int /*max_episode_steps*/) {
+  CheckParamValues(ObstacleNavigationParamSpecs(), params);
   ObstacleNavigationParams task;
-  task.num_obstacles = ReadTaskInt(params, "num_obstacles", 0, 64);
-  task.arena_size_m = ReadTaskReal(params, "arena_size", 0.0, 1000.0, true);
-  task.target_radius_m = ReadTaskReal(params, "target_radius", 0.0, 100.0, true);
+  task.num_obstacles = ParamInt(params, "num_obstacles");
+  task.arena_size_m = params.at("arena_size");
+  task.target_radius_m = params.at("target_radius");
   return std::make_unique<ObstacleNavigation>(ReadWorldParams(params), task);
 }
 

@@ -14,8 +14,6 @@ namespace rlpipe::envs::robots {
 using object_tasks::AppendBounds;
 using object_tasks::GeomLayout;
 using object_tasks::MjcfNumber;
-using object_tasks::ReadTaskInt;
-using object_tasks::ReadTaskReal;
 namespace {
 
 /// Geom group of the course boxes (terrain probes see only it) and of unused pool boxes.
@@ -339,20 +337,21 @@ void TerrainTraversal::Observe(std::span<float> obs) const {
 std::vector<ParamSpec> TerrainTraversalParamSpecs() {
   const TerrainParams d;
   std::vector<ParamSpec> specs = WorldParamSpecs();
-  specs.push_back({"terrain_difficulty", d.difficulty,
-                   "0 (gentle) to 1 (hard): feature heights, slopes and gap widths"});
-  specs.push_back({"target_distance", d.target_distance_m,
-                   "course length from the start platform's edge to the finish line (m, 5-200)"});
-  specs.push_back({"stuck_steps", static_cast<double>(d.stuck_steps),
-                   "control steps without centre progress that end the episode (integer >= 1)"});
+  specs.push_back(RealParam("terrain_difficulty", d.difficulty, 0.0, 1.0, "",
+                            "0 (gentle) to 1 (hard): feature heights, slopes and gap widths"));
+  specs.push_back(RealParam("target_distance", d.target_distance_m, 5.0, 200.0, "m",
+                            "course length from the start platform's edge to the finish line"));
+  specs.push_back(IntParam("stuck_steps", d.stuck_steps, 1, 1000000,
+                           "control steps without centre progress that end the episode"));
   return specs;
 }
 
 std::unique_ptr<Env> MakeTerrainTraversal(const TaskParams& params, int max_episode_steps) {
+  CheckParamValues(TerrainTraversalParamSpecs(), params);
   TerrainParams task;
-  task.difficulty = ReadTaskReal(params, "terrain_difficulty", 0.0, 1.0);
-  task.target_distance_m = ReadTaskReal(params, "target_distance", 5.0, 200.0);
-  task.stuck_steps = ReadTaskInt(params, "stuck_steps", 1, 1000000);
+  task.difficulty = params.at("terrain_difficulty");
+  task.target_distance_m = params.at("target_distance");
+  task.stuck_steps = ParamInt(params, "stuck_steps");
   return std::make_unique<TerrainTraversal>(ReadWorldParams(params), task, max_episode_steps);
 }
 
