@@ -18,6 +18,7 @@
 #include "checkpoint/checkpoint.h"
 #include "config/tree.h"
 #include "nn/mlp_actor_critic.h"
+#include "nn/threads.h"
 
 namespace {
 
@@ -43,7 +44,7 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--dir", dir, "scratch folder");
   CLI11_PARSE(app, argc, argv);
-  torch::set_num_threads(1);
+  rlpipe::nn::SetIntraOpThreads(1);
   fs::create_directories(dir);
 
   // A PPO MlpPolicy with [256, 256] policy and value networks, after one Adam step.

@@ -30,6 +30,7 @@
 #include "core/seed.h"
 #include "envs/env.h"
 #include "nn/diag_gaussian.h"
+#include "nn/threads.h"
 
 namespace {
 
@@ -215,7 +216,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    torch::set_num_threads(options.torch_threads);
+    rlpipe::nn::SetIntraOpThreads(options.torch_threads);
     const rlpipe::config::ExperimentConfig config = BenchConfig(options);
     const rlpipe::envs::EnvSpec spec = rlpipe::envs::MakeEnv(config.environment)->Spec();
 

@@ -38,6 +38,7 @@
 #include "core/error.h"
 #include "core/seed.h"
 #include "envs/env.h"
+#include "nn/threads.h"
 
 namespace {
 
@@ -163,7 +164,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    torch::set_num_threads(1);
+    rlpipe::nn::SetIntraOpThreads(1);
     rlpipe::config::Tree tree = rlpipe::config::LoadYamlFile(options.config);
     for (const std::string& set : options.sets) {
       const size_t eq = set.find('=');

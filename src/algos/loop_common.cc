@@ -16,6 +16,7 @@
 #include "config/tree.h"
 #include "core/error.h"
 #include "core/seed.h"
+#include "nn/threads.h"
 
 namespace rlpipe::algos {
 namespace {
@@ -152,7 +153,7 @@ void PrepareSession(const TrainingRequest& request, const LoopOptions& options) 
           training.log_interval);
   require(options.torch_threads >= 1, "torch threads: expected >= 1", options.torch_threads);
   require(options.env_threads >= 1, "env threads: expected >= 1", options.env_threads);
-  torch::set_num_threads(options.torch_threads);
+  nn::SetIntraOpThreads(options.torch_threads);
 }
 
 double ScheduledLearningRate(const config::AgentConfig& agent, int64_t timesteps,
@@ -356,8 +357,8 @@ void LoopCommon::RestoreState(ByteReader& reader) {
   collect_seconds_ = reader.Get<double>();
   update_seconds_ = reader.Get<double>();
   TimeSplit& split = result_.time_split;
-  for (double* seconds : {&split.env_step_seconds, &split.inference_seconds,
-                          &split.buffer_seconds, &split.update_seconds}) {
+  for (double* seconds : {&split.env_step_seconds, &split.inference_seconds, &split.buffer_seconds,
+                          &split.update_seconds}) {
     *seconds = reader.Get<double>();
   }
   start_ = Clock::now();
@@ -450,9 +451,8 @@ void LoopCommon::PruneCheckpoints() {
 
 LoopCommon::Evaluation LoopCommon::Evaluate() {
   // Deterministic episodes with the same derived seeds every time (algos/evaluation.h).
-  const std::vector<EpisodeOutcome> episodes =
-      RunEvaluationEpisodes(*eval_env_, act_, normalizer_, request_.seed, 0,
-                            request_.config.training.eval_episodes);
+  const std::vector<EpisodeOutcome> episodes = RunEvaluationEpisodes(
+      *eval_env_, act_, normalizer_, request_.seed, 0, request_.config.training.eval_episodes);
   // Population statistics, as SB3's evaluate_policy (np.mean, np.std).
   const EvaluationSummary summary = Summarize(episodes);
   return {summary.mean_return, summary.std_return, summary.mean_length};

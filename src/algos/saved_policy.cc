@@ -12,6 +12,7 @@
 #include "core/seed.h"
 #include "nn/actor_critic.h"
 #include "nn/diag_gaussian.h"
+#include "nn/threads.h"
 
 namespace rlpipe::algos {
 
@@ -46,7 +47,7 @@ SavedPolicy::SavedPolicy(const std::filesystem::path& model_path,
                          const config::ExperimentConfig& config, const envs::EnvSpec& spec)
     : impl_(std::make_unique<Impl>(config, spec)) {
   // The training loops' setup: one intra-op thread (the evaluations they record used one).
-  torch::set_num_threads(kDefaultTorchThreads);
+  nn::SetIntraOpThreads(kDefaultTorchThreads);
   const uint64_t init_seed = DeriveSeed(config.training.seed.value_or(0), "init");
   torch::nn::Module* module = nullptr;
   switch (config.agent.algorithm) {

@@ -1,0 +1,298 @@
+// The cost of one SAC / TD3 gradient step against its roofline, on one thread.
+//
+// The step: batch 256, [256, 256] actor and twin critics, SB3's defaults, replay sampling
+// included (the loop's Train() does Sample + TrainStep). The roofline: the matrix products an
+// ideal implementation of the same step must do (forward, input gradients where they are needed,
+// weight gradients of the trained network only), each run bare with at::addmm_out / at::mm_out on
+// preallocated operands of the same shapes, in this process. Reference and candidate alternate in
+// blocks; the medians and their ratio are printed (issue 18: target <= 1.35x).
+//
+// Then the end-to-end rate: SAC and TD3 on pendulum (SB3 defaults, one env, 3000 steps, no
+// evaluation), env-steps/s of the whole training call.
+#include <torch/torch.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "algos/off_policy_update.h"
+#include "algos/replay_buffer.h"
+#include "algos/train.h"
+#include "config/experiment_config.h"
+#include "core/error.h"
+#include "nn/diag_gaussian.h"
+#include "nn/threads.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using rlpipe::config::Algorithm;
+using Clock = std::chrono::steady_clock;
+
+struct BenchOptions {
+  std::string algorithm = "both";  // sac, td3 or both
+  int obs_dim = 3;                 // pendulum
+  int act_dim = 1;
+  int64_t batch = 256;
+  int reps = 7;        // alternating blocks of reference and candidate
+  int steps = 100;     // gradient steps (and bare GEMM rounds) per block
+  int64_t e2e = 3000;  // end-to-end pendulum steps (0: skip)
+  int threads = 1;     // torch intra-op threads
+  fs::path out = fs::temp_directory_path() / "rlpipe_bench_off_policy_step";
+};
+
+/// One product of a Linear(in → out) on a batch of B rows, as autograd runs it.
+enum class Op { kForward, kGradInput, kGradWeight };
+struct Gemm {
+  int in = 0;
+  int out = 0;
+  Op op = Op::kForward;
+};
+
+/// A fully connected network's layer sizes: in → hidden... → out.
+std::vector<std::pair<int, int>> Layers(int in, const std::vector<int>& hidden, int out) {
+  std::vector<std::pair<int, int>> layers;
+  int width = in;
+  for (int h : hidden) {
+    layers.emplace_back(width, h);
+    width = h;
+  }
+  layers.emplace_back(width, out);
+  return layers;
+}
+
+void Forward(std::vector<Gemm>& g, const std::vector<std::pair<int, int>>& net) {
+  for (auto [in, out] : net) g.push_back({in, out, Op::kForward});
+}
+// Backward through `net` from its output: weight gradients when `weights`, input gradients of
+// every layer but the first unless `to_input`.
+void Backward(std::vector<Gemm>& g, const std::vector<std::pair<int, int>>& net, bool weights,
+              bool to_input) {
+  for (size_t i = net.size(); i-- > 0;) {
+    if (weights) g.push_back({net[i].first, net[i].second, Op::kGradWeight});
+    if (i > 0 || to_input) g.push_back({net[i].first, net[i].second, Op::kGradInput});
+  }
+}
+
+/// The products of one ideal gradient step (TD3: two steps, one with the delayed actor step).
+std::vector<Gemm> StepGemms(Algorithm algorithm, const BenchOptions& o,
+                            const std::vector<int>& hidden, int* steps_covered) {
+  std::vector<Gemm> g;
+  const auto critic = Layers(o.obs_dim + o.act_dim, hidden, 1);
+  if (algorithm == Algorithm::kSac) {
+    // The actor's trunk and its two heads (mu, log_std) as separate products, as SB3's.
+    const auto trunk = Layers(o.obs_dim, {hidden.begin(), hidden.end() - 1}, hidden.back());
+    const std::vector<std::pair<int, int>> head{{hidden.back(), o.act_dim}};
+    for (int pass = 0; pass < 2; ++pass) {  // actor(s) with gradients, actor(s') without
+      Forward(g, trunk);
+      Forward(g, head);
+      Forward(g, head);
+    }
+    for (int k = 0; k < 2; ++k) Forward(g, critic);  // target critics at (s', a')
+    for (int k = 0; k < 2; ++k) {                    // critic loss: forward, backward
+      Forward(g, critic);
+      Backward(g, critic, /*weights=*/true, /*to_input=*/false);
+    }
+    for (int k = 0; k < 2; ++k) {  // actor loss through the critics to ã (no critic weights)
+      Forward(g, critic);
+      Backward(g, critic, /*weights=*/false, /*to_input=*/true);
+    }
+    Backward(g, head, true, true);  // actor: both heads, then the trunk
+    Backward(g, head, true, true);
+    Backward(g, trunk, true, false);
+    *steps_covered = 1;
+  } else {
+    const auto actor = Layers(o.obs_dim, hidden, o.act_dim);
+    for (int step = 0; step < 2; ++step) {
+      Forward(g, actor);                               // target actor at s'
+      for (int k = 0; k < 2; ++k) Forward(g, critic);  // target critics
+      for (int k = 0; k < 2; ++k) {
+        Forward(g, critic);
+        Backward(g, critic, true, false);
+      }
+    }
+    // The delayed actor step (policy_delay 2): μ(s), Q_0(s, μ(s)), back to the actor's weights.
+    Forward(g, actor);
+    Forward(g, critic);
+    Backward(g, critic, false, true);
+    Backward(g, actor, true, false);
+    *steps_covered = 2;
+  }
+  return g;
+}
+
+/// The products with their operands preallocated; Run() does them all once.
+class BareGemms {
+ public:
+  BareGemms(const std::vector<Gemm>& gemms, int64_t batch) {
+    for (const Gemm& gemm : gemms) {
+      Operands o;
+      o.op = gemm.op;
+      const int64_t in = gemm.in, out = gemm.out;
+      switch (gemm.op) {
+        case Op::kForward:  // [B, in] · [out, in]ᵀ + b → [B, out]
+          o.a = torch::randn({batch, in});
+          o.b = torch::randn({out, in});
+          o.bias = torch::randn({out});
+          o.c = torch::empty({batch, out});
+          break;
+        case Op::kGradInput:  // [B, out] · [out, in] → [B, in]
+          o.a = torch::randn({batch, out});
+          o.b = torch::randn({out, in});
+          o.c = torch::empty({batch, in});
+          break;
+        case Op::kGradWeight:  // [B, out]ᵀ · [B, in] → [out, in]
+          o.a = torch::randn({batch, out});
+          o.b = torch::randn({batch, in});
+          o.c = torch::empty({out, in});
+          break;
+      }
+      operands_.push_back(o);
+      flops_ += 2.0 * static_cast<double>(batch * in * out);
+    }
+  }
+  void Run() {
+    for (Operands& o : operands_) {
+      switch (o.op) {
+        case Op::kForward:
+          at::addmm_out(o.c, o.bias, o.a, o.b.t());
+          break;
+        case Op::kGradInput:
+          at::mm_out(o.c, o.a, o.b);
+          break;
+        case Op::kGradWeight:
+          at::mm_out(o.c, o.a.t(), o.b);
+          break;
+      }
+    }
+  }
+  double flops() const { return flops_; }
+  size_t size() const { return operands_.size(); }
+
+ private:
+  struct Operands {
+    Op op;
+    torch::Tensor a, b, bias, c;
+  };
+  std::vector<Operands> operands_;
+  double flops_ = 0.0;
+};
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+template <typename F>
+double SecondsPer(int n, F&& f) {
+  const Clock::time_point start = Clock::now();
+  for (int i = 0; i < n; ++i) f();
+  return std::chrono::duration<double>(Clock::now() - start).count() / n;
+}
+
+// One algorithm's step against its bare products.
+void StepVsRoofline(Algorithm algorithm, const BenchOptions& o) {
+  rlpipe::config::AgentConfig agent = rlpipe::config::DefaultAgentConfig(algorithm);
+  const rlpipe::config::NetworkConfig network = rlpipe::config::DefaultNetworkConfig(algorithm);
+  agent.batch_size = o.batch;
+  auto algo = rlpipe::algos::MakeOffPolicyAlgorithm(agent, network, {o.obs_dim, o.act_dim}, 1);
+
+  // A replay buffer of random transitions (the values do not change the cost).
+  const int64_t rows = 10000;
+  rlpipe::algos::ReplayBuffer buffer(rows, o.obs_dim, o.act_dim);
+  torch::Tensor obs = torch::randn({rows, o.obs_dim});
+  torch::Tensor next = torch::randn({rows, o.obs_dim});
+  torch::Tensor act = torch::rand({rows, o.act_dim}) * 2 - 1;
+  torch::Tensor rew = torch::randn({rows});
+  std::vector<uint8_t> term(rows, 0);
+  buffer.Add({obs.data_ptr<float>(), static_cast<size_t>(obs.numel())},
+             {next.data_ptr<float>(), static_cast<size_t>(next.numel())},
+             {act.data_ptr<float>(), static_cast<size_t>(act.numel())},
+             {rew.data_ptr<float>(), static_cast<size_t>(rew.numel())}, term);
+  torch::Generator generator = rlpipe::nn::MakeGenerator(7);
+
+  int steps_covered = 1;
+  BareGemms bare(StepGemms(algorithm, o, network.qf_layers, &steps_covered), o.batch);
+  int64_t t = 0;
+  auto step = [&] {
+    rlpipe::algos::ReplayBatch batch = buffer.Sample(o.batch, generator);
+    algo->TrainStep(batch, generator, ++t);
+  };
+
+  // Warm up both, then alternate blocks.
+  for (int i = 0; i < 10; ++i) step();
+  for (int i = 0; i < 3; ++i) bare.Run();
+  std::vector<double> step_s, bare_s;
+  const int rounds = std::max(1, o.steps / steps_covered);
+  for (int r = 0; r < o.reps; ++r) {
+    bare_s.push_back(SecondsPer(rounds, [&] { bare.Run(); }) / steps_covered);
+    step_s.push_back(SecondsPer(rounds * steps_covered, step));
+  }
+  const double s = Median(step_s), b = Median(bare_s);
+  const double flops = bare.flops() / steps_covered;
+  std::printf(
+      "%s: gradient step %.3f ms (%.0f steps/s)  bare GEMMs %.3f ms (%zu products per %d step%s, "
+      "%.1f MFLOP/step, %.1f GFLOP/s)  ratio %.2fx\n",
+      rlpipe::config::ToString(algorithm).c_str(), 1e3 * s, 1.0 / s, 1e3 * b, bare.size(),
+      steps_covered, steps_covered > 1 ? "s" : "", flops / 1e6, flops / b / 1e9, s / b);
+  std::fflush(stdout);
+}
+
+// SB3's defaults on pendulum, one env, no evaluation: env-steps/s of the whole Train call.
+void EndToEnd(Algorithm algorithm, const BenchOptions& o) {
+  rlpipe::algos::TrainingRequest request;
+  rlpipe::config::ExperimentConfig& c = request.config;
+  c.environment.name = "pendulum";
+  c.agent = rlpipe::config::DefaultAgentConfig(algorithm);
+  c.network = rlpipe::config::DefaultNetworkConfig(algorithm);
+  c.training.total_timesteps = o.e2e;
+  c.training.eval_freq = 0;
+  c.training.log_interval = 1000000;
+  request.seed = 1;
+  request.models_dir = o.out / rlpipe::config::ToString(algorithm);
+  const rlpipe::algos::TrainingResult result = rlpipe::algos::Train(request);
+  std::printf("%s pendulum end to end: %lld steps in %.2f s = %.1f env-steps/s (update %.0f%%)\n",
+              rlpipe::config::ToString(algorithm).c_str(), static_cast<long long>(result.timesteps),
+              result.wall_seconds, static_cast<double>(result.timesteps) / result.wall_seconds,
+              100.0 * result.update_seconds / result.wall_seconds);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  BenchOptions o;
+  CLI::App app{"SAC / TD3 gradient step against its bare GEMMs, and pendulum steps/s"};
+  app.add_option("--algorithm", o.algorithm, "sac, td3 or both");
+  app.add_option("--obs-dim", o.obs_dim, "observation size (pendulum: 3)");
+  app.add_option("--act-dim", o.act_dim, "action size (pendulum: 1)");
+  app.add_option("--batch", o.batch, "batch size");
+  app.add_option("--reps", o.reps, "alternating blocks of reference and step");
+  app.add_option("--steps", o.steps, "gradient steps per block");
+  app.add_option("--e2e-steps", o.e2e, "end-to-end pendulum steps (0: skip)");
+  app.add_option("--threads", o.threads, "torch intra-op threads");
+  app.add_option("--out", o.out, "folder for the end-to-end runs' models");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    rlpipe::nn::SetIntraOpThreads(o.threads);
+    std::vector<Algorithm> algorithms;
+    if (o.algorithm != "td3") algorithms.push_back(Algorithm::kSac);
+    if (o.algorithm != "sac") algorithms.push_back(Algorithm::kTd3);
+    std::printf("batch %lld, obs %d, act %d, %d torch thread(s), median of %d blocks of %d\n",
+                static_cast<long long>(o.batch), o.obs_dim, o.act_dim, o.threads, o.reps, o.steps);
+    for (Algorithm a : algorithms) StepVsRoofline(a, o);
+    if (o.e2e > 0) {
+      for (Algorithm a : algorithms) EndToEnd(a, o);
+    }
+    return 0;
+  } catch (const rlpipe::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  }
+}
