@@ -354,17 +354,15 @@ std::unique_ptr<OffPolicyAlgorithm> MakeOffPolicyAlgorithm(const config::AgentCo
                     config::ToString(agent.algorithm));
 }
 
-void PolyakUpdate(torch::nn::Module& source, torch::nn::Module& target, double tau) {
-  torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> from = source.parameters();
-  std::vector<torch::Tensor> to = target.parameters();
-  if (from.size() != to.size()) {
-    throw TrainingError("PolyakUpdate: expected modules of the same structure, found " +
-                        std::to_string(from.size()) + " and " + std::to_string(to.size()) +
-                        " parameters");
+void PolyakUpdate(const nn::FlatParameters& source, nn::FlatParameters& target, double tau) {
+  if (source.data().numel() != target.data().numel()) {
+    throw TrainingError("PolyakUpdate: expected networks of the same structure, found " +
+                        std::to_string(source.data().numel()) + " and " +
+                        std::to_string(target.data().numel()) + " parameters");
   }
-  // θ̄ ← (1 − τ) θ̄ + τ θ, in place.
-  for (size_t i = 0; i < from.size(); ++i) to[i].mul_(1.0 - tau).add_(from[i], tau);
+  // θ̄ ← (1 − τ) θ̄ + τ θ, in place over the whole buffer.
+  torch::NoGradGuard no_grad;
+  target.data().mul_(1.0 - tau).add_(source.data(), tau);
 }
 
 torch::Tensor TwinCriticLoss(const nn::TwinQValues& current, const torch::Tensor& target,

@@ -93,11 +93,13 @@ TEST(PolyakUpdateTest, MovesTargetsByTau) {
     for (auto& p : source->parameters()) p.fill_(1.0);
     for (auto& p : target->parameters()) p.fill_(0.0);
   }
-  PolyakUpdate(*source, *target, 0.1);
+  nn::FlatParameters source_flat(*source);
+  nn::FlatParameters target_flat(*target);
+  PolyakUpdate(source_flat, target_flat, 0.1);
   EXPECT_TRUE(torch::allclose(target->weight, torch::full({1, 2}, 0.1)));
-  PolyakUpdate(*source, *target, 0.1);
+  PolyakUpdate(source_flat, target_flat, 0.1);
   EXPECT_TRUE(torch::allclose(target->bias, torch::full({1}, 0.19)));
-  PolyakUpdate(*source, *target, 1.0);
+  PolyakUpdate(source_flat, target_flat, 1.0);
   EXPECT_TRUE(torch::allclose(target->weight, source->weight));
 }
 

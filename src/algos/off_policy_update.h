@@ -11,6 +11,7 @@
 #include "algos/replay_buffer.h"
 #include "checkpoint/checkpoint.h"
 #include "config/experiment_config.h"
+#include "nn/flat_parameters.h"
 #include "nn/off_policy_networks.h"
 
 namespace rlpipe::algos {
@@ -55,9 +56,9 @@ std::unique_ptr<OffPolicyAlgorithm> MakeOffPolicyAlgorithm(const config::AgentCo
                                                            const OffPolicyDims& dims,
                                                            uint64_t init_seed);
 
-/// Polyak averaging of every parameter pair (same structure):
+/// Polyak averaging of two flat parameter buffers of the same layout (two ops over the network):
 ///   θ_target ← (1 − τ) θ_target + τ θ.
-void PolyakUpdate(torch::nn::Module& source, torch::nn::Module& target, double tau);
+void PolyakUpdate(const nn::FlatParameters& source, nn::FlatParameters& target, double tau);
 
 /// The twin-critic regression loss scale · Σ_k mse(Q_k, y), y [B] (SAC uses scale ½, TD3 1).
 torch::Tensor TwinCriticLoss(const nn::TwinQValues& current, const torch::Tensor& target,

@@ -33,10 +33,11 @@ Sac::Sac(const config::AgentConfig& agent, const nn::OffPolicyPolicyOptions& opt
       policy_(options),
       target_entropy_(agent.target_entropy.value_or(-static_cast<double>(options.act_dim))),
       log_ent_coef_(torch::full({1}, std::log(agent.ent_coef), torch::kFloat32)),
-      actor_optimizer_(policy_->actor->parameters(),
-                       torch::optim::AdamOptions(agent.learning_rate)),
-      critic_optimizer_(policy_->critic->parameters(),
-                        torch::optim::AdamOptions(agent.learning_rate)) {
+      actor_params_(*policy_->actor),
+      critic_params_(*policy_->critic),
+      critic_target_params_(*policy_->critic_target),
+      actor_optimizer_(actor_params_, agent.learning_rate),
+      critic_optimizer_(critic_params_, agent.learning_rate) {
   // log α is learned only with ent_coef auto (initial value ent_coef, 1 for plain `auto`).
   if (agent_.ent_coef_auto) {
     log_ent_coef_.set_requires_grad(true);
@@ -48,8 +49,8 @@ Sac::Sac(const config::AgentConfig& agent, const nn::OffPolicyPolicyOptions& opt
 checkpoint::SaveOptions Sac::CheckpointOptions() const {
   // SB3's SAC: actor and critic optimizers; with automatic α also its optimizer and log α.
   checkpoint::SaveOptions options;
-  options.optimizers = {{checkpoint::kActorOptimizerMember, &actor_optimizer_},
-                        {checkpoint::kCriticOptimizerMember, &critic_optimizer_}};
+  options.optimizers = {{checkpoint::kActorOptimizerMember, &actor_optimizer_.AsTorchAdam()},
+                        {checkpoint::kCriticOptimizerMember, &critic_optimizer_.AsTorchAdam()}};
   if (ent_coef_optimizer_) {
     options.optimizers.push_back({checkpoint::kEntCoefOptimizerMember, &*ent_coef_optimizer_});
     options.pytorch_variables = {{"log_ent_coef", log_ent_coef_.detach().clone()}};
@@ -62,28 +63,28 @@ checkpoint::SaveOptions Sac::CheckpointOptions() const {
 double Sac::EntCoef() const { return std::exp(log_ent_coef_.item<double>()); }
 
 torch::Tensor Sac::ExploreAction(const torch::Tensor& obs, torch::Generator& generator) {
-  torch::NoGradGuard no_grad;
+  c10::InferenceMode inference;
   nn::SacActorOutput out = policy_->actor->forward(obs);
   return nn::SquashedGaussian(out.mean, out.log_std).Sample(generator).action;
 }
 
 torch::Tensor Sac::DeterministicAction(const torch::Tensor& obs) {
-  torch::NoGradGuard no_grad;
+  c10::InferenceMode inference;
   nn::SacActorOutput out = policy_->actor->forward(obs);
   return nn::SquashedGaussian(out.mean, out.log_std).Mode();
 }
 
 void Sac::SetLearningRate(double learning_rate) {
-  algos::SetLearningRate(actor_optimizer_, learning_rate);
-  algos::SetLearningRate(critic_optimizer_, learning_rate);
+  actor_optimizer_.SetLearningRate(learning_rate);
+  critic_optimizer_.SetLearningRate(learning_rate);
   if (ent_coef_optimizer_) algos::SetLearningRate(*ent_coef_optimizer_, learning_rate);
 }
 
 void Sac::SaveState(torch::serialize::OutputArchive& archive) const {
   // Each optimizer in its own nested archive, then log α.
   torch::serialize::OutputArchive actor, critic, ent_coef;
-  actor_optimizer_.save(actor);
-  critic_optimizer_.save(critic);
+  actor_optimizer_.Save(actor);
+  critic_optimizer_.Save(critic);
   archive.write("actor_optimizer", actor);
   archive.write("critic_optimizer", critic);
   if (ent_coef_optimizer_) {
@@ -97,8 +98,8 @@ void Sac::LoadState(torch::serialize::InputArchive& archive) {
   torch::serialize::InputArchive actor, critic, ent_coef;
   archive.read("actor_optimizer", actor);
   archive.read("critic_optimizer", critic);
-  actor_optimizer_.load(actor);
-  critic_optimizer_.load(critic);
+  actor_optimizer_.Load(actor);
+  critic_optimizer_.Load(critic);
   if (ent_coef_optimizer_) {
     archive.read("ent_coef_optimizer", ent_coef);
     ent_coef_optimizer_->load(ent_coef);
@@ -143,21 +144,26 @@ std::map<std::string, double> Sac::TrainStep(const ReplayBatch& batch, torch::Ge
   // Critic step on both Q networks.
   torch::Tensor critic_loss =
       TwinCriticLoss(policy_->critic->forward(batch.obs, batch.actions), target, 0.5);
-  critic_optimizer_.zero_grad();
+  critic_optimizer_.ZeroGrad();
   critic_loss.backward();
-  critic_optimizer_.step();
+  critic_optimizer_.Step();
   losses["train/critic_loss"] = critic_loss.item<double>();
 
-  // Actor step against the updated critic (its gradients are cleared before its next step).
-  torch::Tensor actor_loss =
-      SacActorLoss(pi.log_prob, policy_->critic->forward(batch.obs, pi.action), ent_coef);
-  actor_optimizer_.zero_grad();
-  actor_loss.backward();
-  actor_optimizer_.step();
+  // Actor step against the updated critics, differentiated through them to ã only (the critics'
+  // weights are frozen: no weight gradients that nothing would use).
+  torch::Tensor actor_loss;
+  {
+    nn::FrozenParameters frozen(critic_params_);
+    actor_loss =
+        SacActorLoss(pi.log_prob, policy_->critic->forward(batch.obs, pi.action), ent_coef);
+    actor_optimizer_.ZeroGrad();
+    actor_loss.backward();
+  }
+  actor_optimizer_.Step();
   losses["train/actor_loss"] = actor_loss.item<double>();
 
   // Target critics follow by Polyak averaging.
-  PolyakUpdate(*policy_->critic, *policy_->critic_target, agent_.tau);
+  PolyakUpdate(critic_params_, critic_target_params_, agent_.tau);
   CheckFinite("SAC", timesteps, losses);
   return losses;
 }

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "algos/flat_adam.h"
 #include "algos/off_policy_update.h"
 #include "config/experiment_config.h"
 #include "nn/off_policy_networks.h"
@@ -56,8 +57,12 @@ class Sac : public OffPolicyAlgorithm {
   nn::SacPolicy policy_;
   double target_entropy_;
   torch::Tensor log_ent_coef_;  // [1], trained when ent_coef is auto
-  torch::optim::Adam actor_optimizer_;
-  torch::optim::Adam critic_optimizer_;
+  // Each network's parameters in one buffer: Adam and Polyak averaging are a few vector ops.
+  nn::FlatParameters actor_params_;
+  nn::FlatParameters critic_params_;
+  nn::FlatParameters critic_target_params_;
+  FlatAdam actor_optimizer_;
+  FlatAdam critic_optimizer_;
   std::optional<torch::optim::Adam> ent_coef_optimizer_;
 };
 

@@ -23,15 +23,17 @@ torch::Tensor Td3ActorLoss(const torch::Tensor& q0) { return -q0.mean(); }
 Td3::Td3(const config::AgentConfig& agent, const nn::OffPolicyPolicyOptions& options)
     : agent_(agent),
       policy_(options),
-      actor_optimizer_(policy_->actor->parameters(),
-                       torch::optim::AdamOptions(agent.learning_rate)),
-      critic_optimizer_(policy_->critic->parameters(),
-                        torch::optim::AdamOptions(agent.learning_rate)) {}
+      actor_params_(*policy_->actor),
+      actor_target_params_(*policy_->actor_target),
+      critic_params_(*policy_->critic),
+      critic_target_params_(*policy_->critic_target),
+      actor_optimizer_(actor_params_, agent.learning_rate),
+      critic_optimizer_(critic_params_, agent.learning_rate) {}
 
 checkpoint::SaveOptions Td3::CheckpointOptions() const {
   checkpoint::SaveOptions options;
-  options.optimizers = {{checkpoint::kActorOptimizerMember, &actor_optimizer_},
-                        {checkpoint::kCriticOptimizerMember, &critic_optimizer_}};
+  options.optimizers = {{checkpoint::kActorOptimizerMember, &actor_optimizer_.AsTorchAdam()},
+                        {checkpoint::kCriticOptimizerMember, &critic_optimizer_.AsTorchAdam()}};
   return options;
 }
 
@@ -40,19 +42,19 @@ torch::Tensor Td3::ExploreAction(const torch::Tensor& obs, torch::Generator& /*g
 }
 
 torch::Tensor Td3::DeterministicAction(const torch::Tensor& obs) {
-  torch::NoGradGuard no_grad;
+  c10::InferenceMode inference;
   return policy_->actor->forward(obs);
 }
 
 void Td3::SetLearningRate(double learning_rate) {
-  algos::SetLearningRate(actor_optimizer_, learning_rate);
-  algos::SetLearningRate(critic_optimizer_, learning_rate);
+  actor_optimizer_.SetLearningRate(learning_rate);
+  critic_optimizer_.SetLearningRate(learning_rate);
 }
 
 void Td3::SaveState(torch::serialize::OutputArchive& archive) const {
   torch::serialize::OutputArchive actor, critic;
-  actor_optimizer_.save(actor);
-  critic_optimizer_.save(critic);
+  actor_optimizer_.Save(actor);
+  critic_optimizer_.Save(critic);
   archive.write("actor_optimizer", actor);
   archive.write("critic_optimizer", critic);
   WriteScalar(archive, "n_updates", static_cast<double>(n_updates_));
@@ -63,8 +65,8 @@ void Td3::LoadState(torch::serialize::InputArchive& archive) {
   torch::serialize::InputArchive actor, critic;
   archive.read("actor_optimizer", actor);
   archive.read("critic_optimizer", critic);
-  actor_optimizer_.load(actor);
-  critic_optimizer_.load(critic);
+  actor_optimizer_.Load(actor);
+  critic_optimizer_.Load(critic);
   n_updates_ = static_cast<int64_t>(ReadScalar(archive, "n_updates"));
   last_actor_loss_ = ReadScalar(archive, "last_actor_loss");
 }
@@ -89,21 +91,25 @@ std::map<std::string, double> Td3::TrainStep(const ReplayBatch& batch, torch::Ge
   // Critic step on both Q networks.
   torch::Tensor critic_loss =
       TwinCriticLoss(policy_->critic->forward(batch.obs, batch.actions), target, 1.0);
-  critic_optimizer_.zero_grad();
+  critic_optimizer_.ZeroGrad();
   critic_loss.backward();
-  critic_optimizer_.step();
+  critic_optimizer_.Step();
   losses["train/critic_loss"] = critic_loss.item<double>();
 
   // Delayed actor step, then both targets follow by Polyak averaging.
   if (n_updates_ % agent_.policy_delay == 0) {
-    torch::Tensor actor_loss =
-        Td3ActorLoss(policy_->critic->Q0(batch.obs, policy_->actor->forward(batch.obs)));
-    actor_optimizer_.zero_grad();
-    actor_loss.backward();
-    actor_optimizer_.step();
+    // Differentiated through Q_0 to the action only (the critics' weights are frozen).
+    torch::Tensor actor_loss;
+    {
+      nn::FrozenParameters frozen(critic_params_);
+      actor_loss = Td3ActorLoss(policy_->critic->Q0(batch.obs, policy_->actor->forward(batch.obs)));
+      actor_optimizer_.ZeroGrad();
+      actor_loss.backward();
+    }
+    actor_optimizer_.Step();
     last_actor_loss_ = actor_loss.item<double>();
-    PolyakUpdate(*policy_->critic, *policy_->critic_target, agent_.tau);
-    PolyakUpdate(*policy_->actor, *policy_->actor_target, agent_.tau);
+    PolyakUpdate(critic_params_, critic_target_params_, agent_.tau);
+    PolyakUpdate(actor_params_, actor_target_params_, agent_.tau);
   }
   losses["train/actor_loss"] = last_actor_loss_;
   CheckFinite("TD3", timesteps, losses);

@@ -13,6 +13,7 @@
 #include <map>
 #include <string>
 
+#include "algos/flat_adam.h"
 #include "algos/off_policy_update.h"
 #include "config/experiment_config.h"
 #include "nn/off_policy_networks.h"
@@ -46,8 +47,13 @@ class Td3 : public OffPolicyAlgorithm {
  private:
   config::AgentConfig agent_;
   nn::Td3Policy policy_;
-  torch::optim::Adam actor_optimizer_;
-  torch::optim::Adam critic_optimizer_;
+  // Each network's parameters in one buffer: Adam and Polyak averaging are a few vector ops.
+  nn::FlatParameters actor_params_;
+  nn::FlatParameters actor_target_params_;
+  nn::FlatParameters critic_params_;
+  nn::FlatParameters critic_target_params_;
+  FlatAdam actor_optimizer_;
+  FlatAdam critic_optimizer_;
   int64_t n_updates_ = 0;  // critic steps so far (the actor steps when divisible by policy_delay)
   double last_actor_loss_ = 0.0;
 };

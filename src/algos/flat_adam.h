@@ -1,0 +1,47 @@
+#pragma once
+/// Adam (Kingma & Ba 2015, algorithm 1, in PyTorch's form) on a network's flat parameter buffer:
+///   m ← β₁ m + (1 − β₁) g,   v ← β₂ v + (1 − β₂) g²,
+///   θ ← θ − lr / (1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
+/// as a handful of vector operations over the whole network (torch::optim::Adam runs them per
+/// tensor). The same arithmetic as torch.optim.Adam (no weight decay, no AMSGrad). For checkpoints
+/// the state is also shown as a torch::optim::Adam over the module's parameters, so SB3's
+/// per-parameter optimizer layout and the resume archive stay as they were.
+#include <torch/torch.h>
+
+#include <cstdint>
+
+#include "nn/flat_parameters.h"
+
+namespace rlpipe::algos {
+
+class FlatAdam {
+ public:
+  /// Adam over `params` (which must outlive it) with SB3's defaults β = (0.9, 0.999), ε = 1e-8.
+  FlatAdam(nn::FlatParameters& params, double learning_rate);
+
+  /// Gradients to zero (one operation).
+  void ZeroGrad() { params_.ZeroGrad(); }
+  /// One update from the gradients in params.grad().
+  void Step();
+  void SetLearningRate(double learning_rate);
+
+  /// The state as a torch::optim::Adam over the module's parameters (per-parameter exp_avg,
+  /// exp_avg_sq and step), refreshed on each call: what checkpoints write.
+  const torch::optim::Adam& AsTorchAdam() const;
+  /// Resume: the state as AsTorchAdam() saves it, and back.
+  void Save(torch::serialize::OutputArchive& archive) const;
+  void Load(torch::serialize::InputArchive& archive);
+
+ private:
+  nn::FlatParameters& params_;
+  double learning_rate_;
+  double beta1_ = 0.9;
+  double beta2_ = 0.999;
+  double eps_ = 1e-8;
+  int64_t step_ = 0;
+  torch::Tensor exp_avg_;            // [n]
+  torch::Tensor exp_avg_sq_;         // [n]
+  mutable torch::optim::Adam view_;  // per-parameter form of the state, for checkpoints
+};
+
+}  // namespace rlpipe::algos
