@@ -233,6 +233,7 @@ void StepVsRoofline(Algorithm algorithm, const BenchOptions& o) {
     bare_s.push_back(SecondsPer(rounds, [&] { bare.Run(); }) / steps_covered);
     step_s.push_back(SecondsPer(rounds * steps_covered, step));
   }
+  const double sample_s = SecondsPer(o.steps, [&] { buffer.Sample(o.batch, generator); });
   const double s = Median(step_s), b = Median(bare_s);
   const double flops = bare.flops() / steps_covered;
   std::printf(
@@ -240,6 +241,72 @@ void StepVsRoofline(Algorithm algorithm, const BenchOptions& o) {
       "%.1f MFLOP/step, %.1f GFLOP/s)  ratio %.2fx\n",
       rlpipe::config::ToString(algorithm).c_str(), 1e3 * s, 1.0 / s, 1e3 * b, bare.size(),
       steps_covered, steps_covered > 1 ? "s" : "", flops / 1e6, flops / b / 1e9, s / b);
+  std::printf("%s: of the step, replay sampling %.1f us (%.1f%%)\n",
+              rlpipe::config::ToString(algorithm).c_str(), 1e6 * sample_s, 100.0 * sample_s / s);
+  std::fflush(stdout);
+}
+
+// The twin-critic lever measured alone: the critic loss's forward and backward with the two Q
+// networks as two MLPs (as rlpipe has them) against one stacked network, weights [2, in, out]
+// and torch::baddbmm, on the same batch.
+void TwinCriticLever(const BenchOptions& o, const std::vector<int>& hidden) {
+  const int64_t in = o.obs_dim + o.act_dim;
+  torch::Tensor x = torch::randn({o.batch, in});
+  torch::Tensor y = torch::randn({o.batch});
+  // Two MLPs.
+  std::vector<torch::nn::Sequential> nets;
+  for (int k = 0; k < 2; ++k) {
+    torch::nn::Sequential net;
+    int64_t width = in;
+    for (int h : hidden) {
+      net->push_back(torch::nn::Linear(width, h));
+      net->push_back(torch::nn::ReLU());
+      width = h;
+    }
+    net->push_back(torch::nn::Linear(width, 1));
+    nets.push_back(net);
+  }
+  auto separate = [&] {
+    torch::Tensor loss = 0.5 * (torch::mse_loss(nets[0]->forward(x).squeeze(-1), y) +
+                                torch::mse_loss(nets[1]->forward(x).squeeze(-1), y));
+    for (auto& net : nets) net->zero_grad();
+    loss.backward();
+  };
+  // One stacked network.
+  std::vector<torch::Tensor> weights, biases;
+  int64_t width = in;
+  std::vector<int64_t> sizes(hidden.begin(), hidden.end());
+  sizes.push_back(1);
+  for (int64_t h : sizes) {
+    weights.push_back((torch::randn({2, width, h}) * 0.05).requires_grad_());
+    biases.push_back(torch::zeros({2, 1, h}).requires_grad_());
+    width = h;
+  }
+  auto stacked = [&] {
+    torch::Tensor a = x.unsqueeze(0).expand({2, o.batch, in});  // [2, B, in]
+    for (size_t l = 0; l < weights.size(); ++l) {
+      a = torch::baddbmm(biases[l], a, weights[l]);  // [2, B, out]
+      if (l + 1 < weights.size()) a = torch::relu(a);
+    }
+    torch::Tensor q = a.squeeze(-1);  // [2, B]
+    torch::Tensor loss = 0.5 * 2.0 * torch::mse_loss(q, y.unsqueeze(0).expand({2, o.batch}));
+    for (auto& w : weights) w.mutable_grad() = torch::Tensor();
+    for (auto& b : biases) b.mutable_grad() = torch::Tensor();
+    loss.backward();
+  };
+  for (int i = 0; i < 10; ++i) {
+    separate();
+    stacked();
+  }
+  std::vector<double> a, b;
+  for (int r = 0; r < o.reps; ++r) {
+    a.push_back(SecondsPer(o.steps, separate));
+    b.push_back(SecondsPer(o.steps, stacked));
+  }
+  std::printf(
+      "twin-critic lever: critic loss forward+backward, two MLPs %.3f ms, one stacked network "
+      "(baddbmm) %.3f ms: %.2fx\n",
+      1e3 * Median(a), 1e3 * Median(b), Median(a) / Median(b));
   std::fflush(stdout);
 }
 
@@ -287,6 +354,7 @@ int main(int argc, char** argv) {
     std::printf("batch %lld, obs %d, act %d, %d torch thread(s), median of %d blocks of %d\n",
                 static_cast<long long>(o.batch), o.obs_dim, o.act_dim, o.threads, o.reps, o.steps);
     for (Algorithm a : algorithms) StepVsRoofline(a, o);
+    TwinCriticLever(o, rlpipe::config::DefaultNetworkConfig(Algorithm::kSac).qf_layers);
     if (o.e2e > 0) {
       for (Algorithm a : algorithms) EndToEnd(a, o);
     }
