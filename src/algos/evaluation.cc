@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
+#include <mutex>
 #include <numeric>
+#include <thread>
 #include <tuple>
 #include <utility>
 
@@ -67,6 +70,42 @@ std::vector<EpisodeOutcome> RunEvaluationEpisodes(envs::Env& env, const PolicyFn
     }
     outcomes.push_back(std::move(outcome));
   }
+  return outcomes;
+}
+
+std::vector<EpisodeOutcome> RunEvaluationEpisodes(std::span<envs::Env* const> envs,
+                                                  const PolicyFn& act,
+                                                  const vec::VecNormalizer* normalizer,
+                                                  uint64_t session_seed, int first_episode,
+                                                  int count) {
+  const int workers = std::min(static_cast<int>(envs.size()), count);
+  if (workers <= 1) {
+    return envs.empty() ? std::vector<EpisodeOutcome>{}
+                        : RunEvaluationEpisodes(*envs[0], act, normalizer, session_seed,
+                                                first_episode, count);
+  }
+  // Episode i (0-based) goes to worker i mod W; each writes only its own outcomes.
+  std::vector<EpisodeOutcome> outcomes(static_cast<size_t>(count));
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  auto work = [&](int w) {
+    try {
+      for (int i = w; i < count; i += workers) {
+        outcomes[static_cast<size_t>(i)] =
+            std::move(RunEvaluationEpisodes(*envs[static_cast<size_t>(w)], act, normalizer,
+                                            session_seed, first_episode + i, 1)
+                          .front());
+      }
+    } catch (...) {
+      const std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int w = 1; w < workers; ++w) threads.emplace_back(work, w);
+  work(0);
+  for (std::thread& t : threads) t.join();
+  if (error) std::rethrow_exception(error);
   return outcomes;
 }
 

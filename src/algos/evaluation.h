@@ -55,6 +55,17 @@ std::vector<EpisodeOutcome> RunEvaluationEpisodes(envs::Env& env, const PolicyFn
                                                   int count,
                                                   const EpisodeObserver* observer = nullptr);
 
+/// The same episodes over several envs at once: worker w runs episodes first_episode + w,
+/// first_episode + w + W, ... on envs[w] (worker 0 on the calling thread, the others on threads of
+/// their own). `act` must be safe to call from several threads at once. An episode depends only
+/// on its seed, so the outcomes (in episode order) equal the one-env overload's for any number of
+/// envs. The first exception a worker throws is rethrown after all have stopped.
+std::vector<EpisodeOutcome> RunEvaluationEpisodes(std::span<envs::Env* const> envs,
+                                                  const PolicyFn& act,
+                                                  const vec::VecNormalizer* normalizer,
+                                                  uint64_t session_seed, int first_episode,
+                                                  int count);
+
 /// Mean and spread of the episodes (zeros when there are none).
 EvaluationSummary Summarize(const std::vector<EpisodeOutcome>& episodes);
 

@@ -153,6 +153,7 @@ void PrepareSession(const TrainingRequest& request, const LoopOptions& options) 
           training.log_interval);
   require(options.torch_threads >= 1, "torch threads: expected >= 1", options.torch_threads);
   require(options.env_threads >= 1, "env threads: expected >= 1", options.env_threads);
+  require(options.eval_threads >= 1, "evaluation threads: expected >= 1", options.eval_threads);
   nn::SetIntraOpThreads(options.torch_threads);
 }
 
@@ -245,13 +246,15 @@ void CopyOut(const torch::Tensor& tensor, std::vector<float>& out) {
   out.assign(data, data + flat.numel());
 }
 
-LoopCommon::LoopCommon(const TrainingRequest& request, std::unique_ptr<envs::Env> eval_env,
-                       ActFn act, SaveFn save, const vec::VecNormalizer* normalizer)
-    : request_(request),
-      eval_env_(std::move(eval_env)),
-      act_(std::move(act)),
-      save_(std::move(save)),
-      normalizer_(normalizer) {}
+LoopCommon::LoopCommon(const TrainingRequest& request,
+                       const std::function<std::unique_ptr<envs::Env>()>& eval_env_factory,
+                       int eval_threads, ActFn act, SaveFn save,
+                       const vec::VecNormalizer* normalizer)
+    : request_(request), act_(std::move(act)), save_(std::move(save)), normalizer_(normalizer) {
+  // One evaluation env per thread, no more than an evaluation has episodes.
+  const int envs = std::clamp(eval_threads, 1, std::max(1, request.config.training.eval_episodes));
+  for (int i = 0; i < envs; ++i) eval_envs_.push_back(eval_env_factory());
+}
 
 void LoopCommon::Message(const std::string& line) const {
   if (request_.hooks.on_message) request_.hooks.on_message(line);
@@ -451,8 +454,10 @@ void LoopCommon::PruneCheckpoints() {
 
 LoopCommon::Evaluation LoopCommon::Evaluate() {
   // Deterministic episodes with the same derived seeds every time (algos/evaluation.h).
+  std::vector<envs::Env*> envs;
+  for (const auto& env : eval_envs_) envs.push_back(env.get());
   const std::vector<EpisodeOutcome> episodes = RunEvaluationEpisodes(
-      *eval_env_, act_, normalizer_, request_.seed, 0, request_.config.training.eval_episodes);
+      envs, act_, normalizer_, request_.seed, 0, request_.config.training.eval_episodes);
   // Population statistics, as SB3's evaluate_policy (np.mean, np.std).
   const EvaluationSummary summary = Summarize(episodes);
   return {summary.mean_return, summary.std_return, summary.mean_length};

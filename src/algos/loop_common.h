@@ -88,8 +88,12 @@ class LoopCommon {
 
   /// `normalizer` (not owned, may be null) normalises evaluation observations with its frozen
   /// statistics; `act` then sees normalised observations.
-  LoopCommon(const TrainingRequest& request, std::unique_ptr<envs::Env> eval_env, ActFn act,
-             SaveFn save, const vec::VecNormalizer* normalizer = nullptr);
+  /// Evaluations run on `eval_threads` envs made by `eval_env_factory` at once (at most
+  /// training.eval_episodes; episodes split round-robin, results independent of the split), so
+  /// `act` must be safe to call from several threads at once.
+  LoopCommon(const TrainingRequest& request,
+             const std::function<std::unique_ptr<envs::Env>()>& eval_env_factory, int eval_threads,
+             ActFn act, SaveFn save, const vec::VecNormalizer* normalizer = nullptr);
 
   /// Polls the stop hook; when it fires, saves an interrupt checkpoint and returns true.
   bool CheckStop();
@@ -155,7 +159,7 @@ class LoopCommon {
   std::filesystem::path Save(const std::filesystem::path& path, bool training_state);
 
   const TrainingRequest& request_;
-  std::unique_ptr<envs::Env> eval_env_;
+  std::vector<std::unique_ptr<envs::Env>> eval_envs_;  // one per evaluation thread
   ActFn act_;
   SaveFn save_;
   const vec::VecNormalizer* normalizer_;
@@ -166,7 +170,7 @@ class LoopCommon {
   std::deque<vec::EpisodeStats> recent_;
   std::optional<int64_t> last_eval_timesteps_;
   std::optional<int64_t> last_progress_timesteps_;  // the step of the last progress event
-  std::optional<int64_t> best_timesteps_;  // when best_model.zip was written
+  std::optional<int64_t> best_timesteps_;           // when best_model.zip was written
   bool checkpoint_due_ = false;
   double elapsed_before_ = 0.0;  // wall seconds of the attempts before a resume
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();

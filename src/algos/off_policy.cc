@@ -87,7 +87,7 @@ class OffPolicyRun {
         noise_(agent_.action_noise, envs_.Size(), envs_.ActDim()),
         normalizer_(training_.normalize, agent_.gamma, training_.n_envs, envs_.ObsDim()),
         common_(
-            request, env_factory(),
+            request, env_factory, options.eval_threads,
             [this](std::span<const float> obs, std::vector<float>& action) { Act(obs, action); },
             [this](const fs::path& path, bool state) { Save(path, state); }, &normalizer_) {
     if (request.resume_checkpoint) {
@@ -133,7 +133,7 @@ class OffPolicyRun {
 
   // Per-step scratch buffers, [N, dim] row-major; the replay buffer keeps raw observations and
   // rewards, normalised when sampled (SB3), and policy_obs_ is the normalised view for acting.
-  std::vector<float> last_obs_, policy_obs_, next_obs_, scaled_, env_actions_, eval_scaled_;
+  std::vector<float> last_obs_, policy_obs_, next_obs_, scaled_, env_actions_;
   std::vector<uint8_t> dones_;
 };
 
@@ -143,8 +143,8 @@ void OffPolicyRun::Resume(const fs::path& path) {
   const checkpoint::LoadedModel model = checkpoint::LoadModel(path);
   checkpoint::LoadWeightsInto(algorithm_->Policy(), model.state_dict, origin);
   // The order Save wrote: the shared head, loop counters, noise, algorithm state.
-  ByteReader reader = common_.RestoreSharedState(model, origin, generator_, normalizer_, envs_,
-                                                   restarted_envs_);
+  ByteReader reader =
+      common_.RestoreSharedState(model, origin, generator_, normalizer_, envs_, restarted_envs_);
   vector_steps_ = reader.Get<int64_t>();
   n_updates_ = reader.Get<int64_t>();
   const std::vector<float> noise = reader.GetVector<float>();
@@ -296,9 +296,11 @@ void OffPolicyRun::ToEnvActions(const std::vector<float>& scaled, std::vector<fl
 }
 
 void OffPolicyRun::Act(std::span<const float> obs, std::vector<float>& action) {
+  // Called by several evaluation threads at once: no shared scratch.
   const auto obs_dim = static_cast<int64_t>(obs.size());
-  CopyOut(algorithm_->DeterministicAction(ToTensor(obs, 1, obs_dim)), eval_scaled_);
-  ToEnvActions(eval_scaled_, action);
+  std::vector<float> scaled;
+  CopyOut(algorithm_->DeterministicAction(ToTensor(obs, 1, obs_dim)), scaled);
+  ToEnvActions(scaled, action);
 }
 
 void OffPolicyRun::Save(const fs::path& path, bool training_state) {

@@ -57,7 +57,7 @@ class OnPolicyRun {
         buffer_(agent_.n_steps, training_.n_envs, envs_.ObsDim(), envs_.ActDim()),
         normalizer_(training_.normalize, agent_.gamma, training_.n_envs, envs_.ObsDim()),
         common_(
-            request, env_factory(),
+            request, env_factory, loop_options.eval_threads,
             [this](std::span<const float> obs, std::vector<float>& action) { Act(obs, action); },
             [this](const fs::path& path, bool state) { Save(path, state); }, &normalizer_) {
     // The policy (agent.policy), initialised from the request seed, then optionally from a
@@ -102,7 +102,6 @@ class OnPolicyRun {
   // Per-step scratch buffers, [N, dim] row-major; obs_ is the policy's (normalised) view.
   std::vector<float> obs_, next_obs_, final_obs_;
   std::vector<float> actions_, clipped_, values_, log_probs_, rewards_, final_values_;
-  std::vector<float> eval_action_;
   std::vector<uint8_t> dones_;
   torch::Tensor exploration_;  // gSDE: [N, latent, act_dim] noise matrices of the current period
 };
@@ -114,8 +113,8 @@ void OnPolicyRun::Resume(const fs::path& path) {
   checkpoint::RequirePolicy(model, agent_.policy, origin);
   checkpoint::LoadWeightsInto(*policy_, model.state_dict, origin);
   // The order Save wrote: the shared head, rollout, optimizer.
-  ByteReader reader = common_.RestoreSharedState(model, origin, generator_, normalizer_, envs_,
-                                                   restarted_envs_);
+  ByteReader reader =
+      common_.RestoreSharedState(model, origin, generator_, normalizer_, envs_, restarted_envs_);
   rollouts_ = reader.Get<int64_t>();
   buffer_.Restore(reader.GetString());
   if (agent_.use_sde) {
@@ -281,10 +280,12 @@ void OnPolicyRun::Update() {
 }
 
 void OnPolicyRun::Act(std::span<const float> obs, std::vector<float>& action) {
-  torch::NoGradGuard no_grad;
+  // Called by several evaluation threads at once: no shared scratch.
+  c10::InferenceMode inference;
   const auto obs_dim = static_cast<int64_t>(obs.size());
-  CopyOut(policy_->forward(ToTensor(obs, 1, obs_dim)).mean, eval_action_);
-  ClipToBox(eval_action_, spec_.action_space, action);
+  std::vector<float> mean;
+  CopyOut(policy_->forward(ToTensor(obs, 1, obs_dim)).mean, mean);
+  ClipToBox(mean, spec_.action_space, action);
 }
 
 void OnPolicyRun::Save(const fs::path& path, bool training_state) {

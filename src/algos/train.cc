@@ -1,6 +1,11 @@
 #include "algos/train.h"
 
+#include <sched.h>
+
+#include <algorithm>
+#include <cstdlib>
 #include <string>
+#include <thread>
 
 #include "algos/off_policy.h"
 #include "algos/on_policy.h"
@@ -9,17 +14,34 @@
 
 namespace rlpipe::algos {
 
+int SessionThreads(const config::TrainingConfig& training) {
+  if (training.threads > 0) return training.threads;
+  // A run started by `rlpipe tune --parallel K` gets its share of the cores.
+  if (const char* budget = std::getenv("RLPIPE_TUNE_THREADS")) {
+    const int threads = std::atoi(budget);
+    if (threads >= 1) return threads;
+  }
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0) return std::max(1, CPU_COUNT(&cpus));
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
 TrainingResult Train(const TrainingRequest& request) {
   // Each session's envs come from the registry; the loop is chosen by algorithm family.
   const config::EnvironmentConfig env_config = request.config.environment;
   auto factory = [env_config] { return envs::MakeEnv(env_config); };
+  // training.threads step the envs and run the evaluation episodes (neither changes results).
+  LoopOptions options;
+  options.env_threads = SessionThreads(request.config.training);
+  options.eval_threads = options.env_threads;
   switch (request.config.agent.algorithm) {
     case config::Algorithm::kPpo:
     case config::Algorithm::kA2c:
-      return TrainOnPolicy(request, factory);
+      return TrainOnPolicy(request, factory, options);
     case config::Algorithm::kSac:
     case config::Algorithm::kTd3:
-      return TrainOffPolicy(request, factory);
+      return TrainOffPolicy(request, factory, options);
   }
   throw ConfigError("agent.algorithm: unknown value " +
                     std::to_string(static_cast<int>(request.config.agent.algorithm)));

@@ -125,7 +125,8 @@ inline constexpr int kDefaultTorchThreads = 1;
 /// Knobs of a training loop (either family) that are not part of the experiment config.
 struct LoopOptions {
   int torch_threads = kDefaultTorchThreads;  // torch::set_num_threads for the session, >= 1
-  int env_threads = 1;  // threads stepping the training envs (ThreadedVectorEnv), >= 1
+  int env_threads = 1;   // threads stepping the training envs (ThreadedVectorEnv), >= 1
+  int eval_threads = 1;  // threads (each with its own env) running evaluation episodes, >= 1
 };
 
 /// A periodic or interrupt checkpoint a session can resume from exactly.
@@ -140,7 +141,13 @@ struct ResumePoint {
 /// state-less files are skipped. nullopt when there is none. Never throws.
 std::optional<ResumePoint> FindResumePoint(const std::filesystem::path& models_dir);
 
-/// Trains per request.config.agent.algorithm. Throws ConfigError for unsupported choices,
+/// The threads a session uses: training.threads, or when it is 0 the thread budget `rlpipe tune`
+/// gives its runs (RLPIPE_TUNE_THREADS = cores / K), else the CPUs this process may run on
+/// (sched_getaffinity).
+int SessionThreads(const config::TrainingConfig& training);
+
+/// Trains per request.config.agent.algorithm, stepping envs and running evaluation episodes on
+/// SessionThreads() threads. Throws ConfigError for unsupported choices,
 /// TrainingError for numerical failure (NaN), IoError for checkpoint problems.
 TrainingResult Train(const TrainingRequest& request);
 

@@ -12,10 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "algos/evaluation.h"
 #include "algos/loop_common.h"
 #include "algos/off_policy.h"
 #include "algos/on_policy.h"
 #include "checkpoint/checkpoint.h"
+#include "envs/env.h"
 
 namespace rlpipe::algos {
 namespace {
@@ -133,8 +135,8 @@ TEST_F(TrainingFeaturesTest, KeepCheckpointsDeletesOnlyFilesItWroteAndNeverTheNe
   TrainOnPolicy(request, MakeCounting);
   EXPECT_EQ(announced.size(), 8u);
   EXPECT_EQ(Checkpoints(request),
-            (std::set<std::string>{"rl_model_8_steps.zip", "rl_model_100000_steps.zip",
-                                   "notes.txt", "rl_model_256_steps.zip"}));
+            (std::set<std::string>{"rl_model_8_steps.zip", "rl_model_100000_steps.zip", "notes.txt",
+                                   "rl_model_256_steps.zip"}));
 }
 
 TEST_F(TrainingFeaturesTest, KeepCheckpointsGoesOnPruningAfterAResume) {
@@ -228,7 +230,7 @@ TEST_F(TrainingFeaturesTest, EvaluationSeesObservationsNormalisedWithFrozenStati
   request.config.training.eval_episodes = 2;
   std::vector<float> seen;
   LoopCommon common(
-      request, MakeCounting(),
+      request, [] { return MakeCounting(); }, /*eval_threads=*/1,
       [&](std::span<const float> obs, std::vector<float>& action) {
         seen.push_back(obs[0]);
         action.assign(1, 0.0f);
@@ -277,6 +279,33 @@ TEST_F(TrainingFeaturesTest, EarlyStoppingEndsTheRunAndTaskStatisticsAreReported
   ASSERT_TRUE(off.stop_reason.has_value());
   EXPECT_EQ(off.stop_reason->rfind("stop_after_no_improvement: 1 evaluations", 0), 0u)
       << *off.stop_reason;
+}
+
+// Evaluation episodes spread over several envs and threads give the one-env outcomes, in order.
+TEST(ParallelEvaluationTest, EqualsOneEnvForAnyNumberOfEnvs) {
+  config::EnvironmentConfig env_config;
+  env_config.name = "pendulum";
+  const PolicyFn act = [](std::span<const float> obs, std::vector<float>& action) {
+    action.assign(1, std::clamp(-2.0f * obs[2], -2.0f, 2.0f));
+  };
+  auto one = envs::MakeEnv(env_config);
+  const std::vector<EpisodeOutcome> serial = RunEvaluationEpisodes(*one, act, nullptr, 11, 3, 7);
+  for (int n : {1, 2, 3, 8}) {
+    std::vector<std::unique_ptr<envs::Env>> owned;
+    std::vector<envs::Env*> envs;
+    for (int i = 0; i < n; ++i) {
+      owned.push_back(envs::MakeEnv(env_config));
+      envs.push_back(owned.back().get());
+    }
+    const std::vector<EpisodeOutcome> parallel =
+        RunEvaluationEpisodes(std::span<envs::Env* const>(envs), act, nullptr, 11, 3, 7);
+    ASSERT_EQ(parallel.size(), serial.size()) << n;
+    for (size_t e = 0; e < serial.size(); ++e) {
+      EXPECT_EQ(parallel[e].episode_return, serial[e].episode_return)
+          << n << " envs, episode " << e;
+      EXPECT_EQ(parallel[e].length, serial[e].length);
+    }
+  }
 }
 
 }  // namespace

@@ -450,10 +450,11 @@ void ReadTraining(const Tree* node, TrainingConfig& training) {
   }
   reader.Get("stop_after_no_improvement", &training.stop_after_no_improvement);
   reader.CheckRange("stop_after_no_improvement", training.stop_after_no_improvement, 0, kInf);
+  reader.Get("threads", &training.threads);
+  reader.CheckRange("threads", training.threads, 0, 1024);
   reader.Ignore("deterministic_eval",
                 "evaluations always act deterministically, as SB3's EvalCallback");
   reader.Ignore("n_eval_envs", "evaluation episodes run one after another on one env");
-  reader.Ignore("threads", "rlpipe trains with one LibTorch thread and steps training.n_envs envs");
   reader.Finish();
 }
 

@@ -122,6 +122,13 @@ TEST(ExperimentConfigTest, ParsesTrainingFeatureKeys) {
             "t.yaml:4:21: training.keep_checkpoints: expected an integer >= 0, found -1");
   EXPECT_EQ(ErrorOf(With("training:\n  stop_after_no_improvement: -2\n")),
             "t.yaml:4:30: training.stop_after_no_improvement: expected an integer >= 0, found -2");
+  // training.threads: 0 (the machine's cores) by default, read, checked.
+  EXPECT_EQ(defaults.training.threads, 0);
+  EXPECT_EQ(ParseExperimentConfig(ParseYaml(With("training:\n  threads: 2\n"), "t.yaml"))
+                .training.threads,
+            2);
+  EXPECT_EQ(ErrorOf(With("training:\n  threads: -1\n")),
+            "t.yaml:4:12: training.threads: expected an integer in 0..1024, found -1");
   EXPECT_NE(ErrorOf(With("training:\n  normalize: maybe\n")).find("training.normalize"),
             std::string::npos);
   EXPECT_NE(ErrorOf(With("training:\n  stop_on_reward: high\n")).find("training.stop_on_reward"),
