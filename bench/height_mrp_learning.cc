@@ -156,6 +156,49 @@ double Median(std::vector<double> x) {
   return x[x.size() / 2];
 }
 
+// Multiply-adds of an MLP in → layers... → out on one sample.
+double MlpMacs(double in, const std::vector<int>& layers, double out) {
+  double macs = 0.0;
+  for (int h : layers) {
+    macs += in * h;
+    in = h;
+  }
+  return macs + in * out;
+}
+
+/// Multiply-adds of one MultiRobotPolicy forward pass on one sample (rlpipe's architecture:
+/// per-type encoders [d → E → E], task tokens [9 → E → E], attention layers (QKV, scores,
+/// context, out, feed-forward), per-robot action heads on 3E, the value head on 2E).
+double MrpForwardMacs(const rlpipe::nn::MultiRobotLayout& layout,
+                      const rlpipe::config::NetworkConfig& n) {
+  const double e = n.embed_dim;
+  double macs = 0.0;
+  double robots = 0.0;
+  for (const auto& t : layout.types) {
+    macs += t.count * MlpMacs(t.obs_dim, {n.embed_dim}, e);
+    macs += t.count * MlpMacs(3 * e, n.policy_layers, t.act_dim);
+    robots += t.count;
+  }
+  macs += layout.task_obs_dim * MlpMacs(9, {n.embed_dim}, e);
+  macs += n.attention_layers * (robots * (3 * e * e + e * e + 2 * e * e) + 2 * robots * robots * e);
+  return macs + MlpMacs(2 * e, n.value_layers, 1);
+}
+
+/// FLOP/s of a bare 256x256x256 sgemm on this thread count (the roofline's rate).
+double GemmFlopsPerSecond() {
+  torch::Tensor a = torch::randn({256, 256}), b = torch::randn({256, 256});
+  torch::Tensor c = torch::empty({256, 256});
+  for (int i = 0; i < 5; ++i) at::mm_out(c, a, b);
+  std::vector<double> seconds;
+  for (int r = 0; r < 7; ++r) {
+    const Clock::time_point start = Clock::now();
+    for (int i = 0; i < 20; ++i) at::mm_out(c, a, b);
+    seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count() / 20);
+  }
+  std::sort(seconds.begin(), seconds.end());
+  return 2.0 * 256 * 256 * 256 / seconds[seconds.size() / 2];
+}
+
 void MeasureCost(const BenchOptions& options, const rlpipe::config::ExperimentConfig& mrp_config,
                  const rlpipe::envs::EnvSpec& spec) {
   // Both networks on the same batch, interleaved so machine load hits both alike.
@@ -182,12 +225,20 @@ void MeasureCost(const BenchOptions& options, const rlpipe::config::ExperimentCo
   }
   const double mlp_median = Median(mlp_ms);
   const double mrp_median = Median(mrp_ms);
+  // Forward + backward ≈ 3 forward passes of multiply-adds (2 FLOP each).
+  const double flops = 6.0 * static_cast<double>(batch) *
+                       MrpForwardMacs(rlpipe::algos::ToNetworkLayout(spec), mrp_config.network);
+  const double rate = GemmFlopsPerSecond();
   std::printf(
       "cost: forward+backward on a batch of %lld (torch threads %d, median of %d): MlpPolicy "
       "[64, 64] %.3f ms, MultiRobotPolicy (embed %d, %d heads, %d layers) %.3f ms, ratio %.1fx\n",
       static_cast<long long>(batch), options.torch_threads, options.cost_iterations, mlp_median,
       mrp_config.network.embed_dim, mrp_config.network.attention_heads,
       mrp_config.network.attention_layers, mrp_median, mrp_median / mlp_median);
+  std::printf(
+      "cost: MultiRobotPolicy forward+backward %.1f MFLOP; at the bare 256^3 sgemm rate of %.1f "
+      "GFLOP/s (same run) that is %.3f ms: measured / roofline %.1fx (target <= 15 ms)\n",
+      flops / 1e6, rate / 1e9, 1e3 * flops / rate, mrp_median / (1e3 * flops / rate));
   std::fflush(stdout);
 }
 

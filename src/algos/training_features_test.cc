@@ -16,6 +16,7 @@
 #include "algos/loop_common.h"
 #include "algos/off_policy.h"
 #include "algos/on_policy.h"
+#include "algos/train.h"
 #include "checkpoint/checkpoint.h"
 #include "envs/env.h"
 
@@ -279,6 +280,46 @@ TEST_F(TrainingFeaturesTest, EarlyStoppingEndsTheRunAndTaskStatisticsAreReported
   ASSERT_TRUE(off.stop_reason.has_value());
   EXPECT_EQ(off.stop_reason->rfind("stop_after_no_improvement: 1 evaluations", 0), 0u)
       << *off.stop_reason;
+}
+
+// training.threads changes where envs and evaluations run, never the result: a pendulum session
+// (3 envs, evaluations) ends with bitwise the same weights and evaluations with 1 and 2 threads.
+TEST_F(TrainingFeaturesTest, ThreadCountDoesNotChangeTheResult) {
+  for (config::Algorithm algorithm : {config::Algorithm::kPpo, config::Algorithm::kSac}) {
+    std::vector<TrainingResult> results;
+    std::vector<checkpoint::StateDict> weights;
+    for (int threads : {1, 2}) {
+      TrainingRequest request;
+      config::ExperimentConfig& c = request.config;
+      c.environment.name = "pendulum";
+      c.environment.max_episode_steps = 40;
+      c.agent = config::DefaultAgentConfig(algorithm);
+      c.network = config::DefaultNetworkConfig(algorithm);
+      c.network.policy_layers = {16};
+      c.network.value_layers = {16};
+      c.network.qf_layers = {16};
+      c.agent.n_steps = 16;
+      c.agent.batch_size = 16;
+      c.agent.learning_starts = 30;
+      c.training.n_envs = 3;
+      c.training.total_timesteps = 150;
+      c.training.eval_freq = 60;
+      c.training.eval_episodes = 3;
+      c.training.threads = threads;
+      request.seed = 5;
+      request.models_dir = root_ / (config::ToString(algorithm) + std::to_string(threads));
+      results.push_back(Train(request));
+      ASSERT_TRUE(results.back().final_model.has_value());
+      weights.push_back(checkpoint::LoadModel(*results.back().final_model).state_dict);
+    }
+    EXPECT_EQ(results[0].best_mean_return, results[1].best_mean_return);
+    EXPECT_EQ(results[0].final_mean_return, results[1].final_mean_return);
+    ASSERT_EQ(weights[0].size(), weights[1].size());
+    for (size_t i = 0; i < weights[0].size(); ++i) {
+      EXPECT_TRUE(torch::equal(weights[0][i].second, weights[1][i].second))
+          << config::ToString(algorithm) << " " << weights[0][i].first;
+    }
+  }
 }
 
 // Evaluation episodes spread over several envs and threads give the one-env outcomes, in order.
