@@ -1,6 +1,7 @@
 // `rlpipe tune` end to end with the real binary: a 2 x 2 grid x 2 seeds with --parallel 2 (the
 // children, how many run at once, their thread budget), kill -9 of the study and its children
 // then --resume (nothing redone, the interrupted run continues from its checkpoint), Ctrl-C,
+// median early stopping (the clearly worse trial stopped, the others not; --resume keeps it),
 // and the one-line errors for bad input.
 #include <dirent.h>
 #include <gtest/gtest.h>
@@ -105,11 +106,10 @@ class TuneE2e : public ::testing::Test {
   // A one-session pipeline on the tiny pendulum config; `training` is extra YAML under the
   // session's overrides.training.
   fs::path WritePipeline(const std::string& training = "") {
-    std::ofstream(dir_ / "pipeline.yaml") << "name: tune-e2e\nseed: 11\nsessions:\n"
-                                             "  - name: only\n    config: tiny.yaml\n"
-                                          << (training.empty() ? ""
-                                                               : "    overrides:\n      training:\n" +
-                                                                     training);
+    std::ofstream(dir_ / "pipeline.yaml")
+        << "name: tune-e2e\nseed: 11\nsessions:\n"
+           "  - name: only\n    config: tiny.yaml\n"
+        << (training.empty() ? "" : "    overrides:\n      training:\n" + training);
     return dir_ / "pipeline.yaml";
   }
   fs::path WriteSpace(const std::string& text, const std::string& name = "space.yaml") {
@@ -124,10 +124,10 @@ class TuneE2e : public ::testing::Test {
 TEST_F(TuneE2e, AGridWithSeedsRunsTwoChildrenAtATimeWithTheirShareOfTheCores) {
   const fs::path pipeline = WritePipeline();
   const fs::path space = WriteSpace(kGridSpace);
-  const pid_t tune = SpawnRlpipe({"tune", "--config", pipeline.string(), "--space", space.string(),
-                                  "--seeds", "2", "--parallel", "2", "--output-dir",
-                                  (dir_ / "out").string()},
-                                 dir_ / "tune.log");
+  const pid_t tune =
+      SpawnRlpipe({"tune", "--config", pipeline.string(), "--space", space.string(), "--seeds", "2",
+                   "--parallel", "2", "--output-dir", (dir_ / "out").string()},
+                  dir_ / "tune.log");
   // Watch the children while the study runs: never more than 2, each with the thread budget.
   size_t most = 0;
   std::set<pid_t> seen;
@@ -199,14 +199,14 @@ TEST_F(TuneE2e, AGridWithSeedsRunsTwoChildrenAtATimeWithTheirShareOfTheCores) {
 
 TEST_F(TuneE2e, KillNineThenResumeRedoesNothing) {
   // Two trials, one at a time, long enough to be killed mid-run after a periodic checkpoint.
-  const fs::path pipeline =
-      WritePipeline("        total_timesteps: 12288\n        save_freq: 1024\n"
-                    "        eval_freq: 4096\n");
+  const fs::path pipeline = WritePipeline(
+      "        total_timesteps: 12288\n        save_freq: 1024\n"
+      "        eval_freq: 4096\n");
   const fs::path space = WriteSpace(
       "metric: final_mean_return\nparameters:\n  agent.learning_rate: {values: [0.001, 0.002]}\n");
-  const std::vector<std::string> args{"tune",     "--config",     pipeline.string(),
-                                      "--space",  space.string(), "--output-dir",
-                                      (dir_ / "out").string()};
+  const std::vector<std::string> args{
+      "tune",         "--config",     pipeline.string(),      "--space",
+      space.string(), "--output-dir", (dir_ / "out").string()};
   const pid_t tune = SpawnRlpipe(args, dir_ / "tune1.log");
   // Kill when the first run has finished and the second has a periodic checkpoint.
   const bool ready = WaitFor(
@@ -254,14 +254,16 @@ TEST_F(TuneE2e, CtrlCStopsTheChildrenCleanlyAndResumeFinishes) {
       WritePipeline("        total_timesteps: 40960\n        eval_freq: 8192\n");
   const fs::path space =
       WriteSpace("metric: best_mean_return\nparameters:\n  agent.n_epochs: {values: [1, 2]}\n");
-  const std::vector<std::string> args{"tune",         "--config", pipeline.string(), "--space",
-                                      space.string(), "--parallel", "2", "--output-dir",
-                                      (dir_ / "out").string()};
+  const std::vector<std::string> args{"tune",    "--config",     pipeline.string(),
+                                      "--space", space.string(), "--parallel",
+                                      "2",       "--output-dir", (dir_ / "out").string()};
   const pid_t tune = SpawnRlpipe(args, dir_ / "tune1.log");
   ASSERT_TRUE(WaitFor([&] { return ChildrenOf(tune).size() == 2; }, 60));
   ASSERT_TRUE(WaitFor(
-      [&] { return rlpipe::e2e::SessionRunning(dir_ / "out/trials/t000-s0", "only") &&
-                   rlpipe::e2e::SessionRunning(dir_ / "out/trials/t001-s0", "only"); },
+      [&] {
+        return rlpipe::e2e::SessionRunning(dir_ / "out/trials/t000-s0", "only") &&
+               rlpipe::e2e::SessionRunning(dir_ / "out/trials/t001-s0", "only");
+      },
       60));
   kill(tune, SIGINT);
   EXPECT_EQ(WaitExit(tune), 130) << Slurp(dir_ / "tune1.log");
@@ -269,8 +271,8 @@ TEST_F(TuneE2e, CtrlCStopsTheChildrenCleanlyAndResumeFinishes) {
   for (const json& run : study["runs"]) {
     EXPECT_EQ(run["status"], "interrupted") << run.dump();
     EXPECT_EQ(run["exit_code"], 130) << run.dump();
-    const json state = ReadJson(dir_ / "out" / run["dir"].get<std::string>() /
-                                "pipeline_state.json");
+    const json state =
+        ReadJson(dir_ / "out" / run["dir"].get<std::string>() / "pipeline_state.json");
     EXPECT_EQ(state["sessions"]["only"]["status"], "interrupted");
   }
   EXPECT_TRUE(ChildrenOf(tune).empty());
@@ -280,17 +282,100 @@ TEST_F(TuneE2e, CtrlCStopsTheChildrenCleanlyAndResumeFinishes) {
   EXPECT_EQ(second.exit_code, 0) << second.output;
 }
 
+TEST_F(TuneE2e, MedianEarlyStoppingStopsTheTrialWhoseLearningRateRuinsItAndResumeKeepsItStopped) {
+  // Five trials x 2 seeds, two runs at a time. A learning rate of 1.0 saturates the policy
+  // within the first updates (eval return about -1620, against -1100 to -1400 for the others);
+  // it is the 4th trial, so three others have reached each of its steps when it is judged, and
+  // the 5th is judged against the first four. It is judged at its 3rd evaluation (3072 steps);
+  // the 5120 steps left give the study ample time to stop its runs before they end.
+  const fs::path pipeline =
+      WritePipeline("        total_timesteps: 8192\n        eval_freq: 1024\n");
+  const fs::path space = WriteSpace(
+      "metric: best_mean_return\nearly_stopping: median\nparameters:\n"
+      "  agent.learning_rate: {values: [0.001, 0.0003, 0.0001, 1.0, 0.0005]}\n");
+  const std::vector<std::string> args{"tune",
+                                      "--config",
+                                      pipeline.string(),
+                                      "--space",
+                                      space.string(),
+                                      "--seeds",
+                                      "2",
+                                      "--parallel",
+                                      "2",
+                                      "--output-dir",
+                                      (dir_ / "out").string()};
+  const auto first = Rlpipe(args);
+  ASSERT_EQ(first.exit_code, 0) << first.output;  // a stopped trial is not a failure
+  EXPECT_NE(first.output.find("tune: stop   t003 at 3072 steps"), std::string::npos)
+      << first.output;
+
+  // t003 is stopped, the others completed. Its seed 0 run, judged after its 3rd evaluation,
+  // keeps what it had: it checkpointed as on Ctrl-C, its own state says interrupted (it could be
+  // continued by hand) and its report has its partial figures. Seed 1 started with it and may
+  // have been stopped before it had written anything.
+  json study = Study();
+  for (const json& run : study["runs"]) {
+    const bool bad = run["trial"] == "t003";
+    EXPECT_EQ(run["status"], bad ? "stopped" : "completed") << run.dump();
+    EXPECT_EQ(run["attempts"], 1) << run.dump();
+    if (bad) {
+      EXPECT_EQ(run["exit_code"], 128 + SIGTERM) << run.dump();
+    }
+  }
+  const fs::path stopped_run = dir_ / "out/trials/t003-s0";
+  EXPECT_EQ(ReadJson(stopped_run / "pipeline_state.json")["sessions"]["only"]["status"],
+            "interrupted");
+  const json partial = ReadJson(stopped_run / "pipeline_report.json")["sessions"][0];
+  EXPECT_GE(partial["timesteps"].get<int>(), 3072);
+  EXPECT_LT(partial["timesteps"].get<int>(), 8192);
+  EXPECT_DOUBLE_EQ(study["runs"][6]["metric"].get<double>(),
+                   partial["best_mean_return"].get<double>());
+  for (const json& trial : study["trials"]) {
+    EXPECT_EQ(trial.contains("early_stop"), trial["id"] == "t003") << trial.dump();
+  }
+  const json& stop = study["trials"][3]["early_stop"];
+  EXPECT_EQ(stop["timesteps"], 3072);  // its 3rd evaluation: the first one judged
+  EXPECT_EQ(stop["other_trials"], 3);
+  EXPECT_LT(stop["best_eval_return"].get<double>(), stop["median"].get<double>());
+
+  // Results: the stopped trial is listed unranked with its partial metric and the reason.
+  const json results = ReadJson(dir_ / "out/results.json");
+  ASSERT_EQ(results["trials"].size(), 5u);
+  EXPECT_EQ(results["trials"][4]["trial"], "t003");
+  EXPECT_EQ(results["trials"][4]["status"], "stopped");
+  EXPECT_TRUE(results["trials"][4]["rank"].is_null());
+  EXPECT_TRUE(results["trials"][4]["mean"].is_number());
+  EXPECT_EQ(results["trials"][4]["early_stop"]["timesteps"], 3072);
+  EXPECT_NE(Slurp(dir_ / "out/results.csv").find(",t003,1.0,"), std::string::npos);
+  const std::string report = Slurp(dir_ / "out/tune_report.html");
+  EXPECT_NE(report.find("class=\"status s-stopped\">stopped"), std::string::npos);
+  EXPECT_NE(report.find("t003 at 3072 steps"), std::string::npos);
+
+  // --resume: nothing to run, the stopped trial stays stopped.
+  std::vector<std::string> resume = args;
+  resume.push_back("--resume");
+  const auto second = Rlpipe(resume);
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_NE(second.output.find("(10 already finished)"), std::string::npos) << second.output;
+  EXPECT_EQ(second.output.find("start"), std::string::npos) << second.output;
+  study = Study();
+  for (const json& run : study["runs"]) {
+    EXPECT_EQ(run["status"], run["trial"] == "t003" ? "stopped" : "completed") << run.dump();
+    EXPECT_EQ(run["attempts"], 1) << run.dump();
+  }
+  EXPECT_EQ(study["trials"][3]["early_stop"]["timesteps"], 3072);
+}
+
 TEST_F(TuneE2e, BadInputIsOneLine) {
   const fs::path pipeline = WritePipeline();
   const fs::path space = WriteSpace(kGridSpace);
   auto error = [&](std::vector<std::string> extra, const fs::path& sp) {
-    std::vector<std::string> args{"tune", "--config", pipeline.string(), "--space", sp.string(),
-                                  "--output-dir", (dir_ / "out").string()};
+    std::vector<std::string> args{"tune",      "--config",     pipeline.string(),      "--space",
+                                  sp.string(), "--output-dir", (dir_ / "out").string()};
     args.insert(args.end(), extra.begin(), extra.end());
     const auto outcome = Rlpipe(args);
     EXPECT_EQ(outcome.exit_code, 2) << outcome.output;
-    EXPECT_EQ(std::count(outcome.output.begin(), outcome.output.end(), '\n'), 1)
-        << outcome.output;
+    EXPECT_EQ(std::count(outcome.output.begin(), outcome.output.end(), '\n'), 1) << outcome.output;
     return outcome.output;
   };
   EXPECT_NE(error({"--parallel", "0"}, space).find("--parallel 0: expected >= 1"),
@@ -305,9 +390,22 @@ TEST_F(TuneE2e, BadInputIsOneLine) {
                                  "typo.yaml"))
                 .find("typo.yaml:3:3: agent.gama: unknown key, did you mean 'gamma'?"),
             std::string::npos);
-  EXPECT_NE(error({}, WriteSpace("metric: mean_reward\nparameters:\n  agent.gamma: {values: [0.9]}\n",
-                                 "metric.yaml"))
-                .find("metric.yaml:1:9: metric: pipeline_report.json has no per-session figure"),
+  EXPECT_NE(
+      error({}, WriteSpace("metric: mean_reward\nparameters:\n  agent.gamma: {values: [0.9]}\n",
+                           "metric.yaml"))
+          .find("metric.yaml:1:9: metric: pipeline_report.json has no per-session figure"),
+      std::string::npos);
+  EXPECT_NE(error({}, WriteSpace("metric: timesteps\nearly_stopping: median\nparameters:\n"
+                                 "  agent.gamma: {values: [0.9]}\n",
+                                 "stopping.yaml"))
+                .find("stopping.yaml:2:17: early_stopping: median early stopping compares "
+                      "evaluation returns"),
+            std::string::npos);
+  EXPECT_NE(error({}, WriteSpace("metric: best_mean_return\nearly_stopping: median\nparameters:\n"
+                                 "  training.eval_freq: {values: [1024, 0]}\n",
+                                 "noeval.yaml"))
+                .find("noeval.yaml:2:17: early_stopping: session 'only' never evaluates "
+                      "(training.eval_freq: 0 in trial t001)"),
             std::string::npos);
   EXPECT_NE(error({}, WriteSpace("metric: best_mean_return\nstrategy: random\nparameters:\n"
                                  "  agent.gamma: {min: 0.9, max: 0.99}\n",

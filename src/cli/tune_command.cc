@@ -19,8 +19,8 @@ enum class TunePlatform { kLocal, kSageMaker };
 struct TuneFlags {
   TunePlatform platform = TunePlatform::kLocal;
   int trials = 0;
-  std::string role_arn;  // --platform sagemaker only
-  std::string run_id;    // --platform sagemaker only
+  std::string role_arn;                  // --platform sagemaker only
+  std::string run_id;                    // --platform sagemaker only
   CLI::Option* trials_option = nullptr;  // counts whether --trials was given
 };
 
@@ -34,15 +34,19 @@ void AddTuneCommand(CLI::App& app, CommandFn* run) {
       "Search hyper-parameters: run variants of a pipeline (SPACE.yaml's parameters as overrides) "
       "x seeds as ordinary pipeline runs in OUT/trials/<trial>-s<seed>/, --parallel at once, and "
       "rank the trials by the mean of a report figure over the seeds (OUT/results.csv, "
-      "OUT/results.json, OUT/best_pipeline.yaml). OUT/study.json makes it resumable. Exit code "
-      "0 when every run completed, 1 when a run failed, 2 on bad input, 130/143 when "
-      "interrupted (resume with --resume). See docs/tune.md.");
+      "OUT/results.json, OUT/best_pipeline.yaml). OUT/study.json makes it resumable. "
+      "early_stopping: median in SPACE.yaml stops trials whose eval returns fall below the "
+      "median of the others. Exit code 0 when every run completed (or was stopped by early "
+      "stopping), 1 when a run failed, 2 on bad input, 130/143 when interrupted (resume with "
+      "--resume). See docs/tune.md.");
   cmd->add_option("--config,-c", options->config_file, "pipeline YAML file")->required();
   cmd->add_option("--space,-s", options->space_file,
-                  "SPACE.yaml: metric, direction, strategy (grid | random), parameters")
+                  "SPACE.yaml: metric, direction, strategy (grid | random), parameters, "
+                  "early_stopping (median)")
       ->required();
-  flags->trials_option = cmd->add_option("--trials,-n", flags->trials,
-                  "number of trials: required by strategy random; a grid runs at most this many");
+  flags->trials_option = cmd->add_option(
+      "--trials,-n", flags->trials,
+      "number of trials: required by strategy random; a grid runs at most this many");
   cmd->add_option("--parallel,-j", options->parallel,
                   "runs at once; each gets cores / parallel threads (default 1)")
       ->capture_default_str();
@@ -51,9 +55,10 @@ void AddTuneCommand(CLI::App& app, CommandFn* run) {
       ->capture_default_str();
   cmd->add_option("--output-dir,-o", options->output_dir, "the study folder")
       ->capture_default_str();
-  cmd->add_flag("--resume", options->resume,
-                "continue the study in --output-dir: finished runs are kept, interrupted ones "
-                "continue from their checkpoints");
+  cmd->add_flag(
+      "--resume", options->resume,
+      "continue the study in --output-dir: finished runs (completed, failed, stopped) are "
+      "kept, interrupted ones continue from their checkpoints");
   cmd->add_flag("--force", options->force,
                 "with --resume: continue although the space, pipeline, --seeds or --trials "
                 "changed (runs that still match are kept, the others' folders moved aside)");

@@ -13,12 +13,14 @@
 #include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "core/error.h"
 #include "core/files.h"
 #include "core/sha256.h"
 #include "pipeline/stop_signal.h"
+#include "tune/early_stopping.h"
 #include "tune/tune_report.h"
 #include "tune/variant.h"
 
@@ -96,9 +98,9 @@ void WaitForRunLock(const fs::path& run_dir) {
 // only the study, which forwards it once), dying with the study (PDEATHSIG: SIGTERM makes it
 // checkpoint), with its console in the run folder and the thread budget in its environment.
 pid_t SpawnRun(const fs::path& binary, const fs::path& run_dir, bool resume, int threads) {
-  std::vector<std::string> args{binary.string(), "run", "--config",
-                                (run_dir / kRunPipelineFile).string(), "--output-dir",
-                                run_dir.string()};
+  std::vector<std::string> args{binary.string(), "run",
+                                "--config",      (run_dir / kRunPipelineFile).string(),
+                                "--output-dir",  run_dir.string()};
   if (resume) args.push_back("--resume");
   const std::string log = (run_dir / kRunConsoleFile).string();
   const std::string budget = std::to_string(threads);
@@ -118,8 +120,8 @@ pid_t SpawnRun(const fs::path& binary, const fs::path& run_dir, bool resume, int
   }
   // The children's math libraries get the budget too (LibTorch's intra-op threads are set by the
   // training loop, 1 by default).
-  for (const char* name : {"OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                           "RLPIPE_TUNE_THREADS"}) {
+  for (const char* name :
+       {"OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "RLPIPE_TUNE_THREADS"}) {
     setenv(name, budget.c_str(), 1);
   }
   signal(SIGINT, SIG_DFL);
@@ -129,6 +131,73 @@ pid_t SpawnRun(const fs::path& binary, const fs::path& run_dir, bool resume, int
   argv.push_back(nullptr);
   execv(argv[0], argv.data());
   _exit(127);
+}
+
+/// How often the study reads the running children's evaluations for median early stopping (and
+/// at once whenever a child ends, before the next run starts).
+constexpr int kJudgeIntervalMs = 200;
+
+// Completed, failed and stopped runs are final: --resume does not run them again.
+bool IsFinal(RunStatus status) {
+  return status == RunStatus::kCompleted || status == RunStatus::kFailed ||
+         status == RunStatus::kStopped;
+}
+
+// The evaluations of every run of the study (its metric session's logs/evaluations.csv), read
+// once for runs that are not running and again for running ones, for median early stopping.
+class EvalWatch {
+ public:
+  EvalWatch(fs::path dir, std::string session, const StudyState& state)
+      : dir_(std::move(dir)), session_(std::move(session)), points_(state.runs.size()) {
+    for (size_t i = 0; i < state.runs.size(); ++i) Refresh(state, i);
+  }
+
+  // Re-reads run `index`'s evaluations.
+  void Refresh(const StudyState& state, size_t index) {
+    points_[index] =
+        ReadEvalPoints(dir_ / state.runs[index].dir / session_ / "logs" / "evaluations.csv");
+  }
+
+  // The trials not stopped yet, with a run still to finish, that fail the median rule now.
+  std::vector<std::pair<std::string, StopDecision>> Judge(const StudyState& state,
+                                                          Direction direction) const {
+    std::map<std::string, std::vector<EvalPoints>> runs_by_trial;
+    for (size_t i = 0; i < state.runs.size(); ++i) {
+      runs_by_trial[state.runs[i].trial].push_back(points_[i]);
+    }
+    const std::map<std::string, TrialCurve> curves = TrialCurves(runs_by_trial);
+    std::vector<std::pair<std::string, StopDecision>> stops;
+    for (const TrialRecord& trial : state.trials) {
+      if (trial.early_stop) continue;
+      const bool unfinished = std::any_of(state.runs.begin(), state.runs.end(), [&](const auto& r) {
+        return r.trial == trial.id && !IsFinal(r.status);
+      });
+      if (!unfinished) continue;
+      if (auto decision = JudgeMedian(trial.id, curves, direction)) {
+        stops.emplace_back(trial.id, *decision);
+      }
+    }
+    return stops;
+  }
+
+ private:
+  fs::path dir_;
+  std::string session_;
+  std::vector<EvalPoints> points_;  // by run index
+};
+
+// A trial early stopping decided to stop, whose runs all completed or failed before the signal
+// reached them, was not stopped after all: its decision is dropped.
+void ClearUnusedStop(StudyState& state, const std::string& trial_id) {
+  TrialRecord* trial = state.FindTrial(trial_id);
+  if (trial == nullptr || !trial->early_stop) return;
+  for (const RunRecord& run : state.runs) {
+    if (run.trial == trial_id && (run.status == RunStatus::kStopped || !IsFinal(run.status))) {
+      return;
+    }
+  }
+  trial->early_stop.reset();
+  trial->stopped_at.reset();
 }
 
 const Trial& FindTrial(const std::vector<Trial>& trials, const std::string& id) {
@@ -157,7 +226,10 @@ StudyState NewStudy(const TuneOptions& options, const StudyPlan& plan) {
   state.seeds = options.seeds;
   state.started_at = NowIso8601();
   for (const Trial& trial : plan.trials) {
-    state.trials.push_back({trial.id, ParamsText(trial)});
+    TrialRecord record;
+    record.id = trial.id;
+    record.params = ParamsText(trial);
+    state.trials.push_back(std::move(record));
     for (int s = 0; s < options.seeds; ++s) {
       RunRecord run;
       run.trial = trial.id;
@@ -171,8 +243,11 @@ StudyState NewStudy(const TuneOptions& options, const StudyPlan& plan) {
 }
 
 // --resume --force over a changed study: runs whose trial values and seed are unchanged are kept;
-// the folders of the others are moved aside (never deleted).
-StudyState MergeChangedStudy(const StudyState& old, StudyState fresh, const fs::path& out_dir) {
+// the folders of the others are moved aside (never deleted). A kept trial that early stopping
+// stopped stays stopped while the space still asks for it; without it, its stopped runs continue
+// (through `rlpipe run --resume` when they had started).
+StudyState MergeChangedStudy(const StudyState& old, StudyState fresh, const fs::path& out_dir,
+                             bool early_stopping) {
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> old_params;
   for (const TrialRecord& t : old.trials) old_params[t.id] = t.params;
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> new_params;
@@ -194,6 +269,20 @@ StudyState MergeChangedStudy(const StudyState& old, StudyState fresh, const fs::
       aside += ".replaced-" + std::to_string(std::time(nullptr));
       fs::rename(dir, aside);
     }
+  }
+  for (TrialRecord& trial : fresh.trials) {
+    for (const TrialRecord& previous : old.trials) {
+      if (previous.id == trial.id && previous.params == trial.params && early_stopping) {
+        trial.early_stop = previous.early_stop;
+        trial.stopped_at = previous.stopped_at;
+      }
+    }
+  }
+  for (RunRecord& run : fresh.runs) {
+    if (run.status != RunStatus::kStopped || fresh.FindTrial(run.trial)->early_stop) continue;
+    run.status = fs::exists(out_dir / run.dir / "pipeline_state.json") ? RunStatus::kInterrupted
+                                                                       : RunStatus::kPending;
+    run.finished_at.reset();
   }
   fresh.started_at = old.started_at;
   return fresh;
@@ -238,22 +327,17 @@ StudyPlan PlanStudy(const TuneOptions& options) {
       if (!options.trials) {
         config::FailAt(strategy_loc, "strategy", "random needs --trials N");
       }
-      plan.trials = SampleRandom(plan.space, *options.trials,
-                                 plan.space.seed.value_or(plan.pipeline.seed));
+      plan.trials =
+          SampleRandom(plan.space, *options.trials, plan.space.seed.value_or(plan.pipeline.seed));
       break;
     case Strategy::kBayesian:
       config::FailAt(strategy_loc, "strategy",
                      "bayesian runs only as a SageMaker tuning job (--platform sagemaker); "
                      "use grid or random here");
   }
-  if (plan.space.early_stopping != EarlyStopping::kOff) {
-    config::FailAt(config::MapReader(&plan.space.tree, "").LocOf("early_stopping"),
-                   "early_stopping",
-                   "median early stopping runs only as a SageMaker tuning job for now "
-                   "(--platform sagemaker); remove it for a local study");
-  }
   CheckReportMetric(plan.space);
   ValidateStudy(plan.pipeline, plan.space, plan.trials);
+  CheckLocalEarlyStopping(plan.pipeline, plan.space, plan.trials);
   plan.metric_session = MetricSession(plan.pipeline, plan.space);
   plan.fingerprint = StudyFingerprint(options, plan.space, plan.pipeline, plan.trials.size());
   return plan;
@@ -267,11 +351,11 @@ void WriteResults(const StudyPlan& plan, const StudyState& state, const fs::path
   std::fprintf(out, "\n%s", ResultsTable(state, results).c_str());
   if (!results.empty() && results.front().rank == 1) {
     const Trial& best = FindTrial(plan.trials, results.front().trial);
-    const config::Tree variant = VariantPipeline(plan.pipeline, plan.space, best,
-                                                 plan.pipeline.seed);
-    WriteFileAtomic(output_dir / kBestPipelineFile,
-                    "# rlpipe tune: the best trial (" + best.id + ") of " +
-                        state.pipeline_file + "\n" + variant.ToYaml());
+    const config::Tree variant =
+        VariantPipeline(plan.pipeline, plan.space, best, plan.pipeline.seed);
+    WriteFileAtomic(output_dir / kBestPipelineFile, "# rlpipe tune: the best trial (" + best.id +
+                                                        ") of " + state.pipeline_file + "\n" +
+                                                        variant.ToYaml());
     std::fprintf(out, "best: %s (%s %s = %g); its pipeline: %s\n", best.id.c_str(),
                  state.metric_session.c_str(), state.metric.c_str(), *results.front().mean,
                  (output_dir / kBestPipelineFile).c_str());
@@ -317,7 +401,8 @@ int RunLocalStudy(const TuneOptions& options, std::FILE* out) {
                           "use --force to keep the runs that still match, or another "
                           "--output-dir");
       }
-      state = MergeChangedStudy(old, std::move(state), dir);
+      state = MergeChangedStudy(old, std::move(state), dir,
+                                plan.space.early_stopping == EarlyStopping::kMedian);
     } else {
       state = old;
     }
@@ -333,16 +418,25 @@ int RunLocalStudy(const TuneOptions& options, std::FILE* out) {
                  "cores\n",
                  options.parallel, cores);
   }
+  // Median early stopping: a trial stopped by an earlier invocation stays stopped (its runs
+  // that had not finished then are final now, even if the study was killed before they ended).
+  const bool early_stopping = plan.space.early_stopping == EarlyStopping::kMedian;
+  for (RunRecord& run : state.runs) {
+    const TrialRecord* trial = state.FindTrial(run.trial);
+    if (trial != nullptr && trial->early_stop && !IsFinal(run.status)) {
+      run.status = RunStatus::kStopped;
+      if (!run.finished_at) run.finished_at = NowIso8601();
+    }
+  }
   SaveStudy(study_path, state);
   const fs::path binary =
       options.rlpipe_binary.empty() ? fs::read_symlink("/proc/self/exe") : options.rlpipe_binary;
 
-  // What is left: everything not finished (completed or failed) in study order.
+  // What is left: everything not final (completed, failed or stopped) in study order.
   std::vector<size_t> queue;
   int finished = 0;
   for (size_t i = 0; i < state.runs.size(); ++i) {
-    const RunStatus s = state.runs[i].status;
-    if (s == RunStatus::kCompleted || s == RunStatus::kFailed) {
+    if (IsFinal(state.runs[i].status)) {
       ++finished;
     } else {
       queue.push_back(i);
@@ -350,9 +444,9 @@ int RunLocalStudy(const TuneOptions& options, std::FILE* out) {
   }
   std::fprintf(out,
                "tune: %zu trials x %d seeds = %d runs (%d already finished), %d at once, %d "
-               "thread(s) each, in %s\n",
-               plan.trials.size(), options.seeds, runs_total, finished, options.parallel,
-               threads, dir.c_str());
+               "thread(s) each%s, in %s\n",
+               plan.trials.size(), options.seeds, runs_total, finished, options.parallel, threads,
+               early_stopping ? ", median early stopping" : "", dir.c_str());
   std::fflush(out);
 
   // The scheduler: keep `parallel` children running, collect them as they end.
@@ -360,8 +454,12 @@ int RunLocalStudy(const TuneOptions& options, std::FILE* out) {
   struct Child {
     size_t run;
     Clock::time_point started;
+    bool stopping = false;  // early stopping sent it SIGTERM (a second signal would kill it)
   };
   std::map<pid_t, Child> children;
+  std::optional<EvalWatch> watch;
+  if (early_stopping) watch.emplace(dir, plan.metric_session, state);
+  auto next_judgement = Clock::now();
   size_t next = 0;
   int forwarded = 0;
   bool any_failed = false;
@@ -373,12 +471,50 @@ int RunLocalStudy(const TuneOptions& options, std::FILE* out) {
       std::fprintf(out, "tune: stopping %zu run(s) (signal %d); resume with --resume\n",
                    children.size(), stop);
       std::fflush(out);
-      for (const auto& [pid, child] : children) kill(pid, stop);
+      for (const auto& [pid, child] : children) {
+        if (!child.stopping) kill(pid, stop);
+      }
     }
-    // Start runs while there is room.
+    // Median early stopping: judge the unfinished trials on the evaluations so far; a stopped
+    // trial's running children checkpoint and end as on Ctrl-C, its pending runs never start.
+    if (watch && forwarded == 0 && Clock::now() >= next_judgement) {
+      next_judgement = Clock::now() + std::chrono::milliseconds(kJudgeIntervalMs);
+      for (const auto& [pid, child] : children) watch->Refresh(state, child.run);
+      for (const auto& [trial_id, decision] : watch->Judge(state, plan.space.direction)) {
+        TrialRecord& trial = *state.FindTrial(trial_id);
+        trial.early_stop = decision;
+        trial.stopped_at = NowIso8601();
+        int signalled = 0;
+        for (auto& [pid, child] : children) {
+          if (state.runs[child.run].trial != trial_id || child.stopping) continue;
+          child.stopping = true;
+          kill(pid, SIGTERM);
+          ++signalled;
+        }
+        std::set<size_t> child_runs;
+        for (const auto& [pid, child] : children) child_runs.insert(child.run);
+        for (size_t i = 0; i < state.runs.size(); ++i) {
+          RunRecord& run = state.runs[i];
+          if (run.trial != trial_id || child_runs.contains(i) || IsFinal(run.status)) continue;
+          run.status = RunStatus::kStopped;
+          run.finished_at = trial.stopped_at;
+          ++finished;
+        }
+        SaveStudy(study_path, state);
+        std::fprintf(out,
+                     "tune: stop   %s at %lld steps: best eval return %g %s median %g of %d "
+                     "other trials (early_stopping: median); %d run(s) stopping\n",
+                     trial_id.c_str(), static_cast<long long>(decision.timesteps), decision.best,
+                     plan.space.direction == Direction::kMaximize ? "<" : ">", decision.median,
+                     decision.others, signalled);
+        std::fflush(out);
+      }
+    }
+    // Start runs while there is room (skipping runs early stopping has ended).
     while (forwarded == 0 && next < queue.size() &&
            static_cast<int>(children.size()) < options.parallel) {
       RunRecord& run = state.runs[queue[next++]];
+      if (run.status == RunStatus::kStopped) continue;
       const fs::path run_dir = dir / run.dir;
       fs::create_directories(run_dir);
       WaitForRunLock(run_dir);
@@ -393,8 +529,8 @@ int RunLocalStudy(const TuneOptions& options, std::FILE* out) {
       run.threads = threads;
       if (!run.started_at) run.started_at = NowIso8601();
       SaveStudy(study_path, state);
-      std::fprintf(out, "tune: start  %s%s (pid %d)\n", run.dir.c_str(),
-                   resume ? " --resume" : "", static_cast<int>(pid));
+      std::fprintf(out, "tune: start  %s%s (pid %d)\n", run.dir.c_str(), resume ? " --resume" : "",
+                   static_cast<int>(pid));
       std::fflush(out);
     }
     // Collect ended children; poll so a signal is seen promptly.
@@ -410,15 +546,25 @@ int RunLocalStudy(const TuneOptions& options, std::FILE* out) {
     const int code = ExitCodeOf(status);
     run.exit_code = code;
     run.status = StatusOfExit(code);
+    // A run early stopping ended is stopped, not interrupted: it is not run again.
+    if (it->second.stopping && run.status == RunStatus::kInterrupted) {
+      run.status = RunStatus::kStopped;
+    }
     run.duration_seconds +=
         std::chrono::duration<double>(Clock::now() - it->second.started).count();
     run.metric = ReadRunMetric(dir / run.dir, plan.metric_session, plan.space.metric);
-    if (run.status == RunStatus::kCompleted || run.status == RunStatus::kFailed) {
+    if (IsFinal(run.status)) {
       run.finished_at = NowIso8601();
       ++finished;
     }
     any_failed = any_failed || run.status == RunStatus::kFailed;
+    if (watch) {
+      watch->Refresh(state, it->second.run);
+      next_judgement = Clock::now();
+    }
     children.erase(it);
+    // A trial whose runs all completed before early stopping reached them was not stopped.
+    ClearUnusedStop(state, run.trial);
     SaveStudy(study_path, state);
     const std::string metric =
         run.metric ? plan.space.metric + "=" + std::to_string(*run.metric) : "no metric";
@@ -427,7 +573,6 @@ int RunLocalStudy(const TuneOptions& options, std::FILE* out) {
                  run.duration_seconds, finished, runs_total);
     std::fflush(out);
   }
-
   WriteResults(plan, state, dir, out);
   if (forwarded != 0) return 128 + forwarded;
   return any_failed ? kExitRunFailed : 0;

@@ -18,14 +18,14 @@ namespace rlpipe::tune {
 
 /// What `rlpipe tune` was asked to do.
 struct TuneOptions {
-  std::filesystem::path config_file;          // the pipeline YAML
-  std::filesystem::path space_file;           // SPACE.yaml
-  std::optional<int> trials;                  // random: required; grid: at most this many
-  int parallel = 1;                           // child runs at once, >= 1
-  int seeds = 1;                              // runs per trial, seeds pipeline.seed + 0..M-1
+  std::filesystem::path config_file;  // the pipeline YAML
+  std::filesystem::path space_file;   // SPACE.yaml
+  std::optional<int> trials;          // random: required; grid: at most this many
+  int parallel = 1;                   // child runs at once, >= 1
+  int seeds = 1;                      // runs per trial, seeds pipeline.seed + 0..M-1
   std::filesystem::path output_dir = "tune_output";
-  bool resume = false;  // continue the study in output_dir
-  bool force = false;   // resume although the space, pipeline, --seeds or --trials changed
+  bool resume = false;   // continue the study in output_dir
+  bool force = false;    // resume although the space, pipeline, --seeds or --trials changed
   bool dry_run = false;  // validate and list the runs; start nothing
   /// The rlpipe executable the children run; empty = this process's (/proc/self/exe).
   std::filesystem::path rlpipe_binary;
@@ -58,7 +58,10 @@ int AvailableCores();
 
 /// Runs (or resumes) the study: children, study.json, then results.csv, results.json, the
 /// printed table and best_pipeline.yaml. Ctrl-C / SIGTERM are forwarded once to every child,
-/// which checkpoint and stop; the study is left resumable. Returns 0 when every run completed,
+/// which checkpoint and stop; the study is left resumable. With `early_stopping: median` the
+/// running children's evaluations are watched and a trial failing the median rule
+/// (tune/early_stopping.h) is stopped: its children get SIGTERM, its pending runs never start,
+/// its runs are recorded as stopped (final). Returns 0 when every run completed or was stopped,
 /// kExitRunFailed when one failed, 128 + signal when interrupted. Throws ConfigError / IoError
 /// on bad input before any child starts.
 int RunLocalStudy(const TuneOptions& options, std::FILE* out);

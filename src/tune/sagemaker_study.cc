@@ -46,11 +46,11 @@ int Counter(const json& counters, const char* key) {
 // "completed 3, running 2, stopped 0, failed 1; best so far: <job> <metric>=<value>".
 std::string Progress(const json& tuning) {
   const json counters = tuning.value("TrainingJobStatusCounters", json::object());
-  std::string line = "completed " + std::to_string(Counter(counters, "Completed")) +
-                     ", running " + std::to_string(Counter(counters, "InProgress")) +
-                     ", stopped " + std::to_string(Counter(counters, "Stopped")) + ", failed " +
-                     std::to_string(Counter(counters, "NonRetryableError") +
-                                    Counter(counters, "RetryableError"));
+  std::string line =
+      "completed " + std::to_string(Counter(counters, "Completed")) + ", running " +
+      std::to_string(Counter(counters, "InProgress")) + ", stopped " +
+      std::to_string(Counter(counters, "Stopped")) + ", failed " +
+      std::to_string(Counter(counters, "NonRetryableError") + Counter(counters, "RetryableError"));
   if (tuning.contains("BestTrainingJob")) {
     const json& best = tuning["BestTrainingJob"];
     const json metric = best.value("FinalHyperParameterTuningJobObjectiveMetric", json::object());
@@ -96,7 +96,8 @@ int RunSageMakerStudy(const SageMakerTuneOptions& options, std::FILE* out, std::
   if (tune.parallel < 1) {
     throw ConfigError("--parallel " + std::to_string(tune.parallel) + ": expected >= 1");
   }
-  if (tune.seeds < 1) throw ConfigError("--seeds " + std::to_string(tune.seeds) + ": expected >= 1");
+  if (tune.seeds < 1)
+    throw ConfigError("--seeds " + std::to_string(tune.seeds) + ": expected >= 1");
   if (tune.trials && *tune.trials < 1) {
     throw ConfigError("--trials " + std::to_string(*tune.trials) + ": expected >= 1");
   }
@@ -165,10 +166,9 @@ int RunSageMakerStudy(const SageMakerTuneOptions& options, std::FILE* out, std::
       OpenCheckpointStore(uri, storage)->PutFile(uri, *session.checkpoint);
     }
     platform::ValueOrThrow(sagemaker.CallJson("CreateHyperParameterTuningJob", plan.request));
-    WriteFileAtomic(job_file, json({{"HyperParameterTuningJobName", name},
-                                    {"request", plan.request}})
-                                      .dump(2) +
-                                  "\n");
+    WriteFileAtomic(
+        job_file,
+        json({{"HyperParameterTuningJobName", name}, {"request", plan.request}}).dump(2) + "\n");
     std::fprintf(out, "tune: submitted SageMaker tuning job %s (session '%s')\n", name.c_str(),
                  plan.session.c_str());
   }
@@ -235,7 +235,7 @@ int RunSageMakerStudy(const SageMakerTuneOptions& options, std::FILE* out, std::
   state.seeds = tune.seeds;
   std::vector<Trial> trials;
   std::map<std::string, std::string> trial_of_values;  // tuned values → trial id
-  std::map<std::string, int> seeds_used;                // trial id → runs so far
+  std::map<std::string, int> seeds_used;               // trial id → runs so far
   std::stable_sort(summaries.begin(), summaries.end(), [](const json& a, const json& b) {
     return a.value("TrainingJobName", "") < b.value("TrainingJobName", "");
   });
@@ -249,7 +249,8 @@ int RunSageMakerStudy(const SageMakerTuneOptions& options, std::FILE* out, std::
       std::snprintf(id, sizeof(id), "t%03zu", trials.size());
       trial_of_values[values] = id;
       trials.push_back(TrialOf(space, tuned, id));
-      TrialRecord record{id, {}};
+      TrialRecord record;
+      record.id = id;
       for (const auto& [k, v] : trials.back().values) record.params.emplace_back(k, ValueText(v));
       state.trials.push_back(record);
     }
@@ -281,8 +282,8 @@ int RunSageMakerStudy(const SageMakerTuneOptions& options, std::FILE* out, std::
   // The best training job's model.
   if (tuning.contains("BestTrainingJob")) {
     const std::string best = tuning["BestTrainingJob"].value("TrainingJobName", "");
-    const json job =
-        platform::ValueOrThrow(sagemaker.CallJson("DescribeTrainingJob", {{"TrainingJobName", best}}));
+    const json job = platform::ValueOrThrow(
+        sagemaker.CallJson("DescribeTrainingJob", {{"TrainingJobName", best}}));
     const std::string artifacts =
         job.value("ModelArtifacts", json::object()).value("S3ModelArtifacts", "");
     if (!artifacts.empty()) {

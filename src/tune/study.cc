@@ -39,6 +39,14 @@ std::string CsvField(const std::string& text) {
   return out + "\"";
 }
 
+// Why a trial was stopped, as JSON.
+json StopJson(const StopDecision& stop) {
+  return {{"timesteps", stop.timesteps},
+          {"best_eval_return", stop.best},
+          {"median", stop.median},
+          {"other_trials", stop.others}};
+}
+
 // A parameter value as JSON: numbers stay numbers (integers integers), the rest strings/bools.
 json ValueJson(const std::string& text) {
   json parsed = json::parse(text, nullptr, false);
@@ -60,13 +68,15 @@ std::string ToString(RunStatus status) {
       return "failed";
     case RunStatus::kInterrupted:
       return "interrupted";
+    case RunStatus::kStopped:
+      return "stopped";
   }
   return "?";
 }
 
 RunStatus ParseRunStatus(const std::string& word, const std::string& origin) {
   for (RunStatus s : {RunStatus::kPending, RunStatus::kRunning, RunStatus::kCompleted,
-                      RunStatus::kFailed, RunStatus::kInterrupted}) {
+                      RunStatus::kFailed, RunStatus::kInterrupted, RunStatus::kStopped}) {
     if (ToString(s) == word) return s;
   }
   throw IoError(origin + ": unknown run status '" + word + "'");
@@ -75,6 +85,13 @@ RunStatus ParseRunStatus(const std::string& word, const std::string& origin) {
 RunRecord* StudyState::FindRun(const std::string& dir) {
   for (RunRecord& r : runs) {
     if (r.dir == dir) return &r;
+  }
+  return nullptr;
+}
+
+TrialRecord* StudyState::FindTrial(const std::string& id) {
+  for (TrialRecord& t : trials) {
+    if (t.id == id) return &t;
   }
   return nullptr;
 }
@@ -88,7 +105,12 @@ std::string StudyToJson(const StudyState& state) {
       params[key] = value;
       order.push_back(key);
     }
-    trials.push_back({{"id", t.id}, {"params", params}, {"param_order", order}});
+    json trial = {{"id", t.id}, {"params", params}, {"param_order", order}};
+    if (t.early_stop) {
+      trial["early_stop"] = StopJson(*t.early_stop);
+      trial["early_stop"]["decided_at"] = OptionalJson(t.stopped_at);
+    }
+    trials.push_back(trial);
   }
   json runs = json::array();
   for (const RunRecord& r : state.runs) {
@@ -131,9 +153,8 @@ StudyState StudyFromJson(const std::string& text, const std::string& origin) {
     state.space_file = j.at("space_file").get<std::string>();
     state.metric = j.at("metric").get<std::string>();
     state.metric_session = j.at("metric_session").get<std::string>();
-    state.direction =
-        j.at("direction").get<std::string>() == "minimize" ? Direction::kMinimize
-                                                           : Direction::kMaximize;
+    state.direction = j.at("direction").get<std::string>() == "minimize" ? Direction::kMinimize
+                                                                         : Direction::kMaximize;
     state.strategy = j.at("strategy").get<std::string>();
     state.seeds = j.at("seeds").get<int>();
     state.started_at = j.at("started_at").get<std::string>();
@@ -144,6 +165,13 @@ StudyState StudyFromJson(const std::string& text, const std::string& origin) {
       for (const json& key : t.at("param_order")) {
         const std::string k = key.get<std::string>();
         trial.params.emplace_back(k, t.at("params").at(k).get<std::string>());
+      }
+      if (t.contains("early_stop") && !t["early_stop"].is_null()) {
+        const json& stop = t["early_stop"];
+        trial.early_stop = StopDecision{
+            stop.at("timesteps").get<int64_t>(), stop.at("best_eval_return").get<double>(),
+            stop.at("median").get<double>(), stop.at("other_trials").get<int>()};
+        trial.stopped_at = OptionalFrom<std::string>(stop, "decided_at");
       }
       state.trials.push_back(std::move(trial));
     }
@@ -184,17 +212,18 @@ std::vector<TrialResult> RankTrials(const StudyState& state) {
     TrialResult r;
     r.trial = trial.id;
     r.params = trial.params;
+    r.early_stop = trial.early_stop;
     r.per_seed.assign(static_cast<size_t>(state.seeds), std::nullopt);
     // The worst status of the trial's runs names the trial's status.
     int worst = 0;
-    const std::vector<RunStatus> order{RunStatus::kCompleted, RunStatus::kPending,
-                                       RunStatus::kRunning, RunStatus::kInterrupted,
-                                       RunStatus::kFailed};
+    const std::vector<RunStatus> order{RunStatus::kCompleted,   RunStatus::kPending,
+                                       RunStatus::kRunning,     RunStatus::kStopped,
+                                       RunStatus::kInterrupted, RunStatus::kFailed};
     std::vector<double> values;
     for (const RunRecord& run : state.runs) {
       if (run.trial != trial.id) continue;
-      const int rank = static_cast<int>(
-          std::find(order.begin(), order.end(), run.status) - order.begin());
+      const int rank =
+          static_cast<int>(std::find(order.begin(), order.end(), run.status) - order.begin());
       worst = std::max(worst, rank);
       if (run.seed_index >= 0 && run.seed_index < state.seeds) {
         r.per_seed[static_cast<size_t>(run.seed_index)] = run.metric;
@@ -261,14 +290,15 @@ std::string ResultsJson(const StudyState& state, const std::vector<TrialResult>&
                       {"mean", OptionalJson(r.mean)},
                       {"std", OptionalJson(r.stddev)},
                       {"per_seed", per_seed},
-                      {"status", r.status}});
+                      {"status", r.status},
+                      {"early_stop", r.early_stop ? StopJson(*r.early_stop) : json(nullptr)}});
   }
   json j = {{"metric", state.metric},
             {"session", state.metric_session},
             {"direction", ToString(state.direction)},
             {"seeds", state.seeds},
             {"best", results.empty() || results.front().rank != 1 ? json(nullptr)
-                                                                   : json(results.front().trial)},
+                                                                  : json(results.front().trial)},
             {"trials", trials}};
   return j.dump(2) + "\n";
 }
@@ -289,7 +319,8 @@ std::string ResultsTable(const StudyState& state, const std::vector<TrialResult>
     for (const auto& [key, value] : r.params) row.push_back(value);
     row.push_back(r.mean ? FormatNumber(r.mean) + " ± " + FormatNumber(r.stddev) : "n/a");
     std::string seeds;
-    for (const auto& v : r.per_seed) seeds += (seeds.empty() ? "" : " ") + (v ? FormatNumber(v) : "-");
+    for (const auto& v : r.per_seed)
+      seeds += (seeds.empty() ? "" : " ") + (v ? FormatNumber(v) : "-");
     row.push_back(seeds);
     row.push_back(r.status);
     rows.push_back(row);
@@ -312,6 +343,14 @@ std::string ResultsTable(const StudyState& state, const std::vector<TrialResult>
       if (i + 1 < row.size()) line += std::string(widths[i] - width(row[i]) + 2, ' ');
     }
     out += line + "\n";
+  }
+  for (const TrialResult& r : results) {
+    if (r.status != "stopped" || !r.early_stop) continue;
+    out += r.trial + " stopped at " + std::to_string(r.early_stop->timesteps) +
+           " steps: best eval return " + FormatNumber(r.early_stop->best) +
+           (state.direction == Direction::kMaximize ? " < median " : " > median ") +
+           FormatNumber(r.early_stop->median) + " of " + std::to_string(r.early_stop->others) +
+           " other trials (early_stopping: median)\n";
   }
   return out;
 }

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "tune/early_stopping.h"
 #include "tune/space.h"
 
 namespace rlpipe::tune {
@@ -23,18 +24,20 @@ inline constexpr char kRunPipelineFile[] = "tune_pipeline.yaml";
 /// A run's console output (the child's stdout and stderr), inside its output folder.
 inline constexpr char kRunConsoleFile[] = "tune_console.log";
 
-/// Where one trial × seed run is.
-enum class RunStatus { kPending, kRunning, kCompleted, kFailed, kInterrupted };
+/// Where one trial × seed run is. kStopped: median early stopping ended its trial (a running
+/// child was stopped as by Ctrl-C and keeps its partial results; a pending one never starts);
+/// like kCompleted and kFailed it is final (--resume does not run it again).
+enum class RunStatus { kPending, kRunning, kCompleted, kFailed, kInterrupted, kStopped };
 std::string ToString(RunStatus status);
 /// Inverse of ToString; throws IoError naming `origin` for an unknown word.
 RunStatus ParseRunStatus(const std::string& word, const std::string& origin);
 
 /// One trial × seed: an ordinary pipeline run in D/trials/<trial>-s<seed index>/.
 struct RunRecord {
-  std::string trial;      // trial id, e.g. "t003"
-  int seed_index = 0;     // 0 … seeds-1
-  uint64_t seed = 0;      // the variant's root seed (the pipeline's seed + seed_index)
-  std::string dir;        // relative to the study folder: "trials/t003-s1"
+  std::string trial;   // trial id, e.g. "t003"
+  int seed_index = 0;  // 0 … seeds-1
+  uint64_t seed = 0;   // the variant's root seed (the pipeline's seed + seed_index)
+  std::string dir;     // relative to the study folder: "trials/t003-s1"
   RunStatus status = RunStatus::kPending;
   std::optional<double> metric;  // the space's figure from the run's report, when it has one
   std::optional<int> exit_code;  // the child's last exit code
@@ -49,6 +52,8 @@ struct RunRecord {
 struct TrialRecord {
   std::string id;
   std::vector<std::pair<std::string, std::string>> params;
+  std::optional<StopDecision> early_stop;  // why median early stopping stopped it
+  std::optional<std::string> stopped_at;   // when (ISO 8601)
 };
 
 /// D/study.json.
@@ -68,6 +73,7 @@ struct StudyState {
   std::vector<RunRecord> runs;  // trial-major: t000-s0, t000-s1, t001-s0, …
 
   RunRecord* FindRun(const std::string& dir);
+  TrialRecord* FindTrial(const std::string& id);
 };
 
 std::string StudyToJson(const StudyState& state);
@@ -83,21 +89,23 @@ struct TrialResult {
   int rank = 0;  // 1 = best; trials without any metric value come last, unranked (0)
   std::string trial;
   std::vector<std::pair<std::string, std::string>> params;
-  std::optional<double> mean;              // over the seeds that have a value
-  std::optional<double> stddev;             // sample standard deviation (0 with one value)
+  std::optional<double> mean;                   // over the seeds that have a value
+  std::optional<double> stddev;                 // sample standard deviation (0 with one value)
   std::vector<std::optional<double>> per_seed;  // by seed index
-  std::string status;  // "completed", or the worst run status ("failed", "interrupted", …)
+  std::string status;  // "completed", or the worst run status ("failed", "stopped", …)
+  std::optional<StopDecision> early_stop;  // a stopped trial's reason
 };
 
 /// The trials ranked by mean metric in the space's direction (ties: trial order). Only trials
-/// whose runs all completed are ranked; the others follow, in trial order.
+/// whose runs all completed are ranked; the others (stopped ones with their partial metric)
+/// follow, in trial order.
 std::vector<TrialResult> RankTrials(const StudyState& state);
 
 /// results.csv: rank,trial,<param…>,mean,std,s0,s1,…,status (one header row).
 std::string ResultsCsv(const StudyState& state, const std::vector<TrialResult>& results);
 /// results.json: the study's metric, direction and the ranked list.
 std::string ResultsJson(const StudyState& state, const std::vector<TrialResult>& results);
-/// The printed table (aligned columns, mean ± std).
+/// The printed table (aligned columns, mean ± std), then one line per stopped trial saying why.
 std::string ResultsTable(const StudyState& state, const std::vector<TrialResult>& results);
 
 }  // namespace rlpipe::tune

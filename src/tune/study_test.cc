@@ -1,12 +1,13 @@
 // The study state's JSON round trip, the ranking (mean ± std over seeds, direction, unfinished
 // trials unranked) and the results files.
+#include "tune/study.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "tune/local_study.h"
-#include "tune/study.h"
 
 namespace rlpipe::tune {
 namespace {
@@ -25,8 +26,11 @@ StudyState ThreeTrials(Direction direction) {
   const std::vector<std::pair<std::string, std::vector<std::optional<double>>>> metrics{
       {"t000", {-300.0, -100.0}}, {"t001", {-150.0, -170.0}}, {"t002", {-50.0, std::nullopt}}};
   for (const auto& [id, values] : metrics) {
-    state.trials.push_back({id, {{"agent.learning_rate", id == "t000" ? "0.001" : "0.0003"},
-                                 {"agent.n_epochs", "10"}}});
+    TrialRecord trial;
+    trial.id = id;
+    trial.params = {{"agent.learning_rate", id == "t000" ? "0.001" : "0.0003"},
+                    {"agent.n_epochs", "10"}};
+    state.trials.push_back(trial);
     for (int s = 0; s < 2; ++s) {
       RunRecord run;
       run.trial = id;
@@ -88,6 +92,43 @@ TEST(Study, ResultsFilesListEveryTrialAndSeed) {
   EXPECT_TRUE(json["trials"][2]["per_seed"][1].is_null());
   const std::string table = ResultsTable(state, results);
   EXPECT_NE(table.find("-160 ± 14.1421"), std::string::npos) << table;
+}
+
+TEST(Study, AStoppedTrialKeepsItsPartialResultsUnrankedWithTheReason) {
+  StudyState state = ThreeTrials(Direction::kMaximize);
+  // t000 was stopped by median early stopping: seed 0 while it ran, seed 1 before it started.
+  state.trials[0].early_stop = StopDecision{3072, -1610.5, -1250.25, 3};
+  state.trials[0].stopped_at = "2026-12-07T01:00:00Z";
+  state.runs[0].status = RunStatus::kStopped;
+  state.runs[0].metric = -1610.5;
+  state.runs[1].status = RunStatus::kStopped;
+  state.runs[1].metric = std::nullopt;
+  const StudyState back = StudyFromJson(StudyToJson(state), "study.json");
+  EXPECT_EQ(StudyToJson(back), StudyToJson(state));
+  EXPECT_EQ(back.runs[1].status, RunStatus::kStopped);
+  ASSERT_TRUE(back.trials[0].early_stop.has_value());
+  EXPECT_EQ(back.trials[0].early_stop->timesteps, 3072);
+  EXPECT_EQ(back.trials[0].early_stop->others, 3);
+  EXPECT_FALSE(back.trials[1].early_stop.has_value());
+
+  const std::vector<TrialResult> results = RankTrials(state);
+  EXPECT_EQ(results[0].trial, "t001");
+  EXPECT_EQ(results[0].rank, 1);
+  EXPECT_EQ(results[1].trial, "t000");  // unranked, in trial order, before t002
+  EXPECT_EQ(results[1].rank, 0);
+  EXPECT_EQ(results[1].status, "stopped");
+  EXPECT_DOUBLE_EQ(*results[1].mean, -1610.5);
+  const std::string csv = ResultsCsv(state, results);
+  EXPECT_NE(csv.find("\n,t000,0.001,10,-1610.5,0,-1610.5,,stopped\n"), std::string::npos) << csv;
+  const nlohmann::json json = nlohmann::json::parse(ResultsJson(state, results));
+  EXPECT_EQ(json["trials"][1]["status"], "stopped");
+  EXPECT_EQ(json["trials"][1]["early_stop"]["timesteps"], 3072);
+  EXPECT_TRUE(json["trials"][0]["early_stop"].is_null());
+  const std::string table = ResultsTable(state, results);
+  EXPECT_NE(table.find("t000 stopped at 3072 steps: best eval return -1610.5 < median -1250.25 "
+                       "of 3 other trials"),
+            std::string::npos)
+      << table;
 }
 
 TEST(Study, EachChildGetsItsShareOfTheCores) {

@@ -28,6 +28,7 @@ th{background:#f5f5f7}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .status{font-weight:600;padding:1px 6px;border-radius:4px;font-size:.85em;white-space:nowrap}
 .s-completed{background:#e3f4e1;color:#1e6b1b}.s-failed{background:#fde2e1;color:#9b1c18}
 .s-interrupted,.s-running{background:#fff3d6;color:#7a5300}.s-pending{background:#eee;color:#555}
+.s-stopped{background:#e4ecfb;color:#1f4a8a}
 .charts{display:flex;flex-wrap:wrap;gap:12px}
 svg.chart{background:#fff;border:1px solid #e5e5e5;border-radius:4px}
 svg.chart .chart-title{font-size:13px;font-weight:600;fill:#222}
@@ -98,8 +99,8 @@ std::string ParameterChart(const StudyState& state, size_t p) {
     }
     title += ")";
   }
-  metrics::LineChartOptions options{"param/" + key, title,
-                                    log_x ? "log10(" + key + ")" : key, state.metric};
+  metrics::LineChartOptions options{"param/" + key, title, log_x ? "log10(" + key + ")" : key,
+                                    state.metric};
   options.max_points = 0;
   metrics::ChartSeries run_series{"runs (one per seed)", runs, metrics::PaletteColor(0)};
   run_series.markers = true;
@@ -125,8 +126,7 @@ std::string CurvesChart(const StudyState& state, const fs::path& output_dir, siz
   }
   *curves = series.size();
   metrics::LineChartOptions options{"eval-curves",
-                                    "Eval mean return of every run (" + state.metric_session +
-                                        ")",
+                                    "Eval mean return of every run (" + state.metric_session + ")",
                                     "timesteps (env steps)", "eval mean return"};
   options.width_px = 960;
   options.height_px = 360;
@@ -145,11 +145,11 @@ std::string RenderTuneReport(const StudyState& state, const fs::path& output_dir
       "</style></head><body>";
   html += "<h1>Study of " + EscapeHtml(state.pipeline_file) + "</h1>";
   html += "<p class=\"meta\">space " + EscapeHtml(state.space_file) + " &middot; " +
-          EscapeHtml(state.strategy) + " &middot; " + EscapeHtml(ToString(state.direction)) +
-          " " + EscapeHtml(state.metric) + " of session " + EscapeHtml(state.metric_session) +
+          EscapeHtml(state.strategy) + " &middot; " + EscapeHtml(ToString(state.direction)) + " " +
+          EscapeHtml(state.metric) + " of session " + EscapeHtml(state.metric_session) +
           " &middot; " + std::to_string(state.trials.size()) + " trials &times; " +
-          std::to_string(state.seeds) + " seeds &middot; started " +
-          EscapeHtml(state.started_at) + ", updated " + EscapeHtml(state.last_updated) + "</p>";
+          std::to_string(state.seeds) + " seeds &middot; started " + EscapeHtml(state.started_at) +
+          ", updated " + EscapeHtml(state.last_updated) + "</p>";
 
   // The ranked table.
   html += "<h2>Trials</h2><table><tr><th>rank</th><th>trial</th>";
@@ -158,7 +158,8 @@ std::string RenderTuneReport(const StudyState& state, const fs::path& output_dir
       html += "<th>" + EscapeHtml(key) + "</th>";
     }
   }
-  html += "<th>" + EscapeHtml(state.metric) + " mean</th><th>std</th><th>per seed</th>"
+  html += "<th>" + EscapeHtml(state.metric) +
+          " mean</th><th>std</th><th>per seed</th>"
           "<th>status</th></tr>";
   for (const TrialResult& r : results) {
     html += "<tr><td class=\"num\">" + (r.rank > 0 ? std::to_string(r.rank) : "&ndash;") +
@@ -166,12 +167,27 @@ std::string RenderTuneReport(const StudyState& state, const fs::path& output_dir
     for (const auto& [key, value] : r.params) html += "<td>" + EscapeHtml(value) + "</td>";
     std::string seeds;
     for (const auto& v : r.per_seed) seeds += (seeds.empty() ? "" : " ") + Number(v);
-    html += "<td class=\"num\">" + Number(r.mean) + "</td><td class=\"num\">" +
-            Number(r.stddev) + "</td><td class=\"num\">" + seeds +
-            "</td><td><span class=\"status s-" + EscapeHtml(r.status) + "\">" +
-            EscapeHtml(r.status) + "</span></td></tr>";
+    html += "<td class=\"num\">" + Number(r.mean) + "</td><td class=\"num\">" + Number(r.stddev) +
+            "</td><td class=\"num\">" + seeds + "</td><td><span class=\"status s-" +
+            EscapeHtml(r.status) + "\">" + EscapeHtml(r.status) + "</span></td></tr>";
   }
   html += "</table>";
+  // Why each stopped trial was stopped.
+  std::string stops;
+  for (const TrialResult& r : results) {
+    if (r.status != "stopped" || !r.early_stop) continue;
+    stops += "<li>" + EscapeHtml(r.trial) + " at " + std::to_string(r.early_stop->timesteps) +
+             " steps: best eval return " + Number(r.early_stop->best) +
+             (state.direction == Direction::kMaximize ? " &lt; " : " &gt; ") + "median " +
+             Number(r.early_stop->median) + " of " + std::to_string(r.early_stop->others) +
+             " other trials' running averages</li>";
+  }
+  if (!stops.empty()) {
+    html +=
+        "<p class=\"note\">Stopped by median early stopping (their partial results are "
+        "shown, unranked):</p><ul class=\"note\">" +
+        stops + "</ul>";
+  }
 
   // The metric per parameter.
   if (!state.trials.empty()) {

@@ -3,11 +3,10 @@
 #include "tune/tune_report.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
-
 #include <regex>
 
 namespace rlpipe::tune {
@@ -31,12 +30,14 @@ TEST(TuneReport, ShowsTheMetricPerParameterAndEveryRunsCurve) {
   state.metric_session = "only";
   state.strategy = "grid";
   state.seeds = 2;
-  const std::vector<std::pair<std::string, std::string>> values{{"0.001", "tanh"},
-                                                                {"0.1", "relu"}};
+  const std::vector<std::pair<std::string, std::string>> values{{"0.001", "tanh"}, {"0.1", "relu"}};
   for (size_t t = 0; t < values.size(); ++t) {
     const std::string id = "t00" + std::to_string(t);
-    state.trials.push_back({id, {{"agent.learning_rate", values[t].first},
-                                 {"network.activation", values[t].second}}});
+    TrialRecord trial;
+    trial.id = id;
+    trial.params = {{"agent.learning_rate", values[t].first},
+                    {"network.activation", values[t].second}};
+    state.trials.push_back(trial);
     for (int s = 0; s < 2; ++s) {
       RunRecord run;
       run.trial = id;

@@ -55,9 +55,9 @@ void ResolveWith(const config::PipelineConfig& pipeline, const SearchSpace& spac
 }  // namespace
 
 const std::vector<std::string>& ReportMetrics() {
-  static const std::vector<std::string> kMetrics{
-      "best_mean_return", "final_mean_return", "timesteps",
-      "episodes",         "duration_seconds",  "steps_lost"};
+  static const std::vector<std::string> kMetrics{"best_mean_return", "final_mean_return",
+                                                 "timesteps",        "episodes",
+                                                 "duration_seconds", "steps_lost"};
   return kMetrics;
 }
 
@@ -86,8 +86,8 @@ void SetTreePath(Tree& root, const std::string& key_path, const Tree& value) {
     path += (path.empty() ? "" : ".") + keys[i];
     if (node->kind == Tree::Kind::kNull) node->kind = Tree::Kind::kMap;
     if (node->kind != Tree::Kind::kMap) {
-      FailAt(value.key_loc, key_path, "cannot set it: the training config's value at " + path +
-                                          " is not a mapping");
+      FailAt(value.key_loc, key_path,
+             "cannot set it: the training config's value at " + path + " is not a mapping");
     }
     if (i + 1 == keys.size()) {
       Tree leaf = value;
@@ -117,6 +117,38 @@ void CheckReportMetric(const SearchSpace& space) {
   }
 }
 
+void CheckLocalEarlyStopping(const config::PipelineConfig& pipeline, const SearchSpace& space,
+                             const std::vector<Trial>& trials) {
+  if (space.early_stopping == EarlyStopping::kOff) return;
+  const config::SourceLoc loc = config::MapReader(&space.tree, "").LocOf("early_stopping");
+  if (space.metric != "best_mean_return" && space.metric != "final_mean_return") {
+    FailAt(loc, "early_stopping",
+           "median early stopping compares evaluation returns, so the metric must be "
+           "best_mean_return or final_mean_return (found '" +
+               space.metric + "')");
+  }
+  // The metric session must evaluate, with every trial's values (eval_freq may be tuned).
+  const std::string session = MetricSession(pipeline, space);
+  const std::vector<std::string> targets = TargetSessions(pipeline, space);
+  const bool targeted = std::find(targets.begin(), targets.end(), session) != targets.end();
+  for (const config::SessionSpec& original : pipeline.sessions) {
+    if (original.name != session) continue;
+    for (const Trial& trial : trials) {
+      config::SessionSpec spec = original;
+      if (targeted) {
+        for (const auto& [key, value] : trial.values) SetTreePath(spec.overrides, key, value);
+      }
+      if (config::ResolveSession(pipeline, spec).training.eval_freq <= 0) {
+        FailAt(loc, "early_stopping",
+               "session '" + session + "' never evaluates (training.eval_freq: 0" +
+                   (trials.size() > 1 ? " in trial " + trial.id : std::string()) +
+                   "), so there is nothing to compare");
+      }
+      if (!targeted) break;
+    }
+  }
+}
+
 void ValidateStudy(const config::PipelineConfig& pipeline, const SearchSpace& space,
                    const std::vector<Trial>& trials) {
   // Session names exist.
@@ -132,8 +164,8 @@ void ValidateStudy(const config::PipelineConfig& pipeline, const SearchSpace& sp
   for (const std::string& s : space.sessions) {
     if (!known(s)) {
       FailAt(space.sessions_loc, "sessions",
-             "no session '" + s + "' in " + pipeline.file.string() + " (sessions: " +
-                 JoinNames(names) + ")");
+             "no session '" + s + "' in " + pipeline.file.string() +
+                 " (sessions: " + JoinNames(names) + ")");
     }
   }
   // Each parameter alone, with each of its values (a range: both ends), so an error names the

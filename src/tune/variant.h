@@ -20,6 +20,13 @@ const std::vector<std::string>& ReportMetrics();
 /// Throws ConfigError at SPACE.yaml's `metric:` unless it is one of ReportMetrics().
 void CheckReportMetric(const SearchSpace& space);
 
+/// `early_stopping: median` in a local study judges the metric session's evaluation returns,
+/// so it needs a return metric (best_mean_return or final_mean_return) and a metric session that
+/// evaluates (training.eval_freq > 0 with every trial's values). Throws ConfigError at SPACE.yaml's
+/// `early_stopping:` otherwise; does nothing when early stopping is off.
+void CheckLocalEarlyStopping(const config::PipelineConfig& pipeline, const SearchSpace& space,
+                             const std::vector<Trial>& trials);
+
 /// Checks the space against the pipeline before anything runs: `session:` and `sessions:` name
 /// sessions of the pipeline, and every trial resolves (each parameter's key path exists in each
 /// session's training config and each value is in range). A problem is a ConfigError
