@@ -5,6 +5,7 @@
 #include <limits>
 #include <numbers>
 #include <sstream>
+#include <utility>
 #include <vector>
 
 #include "core/byte_stream.h"
@@ -93,6 +94,17 @@ std::vector<GeomPart> ShapeParts(ObjectShape shape, double& rest_height) {
   return parts;
 }
 
+/// The robot whose centre is horizontally nearest to (x, y), and that distance (m).
+std::pair<int, double> NearestRobot(const MultiRobotWorld& world, double x, double y) {
+  std::pair<int, double> nearest = {-1, std::numeric_limits<double>::infinity()};
+  for (int robot = 0; robot < world.NumRobots(); ++robot) {
+    const mjtNum* p = world.RobotPosition(robot);
+    const double distance = std::hypot(p[0] - x, p[1] - y);
+    if (distance < nearest.second) nearest = {robot, distance};
+  }
+  return nearest;
+}
+
 /// Resting height of `shape`'s centre above the floor (m).
 double RestHeight(ObjectShape shape) {
   double rest_height = 0.0;
@@ -139,6 +151,8 @@ ObjectDisplacement::ObjectDisplacement(const WorldParams& world,
   AppendBounds(box, 1, 0.0f, kInf);                 // best displacement
   AppendBounds(box, kNumObjectShapes, 0.0f, 1.0f);  // shape one-hot
   AppendBounds(box, 1, 0.0f, 1.0f);                 // elapsed fraction
+  AppendBounds(box, 2, -kInf, kInf);                // push point - nearest robot
+  AppendBounds(box, 1, 0.0f, kInf);                 // its distance
   spec_.action_space = world_->RobotActionSpace();
   world_->DescribeLayout(spec_);
 }
@@ -217,6 +231,17 @@ double ObjectDisplacement::Displacement() const {
   return (pos[0] - start_xy_[0]) * dir[0] + (pos[1] - start_xy_[1]) * dir[1];
 }
 
+std::array<double, 2> ObjectDisplacement::PushPoint() const {
+  const std::array<double, 2> dir = DirectionVector();
+  const mjtNum* pos = world_->data().qpos + object_.qpos;
+  return {pos[0] - kPushPointOffset * dir[0], pos[1] - kPushPointOffset * dir[1]};
+}
+
+double ObjectDisplacement::ApproachDistance() const {
+  const std::array<double, 2> push = PushPoint();
+  return NearestRobot(*world_, push[0], push[1]).second;
+}
+
 double ObjectDisplacement::VelocityAlong() const {
   const std::array<double, 2> dir = DirectionVector();
   const mjtNum* vel = world_->data().qvel + object_.dof;
@@ -225,15 +250,19 @@ double ObjectDisplacement::VelocityAlong() const {
 
 StepResult ObjectDisplacement::Step(std::span<const float> action, std::span<float> obs) {
   // Physics for one control step.
+  const double approach_before = ApproachDistance();
   world_->ApplyAction(action);
   world_->Simulate();
   ++steps_;
 
-  // Displacement progress this step plus a velocity term; the best displacement so far.
+  // Displacement progress this step plus a velocity term, the nearest robot's approach to the push
+  // point (the only term before a robot touches the object); the best displacement so far.
   StepResult result;
   const double displacement = Displacement();
   const double velocity = VelocityAlong();
-  result.reward = kProgressScale * (displacement - last_displacement_) + kVelocityScale * velocity;
+  const double approach = ApproachDistance();
+  result.reward = kProgressScale * (displacement - last_displacement_) + kVelocityScale * velocity +
+                  kApproachScale * (approach_before - approach);
   last_displacement_ = displacement;
   best_displacement_ = std::max(best_displacement_, displacement);
 
@@ -247,6 +276,7 @@ StepResult ObjectDisplacement::Step(std::span<const float> action, std::span<flo
   result.info = {{"displacement", displacement},
                  {"velocity_along", velocity},
                  {"best_displacement", best_displacement_},
+                 {"approach_distance", approach},
                  {"shape", static_cast<double>(shape_)},
                  {"direction", static_cast<double>(direction_)},
                  {"connections", static_cast<double>(world_->Connections().size())}};
@@ -277,6 +307,14 @@ void ObjectDisplacement::Observe(std::span<float> obs) const {
   for (int s = 0; s < kNumObjectShapes; ++s) put(static_cast<int>(shape_) == s ? 1.0 : 0.0);
   put(max_episode_steps_ > 0 ? std::min(1.0, static_cast<double>(steps_) / max_episode_steps_)
                              : 0.0);
+
+  // Where the nearest robot should go: the push point relative to it, and how far.
+  const std::array<double, 2> push = PushPoint();
+  const auto [nearest, distance] = NearestRobot(*world_, push[0], push[1]);
+  const mjtNum* robot = world_->RobotPosition(nearest);
+  put(push[0] - robot[0]);
+  put(push[1] - robot[1]);
+  put(distance);
 }
 
 std::vector<ParamSpec> ObjectDisplacementParamSpecs() {
@@ -352,7 +390,8 @@ void ObjectDisplacement::RestoreState(std::string_view state) {
 
 std::vector<float> ObjectDisplacement::ObservationScales() const {
   std::vector<float> scales = world_->ObservationScales();
-  // Object pose and velocities, direction, displacement and best, shape, elapsed fraction.
+  // Object pose and velocities, direction, displacement and best, shape, elapsed fraction, push
+  // point offset and distance.
   AppendPositionUnits(scales);
   AppendUnit(scales, 1.0, 4);
   AppendUnit(scales, ObservationUnits::kSpeedMps, 3);
@@ -360,6 +399,7 @@ std::vector<float> ObjectDisplacement::ObservationScales() const {
   AppendUnit(scales, 1.0, 2);
   AppendUnit(scales, ObservationUnits::kHorizontalM, 2);
   AppendUnit(scales, 1.0, kNumObjectShapes + 1);
+  AppendUnit(scales, ObservationUnits::kHorizontalM, 3);
   return scales;
 }
 

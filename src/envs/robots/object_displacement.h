@@ -3,8 +3,9 @@
 /// docs/environments.md). The object is one of eight shapes (mug and torus are compounds of
 /// primitive geoms), placed 2 to `max_object_distance` m beyond the spawn disc's edge; the target
 /// direction is north, south, east or west. Per step the reward is the object's displacement
-/// progress along the direction plus 0.1 × its velocity along it; the last step adds 10 × the best
-/// displacement of the episode.
+/// progress along the direction plus 0.1 × its velocity along it, plus 0.5 × the approach progress
+/// of the robot nearest to the push point (0.75 m behind the object along the direction); the last
+/// step adds 10 × the best displacement of the episode.
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -57,14 +58,20 @@ class ObjectDisplacement : public Env,
   static constexpr double kProgressScale = 1.0;  // per m of displacement progress this step
   static constexpr double kVelocityScale = 0.1;  // per m/s of velocity along the direction
   static constexpr double kBestDisplacementBonus = 10.0;  // last step, per m of best displacement
-  static constexpr double kMinObjectDistance = 2.0;       // m beyond the spawn disc's edge
-  static constexpr double kObjectMass = 1.0;              // kg, every shape
-  static constexpr double kObjectClearance = 0.5;         // m, bounding radius of every shape
-  static constexpr double kArenaMargin = 20.0;            // m beyond the farthest object placement
+  /// Approach shaping: per m the robot nearest to the push point got closer to it this step. The
+  /// robots start 2 to 15 m from the object and no other term pays before they touch it.
+  static constexpr double kApproachScale = 0.5;
+  static constexpr double kPushPointOffset =
+      0.75;  // m behind the object's centre, along -direction
+  static constexpr double kMinObjectDistance = 2.0;  // m beyond the spawn disc's edge
+  static constexpr double kObjectMass = 1.0;         // kg, every shape
+  static constexpr double kObjectClearance = 0.5;    // m, bounding radius of every shape
+  static constexpr double kArenaMargin = 20.0;       // m beyond the farthest object placement
   /// Task block: object position 3, quaternion 4, linear velocity 3, angular velocity 3, target
   /// direction (x, y) 2, displacement along it 1, best displacement 1, shape one-hot 8, elapsed
-  /// fraction of the episode 1.
-  static constexpr int kTaskObsDim = 26;
+  /// fraction of the episode 1, push point minus the nearest robot's centre (x, y) 2, that
+  /// distance 1.
+  static constexpr int kTaskObsDim = 29;
 
   ObjectDisplacement(const WorldParams& world, const ObjectDisplacementParams& params,
                      int max_episode_steps = kDefaultMaxEpisodeSteps);
@@ -95,6 +102,10 @@ class ObjectDisplacement : public Env,
   /// Object displacement along the direction since the reset (m), and its velocity along it.
   double Displacement() const;
   double VelocityAlong() const;
+  /// The push point: the object's centre moved kPushPointOffset against the direction (x, y).
+  std::array<double, 2> PushPoint() const;
+  /// Horizontal distance from the push point to the nearest robot centre (m).
+  double ApproachDistance() const;
   /// Robots further than this from the origin end the episode (m).
   double ArenaRadius() const;
 

@@ -102,23 +102,27 @@ TEST(ObjectDisplacementTest, RewardIsProgressAlongTheDirectionPlusATenthOfTheVel
   const mjtNum* start = env->world().data().qpos + env->object().qpos;
   const double x0 = start[0], y0 = start[1], z0 = start[2];
 
-  // Moved 0.5 m along the direction and sliding along it at 1 m/s.
+  // Moved 0.5 m along the direction and sliding along it at 1 m/s: the push point moved with it.
   PlaceFreeBody(env->world(), env->object(), x0 + 0.5 * dir[0], y0 + 0.5 * dir[1], z0,
                 {dir[0], dir[1], 0.0});
+  const double a0 = env->ApproachDistance();
   const StepResult first = env->Step(idle, obs);
   const double d1 = first.info.at("displacement");
+  const double a1 = first.info.at("approach_distance");
   EXPECT_GT(d1, 0.5);
   EXPECT_LT(d1, 0.5 + kDt + 1e-3);
   EXPECT_GT(first.info.at("velocity_along"), 0.5);
-  EXPECT_DOUBLE_EQ(first.reward, d1 + 0.1 * first.info.at("velocity_along"));
+  EXPECT_DOUBLE_EQ(first.reward, d1 + 0.1 * first.info.at("velocity_along") + 0.5 * (a0 - a1));
   EXPECT_FALSE(first.terminated || first.truncated);
 
   // The next step pays only this step's progress; moving against the direction costs.
   PlaceFreeBody(env->world(), env->object(), x0 - 0.2 * dir[0], y0 - 0.2 * dir[1], z0);
+  const double a1_moved = env->ApproachDistance();
   const StepResult second = env->Step(idle, obs);
   const double d2 = second.info.at("displacement");
   EXPECT_NEAR(d2, -0.2, 1e-3);
-  EXPECT_DOUBLE_EQ(second.reward, (d2 - d1) + 0.1 * second.info.at("velocity_along"));
+  EXPECT_DOUBLE_EQ(second.reward, (d2 - d1) + 0.1 * second.info.at("velocity_along") +
+                                      0.5 * (a1_moved - second.info.at("approach_distance")));
   EXPECT_DOUBLE_EQ(second.info.at("best_displacement"), d1);
 
   // Task block: direction, displacement, best displacement, shape one-hot.
@@ -128,6 +132,49 @@ TEST(ObjectDisplacementTest, RewardIsProgressAlongTheDirectionPlusATenthOfTheVel
   EXPECT_FLOAT_EQ(obs[task + 15], static_cast<float>(d2));
   EXPECT_FLOAT_EQ(obs[task + 16], static_cast<float>(d1));
   EXPECT_FLOAT_EQ(obs[task + 17 + static_cast<size_t>(env->shape())], 1.0f);
+}
+
+TEST(ObjectDisplacementTest, TheRobotNearestToThePushPointIsPaidForApproachingIt) {
+  // The push point lies 0.75 m behind the object along the direction; robots far from it.
+  auto env = MakeDisplacement();
+  auto obs = ObsBuffer(*env);
+  auto action = Idle(*env);
+  env->Reset(4, obs);
+  const std::array<double, 2> dir = env->DirectionVector();
+  const mjtNum* object = env->world().data().qpos + env->object().qpos;
+  const std::array<double, 2> push = env->PushPoint();
+  EXPECT_NEAR(push[0], object[0] - 0.75 * dir[0], 1e-12);
+  EXPECT_NEAR(push[1], object[1] - 0.75 * dir[1], 1e-12);
+  LineUp(env->world(), push[0] + 10.0, push[1]);
+
+  // A sphere put (not moved: nothing is paid) 2 m behind the push point is the nearest robot.
+  const int sphere = env->world().NumBars();
+  env->world().PlaceRobot(sphere,
+                          {push[0] - 2.0 * dir[0], push[1] - 2.0 * dir[1], C::kSphereRadius});
+  StepResult r = env->Step(action, obs);
+  EXPECT_NEAR(r.info.at("approach_distance"), 2.0, 1e-3);
+  EXPECT_NEAR(r.reward, 0.0, 1e-6);
+
+  // Driven towards the push point it is paid half of each step's approach.
+  const size_t drive = static_cast<size_t>(6 * env->world().NumBars());
+  action[drive] = static_cast<float>(dir[0]);
+  action[drive + 1] = static_cast<float>(dir[1]);
+  double approached = 0.0;
+  for (int step = 0; step < 30; ++step) {
+    const double before = r.info.at("approach_distance");
+    r = env->Step(action, obs);
+    EXPECT_NEAR(r.info.at("displacement"), 0.0, 1e-6);
+    EXPECT_NEAR(r.reward, 0.5 * (before - r.info.at("approach_distance")), 1e-12);
+    approached += before - r.info.at("approach_distance");
+  }
+  EXPECT_GT(approached, 0.5);
+
+  // Task block tail: push point minus the nearest robot (x, y) and the distance.
+  const size_t tail = static_cast<size_t>(env->Spec().observation_space.Dim()) - 3;
+  const mjtNum* p = env->world().RobotPosition(sphere);
+  EXPECT_FLOAT_EQ(obs[tail], static_cast<float>(push[0] - p[0]));
+  EXPECT_FLOAT_EQ(obs[tail + 1], static_cast<float>(push[1] - p[1]));
+  EXPECT_FLOAT_EQ(obs[tail + 2], static_cast<float>(r.info.at("approach_distance")));
 }
 
 TEST(ObjectDisplacementTest, TheLastStepPaysTenTimesTheBestDisplacement) {
@@ -151,7 +198,10 @@ TEST(ObjectDisplacementTest, TheLastStepPaysTenTimesTheBestDisplacement) {
   EXPECT_FALSE(last.terminated);
   EXPECT_DOUBLE_EQ(last.info.at("best_displacement"), best);
   EXPECT_DOUBLE_EQ(last.reward, (last.info.at("displacement") - second.info.at("displacement")) +
-                                    0.1 * last.info.at("velocity_along") + 10.0 * best);
+                                    0.1 * last.info.at("velocity_along") +
+                                    0.5 * (second.info.at("approach_distance") -
+                                           last.info.at("approach_distance")) +
+                                    10.0 * best);
 }
 
 TEST(ObjectDisplacementTest, AllEightShapesAppearRestStillAndArePlacedWithinRange) {
@@ -212,9 +262,11 @@ TEST(ObjectDisplacementTest, ARobotLeavingTheArenaTerminatesWithTheBonus) {
   EXPECT_FALSE(env->Step(idle, obs).terminated);
   env->world().PlaceRobot(env->world().NumBars(),
                           {0.0, env->ArenaRadius() + 0.5, C::kSphereRadius});
+  const double approach_before = env->ApproachDistance();
   const StepResult r = env->Step(idle, obs);
   EXPECT_TRUE(r.terminated);
   EXPECT_DOUBLE_EQ(r.reward, (r.info.at("displacement") - 0.0) + 0.1 * r.info.at("velocity_along") +
+                                 0.5 * (approach_before - r.info.at("approach_distance")) +
                                  10.0 * r.info.at("best_displacement"));
 }
 
@@ -229,13 +281,18 @@ TEST(ObjectDisplacementTest, AConfiguredHorizonReachesTheTask) {
   env->Reset(2, obs);
   StepResult r;
   double before = 0.0;
+  double approach_before = 0.0;
   for (int step = 1; step <= 4; ++step) {
-    if (step > 1) before = r.info.at("displacement");
+    if (step > 1) {
+      before = r.info.at("displacement");
+      approach_before = r.info.at("approach_distance");
+    }
     r = env->Step(idle, obs);
   }
   EXPECT_TRUE(r.truncated);
   EXPECT_DOUBLE_EQ(r.reward, (r.info.at("displacement") - before) +
                                  0.1 * r.info.at("velocity_along") +
+                                 0.5 * (approach_before - r.info.at("approach_distance")) +
                                  10.0 * r.info.at("best_displacement"));
 }
 
