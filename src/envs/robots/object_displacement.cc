@@ -5,7 +5,6 @@
 #include <limits>
 #include <numbers>
 #include <sstream>
-#include <utility>
 #include <vector>
 
 #include "core/byte_stream.h"
@@ -94,17 +93,6 @@ std::vector<GeomPart> ShapeParts(ObjectShape shape, double& rest_height) {
   return parts;
 }
 
-/// The robot whose centre is horizontally nearest to (x, y), and that distance (m).
-std::pair<int, double> NearestRobot(const MultiRobotWorld& world, double x, double y) {
-  std::pair<int, double> nearest = {-1, std::numeric_limits<double>::infinity()};
-  for (int robot = 0; robot < world.NumRobots(); ++robot) {
-    const mjtNum* p = world.RobotPosition(robot);
-    const double distance = std::hypot(p[0] - x, p[1] - y);
-    if (distance < nearest.second) nearest = {robot, distance};
-  }
-  return nearest;
-}
-
 /// Resting height of `shape`'s centre above the floor (m).
 double RestHeight(ObjectShape shape) {
   double rest_height = 0.0;
@@ -151,8 +139,8 @@ ObjectDisplacement::ObjectDisplacement(const WorldParams& world,
   AppendBounds(box, 1, 0.0f, kInf);                 // best displacement
   AppendBounds(box, kNumObjectShapes, 0.0f, 1.0f);  // shape one-hot
   AppendBounds(box, 1, 0.0f, 1.0f);                 // elapsed fraction
-  AppendBounds(box, 2, -kInf, kInf);                // push point - nearest robot
-  AppendBounds(box, 1, 0.0f, kInf);                 // its distance
+  AppendBounds(box, 2, -kInf, kInf);                // push point
+  AppendBounds(box, 1, 0.0f, kInf);                 // the spheres' mean distance to it
   spec_.action_space = world_->RobotActionSpace();
   world_->DescribeLayout(spec_);
 }
@@ -239,7 +227,12 @@ std::array<double, 2> ObjectDisplacement::PushPoint() const {
 
 double ObjectDisplacement::ApproachDistance() const {
   const std::array<double, 2> push = PushPoint();
-  return NearestRobot(*world_, push[0], push[1]).second;
+  double sum = 0.0;
+  for (int j = 0; j < world_->NumSpheres(); ++j) {
+    const mjtNum* p = world_->RobotPosition(world_->NumBars() + j);
+    sum += std::hypot(p[0] - push[0], p[1] - push[1]);
+  }
+  return sum / world_->NumSpheres();
 }
 
 double ObjectDisplacement::VelocityAlong() const {
@@ -255,14 +248,14 @@ StepResult ObjectDisplacement::Step(std::span<const float> action, std::span<flo
   world_->Simulate();
   ++steps_;
 
-  // Displacement progress this step plus a velocity term, the nearest robot's approach to the push
-  // point (the only term before a robot touches the object); the best displacement so far.
+  // Displacement progress this step plus a velocity term, every sphere's approach to the push point
+  // (the only term before a robot touches the object); the best displacement so far.
   StepResult result;
   const double displacement = Displacement();
   const double velocity = VelocityAlong();
   const double approach = ApproachDistance();
   result.reward = kProgressScale * (displacement - last_displacement_) + kVelocityScale * velocity +
-                  kApproachScale * (approach_before - approach);
+                  kApproachScale * world_->NumSpheres() * (approach_before - approach);
   last_displacement_ = displacement;
   best_displacement_ = std::max(best_displacement_, displacement);
 
@@ -308,13 +301,11 @@ void ObjectDisplacement::Observe(std::span<float> obs) const {
   put(max_episode_steps_ > 0 ? std::min(1.0, static_cast<double>(steps_) / max_episode_steps_)
                              : 0.0);
 
-  // Where the nearest robot should go: the push point relative to it, and how far.
+  // Where the spheres should go: the push point, and their mean distance to it.
   const std::array<double, 2> push = PushPoint();
-  const auto [nearest, distance] = NearestRobot(*world_, push[0], push[1]);
-  const mjtNum* robot = world_->RobotPosition(nearest);
-  put(push[0] - robot[0]);
-  put(push[1] - robot[1]);
-  put(distance);
+  put(push[0]);
+  put(push[1]);
+  put(ApproachDistance());
 }
 
 std::vector<ParamSpec> ObjectDisplacementParamSpecs() {

@@ -3,9 +3,9 @@
 /// docs/environments.md). The object is one of eight shapes (mug and torus are compounds of
 /// primitive geoms), placed 2 to `max_object_distance` m beyond the spawn disc's edge; the target
 /// direction is north, south, east or west. Per step the reward is the object's displacement
-/// progress along the direction plus 0.1 × its velocity along it, plus 0.5 × the approach progress
-/// of the robot nearest to the push point (0.75 m behind the object along the direction); the last
-/// step adds 10 × the best displacement of the episode.
+/// progress along the direction plus 0.1 × its velocity along it, plus 0.5 × every sphere's
+/// approach to the push point (0.75 m behind the object along the direction); the last step adds
+/// 10 × the best displacement of the episode.
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -58,8 +58,9 @@ class ObjectDisplacement : public Env,
   static constexpr double kProgressScale = 1.0;  // per m of displacement progress this step
   static constexpr double kVelocityScale = 0.1;  // per m/s of velocity along the direction
   static constexpr double kBestDisplacementBonus = 10.0;  // last step, per m of best displacement
-  /// Approach shaping: per m the robot nearest to the push point got closer to it this step. The
-  /// robots start 2 to 15 m from the object and no other term pays before they touch it.
+  /// Approach shaping: per m a sphere got closer to the push point this step (summed over the
+  /// spheres). The robots start 2 to 15 m from the object and no other term pays before they touch
+  /// it; spheres are the robots that can get there (bar robots only tumble).
   static constexpr double kApproachScale = 0.5;
   static constexpr double kPushPointOffset =
       0.75;  // m behind the object's centre, along -direction
@@ -69,8 +70,7 @@ class ObjectDisplacement : public Env,
   static constexpr double kArenaMargin = 20.0;       // m beyond the farthest object placement
   /// Task block: object position 3, quaternion 4, linear velocity 3, angular velocity 3, target
   /// direction (x, y) 2, displacement along it 1, best displacement 1, shape one-hot 8, elapsed
-  /// fraction of the episode 1, push point minus the nearest robot's centre (x, y) 2, that
-  /// distance 1.
+  /// fraction of the episode 1, push point (x, y) 2, the spheres' mean distance to it 1.
   static constexpr int kTaskObsDim = 29;
 
   ObjectDisplacement(const WorldParams& world, const ObjectDisplacementParams& params,
@@ -104,7 +104,7 @@ class ObjectDisplacement : public Env,
   double VelocityAlong() const;
   /// The push point: the object's centre moved kPushPointOffset against the direction (x, y).
   std::array<double, 2> PushPoint() const;
-  /// Horizontal distance from the push point to the nearest robot centre (m).
+  /// Mean horizontal distance from the sphere robots' centres to the push point (m).
   double ApproachDistance() const;
   /// Robots further than this from the origin end the episode (m).
   double ArenaRadius() const;

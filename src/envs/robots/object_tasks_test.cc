@@ -112,7 +112,7 @@ TEST(ObjectDisplacementTest, RewardIsProgressAlongTheDirectionPlusATenthOfTheVel
   EXPECT_GT(d1, 0.5);
   EXPECT_LT(d1, 0.5 + kDt + 1e-3);
   EXPECT_GT(first.info.at("velocity_along"), 0.5);
-  EXPECT_DOUBLE_EQ(first.reward, d1 + 0.1 * first.info.at("velocity_along") + 0.5 * (a0 - a1));
+  EXPECT_DOUBLE_EQ(first.reward, d1 + 0.1 * first.info.at("velocity_along") + 0.5 * 2 * (a0 - a1));
   EXPECT_FALSE(first.terminated || first.truncated);
 
   // The next step pays only this step's progress; moving against the direction costs.
@@ -122,7 +122,7 @@ TEST(ObjectDisplacementTest, RewardIsProgressAlongTheDirectionPlusATenthOfTheVel
   const double d2 = second.info.at("displacement");
   EXPECT_NEAR(d2, -0.2, 1e-3);
   EXPECT_DOUBLE_EQ(second.reward, (d2 - d1) + 0.1 * second.info.at("velocity_along") +
-                                      0.5 * (a1_moved - second.info.at("approach_distance")));
+                                      0.5 * 2 * (a1_moved - second.info.at("approach_distance")));
   EXPECT_DOUBLE_EQ(second.info.at("best_displacement"), d1);
 
   // Task block: direction, displacement, best displacement, shape one-hot.
@@ -134,8 +134,8 @@ TEST(ObjectDisplacementTest, RewardIsProgressAlongTheDirectionPlusATenthOfTheVel
   EXPECT_FLOAT_EQ(obs[task + 17 + static_cast<size_t>(env->shape())], 1.0f);
 }
 
-TEST(ObjectDisplacementTest, TheRobotNearestToThePushPointIsPaidForApproachingIt) {
-  // The push point lies 0.75 m behind the object along the direction; robots far from it.
+TEST(ObjectDisplacementTest, EverySphereIsPaidForApproachingThePushPoint) {
+  // The push point lies 0.75 m behind the object along the direction; robots 10 m beyond it.
   auto env = MakeDisplacement();
   auto obs = ObsBuffer(*env);
   auto action = Idle(*env);
@@ -147,33 +147,38 @@ TEST(ObjectDisplacementTest, TheRobotNearestToThePushPointIsPaidForApproachingIt
   EXPECT_NEAR(push[1], object[1] - 0.75 * dir[1], 1e-12);
   LineUp(env->world(), push[0] + 10.0, push[1]);
 
-  // A sphere put (not moved: nothing is paid) 2 m behind the push point is the nearest robot.
+  // Sphere 0 put (not moved: nothing is paid) 2 m behind the push point.
   const int sphere = env->world().NumBars();
   env->world().PlaceRobot(sphere,
                           {push[0] - 2.0 * dir[0], push[1] - 2.0 * dir[1], C::kSphereRadius});
+  const mjtNum* other = env->world().RobotPosition(sphere + 1);
+  const double other_distance = std::hypot(other[0] - push[0], other[1] - push[1]);
   StepResult r = env->Step(action, obs);
-  EXPECT_NEAR(r.info.at("approach_distance"), 2.0, 1e-3);
+  EXPECT_NEAR(r.info.at("approach_distance"), (2.0 + other_distance) / 2.0, 1e-3);
   EXPECT_NEAR(r.reward, 0.0, 1e-6);
 
-  // Driven towards the push point it is paid half of each step's approach.
+  // Driven towards the push point it is paid half of each step's approach (the mean distance over
+  // the two spheres falls by half of it).
   const size_t drive = static_cast<size_t>(6 * env->world().NumBars());
   action[drive] = static_cast<float>(dir[0]);
   action[drive + 1] = static_cast<float>(dir[1]);
-  double approached = 0.0;
+  double paid = 0.0;
   for (int step = 0; step < 30; ++step) {
     const double before = r.info.at("approach_distance");
     r = env->Step(action, obs);
     EXPECT_NEAR(r.info.at("displacement"), 0.0, 1e-6);
-    EXPECT_NEAR(r.reward, 0.5 * (before - r.info.at("approach_distance")), 1e-12);
-    approached += before - r.info.at("approach_distance");
+    EXPECT_NEAR(r.reward, 0.5 * 2 * (before - r.info.at("approach_distance")), 1e-12);
+    paid += r.reward;
   }
-  EXPECT_GT(approached, 0.5);
-
-  // Task block tail: push point minus the nearest robot (x, y) and the distance.
-  const size_t tail = static_cast<size_t>(env->Spec().observation_space.Dim()) - 3;
   const mjtNum* p = env->world().RobotPosition(sphere);
-  EXPECT_FLOAT_EQ(obs[tail], static_cast<float>(push[0] - p[0]));
-  EXPECT_FLOAT_EQ(obs[tail + 1], static_cast<float>(push[1] - p[1]));
+  const double approached = 2.0 - std::hypot(p[0] - push[0], p[1] - push[1]);
+  EXPECT_GT(approached, 0.5);
+  EXPECT_NEAR(paid, 0.5 * approached, 1e-3);
+
+  // Task block tail: the push point and the spheres' mean distance to it.
+  const size_t tail = static_cast<size_t>(env->Spec().observation_space.Dim()) - 3;
+  EXPECT_FLOAT_EQ(obs[tail], static_cast<float>(push[0]));
+  EXPECT_FLOAT_EQ(obs[tail + 1], static_cast<float>(push[1]));
   EXPECT_FLOAT_EQ(obs[tail + 2], static_cast<float>(r.info.at("approach_distance")));
 }
 
@@ -197,11 +202,12 @@ TEST(ObjectDisplacementTest, TheLastStepPaysTenTimesTheBestDisplacement) {
   EXPECT_TRUE(last.truncated);
   EXPECT_FALSE(last.terminated);
   EXPECT_DOUBLE_EQ(last.info.at("best_displacement"), best);
-  EXPECT_DOUBLE_EQ(last.reward, (last.info.at("displacement") - second.info.at("displacement")) +
-                                    0.1 * last.info.at("velocity_along") +
-                                    0.5 * (second.info.at("approach_distance") -
-                                           last.info.at("approach_distance")) +
-                                    10.0 * best);
+  EXPECT_DOUBLE_EQ(
+      last.reward,
+      (last.info.at("displacement") - second.info.at("displacement")) +
+          0.1 * last.info.at("velocity_along") +
+          0.5 * 2 * (second.info.at("approach_distance") - last.info.at("approach_distance")) +
+          10.0 * best);
 }
 
 TEST(ObjectDisplacementTest, AllEightShapesAppearRestStillAndArePlacedWithinRange) {
@@ -266,7 +272,7 @@ TEST(ObjectDisplacementTest, ARobotLeavingTheArenaTerminatesWithTheBonus) {
   const StepResult r = env->Step(idle, obs);
   EXPECT_TRUE(r.terminated);
   EXPECT_DOUBLE_EQ(r.reward, (r.info.at("displacement") - 0.0) + 0.1 * r.info.at("velocity_along") +
-                                 0.5 * (approach_before - r.info.at("approach_distance")) +
+                                 0.5 * 2 * (approach_before - r.info.at("approach_distance")) +
                                  10.0 * r.info.at("best_displacement"));
 }
 
@@ -292,7 +298,7 @@ TEST(ObjectDisplacementTest, AConfiguredHorizonReachesTheTask) {
   EXPECT_TRUE(r.truncated);
   EXPECT_DOUBLE_EQ(r.reward, (r.info.at("displacement") - before) +
                                  0.1 * r.info.at("velocity_along") +
-                                 0.5 * (approach_before - r.info.at("approach_distance")) +
+                                 0.5 * 2 * (approach_before - r.info.at("approach_distance")) +
                                  10.0 * r.info.at("best_displacement"));
 }
 
