@@ -140,25 +140,30 @@ TEST_F(PipelineE2E, ExistingStateWithoutResumeIsAnError) {
   EXPECT_NE(again.output.find("--output-dir"), std::string::npos) << again.output;
 }
 
+/// Session two of kFailingTwo cannot take session one's model: one hidden layer against two (what
+/// only the transfer itself finds, once session one has trained).
+const char kOneLayer[] =
+    "    use_previous_checkpoint: true\n    overrides:\n      network:\n"
+    "        policy_layers: [16]\n";
+
 TEST_F(PipelineE2E, FailureStopsThePipelineAndResumeRerunsIt) {
-  // Session two starts from a corrupt checkpoint: it fails, three never runs.
-  const fs::path bad = dir_ / "bad.zip";
-  std::ofstream(bad) << "not a zip";
-  const fs::path p = WritePipeline(
-      "name: a", Session("one") + Session("two", "    checkpoint: " + bad.string() + "\n") +
-                     Session("three", "    use_previous_checkpoint: true\n"));
+  // Session two fails when its transfer starts; three never runs.
+  const std::string three = Session("three", "    use_previous_checkpoint: true\n");
+  const fs::path p = WritePipeline("name: a", Session("one") + Session("two", kOneLayer) + three);
   const Outcome r = Rlpipe({"run", "--config", p.string(), "--output-dir", out_.string()});
   EXPECT_EQ(r.exit_code, 1) << r.output;
   json state = State();
   EXPECT_EQ(state["sessions"]["one"]["status"], "completed");
   EXPECT_EQ(state["sessions"]["two"]["status"], "failed");
-  EXPECT_NE(state["sessions"]["two"]["error"].get<std::string>().find("bad.zip"),
-            std::string::npos);
+  EXPECT_NE(state["sessions"]["two"]["error"].get<std::string>().find("policy_net has 2 layers"),
+            std::string::npos)
+      << state["sessions"]["two"]["error"];
   EXPECT_EQ(state["sessions"]["three"]["status"], "pending");
   EXPECT_EQ(Report()["summary"]["failed"], 1);
 
-  // Fix the checkpoint (same content as a real model), then resume: one is skipped.
-  fs::copy_file(out_ / "one/models/final_model.zip", bad, fs::copy_options::overwrite_existing);
+  // Fix session two's network, then resume: one is skipped.
+  WritePipeline("name: a",
+                Session("one") + Session("two", "    use_previous_checkpoint: true\n") + three);
   const Outcome resumed =
       Rlpipe({"run", "--config", p.string(), "--output-dir", out_.string(), "--resume"});
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
@@ -170,12 +175,9 @@ TEST_F(PipelineE2E, FailureStopsThePipelineAndResumeRerunsIt) {
 }
 
 TEST_F(PipelineE2E, ContinueOnErrorHandsOnTheLastGoodCheckpoint) {
-  const fs::path bad = dir_ / "bad.zip";
-  std::ofstream(bad) << "PK truncated";
-  const fs::path p =
-      WritePipeline("name: a\ncontinue_on_error: true",
-                    Session("one") + Session("two", "    checkpoint: " + bad.string() + "\n") +
-                        Session("three", "    use_previous_checkpoint: true\n"));
+  const fs::path p = WritePipeline("name: a\ncontinue_on_error: true",
+                                   Session("one") + Session("two", kOneLayer) +
+                                       Session("three", "    use_previous_checkpoint: true\n"));
   const Outcome r = Rlpipe({"run", "--config", p.string(), "--output-dir", out_.string()});
   EXPECT_EQ(r.exit_code, 1) << r.output;
   const json state = State();
@@ -379,6 +381,43 @@ TEST_F(PipelineE2E, ALaterSessionsBadTaskSettingFailsBeforeAnythingTrains) {
     // Nothing trained, nothing written.
     EXPECT_FALSE(fs::exists(out_)) << c.expected;
   }
+}
+
+// The model a session starts from is checked before anything trains too: a hand-over between
+// sessions of two algorithms, and a `checkpoint:` file trained with another algorithm.
+TEST_F(PipelineE2E, AModelThatCannotBeHandedOverFailsBeforeAnythingTrains) {
+  const fs::path sac = dir_ / "sac.yaml";
+  std::ofstream(sac) << "environment:\n  name: pendulum\nagent:\n  algorithm: SAC\n"
+                        "  learning_starts: 100\n  buffer_size: 1000\n"
+                        "training:\n  total_timesteps: 300\n  eval_freq: 0\n";
+  // Session two (SAC) after session one (PPO).
+  const fs::path handed =
+      WritePipeline("name: a", Session("one") + "  - name: two\n    config: " + sac.string() +
+                                   "\n    use_previous_checkpoint: true\n");
+  Outcome r = Rlpipe({"run", "--config", handed.string(), "--output-dir", out_.string()});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("sac.yaml:4:14: agent.algorithm: session 'two' starts from session "
+                          "'one''s model (use_previous_checkpoint), trained with PPO, not SAC"),
+            std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(out_));
+
+  // A `checkpoint:` file from a PPO run, for a SAC session.
+  const fs::path ppo = WritePipeline("name: a", Session("one"));
+  ASSERT_EQ(Rlpipe({"run", "--config", ppo.string(), "--output-dir", out_.string()}).exit_code, 0);
+  const fs::path model = out_ / "one" / "models" / "best_model.zip";
+  ASSERT_TRUE(fs::exists(model));
+  const fs::path from_file =
+      WritePipeline("name: b", "  - name: two\n    config: " + sac.string() +
+                                   "\n    checkpoint: " + model.string() + "\n");
+  r = Rlpipe({"config", "--config", from_file.string()});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(
+      r.output.find("pipeline.yaml:5:17: sessions[0].checkpoint: checkpoint " + model.string() +
+                    ": expected a model trained with SAC, found one "
+                    "trained with PPO"),
+      std::string::npos)
+      << r.output;
 }
 
 TEST_F(PipelineE2E, ConfigCommandPrintsTheResolvedSession) {

@@ -380,7 +380,10 @@ SessionSpec ReadSession(const Tree& item, size_t index, const PipelineConfig& pi
   reader.Get("use_previous_checkpoint", &session.use_previous_checkpoint);
   std::optional<std::string> checkpoint;
   reader.Get("checkpoint", &checkpoint);
-  if (checkpoint) session.checkpoint = ResolveFile(*checkpoint, pipeline_dir, reader, "checkpoint");
+  if (checkpoint) {
+    session.checkpoint = ResolveFile(*checkpoint, pipeline_dir, reader, "checkpoint");
+    session.checkpoint_loc = reader.LocOf("checkpoint");
+  }
 
   // How the starting model is loaded; only meaningful when there is one.
   const Tree* transfer = reader.Child("transfer");

@@ -63,6 +63,7 @@ struct SessionSpec {
   std::optional<int64_t> timesteps;      // > 0 when set; replaces training.total_timesteps
   bool use_previous_checkpoint = false;  // (already false when transfer learning is disabled)
   std::optional<std::filesystem::path> checkpoint;  // absolute
+  SourceLoc checkpoint_loc;                         // where `checkpoint:`'s value was written
   Tree overrides;                                   // deep-merged into the training config
   Tree aws_overrides;                               // {sagemaker: {...}} merged over aws.sagemaker
   std::string path;                                 // "sessions[i]", for error messages

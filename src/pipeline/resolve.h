@@ -21,8 +21,9 @@ struct ResolvedPipeline {
 void ValidateSession(const config::ExperimentConfig& experiment);
 
 /// Loads the pipeline file and resolves + validates every session (config files, overrides,
-/// algorithm keys, task parameters, network against task, checkpoint files). Throws ConfigError
-/// before anything runs.
+/// algorithm keys, task parameters, network against task, and the model each session starts
+/// from: a `checkpoint:` file's algorithm and network, or the previous session's config). Throws
+/// ConfigError before anything runs.
 ResolvedPipeline ResolvePipeline(const std::filesystem::path& file);
 
 }  // namespace rlpipe::pipeline
