@@ -72,12 +72,13 @@ rlpipe::config::EnvironmentConfig HeightTask() {
 rlpipe::config::ExperimentConfig BenchConfig(const BenchOptions& options) {
   rlpipe::config::ExperimentConfig c;
   c.environment = HeightTask();
-  c.agent.algorithm = rlpipe::config::Algorithm::kPpo;
-  c.agent.policy = rlpipe::config::Policy::kMultiRobot;
-  c.agent.n_steps = options.n_steps;
-  c.agent.batch_size = options.batch_size;
-  c.agent.n_epochs = options.n_epochs;
-  c.agent.learning_rate = options.learning_rate;
+  rlpipe::config::PpoConfig ppo;
+  ppo.policy = rlpipe::config::Policy::kMultiRobot;
+  ppo.n_steps = options.n_steps;
+  ppo.batch_size = options.batch_size;
+  ppo.n_epochs = options.n_epochs;
+  ppo.learning_rate = options.learning_rate;
+  c.agent.settings = ppo;
   c.network.embed_dim = options.embed_dim;
   c.training.n_envs = options.n_envs;
   c.training.total_timesteps = options.timesteps;
@@ -203,7 +204,7 @@ void MeasureCost(const BenchOptions& options, const rlpipe::config::ExperimentCo
                  const rlpipe::envs::EnvSpec& spec) {
   // Both networks on the same batch, interleaved so machine load hits both alike.
   rlpipe::config::ExperimentConfig mlp_config = mrp_config;
-  mlp_config.agent.policy = rlpipe::config::Policy::kMlp;
+  mlp_config.agent.common().policy = rlpipe::config::Policy::kMlp;
   rlpipe::nn::ActorCritic mlp = rlpipe::algos::MakeActorCritic(mlp_config, spec, 1);
   rlpipe::nn::ActorCritic mrp = rlpipe::algos::MakeActorCritic(mrp_config, spec, 1);
   torch::Generator generator = rlpipe::nn::MakeGenerator(options.seed);

@@ -199,7 +199,7 @@ double SecondsPer(int n, F&& f) {
 void StepVsRoofline(Algorithm algorithm, const BenchOptions& o) {
   rlpipe::config::AgentConfig agent = rlpipe::config::DefaultAgentConfig(algorithm);
   const rlpipe::config::NetworkConfig network = rlpipe::config::DefaultNetworkConfig(algorithm);
-  agent.batch_size = o.batch;
+  agent.off_policy()->batch_size = o.batch;
   auto algo = rlpipe::algos::MakeOffPolicyAlgorithm(agent, network, {o.obs_dim, o.act_dim}, 1);
 
   // A replay buffer of random transitions (the values do not change the cost).

@@ -58,16 +58,16 @@ BenchSetting PendulumSetting(const std::string& name) {
   switch (algorithm) {
     case Algorithm::kSac:
       // rl-zoo sac.yml: learning_rate 1e-3, 20k steps.
-      c.agent.learning_rate = 1e-3;
+      c.agent.common().learning_rate = 1e-3;
       c.training.total_timesteps = 20000;
       c.training.eval_freq = 2000;
       break;
     case Algorithm::kTd3:
       // rl-zoo td3.yml: gamma 0.98, buffer 200k, learning_starts 10k, normal noise 0.1, 20k steps.
-      c.agent.gamma = 0.98;
-      c.agent.buffer_size = 200000;
-      c.agent.learning_starts = 10000;
-      c.agent.action_noise = {rlpipe::config::ActionNoiseType::kNormal, 0.1};
+      c.agent.common().gamma = 0.98;
+      c.agent.off_policy()->buffer_size = 200000;
+      c.agent.off_policy()->learning_starts = 10000;
+      c.agent.off_policy()->action_noise = {rlpipe::config::ActionNoiseType::kNormal, 0.1};
       c.training.total_timesteps = 20000;
       c.training.eval_freq = 2000;
       break;
@@ -75,14 +75,17 @@ BenchSetting PendulumSetting(const std::string& name) {
       // rl-zoo a2c.yml: gSDE, VecNormalize (observations and rewards), 8 envs, n_steps 8,
       // gamma 0.9, gae_lambda 0.9, vf_coef 0.4, lin_7e-4, log_std_init -2, ortho_init False,
       // RMSprop (SB3's A2C default); 500k steps (the zoo trains 1M). --no-sde for the reference.
-      c.agent.n_steps = 8;
-      c.agent.gamma = 0.9;
-      c.agent.gae_lambda = 0.9;
-      c.agent.vf_coef = 0.4;
-      c.agent.learning_rate = 7e-4;
-      c.agent.learning_rate_linear = true;
-      c.agent.log_std_init = -2.0;
-      c.agent.use_sde = true;
+      {
+        rlpipe::config::OnPolicyConfig& a2c = *c.agent.on_policy();
+        a2c.n_steps = 8;
+        a2c.gamma = 0.9;
+        a2c.gae_lambda = 0.9;
+        a2c.vf_coef = 0.4;
+        a2c.learning_rate = 7e-4;
+        a2c.learning_rate_linear = true;
+        a2c.log_std_init = -2.0;
+        a2c.use_sde = true;
+      }
       c.network.ortho_init = false;
       c.training.n_envs = 8;
       c.training.normalize.obs = true;
@@ -117,7 +120,9 @@ int main(int argc, char** argv) {
     rlpipe::config::TrainingConfig& training = setting.config.training;
     if (options.timesteps > 0) training.total_timesteps = options.timesteps;
     if (options.eval_freq > 0) training.eval_freq = options.eval_freq;
-    if (options.no_sde) setting.config.agent.use_sde = false;
+    if (options.no_sde && setting.config.agent.on_policy() != nullptr) {
+      setting.config.agent.on_policy()->use_sde = false;
+    }
     training.eval_episodes = options.eval_episodes;
 
     std::vector<double> finals;

@@ -29,8 +29,8 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 /// Seconds to step `n_envs` envs on `threads` threads for `steps` env steps with random actions.
-double EnvOnlySeconds(const rlpipe::config::EnvironmentConfig& env_config, int n_envs,
-                      int threads, int64_t steps) {
+double EnvOnlySeconds(const rlpipe::config::EnvironmentConfig& env_config, int n_envs, int threads,
+                      int64_t steps) {
   rlpipe::vec::ThreadedVectorEnv venv(n_envs, threads,
                                       [env_config] { return rlpipe::envs::MakeEnv(env_config); });
   venv.Reset(7);
@@ -110,10 +110,11 @@ int main(int argc, char** argv) {
   }
   rlpipe::config::ExperimentConfig defaults;
   defaults.environment = shipped.environment;
+  const rlpipe::config::PpoConfig& ppo = shipped.agent.Get<rlpipe::config::PpoConfig>();
+  const rlpipe::config::PpoConfig& sb3 = defaults.agent.Get<rlpipe::config::PpoConfig>();
   std::printf("%s: n_steps %d, batch_size %d, n_epochs %d; SB3 defaults: %d, %d, %d\n",
-              config_path.filename().string().c_str(), shipped.agent.n_steps,
-              shipped.agent.batch_size, shipped.agent.n_epochs, defaults.agent.n_steps,
-              defaults.agent.batch_size, defaults.agent.n_epochs);
+              config_path.filename().string().c_str(), ppo.n_steps, ppo.batch_size, ppo.n_epochs,
+              sb3.n_steps, sb3.batch_size, sb3.n_epochs);
 
   const fs::path dir = fs::temp_directory_path() / "rlpipe_ppo_height_split";
   std::printf("PPO height_maximize: %lld steps, %d envs on %d threads (shared machine: noisy)\n",
@@ -126,13 +127,15 @@ int main(int argc, char** argv) {
 
   // One training run per setting and torch thread count.
   for (int threads : torch_threads) {
-    for (const auto& [name, config] : {std::pair{"shipped", &shipped}, {"sb3-defaults", &defaults}}) {
+    for (const auto& [name, config] :
+         {std::pair{"shipped", &shipped}, {"sb3-defaults", &defaults}}) {
       fs::remove_all(dir);
       const Split split = TrainOnce(*config, steps, n_envs, env_threads, threads, dir);
       const std::string label = std::string(name) + " t" + std::to_string(threads);
       Print(label.c_str(), split);
-      std::printf("%-16s env inside training / env alone = %.3f; training wall / env alone = %.3f\n",
-                  "", split.env / env_only, split.wall / env_only);
+      std::printf(
+          "%-16s env inside training / env alone = %.3f; training wall / env alone = %.3f\n", "",
+          split.env / env_only, split.wall / env_only);
     }
   }
   fs::remove_all(dir);

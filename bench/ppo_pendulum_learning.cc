@@ -39,15 +39,16 @@ struct BenchOptions {
 rlpipe::config::ExperimentConfig PendulumConfig(const BenchOptions& options) {
   rlpipe::config::ExperimentConfig c;
   c.environment.name = "pendulum";
-  c.agent.algorithm = rlpipe::config::Algorithm::kPpo;
-  c.agent.n_steps = 1024;
-  c.agent.batch_size = 64;
-  c.agent.gae_lambda = 0.95;
-  c.agent.gamma = 0.9;
-  c.agent.n_epochs = 10;
-  c.agent.learning_rate = 1e-3;
-  c.agent.clip_range = 0.2;
-  c.agent.ent_coef = 0.0;
+  rlpipe::config::PpoConfig ppo;
+  ppo.n_steps = 1024;
+  ppo.batch_size = 64;
+  ppo.gae_lambda = 0.95;
+  ppo.gamma = 0.9;
+  ppo.n_epochs = 10;
+  ppo.learning_rate = 1e-3;
+  ppo.clip_range = 0.2;
+  ppo.ent_coef = 0.0;
+  c.agent.settings = ppo;
   c.network.policy_layers = {64, 64};
   c.network.value_layers = {64, 64};
   c.network.activation = rlpipe::config::Activation::kTanh;

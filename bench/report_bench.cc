@@ -193,7 +193,8 @@ int main(int argc, char** argv) {
   const double write_s = Seconds(write_start);
   std::printf("TensorBoard: %zu events of a %lld-step PPO session (an event every %d steps)\n",
               progress_events.size() + eval_events.size(),
-              static_cast<long long>(outcome.result.timesteps), experiment.agent.n_steps);
+              static_cast<long long>(outcome.result.timesteps),
+              experiment.agent.on_policy()->n_steps);
   std::printf("  writing them: %.2f ms (%.1f us per event); the session: %.2f s\n", 1e3 * write_s,
               1e6 * write_s / static_cast<double>(progress_events.size() + eval_events.size()),
               session_s);

@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
     config.training.save_freq = 0;
     config.training.log_interval = 1000000;
     std::printf("%s on %s: %lld steps, %d envs, evaluations of %d episodes at %lld and the end\n",
-                rlpipe::config::ToString(config.agent.algorithm).c_str(),
+                rlpipe::config::ToString(config.agent.algorithm()).c_str(),
                 config.environment.name.c_str(), static_cast<long long>(steps), n_envs,
                 eval_episodes, static_cast<long long>(steps / 2));
 

@@ -15,7 +15,7 @@ constexpr double kRmsPropAlpha = 0.99;
 
 }  // namespace
 
-A2cLossTerms ComputeA2cLoss(const A2cLossInputs& in, const config::AgentConfig& agent) {
+A2cLossTerms ComputeA2cLoss(const A2cLossInputs& in, const config::A2cConfig& agent) {
   A2cLossTerms terms;
 
   // Optional advantage normalisation over the whole rollout (unbiased std, as SB3).
@@ -33,7 +33,7 @@ A2cLossTerms ComputeA2cLoss(const A2cLossInputs& in, const config::AgentConfig& 
   return terms;
 }
 
-A2cUpdate::A2cUpdate(const config::AgentConfig& agent, nn::ActorCritic policy)
+A2cUpdate::A2cUpdate(const config::A2cConfig& agent, nn::ActorCritic policy)
     : agent_(agent), policy_(std::move(policy)) {
   // SB3: RMSprop(alpha 0.99, eps rms_prop_eps, no weight decay) by default, else Adam.
   if (agent_.use_rms_prop) {

@@ -16,7 +16,7 @@
 #include <string>
 
 #include "algos/on_policy_update.h"
-#include "config/experiment_config.h"
+#include "config/agent_config.h"
 #include "nn/actor_critic.h"
 
 namespace rlpipe::algos {
@@ -39,12 +39,12 @@ struct A2cLossTerms {
 };
 
 /// The A2C loss with the hyper-parameters of `agent` (ent_coef, vf_coef, normalize_advantage).
-A2cLossTerms ComputeA2cLoss(const A2cLossInputs& in, const config::AgentConfig& agent);
+A2cLossTerms ComputeA2cLoss(const A2cLossInputs& in, const config::A2cConfig& agent);
 
 /// A2C's update: one gradient step over the whole rollout.
 class A2cUpdate : public OnPolicyUpdate {
  public:
-  A2cUpdate(const config::AgentConfig& agent, nn::ActorCritic policy);
+  A2cUpdate(const config::A2cConfig& agent, nn::ActorCritic policy);
   std::map<std::string, double> Update(const RolloutTensors& rollout, torch::Generator& generator,
                                        int64_t timesteps) override;
   void SetLearningRate(double learning_rate) override;
@@ -57,7 +57,7 @@ class A2cUpdate : public OnPolicyUpdate {
   void LoadState(torch::serialize::InputArchive& archive) override { optimizer_->load(archive); }
 
  private:
-  config::AgentConfig agent_;
+  config::A2cConfig agent_;
   nn::ActorCritic policy_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;  // RMSprop or Adam
 };

@@ -17,7 +17,7 @@ A2cLossInputs FixedInputs() {
 }
 
 TEST(A2cLossTest, MatchesHandComputedTerms) {
-  config::AgentConfig agent = config::DefaultAgentConfig(config::Algorithm::kA2c);
+  config::A2cConfig agent;
   agent.ent_coef = 0.01;
   const A2cLossTerms terms = ComputeA2cLoss(FixedInputs(), agent);
   // −mean(Â log π) = −(−0.5 + 2 − 1)/3; mse = (0.81 + 0.04 + 1.69)/3; −mean(H) = −1.3.
@@ -28,7 +28,7 @@ TEST(A2cLossTest, MatchesHandComputedTerms) {
 }
 
 TEST(A2cLossTest, NormalisesAdvantagesWhenAsked) {
-  config::AgentConfig agent = config::DefaultAgentConfig(config::Algorithm::kA2c);
+  config::A2cConfig agent;
   agent.normalize_advantage = true;
   // torch: an = (adv − mean) / (adv.std() + 1e-8); −mean(an · log π) = 0.0172825.
   EXPECT_NEAR(ComputeA2cLoss(FixedInputs(), agent).policy_loss.item<double>(), 0.0172825, 1e-6);
@@ -38,7 +38,7 @@ TEST(A2cUpdateTest, UsesRmsPropByDefaultAndAdamOnRequest) {
   nn::MlpActorCriticOptions options;
   options.obs_dim = 2;
   options.act_dim = 1;
-  config::AgentConfig agent = config::DefaultAgentConfig(config::Algorithm::kA2c);
+  config::A2cConfig agent;
   A2cUpdate rms_prop(agent, nn::MlpActorCritic(options));
   EXPECT_EQ(rms_prop.AdamOptimizer(), nullptr);
   agent.use_rms_prop = false;
@@ -47,7 +47,7 @@ TEST(A2cUpdateTest, UsesRmsPropByDefaultAndAdamOnRequest) {
 
   // One update on a tiny rollout changes the parameters and reports SB3's loss names.
   nn::MlpActorCritic policy(options);
-  A2cUpdate update(config::DefaultAgentConfig(config::Algorithm::kA2c), policy);
+  A2cUpdate update(config::A2cConfig{}, policy);
   torch::Tensor before = policy->named_parameters()["value_net.weight"].clone();
   RolloutTensors rollout{torch::ones({4, 2}),
                          torch::zeros({4, 1}),

@@ -13,6 +13,7 @@
 #include "algos/evaluation.h"
 #include "algos/training_state.h"
 #include "checkpoint/transfer.h"
+#include "config/algorithms.h"
 #include "config/tree.h"
 #include "core/error.h"
 #include "core/seed.h"
@@ -69,8 +70,8 @@ void TransferInitialWeights(const TrainingRequest& request, const envs::EnvSpec&
   // Weights move between networks of one algorithm only.
   const fs::path& path = *request.init_checkpoint;
   const checkpoint::LoadedModel loaded = checkpoint::LoadModel(path);
-  checkpoint::RequireAlgorithm(loaded, request.config.agent.algorithm, path.string());
-  checkpoint::RequirePolicy(loaded, request.config.agent.policy, path.string());
+  checkpoint::RequireAlgorithm(loaded, request.config.agent.algorithm(), path.string());
+  checkpoint::RequirePolicy(loaded, request.config.agent.common().policy, path.string());
 
   // Both sides' layouts: the source's from its own config, the target's from the live env.
   std::vector<std::string> notes;
@@ -91,7 +92,7 @@ void TransferInitialWeights(const TrainingRequest& request, const envs::EnvSpec&
     std::optional<checkpoint::AdamStateByName> state;
     auto* adam = dynamic_cast<torch::optim::Adam*>(optimizer);
     if (optimizer == nullptr) {
-      why = config::ToString(request.config.agent.algorithm) +
+      why = config::ToString(request.config.agent.algorithm()) +
             " here keeps no single Adam optimizer to carry state into";
     } else if (adam == nullptr) {
       why = "only Adam state is carried over (agent.use_rms_prop is true)";
@@ -123,27 +124,17 @@ void TransferInitialWeights(const TrainingRequest& request, const envs::EnvSpec&
 void PrepareSession(const TrainingRequest& request, const LoopOptions& options) {
   const config::AgentConfig& agent = request.config.agent;
   const config::TrainingConfig& training = request.config.training;
-  const bool on_policy =
-      agent.algorithm == config::Algorithm::kPpo || agent.algorithm == config::Algorithm::kA2c;
-  if (agent.policy == config::Policy::kMultiRobot && !on_policy) {
-    throw ConfigError("agent.policy: MultiRobotPolicy trains with PPO and A2C, not " +
-                      config::ToString(agent.algorithm) + " (use MlpPolicy)");
-  }
-  if (agent.device != "auto" && agent.device != "cpu") {
+  // Settings built in code pass the checks YAML passes: written out and read back strictly.
+  const config::Tree written = config::AgentConfigToTree(agent);
+  config::ReadAgentConfig(&written);
+  if (agent.common().device != "auto" && agent.common().device != "cpu") {
     throw ConfigError(
         "agent.device: expected auto or cpu (this build has CPU-only LibTorch), found " +
-        agent.device);
+        agent.common().device);
   }
   auto require = [](bool ok, const std::string& what, int64_t found) {
     if (!ok) throw ConfigError(what + ", found " + std::to_string(found));
   };
-  require(agent.n_steps >= 1, "agent.n_steps: expected >= 1", agent.n_steps);
-  require(agent.batch_size >= 1, "agent.batch_size: expected >= 1", agent.batch_size);
-  require(agent.n_epochs >= 1, "agent.n_epochs: expected >= 1", agent.n_epochs);
-  require(agent.buffer_size >= 1, "agent.buffer_size: expected >= 1", agent.buffer_size);
-  require(agent.train_freq >= 1, "agent.train_freq: expected >= 1", agent.train_freq);
-  require(agent.gradient_steps >= 1, "agent.gradient_steps: expected >= 1", agent.gradient_steps);
-  require(agent.policy_delay >= 1, "agent.policy_delay: expected >= 1", agent.policy_delay);
   require(training.n_envs >= 1, "training.n_envs: expected >= 1", training.n_envs);
   require(training.total_timesteps >= 1, "training.total_timesteps: expected >= 1",
           training.total_timesteps);
@@ -157,7 +148,7 @@ void PrepareSession(const TrainingRequest& request, const LoopOptions& options) 
   nn::SetIntraOpThreads(options.torch_threads);
 }
 
-double ScheduledLearningRate(const config::AgentConfig& agent, int64_t timesteps,
+double ScheduledLearningRate(const config::BaseAlgorithmConfig& agent, int64_t timesteps,
                              int64_t total_timesteps) {
   if (!agent.learning_rate_linear) return agent.learning_rate;
   const double progress_remaining =
@@ -174,7 +165,6 @@ void SetLearningRate(torch::optim::Optimizer& optimizer, double learning_rate) {
 checkpoint::ModelData MakeModelData(const TrainingRequest& request, const envs::EnvSpec& spec,
                                     int64_t timesteps, int64_t episodes) {
   checkpoint::ModelData data;
-  data.algorithm = request.config.agent.algorithm;
   data.obs_dim = spec.observation_space.Dim();
   data.act_dim = spec.action_space.Dim();
   data.obs_low = spec.observation_space.low;
@@ -397,7 +387,7 @@ void LoopCommon::SaveSharedState(ByteWriter& writer, const torch::Generator& sam
                                  const vec::VecNormalizer& normalizer,
                                  const vec::VectorEnv& envs) const {
   writer.Put<int32_t>(kTrainingStateVersion);
-  writer.PutString(config::ToString(request_.config.agent.algorithm));
+  writer.PutString(config::ToString(request_.config.agent.algorithm()));
   SaveState(writer);
   SaveNormalizer(normalizer, writer);
   writer.PutString(GeneratorState(sampler));
@@ -422,7 +412,7 @@ ByteReader LoopCommon::RestoreSharedState(const checkpoint::LoadedModel& model,
   ByteReader reader(bytes->second, origin + " " + kTrainingStateMember);
   const auto version = reader.Get<int32_t>();
   const std::string algorithm = reader.GetString();
-  const std::string expected = config::ToString(request_.config.agent.algorithm);
+  const std::string expected = config::ToString(request_.config.agent.algorithm());
   if (version != kTrainingStateVersion || algorithm != expected) {
     throw IoError(origin + ": expected training state version " +
                   std::to_string(kTrainingStateVersion) + " of " + expected + ", found version " +

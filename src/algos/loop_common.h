@@ -30,7 +30,7 @@ namespace rlpipe::algos {
 void PrepareSession(const TrainingRequest& request, const LoopOptions& options);
 
 /// SB3's schedule: the constant learning_rate, or (lin_<x>) x · (1 − timesteps / total).
-double ScheduledLearningRate(const config::AgentConfig& agent, int64_t timesteps,
+double ScheduledLearningRate(const config::BaseAlgorithmConfig& agent, int64_t timesteps,
                              int64_t total_timesteps);
 
 /// Sets the learning rate of every parameter group of `optimizer`.

@@ -39,7 +39,7 @@ envs::EnvSpec SpecOf(const config::EnvironmentConfig& env) { return envs::MakeEn
 config::ExperimentConfig MrpConfig(const config::EnvironmentConfig& env) {
   config::ExperimentConfig c;
   c.environment = env;
-  c.agent.policy = config::Policy::kMultiRobot;
+  c.agent.common().policy = config::Policy::kMultiRobot;
   c.network.embed_dim = 16;
   c.network.attention_heads = 2;
   c.network.attention_layers = 1;
@@ -63,7 +63,7 @@ class MultiRobotPolicyTrainingTest : public ::testing::Test {
   TrainingRequest SmokeRequest(const std::string& name, uint64_t seed) const {
     TrainingRequest request;
     request.config = MrpConfig(Task("height_maximize", 1, 40));
-    config::AgentConfig& agent = request.config.agent;
+    config::PpoConfig& agent = request.config.agent.Get<config::PpoConfig>();
     agent.n_steps = 32;
     agent.batch_size = 32;
     agent.n_epochs = 2;
@@ -145,7 +145,7 @@ TEST_F(MultiRobotPolicyTrainingTest, AHeightRunStartsACrushSessionAndMlpRefusesI
 
   // An MlpPolicy session refuses the model, naming both policies (and the other way round).
   TrainingRequest mlp = SmokeRequest("mlp", 9);
-  mlp.config.agent.policy = config::Policy::kMlp;
+  mlp.config.agent.common().policy = config::Policy::kMlp;
   mlp.config.network = config::NetworkConfig{};
   mlp.init_checkpoint = *trained.final_model;
   try {
@@ -173,7 +173,7 @@ TEST_F(MultiRobotPolicyTrainingTest, AHeightRunStartsACrushSessionAndMlpRefusesI
 TEST_F(MultiRobotPolicyTrainingTest, PendulumWithMultiRobotPolicyIsAConfigError) {
   config::ExperimentConfig c;
   c.environment.name = "pendulum";
-  c.agent.policy = config::Policy::kMultiRobot;
+  c.agent.common().policy = config::Policy::kMultiRobot;
   try {
     MakeActorCritic(c, SpecOf(c.environment), 1);
     FAIL() << "expected ConfigError";
@@ -182,13 +182,15 @@ TEST_F(MultiRobotPolicyTrainingTest, PendulumWithMultiRobotPolicyIsAConfigError)
                  "agent.policy: MultiRobotPolicy needs a multi-robot task (one with per-robot "
                  "observation blocks); task pendulum has none, use MlpPolicy");
   }
-  c.agent.policy = config::Policy::kMlp;
+  c.agent.common().policy = config::Policy::kMlp;
   EXPECT_NO_THROW(MakeActorCritic(c, SpecOf(c.environment), 1));
 }
 
 TEST_F(MultiRobotPolicyTrainingTest, OffPolicyAlgorithmsRejectIt) {
   TrainingRequest request = SmokeRequest("sac", 1);
-  request.config.agent.algorithm = config::Algorithm::kSac;
+  config::SacConfig sac;
+  sac.policy = config::Policy::kMultiRobot;
+  request.config.agent.settings = sac;
   try {
     Train(request);
     FAIL() << "expected ConfigError";
@@ -242,8 +244,8 @@ TEST_F(MultiRobotPolicyTrainingTest, PpoTrainsItDeterministically) {
 TEST_F(MultiRobotPolicyTrainingTest, A2cTrainsIt) {
   TrainingRequest request = SmokeRequest("a2c", 3);
   request.config.agent = config::DefaultAgentConfig(config::Algorithm::kA2c);
-  request.config.agent.policy = config::Policy::kMultiRobot;
-  request.config.agent.n_steps = 8;
+  request.config.agent.common().policy = config::Policy::kMultiRobot;
+  request.config.agent.on_policy()->n_steps = 8;
   std::map<std::string, double> losses;
   request.hooks.on_progress = [&](const ProgressEvent& e) { losses = e.losses; };
   const TrainingResult result = Train(request);

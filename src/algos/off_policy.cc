@@ -11,13 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "algos/algorithm_registry.h"
 #include "algos/loop_common.h"
 #include "algos/off_policy_update.h"
 #include "algos/replay_buffer.h"
-#include "algos/sac.h"
-#include "algos/td3.h"
 #include "algos/training_state.h"
 #include "checkpoint/checkpoint.h"
+#include "config/algorithms.h"
 #include "core/error.h"
 #include "core/seed.h"
 #include "nn/diag_gaussian.h"
@@ -75,13 +75,13 @@ class OffPolicyRun {
   OffPolicyRun(const TrainingRequest& request, const vec::VectorEnv::Factory& env_factory,
                const LoopOptions& options)
       : request_(request),
-        agent_(request.config.agent),
+        agent_(*request.config.agent.off_policy()),
         training_(request.config.training),
         envs_(training_.n_envs, options.env_threads, env_factory),
         spec_(envs_.Spec()),
         generator_(nn::MakeGenerator(DeriveSeed(request.seed, "sampler"))),
         buffer_(agent_.buffer_size, envs_.ObsDim(), envs_.ActDim()),
-        algorithm_(MakeOffPolicyAlgorithm(agent_, request.config.network,
+        algorithm_(MakeOffPolicyAlgorithm(request.config.agent, request.config.network,
                                           {envs_.ObsDim(), envs_.ActDim()},
                                           DeriveSeed(request.seed, "init"))),
         noise_(agent_.action_noise, envs_.Size(), envs_.ActDim()),
@@ -115,7 +115,7 @@ class OffPolicyRun {
   void Save(const fs::path& path, bool training_state);
 
   const TrainingRequest& request_;
-  const config::AgentConfig& agent_;
+  const config::OffPolicyConfig& agent_;
   const config::TrainingConfig& training_;
   vec::ThreadedVectorEnv envs_;
   envs::EnvSpec spec_;
@@ -343,17 +343,13 @@ std::unique_ptr<OffPolicyAlgorithm> MakeOffPolicyAlgorithm(const config::AgentCo
   options.critic_layers = network.qf_layers;
   options.activation = network.activation;
   options.init_seed = init_seed;
-  switch (agent.algorithm) {
-    case config::Algorithm::kSac:
-      return std::make_unique<Sac>(agent, options);
-    case config::Algorithm::kTd3:
-      return std::make_unique<Td3>(agent, options);
-    case config::Algorithm::kPpo:
-    case config::Algorithm::kA2c:
-      break;
+  const AlgorithmRow& row = RowOf(agent.algorithm());
+  if (row.make_off_policy == nullptr) {
+    throw ConfigError("agent.algorithm: expected an off-policy algorithm (" +
+                      config::AlgorithmNames(config::AlgorithmFamily::kOffPolicy) + "), found " +
+                      config::ToString(agent.algorithm()));
   }
-  throw ConfigError("agent.algorithm: expected an off-policy algorithm (SAC, TD3), found " +
-                    config::ToString(agent.algorithm));
+  return row.make_off_policy(agent, options);
 }
 
 void PolyakUpdate(const nn::FlatParameters& source, nn::FlatParameters& target, double tau) {
@@ -390,10 +386,10 @@ TrainingResult TrainOffPolicy(const TrainingRequest& request,
                               const vec::VectorEnv::Factory& env_factory,
                               const LoopOptions& options) {
   // Choices are checked before any env or network is built.
-  const config::Algorithm algorithm = request.config.agent.algorithm;
-  if (algorithm != config::Algorithm::kSac && algorithm != config::Algorithm::kTd3) {
-    throw ConfigError("agent.algorithm: expected an off-policy algorithm (SAC, TD3), found " +
-                      config::ToString(algorithm));
+  if (request.config.agent.off_policy() == nullptr) {
+    throw ConfigError("agent.algorithm: expected an off-policy algorithm (" +
+                      config::AlgorithmNames(config::AlgorithmFamily::kOffPolicy) + "), found " +
+                      config::ToString(request.config.agent.algorithm()));
   }
   PrepareSession(request, options);
   OffPolicyRun run(request, env_factory, options);

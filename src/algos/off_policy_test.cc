@@ -148,9 +148,9 @@ class OffPolicyTest : public ::testing::Test {
     config::ExperimentConfig& c = request.config;
     c.environment.name = "bandit";
     c.agent = config::DefaultAgentConfig(algorithm);
-    c.agent.batch_size = 64;
-    c.agent.learning_rate = 3e-3;
-    c.agent.learning_starts = 100;
+    c.agent.off_policy()->batch_size = 64;
+    c.agent.off_policy()->learning_rate = 3e-3;
+    c.agent.off_policy()->learning_starts = 100;
     c.network = config::DefaultNetworkConfig(algorithm);
     c.network.policy_layers = {32, 32};
     c.network.qf_layers = {32, 32};
@@ -172,7 +172,7 @@ TEST_F(OffPolicyTest, SacAndTd3SolveTheContinuousBandit) {
   for (config::Algorithm algorithm : {config::Algorithm::kSac, config::Algorithm::kTd3}) {
     TrainingRequest request = BanditRequest(algorithm, config::ToString(algorithm));
     if (algorithm == config::Algorithm::kTd3) {
-      request.config.agent.action_noise = {config::ActionNoiseType::kNormal, 0.3};
+      request.config.agent.off_policy()->action_noise = {config::ActionNoiseType::kNormal, 0.3};
     }
     int evaluations = 0;
     std::map<std::string, double> losses;
@@ -211,7 +211,7 @@ TEST_F(OffPolicyTest, CheckpointsUseSb3ParameterNames) {
     TrainingResult result = TrainOffPolicy(request, MakeBandit);
     ASSERT_TRUE(result.final_model.has_value());
     checkpoint::LoadedModel model = checkpoint::LoadModel(*result.final_model);
-    EXPECT_EQ(model.data.algorithm, algorithm);
+    EXPECT_EQ(model.data.agent.algorithm(), algorithm);
     std::vector<std::string> stored;
     for (const auto& [name, tensor] : model.state_dict) stored.push_back(name);
     for (const std::string& name : names) {
@@ -245,7 +245,7 @@ TEST_F(OffPolicyTest, StopRequestSavesAnInterruptCheckpoint) {
 
 TEST_F(OffPolicyTest, OnPolicyChoicesAreConfigErrors) {
   TrainingRequest request = BanditRequest(config::Algorithm::kSac, "ppo");
-  request.config.agent.algorithm = config::Algorithm::kPpo;
+  request.config.agent = config::DefaultAgentConfig(config::Algorithm::kPpo);
   try {
     TrainOffPolicy(request, MakeBandit);
     FAIL() << "expected ConfigError";
@@ -262,7 +262,7 @@ TEST(SacTest, TargetEntropyDefaultsToMinusActionDim) {
   options.act_dim = 2;
   options.actor_layers = {8};
   options.critic_layers = {8};
-  config::AgentConfig agent = config::DefaultAgentConfig(config::Algorithm::kSac);
+  config::SacConfig agent;
   EXPECT_DOUBLE_EQ(Sac(agent, options).target_entropy(), -2.0);
   EXPECT_DOUBLE_EQ(Sac(agent, options).EntCoef(), 1.0);
   agent.target_entropy = -0.5;

@@ -49,8 +49,9 @@ struct OffPolicyDims {
   int act_dim = 0;
 };
 
-/// The algorithm of `agent.algorithm` (SAC or TD3) with networks per `network`, initialised from
-/// `init_seed`; ConfigError for an on-policy algorithm.
+/// The algorithm of `agent` (its AlgorithmRegistry row) with networks per `network` (actor on
+/// policy_layers, critics on qf_layers), initialised from `init_seed`; ConfigError for an
+/// on-policy algorithm.
 std::unique_ptr<OffPolicyAlgorithm> MakeOffPolicyAlgorithm(const config::AgentConfig& agent,
                                                            const config::NetworkConfig& network,
                                                            const OffPolicyDims& dims,

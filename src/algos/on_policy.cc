@@ -11,14 +11,14 @@
 #include <string>
 #include <vector>
 
-#include "algos/a2c.h"
+#include "algos/algorithm_registry.h"
 #include "algos/loop_common.h"
 #include "algos/on_policy_update.h"
 #include "algos/policy_factory.h"
-#include "algos/ppo.h"
 #include "algos/rollout_buffer.h"
 #include "algos/training_state.h"
 #include "checkpoint/checkpoint.h"
+#include "config/algorithms.h"
 #include "core/error.h"
 #include "core/seed.h"
 #include "nn/actor_critic.h"
@@ -49,7 +49,7 @@ class OnPolicyRun {
   OnPolicyRun(const TrainingRequest& request, const vec::VectorEnv::Factory& env_factory,
               const LoopOptions& loop_options)
       : request_(request),
-        agent_(request.config.agent),
+        agent_(*request.config.agent.on_policy()),
         training_(request.config.training),
         envs_(training_.n_envs, loop_options.env_threads, env_factory),
         spec_(envs_.Spec()),
@@ -63,7 +63,7 @@ class OnPolicyRun {
     // The policy (agent.policy), initialised from the request seed, then optionally from a
     // checkpoint (a resumed session takes its weights from the resume checkpoint instead).
     policy_ = MakeActorCritic(request.config, spec_, DeriveSeed(request.seed, "init"));
-    update_ = MakeOnPolicyUpdate(agent_, policy_);
+    update_ = MakeOnPolicyUpdate(request.config.agent, policy_);
     if (request.resume_checkpoint) {
       Resume(*request.resume_checkpoint);
     } else if (request.init_checkpoint) {
@@ -84,7 +84,7 @@ class OnPolicyRun {
   void Save(const fs::path& path, bool training_state);
 
   const TrainingRequest& request_;
-  const config::AgentConfig& agent_;
+  const config::OnPolicyConfig& agent_;
   const config::TrainingConfig& training_;
   vec::ThreadedVectorEnv envs_;
   envs::EnvSpec spec_;
@@ -318,27 +318,23 @@ void OnPolicyRun::Save(const fs::path& path, bool training_state) {
 
 std::unique_ptr<OnPolicyUpdate> MakeOnPolicyUpdate(const config::AgentConfig& agent,
                                                    nn::ActorCritic policy) {
-  switch (agent.algorithm) {
-    case config::Algorithm::kPpo:
-      return std::make_unique<PpoUpdate>(agent, std::move(policy));
-    case config::Algorithm::kA2c:
-      return std::make_unique<A2cUpdate>(agent, std::move(policy));
-    case config::Algorithm::kSac:
-    case config::Algorithm::kTd3:
-      break;
+  const AlgorithmRow& row = RowOf(agent.algorithm());
+  if (row.make_update == nullptr) {
+    throw ConfigError("agent.algorithm: expected an on-policy algorithm (" +
+                      config::AlgorithmNames(config::AlgorithmFamily::kOnPolicy) + "), found " +
+                      config::ToString(agent.algorithm()));
   }
-  throw ConfigError("agent.algorithm: expected an on-policy algorithm (PPO, A2C), found " +
-                    config::ToString(agent.algorithm));
+  return row.make_update(agent, std::move(policy));
 }
 
 TrainingResult TrainOnPolicy(const TrainingRequest& request,
                              const vec::VectorEnv::Factory& env_factory,
                              const LoopOptions& options) {
   // Choices are checked before any env or network is built.
-  const config::Algorithm algorithm = request.config.agent.algorithm;
-  if (algorithm != config::Algorithm::kPpo && algorithm != config::Algorithm::kA2c) {
-    throw ConfigError("agent.algorithm: expected an on-policy algorithm (PPO, A2C), found " +
-                      config::ToString(algorithm));
+  if (request.config.agent.on_policy() == nullptr) {
+    throw ConfigError("agent.algorithm: expected an on-policy algorithm (" +
+                      config::AlgorithmNames(config::AlgorithmFamily::kOnPolicy) + "), found " +
+                      config::ToString(request.config.agent.algorithm()));
   }
   PrepareSession(request, options);
   OnPolicyRun run(request, env_factory, options);

@@ -37,11 +37,12 @@ class OnPolicyTest : public ::testing::Test {
     TrainingRequest request;
     config::ExperimentConfig& c = request.config;
     c.environment.name = "bandit";
-    c.agent.n_steps = 32;
-    c.agent.batch_size = 32;
-    c.agent.n_epochs = 10;
-    c.agent.learning_rate = 3e-3;
-    c.agent.gamma = 0.99;
+    config::PpoConfig& ppo = c.agent.Get<config::PpoConfig>();
+    ppo.n_steps = 32;
+    ppo.batch_size = 32;
+    ppo.n_epochs = 10;
+    ppo.learning_rate = 3e-3;
+    ppo.gamma = 0.99;
     c.network.policy_layers = {16, 16};
     c.network.value_layers = {16, 16};
     c.training.n_envs = 4;
@@ -191,8 +192,8 @@ TEST_F(OnPolicyTest, FrozenParametersStayPutAndAdamStateCarriesOver) {
 TEST_F(OnPolicyTest, A2cSolvesTheContinuousBandit) {
   // SB3's A2C defaults (RMSprop, n_steps 5, no advantage normalisation), a larger step size.
   TrainingRequest request = BanditRequest("a2c", 1);
-  config::AgentConfig& agent = request.config.agent;
-  agent = config::DefaultAgentConfig(config::Algorithm::kA2c);
+  request.config.agent = config::DefaultAgentConfig(config::Algorithm::kA2c);
+  config::A2cConfig& agent = request.config.agent.Get<config::A2cConfig>();
   agent.learning_rate = 3e-3;
   agent.n_steps = 8;
   request.config.training.total_timesteps = 8192;
@@ -210,7 +211,7 @@ TEST_F(OnPolicyTest, A2cSolvesTheContinuousBandit) {
 
 TEST_F(OnPolicyTest, LinearScheduleDecaysTheLearningRate) {
   TrainingRequest request = BanditRequest("lin", 1);
-  request.config.agent.learning_rate_linear = true;
+  request.config.agent.common().learning_rate_linear = true;
   request.config.training.total_timesteps = 512;
   std::vector<double> rates;
   request.hooks.on_progress = [&](const ProgressEvent& event) {
@@ -226,7 +227,8 @@ TEST_F(OnPolicyTest, LinearScheduleDecaysTheLearningRate) {
 
 TEST_F(OnPolicyTest, OffPolicyChoicesAreConfigErrors) {
   TrainingRequest request = BanditRequest("sac", 1);
-  request.config.agent.algorithm = config::Algorithm::kSac;
+  const config::AgentConfig ppo = request.config.agent;
+  request.config.agent = config::DefaultAgentConfig(config::Algorithm::kSac);
   try {
     TrainOnPolicy(request, MakeBandit);
     FAIL() << "expected ConfigError";
@@ -235,8 +237,8 @@ TEST_F(OnPolicyTest, OffPolicyChoicesAreConfigErrors) {
                  "agent.algorithm: expected an on-policy algorithm (PPO, A2C), found SAC");
   }
   // The bandit has no robot layout: MultiRobotPolicy cannot describe it.
-  request.config.agent.algorithm = config::Algorithm::kPpo;
-  request.config.agent.policy = config::Policy::kMultiRobot;
+  request.config.agent = ppo;
+  request.config.agent.common().policy = config::Policy::kMultiRobot;
   try {
     TrainOnPolicy(request, MakeBandit);
     FAIL() << "expected ConfigError";

@@ -45,8 +45,8 @@ class OnPolicyUpdate {
   virtual void LoadState(torch::serialize::InputArchive& archive) = 0;
 };
 
-/// The update of `agent.algorithm` for `policy`; ConfigError for algorithms that are not
-/// on-policy.
+/// The update of `agent`'s algorithm (its AlgorithmRegistry row) for `policy`; ConfigError for
+/// algorithms that are not on-policy.
 std::unique_ptr<OnPolicyUpdate> MakeOnPolicyUpdate(const config::AgentConfig& agent,
                                                    nn::ActorCritic policy);
 

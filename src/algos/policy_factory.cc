@@ -49,7 +49,12 @@ nn::MultiRobotLayout ToNetworkLayout(const envs::EnvSpec& spec) {
 nn::ActorCritic MakeActorCritic(const config::ExperimentConfig& config, const envs::EnvSpec& spec,
                                 uint64_t init_seed) {
   const config::NetworkConfig& network = config.network;
-  switch (config.agent.policy) {
+  const config::OnPolicyConfig* agent = config.agent.on_policy();
+  if (agent == nullptr) {
+    throw ConfigError("agent.algorithm: an actor-critic trains with an on-policy algorithm, not " +
+                      config::ToString(config.agent.algorithm()));
+  }
+  switch (agent->policy) {
     case config::Policy::kMlp: {
       // SB3's MlpPolicy over the flat observation.
       nn::MlpActorCriticOptions options;
@@ -58,8 +63,8 @@ nn::ActorCritic MakeActorCritic(const config::ExperimentConfig& config, const en
       options.policy_layers = network.policy_layers;
       options.value_layers = network.value_layers;
       options.activation = network.activation;
-      options.log_std_init = config.agent.log_std_init;
-      options.use_sde = config.agent.use_sde;
+      options.log_std_init = agent->log_std_init;
+      options.use_sde = agent->use_sde;
       options.ortho_init = network.ortho_init;
       options.init_seed = init_seed;
       return nn::MlpActorCritic(options);
@@ -74,13 +79,13 @@ nn::ActorCritic MakeActorCritic(const config::ExperimentConfig& config, const en
       options.policy_layers = network.policy_layers;
       options.value_layers = network.value_layers;
       options.activation = network.activation;
-      options.log_std_init = config.agent.log_std_init;
+      options.log_std_init = agent->log_std_init;
       options.init_seed = init_seed;
       return nn::MultiRobotPolicy(options);
     }
   }
   throw ConfigError("agent.policy: unknown value " +
-                    std::to_string(static_cast<int>(config.agent.policy)));
+                    std::to_string(static_cast<int>(agent->policy)));
 }
 
 }  // namespace rlpipe::algos

@@ -19,7 +19,7 @@ double Mean(const std::vector<double>& x) {
 
 }  // namespace
 
-PpoLossTerms ComputePpoLoss(const PpoLossInputs& in, const config::AgentConfig& agent) {
+PpoLossTerms ComputePpoLoss(const PpoLossInputs& in, const config::PpoConfig& agent) {
   PpoLossTerms terms;
 
   // Per-minibatch advantage normalisation (unbiased std, as torch's default in SB3).
@@ -54,7 +54,7 @@ PpoLossTerms ComputePpoLoss(const PpoLossInputs& in, const config::AgentConfig& 
   return terms;
 }
 
-PpoUpdate::PpoUpdate(const config::AgentConfig& agent, nn::ActorCritic policy)
+PpoUpdate::PpoUpdate(const config::PpoConfig& agent, nn::ActorCritic policy)
     : agent_(agent),
       policy_(std::move(policy)),
       optimizer_(policy_->parameters(), torch::optim::AdamOptions(agent.learning_rate).eps(1e-5)) {}

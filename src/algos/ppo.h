@@ -18,7 +18,7 @@
 #include <string>
 
 #include "algos/on_policy_update.h"
-#include "config/experiment_config.h"
+#include "config/agent_config.h"
 #include "nn/actor_critic.h"
 
 namespace rlpipe::algos {
@@ -46,13 +46,13 @@ struct PpoLossTerms {
 
 /// The PPO loss with the hyper-parameters of `agent` (clip_range, clip_range_vf, ent_coef,
 /// vf_coef, normalize_advantage).
-PpoLossTerms ComputePpoLoss(const PpoLossInputs& in, const config::AgentConfig& agent);
+PpoLossTerms ComputePpoLoss(const PpoLossInputs& in, const config::PpoConfig& agent);
 
 /// PPO's update: n_epochs passes of shuffled minibatches of batch_size, Adam (eps 1e-5), global
 /// gradient-norm clipping at max_grad_norm, early stop on target_kl.
 class PpoUpdate : public OnPolicyUpdate {
  public:
-  PpoUpdate(const config::AgentConfig& agent, nn::ActorCritic policy);
+  PpoUpdate(const config::PpoConfig& agent, nn::ActorCritic policy);
   std::map<std::string, double> Update(const RolloutTensors& rollout, torch::Generator& generator,
                                        int64_t timesteps) override;
   void SetLearningRate(double learning_rate) override;
@@ -65,7 +65,7 @@ class PpoUpdate : public OnPolicyUpdate {
   void LoadState(torch::serialize::InputArchive& archive) override { optimizer_.load(archive); }
 
  private:
-  config::AgentConfig agent_;
+  config::PpoConfig agent_;
   nn::ActorCritic policy_;
   torch::optim::Adam optimizer_;
 };

@@ -44,7 +44,7 @@ double HandPolicyLoss(const Fixture& f, const std::vector<double>& adv, double c
 
 TEST(PpoLossTest, TermsMatchHandComputationWithoutNormalisation) {
   Fixture f;
-  config::AgentConfig agent;
+  config::PpoConfig agent;
   agent.clip_range = 0.2;
   agent.ent_coef = 0.01;
   agent.vf_coef = 0.5;
@@ -70,7 +70,7 @@ TEST(PpoLossTest, TermsMatchHandComputationWithoutNormalisation) {
 
 TEST(PpoLossTest, AdvantagesAreNormalisedPerMinibatchWithUnbiasedStd) {
   Fixture f;
-  config::AgentConfig agent;
+  config::PpoConfig agent;
   agent.clip_range = 0.1;
   agent.normalize_advantage = true;
   PpoLossTerms terms = ComputePpoLoss(f.Inputs(), agent);
@@ -86,7 +86,7 @@ TEST(PpoLossTest, ClipRangeVfLimitsHowFarTheValuePredictionMovesFromTheStoredOne
   // Values (0, 1, 2, 3) around stored 0.5 with ε_v = 0.25: predictions (0.25, 0.75, 0.75, 0.75),
   // squared errors against returns 1: (0.5625, 0.0625, 0.0625, 0.0625).
   Fixture f;
-  config::AgentConfig agent;
+  config::PpoConfig agent;
   agent.clip_range_vf = 0.25;
   PpoLossTerms terms = ComputePpoLoss(f.Inputs(), agent);
   EXPECT_NEAR(terms.value_loss.item<double>(), (0.5625 + 3 * 0.0625) / 4.0, 1e-6);
@@ -95,7 +95,7 @@ TEST(PpoLossTest, ClipRangeVfLimitsHowFarTheValuePredictionMovesFromTheStoredOne
 TEST(PpoLossTest, GradientOfClippedSamplesIsZero) {
   // A sample with positive advantage and ratio above 1 + ε contributes no policy gradient.
   torch::Tensor log_prob = torch::tensor({0.5f, 0.0f}, torch::requires_grad());
-  config::AgentConfig agent;
+  config::PpoConfig agent;
   agent.normalize_advantage = false;
   PpoLossInputs in{log_prob,          torch::zeros({2}), torch::tensor({1.0f, 1.0f}),
                    torch::zeros({2}), torch::zeros({2}), torch::zeros({2}),
@@ -126,7 +126,7 @@ nn::MlpActorCritic SmallPolicy() {
 }
 
 TEST(PpoUpdateTest, ReportsSb3LossNamesAndReducesValueLoss) {
-  config::AgentConfig agent;
+  config::PpoConfig agent;
   agent.batch_size = 8;
   agent.n_epochs = 20;
   agent.learning_rate = 1e-2;
@@ -145,7 +145,7 @@ TEST(PpoUpdateTest, ReportsSb3LossNamesAndReducesValueLoss) {
 TEST(PpoUpdateTest, TargetKlStopsTheEpochsBeforeTheStepThatWouldMoveTooFar) {
   // Stored log-probs of −1 are far from the fresh policy's: approx_kl of the first minibatch is
   // well above 1.5 × 1e-6, so no step is taken and the weights stay as they were.
-  config::AgentConfig agent;
+  config::PpoConfig agent;
   agent.batch_size = 8;
   agent.n_epochs = 5;
   agent.target_kl = 1e-6;
@@ -167,7 +167,7 @@ TEST(PpoUpdateTest, TargetKlStopsTheEpochsBeforeTheStepThatWouldMoveTooFar) {
 }
 
 TEST(PpoUpdateTest, NonFiniteLossIsTrainingErrorNamingStepAndLoss) {
-  config::AgentConfig agent;
+  config::PpoConfig agent;
   agent.batch_size = 8;
   PpoUpdate update(agent, SmallPolicy());
   torch::Generator generator = nn::MakeGenerator(1);

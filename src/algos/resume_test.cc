@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "algos/replay_buffer.h"
@@ -15,6 +16,7 @@
 #include "algos/train.h"
 #include "algos/training_state.h"
 #include "checkpoint/checkpoint.h"
+#include "config/algorithms.h"
 #include "core/error.h"
 #include "nn/diag_gaussian.h"
 
@@ -45,14 +47,19 @@ class ResumeTest : public ::testing::TestWithParam<config::Algorithm> {
     c.network.policy_layers = {16, 16};
     c.network.value_layers = {16, 16};
     c.network.qf_layers = {16, 16};
-    c.agent.n_steps = 48;
-    c.agent.batch_size = 32;
-    c.agent.n_epochs = 2;
-    c.agent.buffer_size = 250;
-    c.agent.learning_starts = 60;
-    c.agent.learning_rate_linear = true;
+    c.agent.common().learning_rate_linear = true;
+    if (config::OnPolicyConfig* on_policy = c.agent.on_policy()) on_policy->n_steps = 48;
+    if (auto* ppo = std::get_if<config::PpoConfig>(&c.agent.settings)) {
+      ppo->batch_size = 32;
+      ppo->n_epochs = 2;
+    }
+    if (config::OffPolicyConfig* off_policy = c.agent.off_policy()) {
+      off_policy->batch_size = 32;
+      off_policy->buffer_size = 250;
+      off_policy->learning_starts = 60;
+    }
     if (algorithm == config::Algorithm::kTd3) {
-      c.agent.action_noise = {config::ActionNoiseType::kOrnsteinUhlenbeck, 0.3};
+      c.agent.off_policy()->action_noise = {config::ActionNoiseType::kOrnsteinUhlenbeck, 0.3};
     }
     c.training.n_envs = 2;
     c.training.total_timesteps = 480;
@@ -168,9 +175,14 @@ TEST_P(ResumeTest, NormalizedStoppedAndResumedEqualsUninterrupted) {
   EXPECT_EQ(members(*resumed.final_model), members(*straight.final_model));
 }
 
-INSTANTIATE_TEST_SUITE_P(AllAlgorithms, ResumeTest,
-                         ::testing::Values(config::Algorithm::kPpo, config::Algorithm::kA2c,
-                                           config::Algorithm::kSac, config::Algorithm::kTd3),
+// Every registered algorithm (config::Algorithms()).
+std::vector<config::Algorithm> RegisteredAlgorithms() {
+  std::vector<config::Algorithm> all;
+  for (const config::AlgorithmInfo& row : config::Algorithms()) all.push_back(row.algorithm);
+  return all;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllAlgorithms, ResumeTest, ::testing::ValuesIn(RegisteredAlgorithms()),
                          [](const auto& info) { return config::ToString(info.param); });
 
 // gSDE (PPO, A2C): the noise matrices of the current period are part of the training state, so a
@@ -180,9 +192,10 @@ class GsdeResumeTest : public ResumeTest {};
 TEST_P(GsdeResumeTest, StoppedMidNoisePeriodAndResumedEqualsUninterrupted) {
   auto gsde = [this](const std::string& name) {
     TrainingRequest request = Request(name);
-    request.config.agent.use_sde = true;
-    request.config.agent.sde_sample_freq = 20;
-    request.config.agent.log_std_init = -1.0;
+    config::OnPolicyConfig& agent = *request.config.agent.on_policy();
+    agent.use_sde = true;
+    agent.sde_sample_freq = 20;
+    agent.log_std_init = -1.0;
     return request;
   };
   const TrainingResult straight = Train(gsde("straight"));
@@ -226,10 +239,11 @@ TEST(ResumeMultiRobotTest, PpoStoppedAndResumedEqualsUninterrupted) {
     c.environment.max_episode_steps = 40;
     c.environment.params.kind = config::Tree::Kind::kMap;
     c.environment.params.entries.emplace_back("num_type_b_robots", config::Tree::Scalar("1"));
-    c.agent.policy = config::Policy::kMultiRobot;
-    c.agent.n_steps = 32;
-    c.agent.batch_size = 32;
-    c.agent.n_epochs = 2;
+    config::PpoConfig& ppo = c.agent.Get<config::PpoConfig>();
+    ppo.policy = config::Policy::kMultiRobot;
+    ppo.n_steps = 32;
+    ppo.batch_size = 32;
+    ppo.n_epochs = 2;
     c.network.embed_dim = 8;
     c.network.attention_heads = 2;
     c.network.attention_layers = 1;

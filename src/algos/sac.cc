@@ -28,7 +28,7 @@ torch::Tensor EntCoefLoss(const torch::Tensor& log_ent_coef, const torch::Tensor
   return -(log_ent_coef * (log_prob + target_entropy).detach()).mean();
 }
 
-Sac::Sac(const config::AgentConfig& agent, const nn::OffPolicyPolicyOptions& options)
+Sac::Sac(const config::SacConfig& agent, const nn::OffPolicyPolicyOptions& options)
     : agent_(agent),
       policy_(options),
       target_entropy_(agent.target_entropy.value_or(-static_cast<double>(options.act_dim))),

@@ -17,7 +17,7 @@
 
 #include "algos/flat_adam.h"
 #include "algos/off_policy_update.h"
-#include "config/experiment_config.h"
+#include "config/agent_config.h"
 #include "nn/off_policy_networks.h"
 
 namespace rlpipe::algos {
@@ -36,7 +36,7 @@ torch::Tensor EntCoefLoss(const torch::Tensor& log_ent_coef, const torch::Tensor
 /// SAC: networks, optimizers (Adam for actor, critic and log α) and the gradient step.
 class Sac : public OffPolicyAlgorithm {
  public:
-  Sac(const config::AgentConfig& agent, const nn::OffPolicyPolicyOptions& options);
+  Sac(const config::SacConfig& agent, const nn::OffPolicyPolicyOptions& options);
   torch::Tensor ExploreAction(const torch::Tensor& obs, torch::Generator& generator) override;
   torch::Tensor DeterministicAction(const torch::Tensor& obs) override;
   std::map<std::string, double> TrainStep(const ReplayBatch& batch, torch::Generator& generator,
@@ -53,7 +53,7 @@ class Sac : public OffPolicyAlgorithm {
   double EntCoef() const;
 
  private:
-  config::AgentConfig agent_;
+  config::SacConfig agent_;
   nn::SacPolicy policy_;
   double target_entropy_;
   torch::Tensor log_ent_coef_;  // [1], trained when ent_coef is auto

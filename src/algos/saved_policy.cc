@@ -19,7 +19,8 @@ namespace rlpipe::algos {
 struct SavedPolicy::Impl {
   Impl(const config::ExperimentConfig& config, const envs::EnvSpec& spec)
       : box(spec.action_space),
-        normalizer(config.training.normalize, config.agent.gamma, 1, spec.observation_space.Dim()),
+        normalizer(config.training.normalize, config.agent.common().gamma, 1,
+                   spec.observation_space.Dim()),
         generator(nn::MakeGenerator(0)) {}
 
   // Policy-scale actions in [-1, 1] (SAC/TD3) → the env's box; Gaussian ones clipped to it.
@@ -50,19 +51,15 @@ SavedPolicy::SavedPolicy(const std::filesystem::path& model_path,
   nn::SetIntraOpThreads(kDefaultTorchThreads);
   const uint64_t init_seed = DeriveSeed(config.training.seed.value_or(0), "init");
   torch::nn::Module* module = nullptr;
-  switch (config.agent.algorithm) {
-    case config::Algorithm::kPpo:
-    case config::Algorithm::kA2c:
-      impl_->actor_critic = MakeActorCritic(config, spec, init_seed);
-      module = impl_->actor_critic.get();
-      break;
-    case config::Algorithm::kSac:
-    case config::Algorithm::kTd3:
-      impl_->off_policy = MakeOffPolicyAlgorithm(
-          config.agent, config.network, {spec.observation_space.Dim(), spec.action_space.Dim()},
-          init_seed);
-      module = &impl_->off_policy->Policy();
-      break;
+  // The family decides the networks: an actor-critic, or the off-policy algorithm's.
+  if (config.agent.on_policy() != nullptr) {
+    impl_->actor_critic = MakeActorCritic(config, spec, init_seed);
+    module = impl_->actor_critic.get();
+  } else {
+    impl_->off_policy =
+        MakeOffPolicyAlgorithm(config.agent, config.network,
+                               {spec.observation_space.Dim(), spec.action_space.Dim()}, init_seed);
+    module = &impl_->off_policy->Policy();
   }
 
   // The weights (and normaliser statistics) by the session transfer rules; a fresh network

@@ -20,7 +20,7 @@ torch::Tensor Td3Target(const torch::Tensor& rewards, const torch::Tensor& dones
 
 torch::Tensor Td3ActorLoss(const torch::Tensor& q0) { return -q0.mean(); }
 
-Td3::Td3(const config::AgentConfig& agent, const nn::OffPolicyPolicyOptions& options)
+Td3::Td3(const config::Td3Config& agent, const nn::OffPolicyPolicyOptions& options)
     : agent_(agent),
       policy_(options),
       actor_params_(*policy_->actor),

@@ -15,7 +15,7 @@
 
 #include "algos/flat_adam.h"
 #include "algos/off_policy_update.h"
-#include "config/experiment_config.h"
+#include "config/agent_config.h"
 #include "nn/off_policy_networks.h"
 
 namespace rlpipe::algos {
@@ -33,7 +33,7 @@ torch::Tensor Td3ActorLoss(const torch::Tensor& q0);
 /// TD3: networks, optimizers (Adam for actor and critic) and the gradient step.
 class Td3 : public OffPolicyAlgorithm {
  public:
-  Td3(const config::AgentConfig& agent, const nn::OffPolicyPolicyOptions& options);
+  Td3(const config::Td3Config& agent, const nn::OffPolicyPolicyOptions& options);
   torch::Tensor ExploreAction(const torch::Tensor& obs, torch::Generator& generator) override;
   torch::Tensor DeterministicAction(const torch::Tensor& obs) override;
   std::map<std::string, double> TrainStep(const ReplayBatch& batch, torch::Generator& generator,
@@ -45,7 +45,7 @@ class Td3 : public OffPolicyAlgorithm {
   void LoadState(torch::serialize::InputArchive& archive) override;
 
  private:
-  config::AgentConfig agent_;
+  config::Td3Config agent_;
   nn::Td3Policy policy_;
   // Each network's parameters in one buffer: Adam and Polyak averaging are a few vector ops.
   nn::FlatParameters actor_params_;

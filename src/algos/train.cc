@@ -9,6 +9,7 @@
 
 #include "algos/off_policy.h"
 #include "algos/on_policy.h"
+#include "config/algorithms.h"
 #include "core/error.h"
 #include "envs/env.h"
 
@@ -35,16 +36,14 @@ TrainingResult Train(const TrainingRequest& request) {
   LoopOptions options;
   options.env_threads = SessionThreads(request.config.training);
   options.eval_threads = options.env_threads;
-  switch (request.config.agent.algorithm) {
-    case config::Algorithm::kPpo:
-    case config::Algorithm::kA2c:
+  switch (config::InfoOf(request.config.agent.algorithm()).family) {
+    case config::AlgorithmFamily::kOnPolicy:
       return TrainOnPolicy(request, factory, options);
-    case config::Algorithm::kSac:
-    case config::Algorithm::kTd3:
+    case config::AlgorithmFamily::kOffPolicy:
       return TrainOffPolicy(request, factory, options);
   }
-  throw ConfigError("agent.algorithm: unknown value " +
-                    std::to_string(static_cast<int>(request.config.agent.algorithm)));
+  throw ConfigError("agent.algorithm: unknown family of " +
+                    config::ToString(request.config.agent.algorithm()));
 }
 
 }  // namespace rlpipe::algos

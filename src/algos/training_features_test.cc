@@ -10,6 +10,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "algos/evaluation.h"
@@ -73,9 +74,10 @@ class TrainingFeaturesTest : public ::testing::Test {
     TrainingRequest request;
     config::ExperimentConfig& c = request.config;
     c.environment.name = "counting";
-    c.agent.n_steps = 8;
-    c.agent.batch_size = 16;
-    c.agent.n_epochs = 1;
+    config::PpoConfig& ppo = c.agent.Get<config::PpoConfig>();
+    ppo.n_steps = 8;
+    ppo.batch_size = 16;
+    ppo.n_epochs = 1;
     c.network.policy_layers = {8};
     c.network.value_layers = {8};
     c.training.n_envs = 2;
@@ -197,8 +199,8 @@ TEST_F(TrainingFeaturesTest, NormalizerStatisticsAreSavedAndTakenOverByTheNextSe
   // The same for the off-policy family.
   TrainingRequest sac = Request("sac");
   sac.config.agent = config::DefaultAgentConfig(config::Algorithm::kSac);
-  sac.config.agent.learning_starts = 16;
-  sac.config.agent.batch_size = 8;
+  sac.config.agent.off_policy()->learning_starts = 16;
+  sac.config.agent.off_policy()->batch_size = 8;
   sac.config.network.qf_layers = {8};
   sac.config.training.total_timesteps = 64;
   sac.config.training.normalize = first.config.training.normalize;
@@ -271,7 +273,7 @@ TEST_F(TrainingFeaturesTest, EarlyStoppingEndsTheRunAndTaskStatisticsAreReported
   // Off-policy: stop_after_no_improvement 1 with a frozen policy (learning starts after the end).
   TrainingRequest sac = Request("sac_stop");
   sac.config.agent = config::DefaultAgentConfig(config::Algorithm::kSac);
-  sac.config.agent.learning_starts = 100000;
+  sac.config.agent.off_policy()->learning_starts = 100000;
   sac.config.network.qf_layers = {8};
   sac.config.training.eval_freq = 16;
   sac.config.training.stop_after_no_improvement = 1;
@@ -298,9 +300,14 @@ TEST_F(TrainingFeaturesTest, ThreadCountDoesNotChangeTheResult) {
       c.network.policy_layers = {16};
       c.network.value_layers = {16};
       c.network.qf_layers = {16};
-      c.agent.n_steps = 16;
-      c.agent.batch_size = 16;
-      c.agent.learning_starts = 30;
+      if (auto* ppo = std::get_if<config::PpoConfig>(&c.agent.settings)) {
+        ppo->n_steps = 16;
+        ppo->batch_size = 16;
+      }
+      if (config::OffPolicyConfig* off_policy = c.agent.off_policy()) {
+        off_policy->batch_size = 16;
+        off_policy->learning_starts = 30;
+      }
       c.training.n_envs = 3;
       c.training.total_timesteps = 150;
       c.training.eval_freq = 60;

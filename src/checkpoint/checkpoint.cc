@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "checkpoint/torch_pickle_reader.h"
+#include "config/algorithms.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/sha256.h"
@@ -339,7 +340,7 @@ void SaveModel(const std::filesystem::path& path, torch::nn::Module& policy, con
   members.emplace_back(kModelMember, ModelJson(data));
   members.emplace_back(kConfigMember, resolved_config.ToYaml());
   for (const auto& [name, bytes] : options.extra_members) members.emplace_back(name, bytes);
-  std::string manifest = ManifestJson(members, data.algorithm);
+  std::string manifest = ManifestJson(members, data.agent.algorithm());
 
   ZipWriter zip;
   for (auto& [name, bytes] : members) zip.Add(name, std::move(bytes));
@@ -398,22 +399,25 @@ bool VerifyArchive(const std::filesystem::path& path) {
 
 void RequireAlgorithm(const LoadedModel& model, config::Algorithm expected,
                       const std::string& origin) {
-  // SB3's ActorCriticPolicy files cannot tell PPO from A2C for sure: the family must match.
-  const auto family = [](config::Algorithm a) {
-    return a == config::Algorithm::kA2c ? config::Algorithm::kPpo : a;
+  // SB3 files cannot always tell algorithms that share a policy class (PPO and A2C's
+  // ActorCriticPolicy) apart: for them the policy class must match.
+  const config::Algorithm found = model.data.agent.algorithm();
+  const auto policy_class = [](config::Algorithm a) {
+    const config::AlgorithmInfo& info = config::InfoOf(a);
+    return info.sb3_policy_module + "." + info.sb3_policy_class;
   };
-  const bool same = model.from_sb3 ? family(model.data.algorithm) == family(expected)
-                                   : model.data.algorithm == expected;
+  const bool same =
+      model.from_sb3 ? policy_class(found) == policy_class(expected) : found == expected;
   if (!same) {
     throw ConfigError("checkpoint " + origin + ": expected a model trained with " +
                       config::ToString(expected) + ", found one trained with " +
-                      config::ToString(model.data.algorithm) +
+                      config::ToString(found) +
                       (model.from_sb3 ? " (Stable-Baselines3 file)" : ""));
   }
 }
 
 void RequirePolicy(const LoadedModel& model, config::Policy expected, const std::string& origin) {
-  const config::Policy found = model.data.agent.policy;
+  const config::Policy found = model.data.agent.common().policy;
   if (found != expected) {
     throw ConfigError("checkpoint " + origin + ": expected a " + config::ToString(expected) +
                       " model (agent.policy), found a " + config::ToString(found) + " model" +

@@ -12,6 +12,7 @@
 #include <string>
 #include <utility>
 
+#include "config/algorithms.h"
 #include "config/tree.h"
 #include "core/error.h"
 #include "core/files.h"
@@ -57,8 +58,8 @@ class CheckpointTest : public ::testing::Test {
     data.act_high = {2};
     data.num_timesteps = 4096;
     data.episodes = 20;
-    data.agent.n_steps = 1024;
-    data.agent.gamma = 0.9;
+    data.agent.on_policy()->n_steps = 1024;
+    data.agent.common().gamma = 0.9;
     data.network.policy_layers = {8, 8};
     data.network.value_layers = {8, 8};
     data.seed = 42;
@@ -90,8 +91,8 @@ TEST_F(CheckpointTest, RoundTripGivesEqualTensorsAndData) {
   }
   EXPECT_EQ(loaded.data.num_timesteps, 4096);
   EXPECT_EQ(loaded.data.episodes, 20);
-  EXPECT_EQ(loaded.data.agent.n_steps, 1024);
-  EXPECT_DOUBLE_EQ(loaded.data.agent.gamma, 0.9);
+  EXPECT_EQ(loaded.data.agent.on_policy()->n_steps, 1024);
+  EXPECT_DOUBLE_EQ(loaded.data.agent.common().gamma, 0.9);
   EXPECT_EQ(loaded.data.act_high, std::vector<float>{2});
   EXPECT_EQ(loaded.data.seed, 42u);
   EXPECT_NE(loaded.config_yaml.find("pendulum"), std::string::npos);
@@ -292,7 +293,7 @@ TEST_F(CheckpointTest, MultiRobotPolicyModelsSayWhatTheyAre) {
   data.obs_high.assign(8, 1.0f);
   data.act_low.assign(2, -1.0f);
   data.act_high.assign(2, 1.0f);
-  data.agent.policy = config::Policy::kMultiRobot;
+  data.agent.common().policy = config::Policy::kMultiRobot;
   data.network.embed_dim = 8;
   data.network.attention_heads = 2;
   data.network.attention_layers = 1;
@@ -301,7 +302,7 @@ TEST_F(CheckpointTest, MultiRobotPolicyModelsSayWhatTheyAre) {
 
   // Ours: rlpipe_model.json carries the policy and the attention sizes.
   const LoadedModel mrp_model = LoadModel(mrp_path);
-  EXPECT_EQ(mrp_model.data.agent.policy, config::Policy::kMultiRobot);
+  EXPECT_EQ(mrp_model.data.agent.common().policy, config::Policy::kMultiRobot);
   EXPECT_EQ(mrp_model.data.network.embed_dim, 8);
   EXPECT_EQ(mrp_model.data.network.attention_heads, 2);
   EXPECT_EQ(mrp_model.data.network.attention_layers, 1);
@@ -312,25 +313,26 @@ TEST_F(CheckpointTest, MultiRobotPolicyModelsSayWhatTheyAre) {
   const std::string data_json = ZipReader::FromFile(mrp_path).Get(kDataMember);
   EXPECT_EQ(data_json.find("ActorCriticPolicy"), std::string::npos);
   const ModelData as_sb3 = ParseSb3Data(data_json, "mrp.zip");
-  EXPECT_EQ(as_sb3.agent.policy, config::Policy::kMultiRobot);
-  EXPECT_EQ(as_sb3.algorithm, config::Algorithm::kPpo);
+  EXPECT_EQ(as_sb3.agent.common().policy, config::Policy::kMultiRobot);
+  EXPECT_EQ(as_sb3.agent.algorithm(), config::Algorithm::kPpo);
 
   // Either way round, loading as the other network names both.
   EXPECT_NO_THROW(RequirePolicy(mrp_model, config::Policy::kMultiRobot, "mrp.zip"));
-  ExpectError<ConfigError>([&] { RequirePolicy(mrp_model, config::Policy::kMlp, "mrp.zip"); },
-                           {"checkpoint mrp.zip", "expected a MlpPolicy model",
-                            "found a MultiRobotPolicy model"});
+  ExpectError<ConfigError>(
+      [&] { RequirePolicy(mrp_model, config::Policy::kMlp, "mrp.zip"); },
+      {"checkpoint mrp.zip", "expected a MlpPolicy model", "found a MultiRobotPolicy model"});
   nn::MlpActorCritic mlp(Options(3));
   const fs::path mlp_path = dir_ / "mlp.zip";
   SaveModel(mlp_path, *mlp, Data(), Config());
   const LoadedModel mlp_model = LoadModel(mlp_path);
-  EXPECT_EQ(mlp_model.data.agent.policy, config::Policy::kMlp);
+  EXPECT_EQ(mlp_model.data.agent.common().policy, config::Policy::kMlp);
   EXPECT_NO_THROW(RequirePolicy(mlp_model, config::Policy::kMlp, "mlp.zip"));
   ExpectError<ConfigError>(
       [&] { RequirePolicy(mlp_model, config::Policy::kMultiRobot, "mlp.zip"); },
       {"checkpoint mlp.zip", "expected a MultiRobotPolicy model", "found a MlpPolicy model"});
-  EXPECT_EQ(ParseSb3Data(ZipReader::FromFile(mlp_path).Get(kDataMember), "mlp.zip").agent.policy,
-            config::Policy::kMlp);
+  EXPECT_EQ(
+      ParseSb3Data(ZipReader::FromFile(mlp_path).Get(kDataMember), "mlp.zip").agent.common().policy,
+      config::Policy::kMlp);
 
   // MlpPolicy's data and model description ignore the MultiRobotPolicy-only sizes.
   ModelData other_sizes = Data();
@@ -353,10 +355,13 @@ TEST_F(CheckpointTest, UnboundedBoxesRoundTrip) {
   const LoadedModel loaded = LoadModel(path);
   EXPECT_EQ(loaded.data.obs_low, data.obs_low);
   EXPECT_EQ(loaded.data.obs_high, data.obs_high);
-  ExpectError<IoError>([] { ParseModelJson(R"({"algorithm": "PPO", "policy": "MlpPolicy",
+  ExpectError<IoError>(
+      [] {
+        ParseModelJson(R"({"algorithm": "PPO", "policy": "MlpPolicy",
       "obs_dim": 1, "act_dim": 1, "observation_space": {"low": ["-infinite"], "high": [1]}})",
-                                           "m.zip"); },
-                       {"m.zip", "-infinite"});
+                       "m.zip");
+      },
+      {"m.zip", "-infinite"});
 }
 
 TEST_F(CheckpointTest, OptimizerStateMembersAreKeptForResume) {
@@ -373,16 +378,16 @@ TEST_F(CheckpointTest, OptimizerStateMembersAreKeptForResume) {
 
 // Our `data` read back as an SB3 file would be: algorithm from the pickled class, numbers plain.
 TEST_F(CheckpointTest, Sb3DataParsesBackForEveryAlgorithm) {
-  for (auto algorithm : {config::Algorithm::kPpo, config::Algorithm::kA2c, config::Algorithm::kSac,
-                         config::Algorithm::kTd3}) {
+  for (const config::AlgorithmInfo& row : config::Algorithms()) {
+    const config::Algorithm algorithm = row.algorithm;
     ModelData data = Data();
-    data.algorithm = algorithm;
-    data.agent.learning_rate = 1.25e-3;
+    data.agent = config::DefaultAgentConfig(algorithm);
+    data.agent.common().learning_rate = 1.25e-3;
     const ModelData parsed = ParseSb3Data(Sb3DataJson(data), "x.zip");
-    EXPECT_EQ(parsed.algorithm, algorithm) << config::ToString(algorithm);
+    EXPECT_EQ(parsed.agent.algorithm(), algorithm) << config::ToString(algorithm);
     EXPECT_EQ(parsed.num_timesteps, 4096);
     EXPECT_EQ(parsed.seed, 42u);
-    EXPECT_DOUBLE_EQ(parsed.agent.learning_rate, 1.25e-3);
+    EXPECT_DOUBLE_EQ(parsed.agent.common().learning_rate, 1.25e-3);
     // SB3 seeds numpy with it, which takes values below 2^32 only.
     data.seed = 0x1234567890ull;
     EXPECT_EQ(ParseSb3Data(Sb3DataJson(data), "x.zip").seed, 0x34567890ull);

@@ -12,7 +12,6 @@ namespace rlpipe::checkpoint {
 
 /// Everything beside the tensors: spaces, counters, hyper-parameters, network.
 struct ModelData {
-  config::Algorithm algorithm = config::Algorithm::kPpo;
   int obs_dim = 0;
   int act_dim = 0;
   std::vector<float> obs_low, obs_high;  // observation box
@@ -20,7 +19,7 @@ struct ModelData {
   int64_t num_timesteps = 0;             // env steps trained so far (over all envs)
   int64_t episodes = 0;                  // training episodes finished so far
   int n_envs = 1;                        // parallel envs trained with (SB3's `n_envs`)
-  config::AgentConfig agent;             // hyper-parameters (learning_rate, n_steps, ...)
+  config::AgentConfig agent;             // the algorithm and its hyper-parameters
   config::NetworkConfig network;         // layer sizes and activation
   uint64_t seed = 0;                     // the training request's seed
 };
@@ -36,9 +35,10 @@ std::string ModelJson(const ModelData& data);
 ModelData ParseModelJson(const std::string& text, const std::string& origin);
 
 /// Reads what rlpipe can from an SB3 `data` member: the algorithm and policy (from the policy class
-/// name and, for ActorCriticPolicy and rlpipe's MultiRobotPolicy, PPO when `clip_range` is present
-/// else A2C), `num_timesteps`, `n_envs`,
-/// `seed` and plain-number hyper-parameters. `:serialized:` entries other than policy_class
+/// of config::Algorithms()' rows; among algorithms sharing a class, as PPO and A2C share
+/// ActorCriticPolicy, the one whose `agent:` keys cover the data's, so PPO when `clip_range` is
+/// present else A2C), `num_timesteps`, `n_envs`, `seed` and plain-number hyper-parameters (into
+/// the algorithm's fields of those names). `:serialized:` entries other than policy_class
 /// (closures such as lr_schedule) are skipped, never unpickled. IoError naming `origin` when
 /// `data` is not JSON or its policy class is not SB3's PPO/A2C/SAC/TD3 policy.
 ModelData ParseSb3Data(const std::string& text, const std::string& origin);
@@ -49,7 +49,7 @@ inline constexpr const char* kRlpipePolicyModule = "rlpipe.policies";
 /// The `data.policy_class` of a model as {module, name}: SB3's class for `algorithm` with
 /// MlpPolicy (ActorCriticPolicy, SACPolicy, TD3Policy), `rlpipe.policies.MultiRobotPolicy` for the
 /// multi-robot network.
-std::pair<std::string, std::string> Sb3PolicyClass(
-    config::Algorithm algorithm, config::Policy policy = config::Policy::kMlp);
+std::pair<std::string, std::string> Sb3PolicyClass(config::Algorithm algorithm,
+                                                   config::Policy policy = config::Policy::kMlp);
 
 }  // namespace rlpipe::checkpoint

@@ -9,34 +9,13 @@
 #include <string>
 #include <utility>
 
+#include "config/algorithms.h"
+#include "config/read_helpers.h"
+
 namespace rlpipe::config {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-std::string Lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
-// Case-insensitive choice of an enum value; the error lists the valid spellings.
-template <typename Enum>
-Enum ReadChoice(MapReader& reader, const std::string& key, Enum fallback,
-                const std::vector<std::pair<std::string, Enum>>& choices) {
-  std::string text;
-  reader.Get(key, &text);
-  if (reader.node() == nullptr || reader.node()->Find(key) == nullptr ||
-      reader.node()->Find(key)->IsNull()) {
-    return fallback;
-  }
-  std::string valid;
-  for (const auto& [name, value] : choices) {
-    if (Lower(name) == Lower(text)) return value;
-    valid += (valid.empty() ? "" : ", ") + name;
-  }
-  reader.Fail(key, "expected one of " + valid + " (any case); found '" + text + "'");
-}
 
 // Layer sizes: a non-empty list of integers >= 1.
 void ReadLayers(MapReader& reader, const std::string& key, std::vector<int>* out) {
@@ -97,257 +76,15 @@ void ReadEnvironment(const Tree& root, const Tree* node, EnvironmentConfig& env)
   }
 }
 
-// Which algorithms a key of `agent:` (or `network:`) belongs to, as a bit mask.
-constexpr unsigned Bit(Algorithm a) { return 1u << static_cast<unsigned>(a); }
-constexpr unsigned kPpoBit = Bit(Algorithm::kPpo);
-constexpr unsigned kA2cBit = Bit(Algorithm::kA2c);
-constexpr unsigned kSacBit = Bit(Algorithm::kSac);
-constexpr unsigned kTd3Bit = Bit(Algorithm::kTd3);
-constexpr unsigned kOnPolicyBits = kPpoBit | kA2cBit;
-constexpr unsigned kOffPolicyBits = kSacBit | kTd3Bit;
-constexpr unsigned kAllBits = kOnPolicyBits | kOffPolicyBits;
-
-struct KeyOwners {
-  const char* key;
-  unsigned algorithms;
-};
-
-// The one table of agent keys and the algorithms they belong to (docs/algorithms.md).
-constexpr KeyOwners kAgentKeys[] = {
-    {"algorithm", kAllBits},
-    {"policy", kAllBits},
-    {"learning_rate", kAllBits},
-    {"gamma", kAllBits},
-    {"device", kAllBits},
-    {"verbose", kAllBits},
-    {"seed", kAllBits},
-    {"policy_kwargs", kAllBits},
-    {"n_steps", kOnPolicyBits},
-    {"gae_lambda", kOnPolicyBits},
-    {"vf_coef", kOnPolicyBits},
-    {"max_grad_norm", kOnPolicyBits},
-    {"normalize_advantage", kOnPolicyBits},
-    {"log_std_init", kOnPolicyBits},
-    {"use_sde", kOnPolicyBits},
-    {"sde_sample_freq", kOnPolicyBits},
-    {"ent_coef", kOnPolicyBits | kSacBit},
-    {"batch_size", kPpoBit | kOffPolicyBits},
-    {"n_epochs", kPpoBit},
-    {"clip_range", kPpoBit},
-    {"clip_range_vf", kPpoBit},
-    {"target_kl", kPpoBit},
-    {"use_rms_prop", kA2cBit},
-    {"rms_prop_eps", kA2cBit},
-    {"buffer_size", kOffPolicyBits},
-    {"learning_starts", kOffPolicyBits},
-    {"tau", kOffPolicyBits},
-    {"train_freq", kOffPolicyBits},
-    {"gradient_steps", kOffPolicyBits},
-    {"action_noise", kOffPolicyBits},
-    {"target_entropy", kSacBit},
-    {"policy_delay", kTd3Bit},
-    {"target_policy_noise", kTd3Bit},
-    {"target_noise_clip", kTd3Bit},
-};
-
-std::string OwnersText(unsigned algorithms) {
-  std::string text;
-  for (Algorithm a : {Algorithm::kPpo, Algorithm::kA2c, Algorithm::kSac, Algorithm::kTd3}) {
-    if ((algorithms & Bit(a)) != 0) text += (text.empty() ? "" : ", ") + ToString(a);
-  }
-  return text;
-}
-
-// A key written for an algorithm it does not belong to is an error naming both.
-void CheckOwner(const MapReader& reader, const std::string& key, unsigned owners,
-                Algorithm algorithm) {
-  const Tree* value = reader.node() == nullptr ? nullptr : reader.node()->Find(key);
-  if (value == nullptr || (owners & Bit(algorithm)) != 0) return;
-  reader.Fail(key, "not a setting of " + ToString(algorithm) + " (it belongs to " +
-                       OwnersText(owners) + ")");
-}
-
-// The unquoted scalar text of `key` when it starts with `prefix` (case-insensitive).
-std::optional<std::string> WordWithPrefix(const MapReader& reader, const std::string& key,
-                                          const std::string& prefix) {
-  const Tree* value = reader.node() == nullptr ? nullptr : reader.node()->Find(key);
-  if (value == nullptr || value->kind != Tree::Kind::kScalar) return std::nullopt;
-  const std::string text = Lower(value->scalar);
-  if (!text.starts_with(prefix)) return std::nullopt;
-  return text;
-}
-
-// The number after `prefix` in `text` (e.g. lin_0.001), > 0, else an error showing `form`.
-double NumberAfter(const MapReader& reader, const std::string& key, const std::string& text,
-                   const std::string& prefix, const std::string& form) {
-  const std::string rest = text.substr(prefix.size());
-  size_t used = 0;
-  double value = 0.0;
-  try {
-    value = std::stod(rest, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (rest.empty() || used != rest.size() || !(value > 0.0) || !std::isfinite(value)) {
-    reader.Fail(key, "expected " + form + " with a number > 0, found '" + text + "'");
-  }
-  return value;
-}
-
-// `action_noise: {type: normal | ou, sigma: x}`; null means no noise.
-void ReadActionNoise(MapReader& reader, ActionNoiseConfig& noise) {
-  const Tree* node = reader.Child("action_noise");
-  if (node == nullptr || node->IsNull()) return;
-  if (!node->IsMap()) {
-    reader.Fail("action_noise", "expected a map like {type: normal, sigma: 0.1}");
-  }
-  MapReader sub(node, reader.PathOf("action_noise"), "action noise settings");
-  if (node->Find("type") == nullptr || node->Find("type")->IsNull()) {
-    sub.Fail("type", "missing required key (normal or ou)");
-  }
-  noise.type = ReadChoice<ActionNoiseType>(
-      sub, "type", noise.type,
-      {{"normal", ActionNoiseType::kNormal}, {"ou", ActionNoiseType::kOrnsteinUhlenbeck}});
-  sub.Get("sigma", &noise.sigma);
-  sub.CheckRange("sigma", noise.sigma, 0, kInf, /*lo_open=*/true);
-  sub.Finish();
-}
-
-void ReadAgent(const Tree* node, AgentConfig& agent) {
-  MapReader reader(node, "agent", "agent settings");
-
-  // The algorithm first: its defaults apply to every key the user did not write.
-  const Algorithm algorithm = ReadChoice<Algorithm>(reader, "algorithm", agent.algorithm,
-                                                    {{"PPO", Algorithm::kPpo},
-                                                     {"A2C", Algorithm::kA2c},
-                                                     {"SAC", Algorithm::kSac},
-                                                     {"TD3", Algorithm::kTd3}});
-  agent = DefaultAgentConfig(algorithm);
-  for (const KeyOwners& entry : kAgentKeys) {
-    CheckOwner(reader, entry.key, entry.algorithms, algorithm);
-  }
-  // The policy name is case-sensitive, as in SB3.
-  std::string policy = ToString(agent.policy);
-  reader.Get("policy", &policy);
-  reader.CheckChoice("policy", policy, {ToString(Policy::kMlp), ToString(Policy::kMultiRobot)});
-  agent.policy = policy == ToString(Policy::kMultiRobot) ? Policy::kMultiRobot : Policy::kMlp;
-  // The multi-robot network is an actor-critic: the on-policy family only.
-  if (agent.policy == Policy::kMultiRobot &&
-      (algorithm == Algorithm::kSac || algorithm == Algorithm::kTd3)) {
-    reader.Fail("policy", "MultiRobotPolicy trains with PPO and A2C, not " + ToString(algorithm) +
-                              " (use MlpPolicy)");
-  }
-
-  // Learning rate: a number or a linear schedule `lin_<initial>`.
-  if (auto text = WordWithPrefix(reader, "learning_rate", "lin_")) {
-    reader.Accept("learning_rate");
-    agent.learning_rate = NumberAfter(reader, "learning_rate", *text, "lin_", "lin_<x>");
-    agent.learning_rate_linear = true;
-  } else {
-    reader.Get("learning_rate", &agent.learning_rate);
-    reader.CheckRange("learning_rate", agent.learning_rate, 0, kInf, /*lo_open=*/true);
-  }
-
-  // Hyper-parameters shared by several algorithms, with their valid ranges.
-  reader.Get("n_steps", &agent.n_steps);
-  reader.CheckRange("n_steps", agent.n_steps, 1, kInf);
-  reader.Get("batch_size", &agent.batch_size);
-  reader.CheckRange("batch_size", agent.batch_size, 1, kInf);
-  reader.Get("n_epochs", &agent.n_epochs);
-  reader.CheckRange("n_epochs", agent.n_epochs, 1, kInf);
-  reader.Get("gamma", &agent.gamma);
-  reader.CheckRange("gamma", agent.gamma, 0, 1, /*lo_open=*/true);
-  reader.Get("gae_lambda", &agent.gae_lambda);
-  reader.CheckRange("gae_lambda", agent.gae_lambda, 0, 1);
-  reader.Get("clip_range", &agent.clip_range);
-  reader.CheckRange("clip_range", agent.clip_range, 0, kInf, /*lo_open=*/true);
-  reader.Get("vf_coef", &agent.vf_coef);
-  reader.CheckRange("vf_coef", agent.vf_coef, 0, kInf);
-  reader.Get("max_grad_norm", &agent.max_grad_norm);
-  reader.CheckRange("max_grad_norm", agent.max_grad_norm, 0, kInf, /*lo_open=*/true);
-  reader.Get("normalize_advantage", &agent.normalize_advantage);
-  reader.Get("log_std_init", &agent.log_std_init);
-  reader.CheckRange("log_std_init", agent.log_std_init, -kInf, kInf);
-  reader.Get("use_sde", &agent.use_sde);
-  reader.Get("sde_sample_freq", &agent.sde_sample_freq);
-  if (agent.sde_sample_freq == 0 || agent.sde_sample_freq < -1) {
-    reader.Fail("sde_sample_freq",
-                "expected -1 (new noise each rollout) or a number of steps >= 1, "
-                "found " +
-                    std::to_string(agent.sde_sample_freq));
-  }
-  // MultiRobotPolicy has a per-action-type log_std.
-  if (agent.policy == Policy::kMultiRobot && agent.use_sde) {
-    reader.Fail("use_sde", "gSDE works with MlpPolicy here, not MultiRobotPolicy");
-  }
-  reader.Get("clip_range_vf", &agent.clip_range_vf);
-  if (agent.clip_range_vf) reader.CheckRange("clip_range_vf", *agent.clip_range_vf, 0, kInf, true);
-  reader.Get("target_kl", &agent.target_kl);
-  if (agent.target_kl) reader.CheckRange("target_kl", *agent.target_kl, 0, kInf, true);
-  reader.Get("device", &agent.device);
-  agent.device = Lower(agent.device);
-  reader.CheckChoice("device", agent.device, {"auto", "cpu", "cuda"});
-
-  // Entropy coefficient: a number, or (SAC) `auto` / `auto_<initial>` for automatic tuning.
-  if (auto text = WordWithPrefix(reader, "ent_coef", "auto")) {
-    reader.Accept("ent_coef");
-    if (algorithm != Algorithm::kSac) {
-      reader.Fail("ent_coef", "expected a number (auto is SAC only), found '" + *text + "'");
-    }
-    agent.ent_coef_auto = true;
-    agent.ent_coef =
-        *text == "auto" ? 1.0
-                        : NumberAfter(reader, "ent_coef", *text, "auto_", "auto or auto_<initial>");
-  } else {
-    reader.Get("ent_coef", &agent.ent_coef);
-    reader.CheckRange("ent_coef", agent.ent_coef, 0, kInf);
-    if (reader.node() != nullptr && reader.node()->Find("ent_coef") != nullptr) {
-      agent.ent_coef_auto = false;
-    }
-  }
-  if (WordWithPrefix(reader, "target_entropy", "auto") == "auto") {
-    reader.Accept("target_entropy");
-    agent.target_entropy.reset();
-  } else {
-    reader.Get("target_entropy", &agent.target_entropy);
-  }
-
-  // A2C's optimizer.
-  reader.Get("use_rms_prop", &agent.use_rms_prop);
-  reader.Get("rms_prop_eps", &agent.rms_prop_eps);
-  reader.CheckRange("rms_prop_eps", agent.rms_prop_eps, 0, kInf, /*lo_open=*/true);
-
-  // Off-policy replay, training cadence, targets and exploration.
-  reader.Get("buffer_size", &agent.buffer_size);
-  reader.CheckRange("buffer_size", static_cast<double>(agent.buffer_size), 1, kInf);
-  reader.Get("learning_starts", &agent.learning_starts);
-  reader.CheckRange("learning_starts", static_cast<double>(agent.learning_starts), 0, kInf);
-  reader.Get("tau", &agent.tau);
-  reader.CheckRange("tau", agent.tau, 0, 1, /*lo_open=*/true);
-  reader.Get("train_freq", &agent.train_freq);
-  reader.CheckRange("train_freq", agent.train_freq, 1, kInf);
-  reader.Get("gradient_steps", &agent.gradient_steps);
-  reader.CheckRange("gradient_steps", agent.gradient_steps, 1, kInf);
-  ReadActionNoise(reader, agent.action_noise);
-  reader.Get("policy_delay", &agent.policy_delay);
-  reader.CheckRange("policy_delay", agent.policy_delay, 1, kInf);
-  reader.Get("target_policy_noise", &agent.target_policy_noise);
-  reader.CheckRange("target_policy_noise", agent.target_policy_noise, 0, kInf);
-  reader.Get("target_noise_clip", &agent.target_noise_clip);
-  reader.CheckRange("target_noise_clip", agent.target_noise_clip, 0, kInf);
-
-  // Keys accepted from SB3 configs for later features.
-  reader.Get("seed", &agent.seed);
-  if (agent.seed) reader.CheckRange("seed", static_cast<double>(*agent.seed), 0, kInf);
-  reader.Ignore("policy_kwargs", "rlpipe builds its networks from the network: section");
-  reader.Ignore("verbose", "rlpipe's console output does not depend on it");
-  reader.Finish();
-}
-
 void ReadNetwork(const Tree* node, NetworkConfig& network, Algorithm algorithm, Policy policy) {
   MapReader reader(node, "network", "network settings");
   network = DefaultNetworkConfig(algorithm);
-  CheckOwner(reader, "qf_layers", kOffPolicyBits, algorithm);
+  // The critics' sizes belong to the off-policy family.
+  if (InfoOf(algorithm).family != AlgorithmFamily::kOffPolicy && reader.node() != nullptr &&
+      reader.node()->Find("qf_layers") != nullptr) {
+    reader.Fail("qf_layers", "not a setting of " + ToString(algorithm) + " (it belongs to " +
+                                 AlgorithmNames(AlgorithmFamily::kOffPolicy) + ")");
+  }
   ReadLayers(reader, "policy_layers", &network.policy_layers);
   ReadLayers(reader, "value_layers", &network.value_layers);
 
@@ -483,20 +220,6 @@ void ReadMonitoring(const Tree* node, MonitoringConfig& monitoring) {
 
 }  // namespace
 
-std::string ToString(Algorithm a) {
-  switch (a) {
-    case Algorithm::kPpo:
-      return "PPO";
-    case Algorithm::kA2c:
-      return "A2C";
-    case Algorithm::kSac:
-      return "SAC";
-    case Algorithm::kTd3:
-      return "TD3";
-  }
-  return "unknown";
-}
-
 std::string ToString(Policy p) {
   switch (p) {
     case Policy::kMlp:
@@ -519,58 +242,8 @@ std::string ToString(ActionNoiseType t) {
   return "unknown";
 }
 
-AgentConfig DefaultAgentConfig(Algorithm algorithm) {
-  // One column of SB3's defaults per algorithm; PPO's are AgentConfig's in-class values.
-  AgentConfig agent;
-  agent.algorithm = algorithm;
-  switch (algorithm) {
-    case Algorithm::kPpo:
-      break;
-    case Algorithm::kA2c:
-      agent.learning_rate = 7e-4;
-      agent.n_steps = 5;
-      agent.gae_lambda = 1.0;
-      agent.ent_coef = 0.0;
-      agent.vf_coef = 0.5;
-      agent.max_grad_norm = 0.5;
-      agent.use_rms_prop = true;
-      agent.rms_prop_eps = 1e-5;
-      agent.normalize_advantage = false;
-      break;
-    case Algorithm::kSac:
-      agent.learning_rate = 3e-4;
-      agent.batch_size = 256;
-      agent.ent_coef = 1.0;
-      agent.ent_coef_auto = true;
-      break;
-    case Algorithm::kTd3:
-      agent.learning_rate = 1e-3;
-      agent.batch_size = 256;
-      break;
-  }
-  return agent;
-}
-
 NetworkConfig DefaultNetworkConfig(Algorithm algorithm) {
-  // SB3's off-policy MlpPolicy: ReLU, [256, 256] for SAC and [400, 300] for TD3.
-  NetworkConfig network;
-  switch (algorithm) {
-    case Algorithm::kPpo:
-    case Algorithm::kA2c:
-      break;
-    case Algorithm::kSac:
-      network.policy_layers = {256, 256};
-      network.value_layers = {256, 256};
-      network.activation = Activation::kRelu;
-      break;
-    case Algorithm::kTd3:
-      network.policy_layers = {400, 300};
-      network.value_layers = {400, 300};
-      network.activation = Activation::kRelu;
-      break;
-  }
-  network.qf_layers = network.value_layers;
-  return network;
+  return InfoOf(algorithm).default_network;
 }
 
 std::string ToString(Activation a) {
@@ -627,18 +300,18 @@ ExperimentConfig ParseExperimentConfig(const Tree& root) {
 
   // Each section on its own strict reader.
   ReadEnvironment(root, environment, config.environment);
-  ReadAgent(agent, config.agent);
-  ReadNetwork(network, config.network, config.agent.algorithm, config.agent.policy);
+  config.agent = ReadAgentConfig(agent);
+  ReadNetwork(network, config.network, config.agent.algorithm(), config.agent.common().policy);
   ReadTraining(training, config.training);
   // SB3's agent.seed is the session seed too; two different ones are an error.
-  if (config.agent.seed) {
-    if (config.training.seed && *config.training.seed != *config.agent.seed) {
+  if (const std::optional<int64_t> seed = config.agent.common().seed) {
+    if (config.training.seed && *config.training.seed != *seed) {
       MapReader(agent, "agent")
           .Fail("seed", "expected the same value as training.seed (" +
                             std::to_string(*config.training.seed) + "), found " +
-                            std::to_string(*config.agent.seed));
+                            std::to_string(*seed));
     }
-    config.training.seed = config.agent.seed;
+    config.training.seed = seed;
   }
   ReadPaths(paths, config.paths);
   ReadMonitoring(monitoring, config.monitoring);

@@ -7,28 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "config/agent_config.h"
 #include "config/tree.h"
 
 namespace rlpipe::config {
 
-enum class Algorithm { kPpo, kA2c, kSac, kTd3 };
 enum class Activation { kTanh, kRelu, kElu, kLeakyRelu, kSigmoid };
-/// `agent.policy`: the network family (docs/networks.md).
-enum class Policy { kMlp, kMultiRobot };
-/// Exploration noise added to off-policy actions (SB3's NormalActionNoise /
-/// OrnsteinUhlenbeckActionNoise).
-enum class ActionNoiseType { kNone, kNormal, kOrnsteinUhlenbeck };
 
-std::string ToString(Algorithm a);   // "PPO"
 std::string ToString(Activation a);  // "tanh"
-std::string ToString(Policy p);      // "MlpPolicy", "MultiRobotPolicy"
-std::string ToString(ActionNoiseType t);  // "none", "normal", "ou"
-
-/// `agent.action_noise: {type: normal | ou, sigma: 0.1}` (absent or null = no noise).
-struct ActionNoiseConfig {
-  ActionNoiseType type = ActionNoiseType::kNone;
-  double sigma = 0.1;  // standard deviation, in the policy's [-1, 1] action scale, > 0
-};
 
 /// `environment:` — which task and its parameters.
 struct EnvironmentConfig {
@@ -39,55 +25,7 @@ struct EnvironmentConfig {
   SourceLoc name_loc;             // where `name` was written (for "unknown task" errors)
 };
 
-/// `agent:` — algorithm and its hyper-parameters (Stable-Baselines3 names). The in-class defaults
-/// are PPO's; DefaultAgentConfig(algorithm) holds every algorithm's defaults, and parsing starts
-/// from the chosen algorithm's. Which keys belong to which algorithm: docs/algorithms.md.
-struct AgentConfig {
-  Algorithm algorithm = Algorithm::kPpo;
-  Policy policy = Policy::kMlp;     // MlpPolicy (SB3's) or MultiRobotPolicy
-  double learning_rate = 3e-4;     // optimizer step size (the initial one when linear)
-  bool learning_rate_linear = false;  // `lin_<x>`: decays linearly from x to 0 over the session
-  int n_steps = 2048;              // rollout length per env
-  int batch_size = 64;             // minibatch size (PPO)
-  int n_epochs = 10;               // passes over each rollout (PPO)
-  double gamma = 0.99;             // discount, (0, 1]
-  double gae_lambda = 0.95;        // GAE lambda, [0, 1]
-  double clip_range = 0.2;         // PPO ratio clip, > 0
-  double ent_coef = 0.0;           // entropy bonus weight, >= 0
-  double vf_coef = 0.5;            // value loss weight, >= 0
-  double max_grad_norm = 0.5;      // global gradient-norm clip, > 0
-  bool normalize_advantage = true; // per-minibatch advantage normalisation
-  double log_std_init = 0.0;       // initial log standard deviation of the Gaussian policy
-  bool use_sde = false;            // gSDE exploration (PPO/A2C with MlpPolicy)
-  int sde_sample_freq = -1;        // gSDE: steps between new noise matrices (-1: per rollout)
-  std::string device = "auto";     // auto | cpu | cuda
-  std::optional<int64_t> seed;     // SB3's `seed`: the session seed, as training.seed
-
-  // PPO only.
-  std::optional<double> clip_range_vf;  // clip of the value change per update (nullopt: none)
-  std::optional<double> target_kl;      // stop the epochs when approx_kl > 1.5 × this
-
-  // A2C only.
-  bool use_rms_prop = false;       // RMSprop (alpha 0.99) instead of Adam
-  double rms_prop_eps = 1e-5;      // RMSprop epsilon, > 0
-
-  // Off-policy (SAC, TD3).
-  int64_t buffer_size = 1'000'000;  // replay buffer capacity in transitions (over all envs), >= 1
-  int64_t learning_starts = 100;    // env steps of uniform random actions before learning, >= 0
-  double tau = 0.005;               // Polyak coefficient of the target networks, (0, 1]
-  int train_freq = 1;               // vector-env steps between training phases, >= 1
-  int gradient_steps = 1;           // gradient steps per training phase, >= 1
-  ActionNoiseConfig action_noise;   // exploration noise on collected actions
-  // TD3 only.
-  int policy_delay = 2;              // critic updates per actor (and target) update, >= 1
-  double target_policy_noise = 0.2;  // std of the target policy smoothing noise, >= 0
-  double target_noise_clip = 0.5;    // clip of that noise, >= 0
-  // SAC only (`ent_coef` above is the fixed or the initial entropy coefficient).
-  bool ent_coef_auto = false;            // `auto` / `auto_<init>`: tune ent_coef to target_entropy
-  std::optional<double> target_entropy;  // nullopt (`auto`) = −dim(action space)
-};
-
-/// SB3's defaults for `algorithm` (PPO's are the in-class ones).
+/// SB3's defaults for `algorithm` (its settings struct's in-class values).
 AgentConfig DefaultAgentConfig(Algorithm algorithm);
 
 /// `network:` — MLP sizes, and the multi-robot network's attention sizes.
@@ -101,6 +39,7 @@ struct NetworkConfig {
   int embed_dim = 64;         // per-robot embedding width, 1-1024, a multiple of attention_heads
   int attention_heads = 4;    // heads of each self-attention layer, >= 1
   int attention_layers = 2;   // self-attention layers across robots, 0-16 (0 = deep sets)
+  bool operator==(const NetworkConfig&) const = default;
 };
 
 /// SB3's network defaults for `algorithm` (SAC [256, 256] relu, TD3 [400, 300] relu).

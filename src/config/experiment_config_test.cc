@@ -26,6 +26,12 @@ std::string ErrorOf(const std::string& yaml) {
 // A minimal valid config with `extra` appended (which may add or repeat sections).
 std::string With(const std::string& extra) { return "environment:\n  name: pendulum\n" + extra; }
 
+// One algorithm's settings of a parsed config.
+const PpoConfig& Ppo(const ExperimentConfig& c) { return c.agent.Get<PpoConfig>(); }
+const A2cConfig& A2c(const ExperimentConfig& c) { return c.agent.Get<A2cConfig>(); }
+const SacConfig& Sac(const ExperimentConfig& c) { return c.agent.Get<SacConfig>(); }
+const Td3Config& Td3(const ExperimentConfig& c) { return c.agent.Get<Td3Config>(); }
+
 bool WasAccepted(const std::string& path) {
   const auto& accepted = NoEffectKeys();
   return std::find(accepted.begin(), accepted.end(), path) != accepted.end();
@@ -46,11 +52,11 @@ TEST(ExperimentConfigTest, ParsesUsersTrainingConfig) {
   EXPECT_EQ(config.environment.params.entries[0].second.loc.line, 6);
 
   // Agent, network and training values, including case-insensitive choices and 1e6.
-  EXPECT_EQ(config.agent.algorithm, Algorithm::kPpo);
-  EXPECT_DOUBLE_EQ(config.agent.learning_rate, 3e-4);
-  EXPECT_EQ(config.agent.n_steps, 512);
-  EXPECT_DOUBLE_EQ(config.agent.gamma, 0.99);
-  EXPECT_EQ(config.agent.device, "auto");
+  EXPECT_EQ(config.agent.algorithm(), Algorithm::kPpo);
+  EXPECT_DOUBLE_EQ(Ppo(config).learning_rate, 3e-4);
+  EXPECT_EQ(Ppo(config).n_steps, 512);
+  EXPECT_DOUBLE_EQ(config.agent.common().gamma, 0.99);
+  EXPECT_EQ(config.agent.common().device, "auto");
   EXPECT_EQ(config.network.policy_layers, (std::vector<int>{256, 256}));
   EXPECT_EQ(config.network.value_layers, (std::vector<int>{256, 128}));
   EXPECT_EQ(config.network.activation, Activation::kRelu);
@@ -140,8 +146,8 @@ TEST(ExperimentConfigTest, ParsesTrainingFeatureKeys) {
 
 TEST(ExperimentConfigTest, DefaultsApplyWhenSectionsAreAbsent) {
   const ExperimentConfig config = ParseExperimentConfig(ParseYaml(With(""), "t.yaml"));
-  const AgentConfig agent_defaults;
-  EXPECT_EQ(config.agent.n_steps, agent_defaults.n_steps);
+  const PpoConfig agent_defaults;
+  EXPECT_EQ(Ppo(config).n_steps, agent_defaults.n_steps);
   EXPECT_EQ(config.training.total_timesteps, TrainingConfig().total_timesteps);
   EXPECT_EQ(config.network.policy_layers, (std::vector<int>{64, 64}));
   EXPECT_EQ(config.environment.max_episode_steps, 0);
@@ -153,9 +159,9 @@ TEST(ExperimentConfigTest, ParsesEveryChoice) {
       ParseYaml(With("agent:\n  algorithm: a2c\n  policy: MultiRobotPolicy\n  device: CPU\n"
                      "network:\n  activation: Leaky_ReLU\ntraining:\n  seed: 5\n"),
                 "t.yaml"));
-  EXPECT_EQ(config.agent.algorithm, Algorithm::kA2c);
-  EXPECT_EQ(config.agent.policy, Policy::kMultiRobot);
-  EXPECT_EQ(config.agent.device, "cpu");
+  EXPECT_EQ(config.agent.algorithm(), Algorithm::kA2c);
+  EXPECT_EQ(config.agent.common().policy, Policy::kMultiRobot);
+  EXPECT_EQ(config.agent.common().device, "cpu");
   EXPECT_EQ(config.network.activation, Activation::kLeakyRelu);
   EXPECT_EQ(config.training.seed, 5);
 }
@@ -183,10 +189,17 @@ TEST(ExperimentConfigTest, UnknownKeysAreErrorsWithSuggestions) {
             "t.yaml:3:1: trainig: unknown key, did you mean 'training'? (valid keys: agent, aws, "
             "environment, monitoring, network, paths, training, transfer_learning)");
   const std::string agent = ErrorOf(With("agent:\n  gamma: 0.9\n  gama: 0.8\n"));
+  // The valid keys are the chosen algorithm's (PPO's here), not every algorithm's.
   EXPECT_TRUE(
       agent.starts_with("t.yaml:5:3: agent.gama: unknown key, did you mean 'gamma'? "
-                        "(valid keys: action_noise, algorithm, batch_size,"))
+                        "(valid keys: algorithm, batch_size, clip_range,"))
       << agent;
+  EXPECT_EQ(agent.find("buffer_size"), std::string::npos) << agent;
+  const std::string sac = ErrorOf(With("agent:\n  algorithm: SAC\n  taux: 0.1\n"));
+  EXPECT_TRUE(
+      sac.starts_with("t.yaml:5:3: agent.taux: unknown key, did you mean 'tau'? "
+                      "(valid keys: action_noise, algorithm, batch_size, buffer_size,"))
+      << sac;
   EXPECT_TRUE(
       ErrorOf(With("network:\n  policy_layer: [1]\n"))
           .starts_with(
@@ -241,7 +254,7 @@ TEST(ExperimentConfigTest, MultiRobotNetworkKeys) {
       With("agent:\n  policy: MultiRobotPolicy\nnetwork:\n  embed_dim: 32\n  attention_heads: 8\n"
            "  attention_layers: 0\n"),
       "t.yaml"));
-  EXPECT_EQ(written.agent.policy, Policy::kMultiRobot);
+  EXPECT_EQ(written.agent.common().policy, Policy::kMultiRobot);
   EXPECT_EQ(written.network.embed_dim, 32);
   EXPECT_EQ(written.network.attention_heads, 8);
   EXPECT_EQ(written.network.attention_layers, 0);
@@ -310,28 +323,28 @@ TEST(ExperimentConfigTest, AlgorithmDefaultsApplyToUnwrittenKeys) {
   // A2C: SB3's A2C defaults, not PPO's, wherever the user wrote nothing.
   const ExperimentConfig a2c =
       ParseExperimentConfig(ParseYaml(With("agent:\n  algorithm: A2C\n  gamma: 0.9\n"), "t.yaml"));
-  EXPECT_EQ(a2c.agent.n_steps, 5);
-  EXPECT_DOUBLE_EQ(a2c.agent.learning_rate, 7e-4);
-  EXPECT_DOUBLE_EQ(a2c.agent.gae_lambda, 1.0);
-  EXPECT_TRUE(a2c.agent.use_rms_prop);
-  EXPECT_DOUBLE_EQ(a2c.agent.rms_prop_eps, 1e-5);
-  EXPECT_FALSE(a2c.agent.normalize_advantage);
-  EXPECT_DOUBLE_EQ(a2c.agent.gamma, 0.9);
+  EXPECT_EQ(A2c(a2c).n_steps, 5);
+  EXPECT_DOUBLE_EQ(A2c(a2c).learning_rate, 7e-4);
+  EXPECT_DOUBLE_EQ(A2c(a2c).gae_lambda, 1.0);
+  EXPECT_TRUE(A2c(a2c).use_rms_prop);
+  EXPECT_DOUBLE_EQ(A2c(a2c).rms_prop_eps, 1e-5);
+  EXPECT_FALSE(A2c(a2c).normalize_advantage);
+  EXPECT_DOUBLE_EQ(A2c(a2c).gamma, 0.9);
 
   // SAC: replay defaults, automatic entropy, [256, 256] ReLU networks with qf_layers =
   // value_layers.
   const ExperimentConfig sac =
       ParseExperimentConfig(ParseYaml(With("agent:\n  algorithm: sac\n"), "t.yaml"));
-  EXPECT_DOUBLE_EQ(sac.agent.learning_rate, 3e-4);
-  EXPECT_EQ(sac.agent.buffer_size, 1000000);
-  EXPECT_EQ(sac.agent.learning_starts, 100);
-  EXPECT_EQ(sac.agent.batch_size, 256);
-  EXPECT_DOUBLE_EQ(sac.agent.tau, 0.005);
-  EXPECT_EQ(sac.agent.train_freq, 1);
-  EXPECT_EQ(sac.agent.gradient_steps, 1);
-  EXPECT_TRUE(sac.agent.ent_coef_auto);
-  EXPECT_DOUBLE_EQ(sac.agent.ent_coef, 1.0);
-  EXPECT_FALSE(sac.agent.target_entropy.has_value());
+  EXPECT_DOUBLE_EQ(Sac(sac).learning_rate, 3e-4);
+  EXPECT_EQ(Sac(sac).buffer_size, 1000000);
+  EXPECT_EQ(Sac(sac).learning_starts, 100);
+  EXPECT_EQ(Sac(sac).batch_size, 256);
+  EXPECT_DOUBLE_EQ(Sac(sac).tau, 0.005);
+  EXPECT_EQ(Sac(sac).train_freq, 1);
+  EXPECT_EQ(Sac(sac).gradient_steps, 1);
+  EXPECT_TRUE(Sac(sac).ent_coef_auto);
+  EXPECT_DOUBLE_EQ(Sac(sac).ent_coef, 1.0);
+  EXPECT_FALSE(Sac(sac).target_entropy.has_value());
   EXPECT_EQ(sac.network.policy_layers, (std::vector<int>{256, 256}));
   EXPECT_EQ(sac.network.qf_layers, (std::vector<int>{256, 256}));
   EXPECT_EQ(sac.network.activation, Activation::kRelu);
@@ -339,11 +352,11 @@ TEST(ExperimentConfigTest, AlgorithmDefaultsApplyToUnwrittenKeys) {
   // TD3: lr 1e-3, [400, 300], delayed smoothed targets, no action noise unless written.
   const ExperimentConfig td3 = ParseExperimentConfig(
       ParseYaml(With("agent:\n  algorithm: td3\nnetwork:\n  value_layers: [64, 32]\n"), "t.yaml"));
-  EXPECT_DOUBLE_EQ(td3.agent.learning_rate, 1e-3);
-  EXPECT_EQ(td3.agent.policy_delay, 2);
-  EXPECT_DOUBLE_EQ(td3.agent.target_policy_noise, 0.2);
-  EXPECT_DOUBLE_EQ(td3.agent.target_noise_clip, 0.5);
-  EXPECT_EQ(td3.agent.action_noise.type, ActionNoiseType::kNone);
+  EXPECT_DOUBLE_EQ(Td3(td3).learning_rate, 1e-3);
+  EXPECT_EQ(Td3(td3).policy_delay, 2);
+  EXPECT_DOUBLE_EQ(Td3(td3).target_policy_noise, 0.2);
+  EXPECT_DOUBLE_EQ(Td3(td3).target_noise_clip, 0.5);
+  EXPECT_EQ(Td3(td3).action_noise.type, ActionNoiseType::kNone);
   EXPECT_EQ(td3.network.policy_layers, (std::vector<int>{400, 300}));
   EXPECT_EQ(td3.network.qf_layers, (std::vector<int>{64, 32}));
 }
@@ -355,26 +368,26 @@ TEST(ExperimentConfigTest, ParsesOffPolicyKeys) {
            "  train_freq: 4\n  gradient_steps: 2\n"
            "  action_noise: {type: ou, sigma: 0.3}\nnetwork:\n  qf_layers: [32]\n"),
       "t.yaml"));
-  EXPECT_TRUE(sac.agent.learning_rate_linear);
-  EXPECT_DOUBLE_EQ(sac.agent.learning_rate, 0.001);
-  EXPECT_TRUE(sac.agent.ent_coef_auto);
-  EXPECT_DOUBLE_EQ(sac.agent.ent_coef, 0.1);
-  EXPECT_EQ(sac.agent.target_entropy, -3.0);
-  EXPECT_EQ(sac.agent.buffer_size, 5000);
-  EXPECT_EQ(sac.agent.learning_starts, 0);
-  EXPECT_DOUBLE_EQ(sac.agent.tau, 0.02);
-  EXPECT_EQ(sac.agent.train_freq, 4);
-  EXPECT_EQ(sac.agent.gradient_steps, 2);
-  EXPECT_EQ(sac.agent.action_noise.type, ActionNoiseType::kOrnsteinUhlenbeck);
-  EXPECT_DOUBLE_EQ(sac.agent.action_noise.sigma, 0.3);
+  EXPECT_TRUE(Sac(sac).learning_rate_linear);
+  EXPECT_DOUBLE_EQ(Sac(sac).learning_rate, 0.001);
+  EXPECT_TRUE(Sac(sac).ent_coef_auto);
+  EXPECT_DOUBLE_EQ(Sac(sac).ent_coef, 0.1);
+  EXPECT_EQ(Sac(sac).target_entropy, -3.0);
+  EXPECT_EQ(Sac(sac).buffer_size, 5000);
+  EXPECT_EQ(Sac(sac).learning_starts, 0);
+  EXPECT_DOUBLE_EQ(Sac(sac).tau, 0.02);
+  EXPECT_EQ(Sac(sac).train_freq, 4);
+  EXPECT_EQ(Sac(sac).gradient_steps, 2);
+  EXPECT_EQ(Sac(sac).action_noise.type, ActionNoiseType::kOrnsteinUhlenbeck);
+  EXPECT_DOUBLE_EQ(Sac(sac).action_noise.sigma, 0.3);
   EXPECT_EQ(sac.network.qf_layers, (std::vector<int>{32}));
 
   // A fixed entropy coefficient and an explicit `auto` target entropy.
   const ExperimentConfig fixed = ParseExperimentConfig(ParseYaml(
       With("agent:\n  algorithm: SAC\n  ent_coef: 0.05\n  target_entropy: auto\n"), "t.yaml"));
-  EXPECT_FALSE(fixed.agent.ent_coef_auto);
-  EXPECT_DOUBLE_EQ(fixed.agent.ent_coef, 0.05);
-  EXPECT_FALSE(fixed.agent.target_entropy.has_value());
+  EXPECT_FALSE(Sac(fixed).ent_coef_auto);
+  EXPECT_DOUBLE_EQ(Sac(fixed).ent_coef, 0.05);
+  EXPECT_FALSE(Sac(fixed).target_entropy.has_value());
 }
 
 TEST(ExperimentConfigTest, ParsesGsdePpoValueClipAndTargetKl) {
@@ -382,18 +395,19 @@ TEST(ExperimentConfigTest, ParsesGsdePpoValueClipAndTargetKl) {
       ParseYaml(With("agent:\n  use_sde: true\n  sde_sample_freq: 4\n  clip_range_vf: 0.3\n"
                      "  target_kl: 0.02\nnetwork:\n  ortho_init: false\n"),
                 "t.yaml"));
-  EXPECT_TRUE(ppo.agent.use_sde);
-  EXPECT_EQ(ppo.agent.sde_sample_freq, 4);
-  EXPECT_EQ(ppo.agent.clip_range_vf, 0.3);
-  EXPECT_EQ(ppo.agent.target_kl, 0.02);
+  EXPECT_TRUE(Ppo(ppo).use_sde);
+  EXPECT_EQ(Ppo(ppo).sde_sample_freq, 4);
+  EXPECT_EQ(Ppo(ppo).clip_range_vf, 0.3);
+  EXPECT_EQ(Ppo(ppo).target_kl, 0.02);
   EXPECT_FALSE(ppo.network.ortho_init);
   EXPECT_FALSE(WasAccepted("agent.use_sde"));
   const ExperimentConfig a2c = ParseExperimentConfig(
       ParseYaml(With("agent:\n  algorithm: A2C\n  use_sde: true\n"), "t.yaml"));
-  EXPECT_TRUE(a2c.agent.use_sde);
-  EXPECT_EQ(a2c.agent.sde_sample_freq, -1);
+  EXPECT_TRUE(A2c(a2c).use_sde);
+  EXPECT_EQ(A2c(a2c).sde_sample_freq, -1);
   EXPECT_FALSE(ParseExperimentConfig(ParseYaml(With("agent:\n  target_kl: null\n"), "t.yaml"))
-                   .agent.target_kl.has_value());
+                   .agent.Get<PpoConfig>()
+                   .target_kl.has_value());
 
   EXPECT_EQ(ErrorOf(With("agent:\n  algorithm: SAC\n  use_sde: true\n")),
             "t.yaml:5:12: agent.use_sde: not a setting of SAC (it belongs to PPO, A2C)");

@@ -150,13 +150,13 @@ TEST_F(PipelineConfigTest, ResolveSessionAppliesTimestepsAndDeepMergesOverrides)
   const ExperimentConfig first = ResolveSession(pipeline, pipeline.sessions[0]);
   EXPECT_EQ(first.training.total_timesteps, 50000);
   EXPECT_EQ(first.resolved.Find("training")->Find("total_timesteps")->scalar, "50000");
-  EXPECT_DOUBLE_EQ(first.agent.learning_rate, 3e-4);
+  EXPECT_DOUBLE_EQ(first.agent.Get<PpoConfig>().learning_rate, 3e-4);
 
   // Session 2: timesteps null keeps the config's value; nested keys replace only themselves.
   const ExperimentConfig second = ResolveSession(pipeline, pipeline.sessions[1]);
   EXPECT_EQ(second.training.total_timesteps, 1000000);
-  EXPECT_DOUBLE_EQ(second.agent.learning_rate, 1e-4);
-  EXPECT_EQ(second.agent.n_steps, 512);
+  EXPECT_DOUBLE_EQ(second.agent.Get<PpoConfig>().learning_rate, 1e-4);
+  EXPECT_EQ(second.agent.Get<PpoConfig>().n_steps, 512);
   EXPECT_EQ(second.network.policy_layers, (std::vector<int>{64}));
   EXPECT_EQ(second.network.value_layers, (std::vector<int>{256, 128}));
   EXPECT_EQ(second.environment.name, "pendulum");

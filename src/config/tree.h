@@ -104,6 +104,9 @@ class MapReader {
   [[noreturn]] void Fail(const std::string& key, const std::string& message) const;
 
   const Tree* node() const { return node_; }
+  /// The keys asked for so far (Get/Child/Accept/Ignore), in the order asked: after a reader ran
+  /// on a null node, every key it knows.
+  const std::vector<std::string>& known_keys() const { return known_; }
 
  private:
   const Tree* node_;

@@ -95,7 +95,7 @@ ReportSettings MakeReportSettings(const config::PipelineConfig& pipeline,
     s.criteria = CriteriaText(spec.success_criteria);
     if (i < sessions.size()) {
       s.environment = sessions[i].environment.name;
-      s.algorithm = config::ToString(sessions[i].agent.algorithm);
+      s.algorithm = config::ToString(sessions[i].agent.algorithm());
     }
   }
   return settings;

@@ -18,7 +18,7 @@ void ValidateSession(const config::ExperimentConfig& experiment) {
   const envs::EnvSpec spec = envs::ValidateEnvironment(experiment.environment);
 
   // The network against the task: the multi-robot network needs per-robot blocks.
-  if (experiment.agent.policy == config::Policy::kMultiRobot && !spec.robot_layout) {
+  if (experiment.agent.common().policy == config::Policy::kMultiRobot && !spec.robot_layout) {
     config::SourceLoc loc = experiment.environment.name_loc;
     if (const config::Tree* agent = experiment.resolved.Find("agent")) {
       if (const config::Tree* policy = agent->Find("policy")) loc = policy->loc;
@@ -51,8 +51,8 @@ void CheckHandOver(const ResolvedPipeline& resolved, size_t index) {
     // The file's algorithm and network family.
     try {
       const checkpoint::LoadedModel model = checkpoint::LoadModel(*spec.checkpoint);
-      checkpoint::RequireAlgorithm(model, experiment.agent.algorithm, spec.checkpoint->string());
-      checkpoint::RequirePolicy(model, experiment.agent.policy, spec.checkpoint->string());
+      checkpoint::RequireAlgorithm(model, experiment.agent.algorithm(), spec.checkpoint->string());
+      checkpoint::RequirePolicy(model, experiment.agent.common().policy, spec.checkpoint->string());
     } catch (const Error& e) {
       config::FailAt(spec.checkpoint_loc, spec.path + ".checkpoint", e.what());
     }
@@ -65,17 +65,17 @@ void CheckHandOver(const ResolvedPipeline& resolved, size_t index) {
   const config::ExperimentConfig& previous = resolved.sessions[index - 1];
   const std::string why = "session '" + spec.name + "' starts from session '" + previous_spec.name +
                           "''s model (use_previous_checkpoint), ";
-  if (previous.agent.algorithm != experiment.agent.algorithm) {
+  if (previous.agent.algorithm() != experiment.agent.algorithm()) {
     config::FailAt(LocOf(experiment, "agent", "algorithm", spec.loc), "agent.algorithm",
-                   why + "trained with " + config::ToString(previous.agent.algorithm) + ", not " +
-                       config::ToString(experiment.agent.algorithm) +
+                   why + "trained with " + config::ToString(previous.agent.algorithm()) + ", not " +
+                       config::ToString(experiment.agent.algorithm()) +
                        "; a model moves only between sessions of one algorithm (set "
                        "use_previous_checkpoint: false to train from scratch)");
   }
-  if (previous.agent.policy != experiment.agent.policy) {
+  if (previous.agent.common().policy != experiment.agent.common().policy) {
     config::FailAt(LocOf(experiment, "agent", "policy", spec.loc), "agent.policy",
-                   why + "a " + config::ToString(previous.agent.policy) + ", not a " +
-                       config::ToString(experiment.agent.policy) +
+                   why + "a " + config::ToString(previous.agent.common().policy) + ", not a " +
+                       config::ToString(experiment.agent.common().policy) +
                        "; set use_previous_checkpoint: false to train from scratch");
   }
 }

@@ -121,7 +121,7 @@ int Runner::RunSession(size_t index) {
 
   log_->Info("=== session " + std::to_string(index + 1) + "/" +
              std::to_string(pipeline().sessions.size()) + ": " + spec.name + " (" +
-             experiment.environment.name + ", " + config::ToString(experiment.agent.algorithm) +
+             experiment.environment.name + ", " + config::ToString(experiment.agent.algorithm()) +
              ", " + std::to_string(experiment.training.total_timesteps) + " steps, seed " +
              std::to_string(seed) + ")" + (init ? " from " + init->string() : ""));
   WriteFileAtomic(session_dir / "training_config.yaml", experiment.resolved.ToYaml());

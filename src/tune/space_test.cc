@@ -228,10 +228,11 @@ TEST_F(StudyValidation, AVariantIsTheOriginalPipelineWithTheTrialFoldedIn) {
   ASSERT_EQ(loaded.sessions.size(), 2u);
   const config::ExperimentConfig s1 = config::ResolveSession(loaded, loaded.sessions[0]);
   const config::ExperimentConfig s2 = config::ResolveSession(loaded, loaded.sessions[1]);
-  EXPECT_DOUBLE_EQ(s1.agent.learning_rate, 0.001);  // the tiny config's own
-  EXPECT_EQ(s1.agent.n_epochs, 2);
-  EXPECT_DOUBLE_EQ(s2.agent.learning_rate, 0.0003);
-  EXPECT_EQ(s2.agent.n_epochs, 3);
+  // The tiny config's own learning rate, then the variant's.
+  EXPECT_DOUBLE_EQ(s1.agent.Get<config::PpoConfig>().learning_rate, 0.001);
+  EXPECT_EQ(s1.agent.Get<config::PpoConfig>().n_epochs, 2);
+  EXPECT_DOUBLE_EQ(s2.agent.Get<config::PpoConfig>().learning_rate, 0.0003);
+  EXPECT_EQ(s2.agent.Get<config::PpoConfig>().n_epochs, 3);
   EXPECT_TRUE(loaded.sessions[1].use_previous_checkpoint);
 }
 

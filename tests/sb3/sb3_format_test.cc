@@ -9,11 +9,13 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "algos/evaluate_model.h"
 #include "algos/train.h"
 #include "checkpoint/checkpoint.h"
+#include "config/algorithms.h"
 #include "config/experiment_config.h"
 #include "core/error.h"
 #include "core/files.h"
@@ -57,13 +59,18 @@ class Sb3FormatTest : public ::testing::Test {
     config::ExperimentConfig& c = request.config;
     c.environment.name = "pendulum";
     c.agent = config::DefaultAgentConfig(algorithm);
-    c.agent.algorithm = algorithm;
-    c.agent.n_steps = 16;
-    c.agent.batch_size = 16;
-    c.agent.n_epochs = 1;
-    c.agent.learning_starts = 8;
-    c.agent.ent_coef_auto = algorithm == Algorithm::kSac;
-    c.agent.ent_coef = 1.0;
+    if (config::OnPolicyConfig* on_policy = c.agent.on_policy()) {
+      on_policy->n_steps = 16;
+      on_policy->ent_coef = 1.0;
+    }
+    if (auto* ppo = std::get_if<config::PpoConfig>(&c.agent.settings)) {
+      ppo->batch_size = 16;
+      ppo->n_epochs = 1;
+    }
+    if (config::OffPolicyConfig* off_policy = c.agent.off_policy()) {
+      off_policy->batch_size = 16;
+      off_policy->learning_starts = 8;
+    }
     c.network = config::DefaultNetworkConfig(algorithm);
     c.network.policy_layers = {8, 8};
     c.network.value_layers = {8, 8};
@@ -85,8 +92,9 @@ class Sb3FormatTest : public ::testing::Test {
 // (pickletools opcodes, stub-module unpickling, Box bounds and dtype), policy.pth names and shapes,
 // optimizer state dicts loaded into the matching torch.optim optimizer.
 TEST_F(Sb3FormatTest, EveryAlgorithmsCheckpointReadsAsSb3InPython) {
-  for (Algorithm algorithm : {Algorithm::kPpo, Algorithm::kA2c, Algorithm::kSac, Algorithm::kTd3}) {
-    const std::string name = config::ToString(algorithm);
+  for (const config::AlgorithmInfo& row : config::Algorithms()) {
+    const Algorithm algorithm = row.algorithm;
+    const std::string name = row.name;
     const algos::TrainingResult result = algos::Train(Request(algorithm, name));
     ASSERT_TRUE(result.final_model.has_value()) << name;
 
@@ -118,10 +126,10 @@ TEST_F(Sb3FormatTest, Sb3SavedModelImportsEveryTensorExactly) {
   for (const char* file : {"sb3_ppo.zip", "sb3_ppo_deflated.zip"}) {
     const checkpoint::LoadedModel model = checkpoint::LoadModel(kFixtures / file);
     EXPECT_TRUE(model.from_sb3) << file;
-    EXPECT_EQ(model.data.algorithm, Algorithm::kPpo) << file;
+    EXPECT_EQ(model.data.agent.algorithm(), Algorithm::kPpo) << file;
     EXPECT_EQ(model.data.num_timesteps, 20480) << file;
     EXPECT_EQ(model.data.n_envs, 4) << file;
-    EXPECT_EQ(model.data.agent.n_steps, 2048) << file;
+    EXPECT_EQ(model.data.agent.on_policy()->n_steps, 2048) << file;
     EXPECT_EQ(model.data.obs_dim, 3) << file;
     EXPECT_EQ(model.data.act_dim, 1) << file;
     EXPECT_EQ(model.optimizer_members.count(checkpoint::kOptimizerMember), 1u) << file;
