@@ -317,6 +317,13 @@ TEST_F(TuneE2e, MedianEarlyStoppingStopsTheTrialWhoseLearningRateRuinsItAndResum
   for (const json& run : study["runs"]) {
     const bool bad = run["trial"] == "t003";
     EXPECT_EQ(run["status"], bad ? "stopped" : "completed") << run.dump();
+    // A stopped trial's run was either running (SIGTERM) or still pending, so never started
+    // (which of the two depends on how fast its sibling runs went on a loaded machine).
+    if (bad && run["attempts"] == 0) {
+      EXPECT_TRUE(run["exit_code"].is_null()) << run.dump();
+      EXPECT_NE(run["seed_index"], 0) << "seed 0 is judged after its 3rd evaluation";
+      continue;
+    }
     EXPECT_EQ(run["attempts"], 1) << run.dump();
     if (bad) {
       EXPECT_EQ(run["exit_code"], 128 + SIGTERM) << run.dump();
@@ -360,8 +367,10 @@ TEST_F(TuneE2e, MedianEarlyStoppingStopsTheTrialWhoseLearningRateRuinsItAndResum
   EXPECT_EQ(second.output.find("start"), std::string::npos) << second.output;
   study = Study();
   for (const json& run : study["runs"]) {
-    EXPECT_EQ(run["status"], run["trial"] == "t003" ? "stopped" : "completed") << run.dump();
-    EXPECT_EQ(run["attempts"], 1) << run.dump();
+    const bool bad = run["trial"] == "t003";
+    EXPECT_EQ(run["status"], bad ? "stopped" : "completed") << run.dump();
+    // Nothing ran again: each run kept the attempts it had.
+    EXPECT_EQ(run["attempts"], bad && run["exit_code"].is_null() ? 0 : 1) << run.dump();
   }
   EXPECT_EQ(study["trials"][3]["early_stop"]["timesteps"], 3072);
 }
