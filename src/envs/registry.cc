@@ -61,6 +61,11 @@ std::string Describe(const config::Tree& node) {
   return "null";
 }
 
+/// The horizon a task's episodes are cut at: the configured one, else the task's default.
+int Horizon(const config::EnvironmentConfig& cfg, const TaskRegistration& task) {
+  return cfg.max_episode_steps > 0 ? cfg.max_episode_steps : task.info.default_max_episode_steps;
+}
+
 }  // namespace
 
 const std::vector<TaskRegistration>& TaskRegistry() {
@@ -208,8 +213,7 @@ EnvSpec ValidateEnvironment(const config::EnvironmentConfig& cfg) {
   // compiled world is cached, so the run that follows does not compile it again).
   const TaskParams params = ResolveTaskParams(cfg);
   const TaskRegistration& task = *FindTask(cfg.name);
-  const int max_steps =
-      cfg.max_episode_steps > 0 ? cfg.max_episode_steps : task.info.default_max_episode_steps;
+  const int max_steps = Horizon(cfg, task);
   try {
     return task.factory(params, max_steps)->Spec();
   } catch (const ConfigError& e) {
@@ -236,8 +240,7 @@ std::vector<std::string> EnvironmentWarnings(const config::EnvironmentConfig& cf
   const TaskParams params = ResolveTaskParams(cfg);
   const TaskRegistration& task = *FindTask(cfg.name);
   if (!task.warnings) return {};
-  const int max_steps =
-      cfg.max_episode_steps > 0 ? cfg.max_episode_steps : task.info.default_max_episode_steps;
+  const int max_steps = Horizon(cfg, task);
   std::vector<SettingWarning> found;
   try {
     found = task.warnings(params, max_steps);
@@ -263,8 +266,7 @@ std::unique_ptr<Env> MakeEnv(const config::EnvironmentConfig& cfg) {
   // Validate, build the bare task, then cut episodes at the configured or default horizon.
   const TaskParams params = ResolveTaskParams(cfg);
   const TaskRegistration& task = *FindTask(cfg.name);
-  const int max_steps =
-      cfg.max_episode_steps > 0 ? cfg.max_episode_steps : task.info.default_max_episode_steps;
+  const int max_steps = Horizon(cfg, task);
   std::unique_ptr<Env> env = task.factory(params, max_steps);
   std::vector<float> scales;
   const auto* scaled = dynamic_cast<const ObservationScaleSource*>(env.get());
