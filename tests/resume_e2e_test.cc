@@ -56,6 +56,28 @@ std::string WeightsAndData(const fs::path& model) {
   return all;
 }
 
+/// The names of the members compared by WeightsAndData that differ between two archives, with
+/// num_timesteps of each (the step the model was saved at).
+std::string DifferingMembers(const fs::path& a, const fs::path& b) {
+  rlpipe::ZipReader za = rlpipe::ZipReader::FromFile(a);
+  rlpipe::ZipReader zb = rlpipe::ZipReader::FromFile(b);
+  std::string out;
+  for (const std::string& name : za.Names()) {
+    if (!name.ends_with(".pth") && name != "data") continue;
+    const std::vector<std::string> names_b = zb.Names();
+    if (std::find(names_b.begin(), names_b.end(), name) == names_b.end()) {
+      out += name + " (only in the first) ";
+    } else if (za.Get(name) != zb.Get(name)) {
+      out += name + " ";
+    }
+  }
+  const auto steps = [](rlpipe::ZipReader& z) {
+    return json::parse(z.Get("data")).value("num_timesteps", int64_t{-1});
+  };
+  return out + "(num_timesteps " + std::to_string(steps(za)) + " vs " + std::to_string(steps(zb)) +
+         ")";
+}
+
 // PPO: rollouts of 2 x 64 steps, checkpoints every 96 steps (mostly mid-rollout).
 constexpr char kPpoConfig[] = R"(environment:
   name: pendulum
@@ -183,10 +205,16 @@ TEST_P(ResumeE2E, KilledAndResumedThreeTimesEqualsUninterrupted) {
   // The last resume runs to the end.
   ASSERT_EQ(WaitExit(SpawnRlpipe(Args(out, true), dir_ / "killed.log")), 0)
       << Slurp(dir_ / "killed.log");
-  EXPECT_EQ(WeightsAndData(out / "s/models/final_model.zip"),
-            WeightsAndData(straight / "s/models/final_model.zip"));
-  EXPECT_EQ(WeightsAndData(out / "s/models/best_model.zip"),
-            WeightsAndData(straight / "s/models/best_model.zip"));
+  for (const char* model : {"final_model.zip", "best_model.zip"}) {
+    const fs::path resumed = out / "s/models" / model;
+    const fs::path reference = straight / "s/models" / model;
+    EXPECT_EQ(WeightsAndData(resumed), WeightsAndData(reference))
+        << model << ": members that differ: " << DifferingMembers(resumed, reference)
+        << "\nevaluations (straight):\n"
+        << Slurp(straight / "s/logs/evaluations.csv") << "evaluations (killed and resumed):\n"
+        << Slurp(out / "s/logs/evaluations.csv") << "log of the attempts:\n"
+        << Slurp(out / "pipeline.log");
+  }
 
   // State and report: four attempts, where the last one resumed, and the steps lost in total.
   const json state = json::parse(Slurp(out / "pipeline_state.json"));

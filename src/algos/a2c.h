@@ -16,6 +16,7 @@
 #include <string>
 
 #include "algos/on_policy_update.h"
+#include "algos/optimizer_state.h"
 #include "config/agent_config.h"
 #include "nn/actor_critic.h"
 
@@ -54,7 +55,9 @@ class A2cUpdate : public OnPolicyUpdate {
   void SaveState(torch::serialize::OutputArchive& archive) const override {
     optimizer_->save(archive);
   }
-  void LoadState(torch::serialize::InputArchive& archive) override { optimizer_->load(archive); }
+  void LoadState(torch::serialize::InputArchive& archive) override {
+    LoadOptimizer(*optimizer_, archive);
+  }
 
  private:
   config::A2cConfig agent_;

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "algos/optimizer_state.h"
 #include "core/error.h"
 
 namespace rlpipe::algos {
@@ -63,7 +64,7 @@ const torch::optim::Adam& FlatAdam::AsTorchAdam() const {
 void FlatAdam::Save(torch::serialize::OutputArchive& archive) const { AsTorchAdam().save(archive); }
 
 void FlatAdam::Load(torch::serialize::InputArchive& archive) {
-  view_.load(archive);
+  LoadOptimizer(view_, archive);
   // Back into the flat moments; every parameter has state, or none has (saved before a step).
   auto& state = view_.state();
   const std::vector<torch::Tensor>& params = params_.parameters();

@@ -16,6 +16,7 @@
 #include "algos/train.h"
 #include "algos/training_state.h"
 #include "checkpoint/checkpoint.h"
+#include "checkpoint/model_data.h"
 #include "config/algorithms.h"
 #include "core/error.h"
 #include "nn/diag_gaussian.h"
@@ -142,6 +143,56 @@ TEST_P(ResumeTest, ResumedFromAPeriodicCheckpointEqualsUninterrupted) {
   TrainingRequest wrong = Request("wrong");
   wrong.resume_checkpoint = *straight.final_model;
   EXPECT_THROW(Train(wrong), IoError);
+}
+
+TEST_P(ResumeTest, EveryModelWrittenAfterAResumeEqualsTheUninterruptedOnes) {
+  // Checkpoints every 50 steps: for PPO and A2C (rollouts of 96 steps) the checkpoint at 250 is
+  // written after the resume from 200 and before the resumed run's first update.
+  auto request = [this](const std::string& name) {
+    TrainingRequest r = Request(name);
+    r.config.training.save_freq = 50;
+    r.config.training.keep_checkpoints = 0;  // all of them
+    return r;
+  };
+  const TrainingResult straight = Train(request("straight"));
+  ASSERT_TRUE(straight.final_model);
+
+  // The folder as a kill at ~230 steps leaves it, resumed from its checkpoint at 200.
+  const fs::path straight_dir = root_ / "straight";
+  const fs::path resumed_dir = root_ / "resumed";
+  fs::copy(straight_dir, resumed_dir, fs::copy_options::recursive);
+  for (const fs::directory_entry& entry : fs::directory_iterator(resumed_dir / "checkpoints")) {
+    if (entry.path().filename() != "rl_model_50_steps.zip" &&
+        entry.path().filename() != "rl_model_100_steps.zip" &&
+        entry.path().filename() != "rl_model_150_steps.zip" &&
+        entry.path().filename() != "rl_model_200_steps.zip") {
+      fs::remove(entry.path());
+    }
+  }
+  fs::remove(resumed_dir / "final_model.zip");
+  TrainingRequest resume = request("resumed");
+  resume.resume_checkpoint = resumed_dir / "checkpoints" / "rl_model_200_steps.zip";
+  const TrainingResult resumed = Train(resume);
+  ASSERT_TRUE(resumed.final_model);
+
+  // Every member a user or SB3 reads (weights, optimizer states with their learning rates, data)
+  // of every archive the resumed run wrote. The training state holds wall-clock seconds.
+  std::vector<fs::path> written = {"best_model.zip", "final_model.zip"};
+  for (int64_t steps = 250; steps <= 450; steps += 50) {
+    written.push_back(fs::path("checkpoints") /
+                      ("rl_model_" + std::to_string(steps) + "_steps.zip"));
+  }
+  for (const fs::path& name : written) {
+    const checkpoint::LoadedModel a = checkpoint::LoadModel(straight_dir / name);
+    const checkpoint::LoadedModel b = checkpoint::LoadModel(resumed_dir / name);
+    ExpectBitwiseEqual(a.state_dict, b.state_dict);
+    ASSERT_EQ(a.optimizer_members.size(), b.optimizer_members.size()) << name;
+    for (const auto& [member, bytes] : a.optimizer_members) {
+      EXPECT_TRUE(b.optimizer_members.contains(member) && b.optimizer_members.at(member) == bytes)
+          << name << ": " << member << " differs";
+    }
+    EXPECT_EQ(checkpoint::Sb3DataJson(a.data), checkpoint::Sb3DataJson(b.data)) << name;
+  }
 }
 
 TEST_P(ResumeTest, NormalizedStoppedAndResumedEqualsUninterrupted) {

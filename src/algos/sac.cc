@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "algos/loop_common.h"
+#include "algos/optimizer_state.h"
 #include "algos/training_state.h"
 #include "core/error.h"
 
@@ -102,7 +103,7 @@ void Sac::LoadState(torch::serialize::InputArchive& archive) {
   critic_optimizer_.Load(critic);
   if (ent_coef_optimizer_) {
     archive.read("ent_coef_optimizer", ent_coef);
-    ent_coef_optimizer_->load(ent_coef);
+    LoadOptimizer(*ent_coef_optimizer_, ent_coef);
   }
   // log α in place: the optimizer keeps pointing at the same tensor.
   torch::Tensor log_ent_coef;
