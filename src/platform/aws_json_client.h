@@ -8,8 +8,8 @@
 #include <string>
 
 #include "storage/aws_credentials.h"
-#include "storage/result.h"
-#include "storage/retry.h"
+#include "core/result.h"
+#include "core/retry.h"
 
 namespace rlpipe::platform {
 

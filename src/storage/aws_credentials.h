@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "storage/result.h"
+#include "core/result.h"
 #include "storage/sigv4.h"
 
 namespace rlpipe {

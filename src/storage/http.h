@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "storage/result.h"
+#include "core/result.h"
 #include "storage/sigv4.h"
 
 namespace rlpipe {

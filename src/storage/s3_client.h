@@ -12,8 +12,8 @@
 
 #include "storage/aws_credentials.h"
 #include "storage/http.h"
-#include "storage/result.h"
-#include "storage/retry.h"
+#include "core/result.h"
+#include "core/retry.h"
 
 namespace rlpipe {
 

@@ -3,7 +3,7 @@
 
 #include "core/error.h"
 #include "storage/crypto.h"
-#include "storage/retry.h"
+#include "core/retry.h"
 #include "storage/storage_uri.h"
 #include "storage/xml.h"
 

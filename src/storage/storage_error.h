@@ -3,7 +3,7 @@
 #include <string>
 
 #include "core/error.h"
-#include "storage/result.h"
+#include "core/result.h"
 
 namespace rlpipe {
 

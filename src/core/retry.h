@@ -5,7 +5,7 @@
 #include <string>
 #include <utility>
 
-#include "storage/result.h"
+#include "core/result.h"
 
 namespace rlpipe {
 

@@ -1,4 +1,4 @@
-#include "storage/retry.h"
+#include "core/retry.h"
 
 #include <algorithm>
 #include <random>
