@@ -124,6 +124,11 @@ uint32_t Crc32(std::string_view data) {
   return c ^ 0xffffffffu;
 }
 
+uint32_t Crc32Update(uint32_t crc, std::string_view data) {
+  return static_cast<uint32_t>(crc32_z(crc, reinterpret_cast<const Bytef*>(data.data()),
+                                       static_cast<z_size_t>(data.size())));
+}
+
 void ZipWriter::Add(const std::string& name, std::string data) {
   // Reject what the classic (non-ZIP64) format cannot represent, and duplicates.
   if (name.empty() || name.size() > std::numeric_limits<uint16_t>::max()) {

@@ -36,5 +36,8 @@ class ZipReader {
 };
 
 uint32_t Crc32(std::string_view data);
+/// The CRC-32 of the bytes before (`crc`, 0 for none) followed by `data`:
+/// Crc32Update(Crc32(a), b) == Crc32(a + b). zlib's (several GB/s), for large files.
+uint32_t Crc32Update(uint32_t crc, std::string_view data);
 
 }  // namespace rlpipe

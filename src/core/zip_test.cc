@@ -41,6 +41,10 @@ TEST(Crc32Test, MatchesKnownValues) {
   EXPECT_EQ(Crc32(""), 0u);
   EXPECT_EQ(Crc32("123456789"), 0xCBF43926u);
   EXPECT_EQ(Crc32("The quick brown fox jumps over the lazy dog"), 0x414FA339u);
+  // Continued over pieces, it is the CRC of the whole.
+  EXPECT_EQ(Crc32Update(Crc32Update(0, "The quick brown "), "fox jumps over the lazy dog"),
+            0x414FA339u);
+  EXPECT_EQ(Crc32Update(0, ""), 0u);
 }
 
 TEST(ZipTest, RoundTripsMembersAndIsReproducible) {
