@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "algos/evaluation.h"
+#include "algos/replay_segments.h"
 #include "algos/training_state.h"
 #include "checkpoint/transfer.h"
 #include "config/algorithms.h"
@@ -435,11 +436,14 @@ void LoopCommon::PruneCheckpoints() {
   const int keep = request_.config.training.keep_checkpoints;
   if (keep <= 0) return;
   const fs::path dir = StepCheckpointPath().parent_path();
+  bool removed = false;
   while (written_checkpoints_.size() > static_cast<size_t>(keep)) {
     std::error_code ignored;
-    fs::remove(dir / written_checkpoints_.front(), ignored);
+    removed = fs::remove(dir / written_checkpoints_.front(), ignored) || removed;
     written_checkpoints_.pop_front();
   }
+  // Then the replay segments (SAC/TD3) no remaining checkpoint names.
+  if (removed) PruneReplaySegments(dir);
 }
 
 LoopCommon::Evaluation LoopCommon::Evaluate() {

@@ -15,6 +15,7 @@
 #include "algos/loop_common.h"
 #include "algos/off_policy_update.h"
 #include "algos/replay_buffer.h"
+#include "algos/replay_segments.h"
 #include "algos/training_state.h"
 #include "checkpoint/checkpoint.h"
 #include "config/algorithms.h"
@@ -121,6 +122,7 @@ class OffPolicyRun {
   envs::EnvSpec spec_;
   torch::Generator generator_;
   ReplayBuffer buffer_;
+  ReplaySegments segments_;  // the buffer's segment files beside the checkpoints
   std::unique_ptr<OffPolicyAlgorithm> algorithm_;
   ActionNoise noise_;
   vec::VecNormalizer normalizer_;
@@ -158,10 +160,17 @@ void OffPolicyRun::Resume(const fs::path& path) {
   algorithm_->LoadState(archive);
   reader.Finish();
 
-  // The replay buffer, unless the session chose not to save it (then it refills from here).
-  const auto replay = model.extra_members.find(kReplayBufferMember);
-  const bool has_replay = replay != model.extra_members.end();
-  if (has_replay) buffer_.Restore(replay->second);
+  // The replay buffer from its segments beside the checkpoint (or, from a checkpoint written
+  // before segments, its own member), unless the session chose not to save it (then it refills
+  // from here).
+  const auto index = model.extra_members.find(kReplayIndexMember);
+  const auto legacy = model.extra_members.find(kReplayBufferMember);
+  const bool has_replay = index != model.extra_members.end() || legacy != model.extra_members.end();
+  if (index != model.extra_members.end()) {
+    segments_.Restore(index->second, path.parent_path(), buffer_, origin);
+  } else if (legacy != model.extra_members.end()) {
+    buffer_.RestoreLegacy(legacy->second);
+  }
   resumed_ = true;
   common_.Message("resumed from " + origin + " at " + std::to_string(common_.timesteps()) +
                   " steps" + (has_replay ? "" : "; no replay buffer saved: it refills from empty") +
@@ -321,8 +330,11 @@ void OffPolicyRun::Save(const fs::path& path, bool training_state) {
     algorithm_->SaveState(archive);
     writer.PutString(ArchiveBytes(archive));
     options.extra_members[kTrainingStateMember] = writer.Take();
-    if (training_.save_replay_buffer)
-      options.extra_members[kReplayBufferMember] = buffer_.Serialize();
+    // The transitions added since the last checkpoint go into a new segment file beside it
+    // (complete before the archive that names it is written).
+    if (training_.save_replay_buffer) {
+      options.extra_members[kReplayIndexMember] = segments_.Save(buffer_, path.parent_path());
+    }
   }
   checkpoint::SaveModel(path, algorithm_->Policy(),
                         MakeModelData(request_, spec_, common_.timesteps(), common_.episodes()),

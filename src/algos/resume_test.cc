@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "algos/replay_buffer.h"
+#include "algos/replay_segments.h"
 #include "algos/rollout_buffer.h"
 #include "algos/train.h"
 #include "algos/training_state.h"
@@ -162,13 +163,16 @@ TEST_P(ResumeTest, EveryModelWrittenAfterAResumeEqualsTheUninterruptedOnes) {
   const fs::path resumed_dir = root_ / "resumed";
   fs::copy(straight_dir, resumed_dir, fs::copy_options::recursive);
   for (const fs::directory_entry& entry : fs::directory_iterator(resumed_dir / "checkpoints")) {
-    if (entry.path().filename() != "rl_model_50_steps.zip" &&
+    if (!entry.path().filename().string().starts_with(kReplaySegmentPrefix) &&
+        entry.path().filename() != "rl_model_50_steps.zip" &&
         entry.path().filename() != "rl_model_100_steps.zip" &&
         entry.path().filename() != "rl_model_150_steps.zip" &&
         entry.path().filename() != "rl_model_200_steps.zip") {
       fs::remove(entry.path());
     }
   }
+  // Replay segments (SAC/TD3) only the removed checkpoints named go too, as on --resume.
+  PruneReplaySegments(resumed_dir / "checkpoints");
   fs::remove(resumed_dir / "final_model.zip");
   TrainingRequest resume = request("resumed");
   resume.resume_checkpoint = resumed_dir / "checkpoints" / "rl_model_200_steps.zip";

@@ -137,8 +137,9 @@ struct ResumePoint {
 };
 
 /// The newest checkpoint in `models_dir`/checkpoints (rl_model_<n>_steps.zip, largest n first)
-/// whose archive verifies and that holds the training state; half-written, foreign or
-/// state-less files are skipped. nullopt when there is none. Never throws.
+/// whose archive verifies, that holds the training state and whose replay segments (SAC/TD3) are
+/// all there; half-written, foreign or state-less files are skipped. nullopt when there is none.
+/// Never throws.
 std::optional<ResumePoint> FindResumePoint(const std::filesystem::path& models_dir);
 
 /// The threads a session uses: training.threads, or when it is 0 the thread budget `rlpipe tune`

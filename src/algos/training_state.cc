@@ -6,6 +6,7 @@
 #include <sstream>
 #include <vector>
 
+#include "algos/replay_segments.h"
 #include "algos/train.h"
 #include "checkpoint/checkpoint.h"
 #include "core/error.h"
@@ -83,6 +84,12 @@ std::optional<ResumePoint> FindResumePoint(const std::filesystem::path& models_d
       try {
         const checkpoint::LoadedModel model = checkpoint::LoadModel(path);
         if (model.from_sb3 || !model.extra_members.contains(kTrainingStateMember)) continue;
+        // Its replay segments (SAC/TD3) must all be there too.
+        const auto index = model.extra_members.find(kReplayIndexMember);
+        if (index != model.extra_members.end() &&
+            !ReplaySegmentsPresent(index->second, path.parent_path())) {
+          continue;
+        }
         return ResumePoint{path, model.data.num_timesteps, model.data.seed};
       } catch (const Error&) {
         continue;

@@ -8,7 +8,9 @@
 ///                          each env's in-progress episode, the partial rollout (on-policy), the
 ///                          action noise, every optimizer's state (torch archive) and the
 ///                          observation/reward normaliser's state (training.normalize)
-///   rlpipe_replay_buffer   SAC/TD3 only, unless training.save_replay_buffer is false
+///   rlpipe_replay_index    SAC/TD3 only, unless training.save_replay_buffer is false: the
+///                          replay buffer, its transitions in segment files beside the archive
+///                          (replay_segments.h)
 /// It is captured where the loop can restart exactly: between two batched env steps.
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
@@ -23,6 +25,7 @@ namespace rlpipe::algos {
 
 /// Member names (never ending in `.pth`, which are Stable-Baselines3's).
 inline constexpr const char* kTrainingStateMember = "rlpipe_training_state";
+/// The whole replay buffer inside the archive, as checkpoints held it before segments (read only).
 inline constexpr const char* kReplayBufferMember = "rlpipe_replay_buffer";
 /// Layout version of rlpipe_training_state; another version is refused on resume.
 /// 2: the normaliser's state, task statistics, early-stopping count and written checkpoints.

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "algos/replay_segments.h"
 #include "core/error.h"
 #include "storage/storage_uri.h"
 
@@ -160,13 +161,16 @@ bool RunMirror::HasSessionModels(const std::string& session) {
 
 void RunMirror::GetSessionModels(const std::string& session, const fs::path& models_dir,
                                  const fs::path& runs_dir) {
-  // Download beside the target, then put periodic checkpoints back under checkpoints/.
+  // Download beside the target, then put periodic checkpoints and their replay segments back
+  // under checkpoints/.
   const fs::path download = models_dir.string() + ".download";
   fs::remove_all(download);
   store_->GetCheckpoint(Uri(CheckpointsEntry(session)), download);
   std::vector<fs::path> periodic;
   for (const auto& entry : fs::directory_iterator(download)) {
-    if (entry.path().filename().string().starts_with(kPeriodicPrefix)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with(kPeriodicPrefix) || (name.starts_with(algos::kReplaySegmentPrefix) &&
+                                              name.ends_with(algos::kReplaySegmentSuffix))) {
       periodic.push_back(entry.path());
     }
   }

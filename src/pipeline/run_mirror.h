@@ -6,6 +6,7 @@
 ///   s3://BUCKET/PREFIX/RUN_ID/pipeline_state.json
 ///   s3://BUCKET/PREFIX/RUN_ID/checkpoints/SESSION/{best_model.zip, final_model.zip,
 ///                                                  rl_model_<n>_steps.zip,
+///                                                  replay_*.seg (SAC/TD3),
 ///                                                  events.out.tfevents.*, manifest.json}
 ///   s3://BUCKET/PREFIX/RUN_ID/reports/pipeline_report.json
 #include <filesystem>
@@ -65,10 +66,10 @@ class RunMirror {
 
   /// Uploads a file (the state or the report) as `entry`.
   void PutFile(const std::string& entry, const std::filesystem::path& local);
-  /// Uploads a session's models folder as a checkpoint set: best_model.zip, final_model.zip and
-  /// checkpoints/rl_model_*.zip side by side, then the manifest last. The old manifest is deleted
-  /// first, so a re-run session never looks complete while its upload is half done. The
-  /// TensorBoard event files in `runs_dir` (if given) travel in the same set.
+  /// Uploads a session's models folder as a checkpoint set: best_model.zip, final_model.zip,
+  /// checkpoints/rl_model_*.zip and their replay segments side by side, then the manifest last. The
+  /// old manifest is deleted first, so a re-run session never looks complete while its upload is
+  /// half done. The TensorBoard event files in `runs_dir` (if given) travel in the same set.
   void PutSessionModels(const std::string& session, const std::filesystem::path& models_dir,
                         const std::filesystem::path& runs_dir = {});
   /// True when the run's state object exists.
@@ -78,8 +79,8 @@ class RunMirror {
   /// True when the session's checkpoint set is complete (its manifest exists).
   bool HasSessionModels(const std::string& session);
   /// Downloads a session's checkpoint set (sizes and SHA-256 checked) and installs it as
-  /// `models_dir` (rl_model_* files under checkpoints/), replacing what was there; its TensorBoard
-  /// event files replace those in `runs_dir` (if given; else they are dropped).
+  /// `models_dir` (rl_model_* and replay_*.seg files under checkpoints/), replacing what was there;
+  /// its TensorBoard event files replace those in `runs_dir` (if given; else they are dropped).
   void GetSessionModels(const std::string& session, const std::filesystem::path& models_dir,
                         const std::filesystem::path& runs_dir = {});
 

@@ -11,6 +11,7 @@
 #include <memory>
 #include <regex>
 
+#include "algos/replay_segments.h"
 #include "algos/train.h"
 #include "config/tree.h"
 #include "core/error.h"
@@ -130,6 +131,8 @@ int Runner::RunSession(size_t index) {
   // attempt keeps the folder (its checkpoints and best model) up to the resume point.
   if (resume) {
     DiscardAfter(staging_dir / "checkpoints", resume->timesteps);
+    // Replay segments only the discarded checkpoints named (or none, after a kill -9) go too.
+    algos::PruneReplaySegments(staging_dir / "checkpoints");
   } else {
     fs::remove_all(staging_dir);
   }

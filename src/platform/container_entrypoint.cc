@@ -5,6 +5,7 @@
 #include <csignal>
 #include <nlohmann/json.hpp>
 
+#include "algos/replay_segments.h"
 #include "config/experiment_config.h"
 #include "config/pipeline_config.h"
 #include "config/tree.h"
@@ -298,14 +299,17 @@ std::optional<fs::path> FindResumeCheckpoint(const fs::path& checkpoints_dir) {
       throw IoError(pointer.string() + " names '" + name +
                     "', which is not a checkpoint in that folder");
     }
-    return path;
+    // Its replay segments (SAC/TD3) may not all have been synced: then an older one.
+    if (algos::CheckpointSegmentsPresent(path)) return path;
   }
-  // No pointer (an older sync): the checkpoint with the most steps.
+  // No pointer (an older sync), or its checkpoint incomplete: the complete checkpoint with the
+  // most steps.
   std::optional<fs::path> newest;
   int64_t newest_steps = -1;
   for (const auto& entry : fs::directory_iterator(checkpoints_dir)) {
     const int64_t steps = StepsOf(entry.path().filename().string());
-    if (entry.is_regular_file() && steps > newest_steps) {
+    if (entry.is_regular_file() && steps > newest_steps &&
+        algos::CheckpointSegmentsPresent(entry.path())) {
       newest_steps = steps;
       newest = entry.path();
     }

@@ -81,9 +81,10 @@ int RunContainerTraining(const ContainerOptions& options);
 /// kMaxFailureReasonBytes bytes on a UTF-8 character boundary, ending in "..." when cut.
 std::string FailureReason(std::string_view message);
 
-/// The checkpoint to resume from in `checkpoints_dir`: the file `latest` names when it exists,
-/// else the rl_model_<n>_steps.zip with the largest n, else nullopt. Throws IoError when `latest`
-/// names a file that is missing.
+/// The checkpoint to resume from in `checkpoints_dir`: the file `latest` names when it exists
+/// and its replay segments (SAC/TD3) are all there, else the rl_model_<n>_steps.zip with the
+/// largest n whose segments are, else nullopt. Throws IoError when `latest` names a file that is
+/// missing.
 std::optional<std::filesystem::path> FindResumeCheckpoint(
     const std::filesystem::path& checkpoints_dir);
 
