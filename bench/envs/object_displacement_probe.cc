@@ -8,8 +8,10 @@
 // (a velocity servo on its world-frame force) to a point behind the object as seen along the
 // target direction, going around it, then pushes along the direction, steering onto the object's
 // line; charge: each sphere drives straight at the object's centre (it pushes the object along
-// its bearing from the sphere, whatever the target direction); bar robots idle in both. "push"
-// and "charge" are reachability checks, not good policies.
+// its bearing from the sphere, whatever the target direction); seek: each sphere goes down the
+// gradient of the task's approach potential at full speed (what the approach term alone asks
+// for: its minimum is a sphere pressing on the object from behind); bar robots idle in all three.
+// "push", "charge" and "seek" are reachability checks, not good policies.
 //
 //   build/bench/envs/object_displacement_probe [--episodes E] [--max-object-distance M]
 //                                              [--steps H]
@@ -31,7 +33,7 @@ using rlpipe::envs::robots::ObjectDisplacement;
 using rlpipe::envs::robots::ObjectDisplacementParams;
 using rlpipe::envs::robots::WorldParams;
 
-enum class Policy { kIdle, kRandom, kPush, kCharge };
+enum class Policy { kIdle, kRandom, kPush, kCharge, kSeek };
 
 struct EpisodeStats {
   double best_displacement = 0.0;
@@ -92,6 +94,15 @@ EpisodeStats RunEpisode(ObjectDisplacement& env, Policy policy, uint64_t seed, s
         if (policy == Policy::kCharge) {
           // Straight at the object's centre, whatever the direction.
           goal = {o[0] + (o[0] - x[0]), o[1] + (o[1] - x[1])};
+        } else if (policy == Policy::kSeek) {
+          // Down the approach potential's gradient (central differences, 1 cm), at full speed.
+          constexpr double h = 0.01;
+          const double gx =
+              env.ApproachPotential(x[0] + h, x[1]) - env.ApproachPotential(x[0] - h, x[1]);
+          const double gy =
+              env.ApproachPotential(x[0], x[1] + h) - env.ApproachPotential(x[0], x[1] - h);
+          const double gn = std::max(1e-12, std::hypot(gx, gy));
+          goal = {x[0] - 10.0 * gx / gn, x[1] - 10.0 * gy / gn};
         } else if (along < 0.0 && std::abs(across) < 0.35) {
           // Behind the object and on its line: push, steering onto the line.
           goal = {x[0] + dir[0] - 0.8 * across * -dir[1], x[1] + dir[1] - 0.8 * across * dir[0]};
@@ -164,8 +175,9 @@ int main(int argc, char** argv) {
       params.max_object_distance_m, steps, episodes);
   std::printf("%-7s %10s %10s %10s %10s %10s %8s\n", "policy", "best_disp", "return", "touched",
               "contact@", "sphere_d0", "length");
-  const char* names[] = {"idle", "random", "push", "charge"};
-  for (Policy policy : {Policy::kIdle, Policy::kRandom, Policy::kPush, Policy::kCharge}) {
+  const char* names[] = {"idle", "random", "push", "charge", "seek"};
+  for (Policy policy :
+       {Policy::kIdle, Policy::kRandom, Policy::kPush, Policy::kCharge, Policy::kSeek}) {
     std::mt19937 rng(7);
     double disp = 0.0, ret = 0.0, contact = 0.0, d0 = 0.0, length = 0.0;
     int touched = 0;

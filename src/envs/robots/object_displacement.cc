@@ -225,12 +225,22 @@ std::array<double, 2> ObjectDisplacement::PushPoint() const {
   return {pos[0] - kPushPointOffset * dir[0], pos[1] - kPushPointOffset * dir[1]};
 }
 
+double ObjectDisplacement::ApproachPotential(double x, double y) const {
+  // Polar coordinates around the object's centre, the angle measured from the backward direction.
+  const std::array<double, 2> dir = DirectionVector();
+  const mjtNum* centre = world_->data().qpos + object_.qpos;
+  const double rx = x - centre[0];
+  const double ry = y - centre[1];
+  const double angle =
+      std::atan2(std::abs(rx * dir[1] - ry * dir[0]), -(rx * dir[0] + ry * dir[1]));
+  return std::hypot(rx, ry) + kApproachArcRadius * angle;
+}
+
 double ObjectDisplacement::ApproachDistance() const {
-  const std::array<double, 2> push = PushPoint();
   double sum = 0.0;
   for (int j = 0; j < world_->NumSpheres(); ++j) {
     const mjtNum* p = world_->RobotPosition(world_->NumBars() + j);
-    sum += std::hypot(p[0] - push[0], p[1] - push[1]);
+    sum += ApproachPotential(p[0], p[1]);
   }
   return sum / world_->NumSpheres();
 }
@@ -248,8 +258,8 @@ StepResult ObjectDisplacement::Step(std::span<const float> action, std::span<flo
   world_->Simulate();
   ++steps_;
 
-  // Displacement progress this step plus a velocity term, every sphere's approach to the push point
-  // (the only term before a robot touches the object); the best displacement so far.
+  // Displacement progress this step plus a velocity term, every sphere's approach (the only term
+  // before a robot touches the object); the best displacement so far.
   StepResult result;
   const double displacement = Displacement();
   const double velocity = VelocityAlong();
@@ -301,7 +311,7 @@ void ObjectDisplacement::Observe(std::span<float> obs) const {
   put(max_episode_steps_ > 0 ? std::min(1.0, static_cast<double>(steps_) / max_episode_steps_)
                              : 0.0);
 
-  // Where the spheres should go: the push point, and their mean distance to it.
+  // Where the spheres should go: the push point, and their mean approach potential.
   const std::array<double, 2> push = PushPoint();
   put(push[0]);
   put(push[1]);

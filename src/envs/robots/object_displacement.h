@@ -3,9 +3,10 @@
 /// docs/environments.md). The object is one of eight shapes (mug and torus are compounds of
 /// primitive geoms), placed 2 to `max_object_distance` m beyond the spawn disc's edge; the target
 /// direction is north, south, east or west. Per step the reward is the object's displacement
-/// progress along the direction plus 0.1 × its velocity along it, plus 0.5 × every sphere's
-/// approach to the push point (0.75 m behind the object along the direction); the last step adds
-/// 10 × the best displacement of the episode.
+/// progress along the direction plus 0.1 × its velocity along it, plus 0.5 × the decrease of every
+/// sphere's approach potential (its distance to the object's centre plus 0.5 m × its angle from
+/// the object's back side, smallest for a sphere touching the object from behind); the last step
+/// adds 10 × the best displacement.
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -58,19 +59,28 @@ class ObjectDisplacement : public Env,
   static constexpr double kProgressScale = 1.0;  // per m of displacement progress this step
   static constexpr double kVelocityScale = 0.1;  // per m/s of velocity along the direction
   static constexpr double kBestDisplacementBonus = 10.0;  // last step, per m of best displacement
-  /// Approach shaping: per m a sphere got closer to the push point this step (summed over the
+  /// Approach shaping: per unit of approach potential a sphere lost this step (summed over the
   /// spheres). The robots start 2 to 15 m from the object and no other term pays before they touch
   /// it; spheres are the robots that can get there (bar robots only tumble).
   static constexpr double kApproachScale = 0.5;
-  static constexpr double kPushPointOffset =
-      0.75;  // m behind the object's centre, along -direction
+  /// A sphere's approach potential is its horizontal distance to the object's centre plus this
+  /// many metres per radian of the angle between its bearing from the centre and the backward
+  /// direction: smallest for a sphere touching the object from behind, and a sphere that meets
+  /// the object's front or side is paid for going around it (a plain distance to a point behind
+  /// the object pays nothing for that first step sideways, and a sphere pressing on the front
+  /// stays). About the shapes' contact radius, so going around costs what it pays.
+  static constexpr double kApproachArcRadius = 0.5;
+  /// The push point (in the observation, where the spheres should push from) lies this far behind
+  /// the object's centre: closer than a sphere touching any shape from behind (0.29 m for the tall
+  /// cylinder, the thinnest), so a sphere cannot sit on it without pushing.
+  static constexpr double kPushPointOffset = 0.25;
   static constexpr double kMinObjectDistance = 2.0;  // m beyond the spawn disc's edge
   static constexpr double kObjectMass = 1.0;         // kg, every shape
   static constexpr double kObjectClearance = 0.5;    // m, bounding radius of every shape
   static constexpr double kArenaMargin = 20.0;       // m beyond the farthest object placement
   /// Task block: object position 3, quaternion 4, linear velocity 3, angular velocity 3, target
   /// direction (x, y) 2, displacement along it 1, best displacement 1, shape one-hot 8, elapsed
-  /// fraction of the episode 1, push point (x, y) 2, the spheres' mean distance to it 1.
+  /// fraction of the episode 1, push point (x, y) 2, the spheres' mean approach potential 1.
   static constexpr int kTaskObsDim = 29;
 
   ObjectDisplacement(const WorldParams& world, const ObjectDisplacementParams& params,
@@ -104,7 +114,10 @@ class ObjectDisplacement : public Env,
   double VelocityAlong() const;
   /// The push point: the object's centre moved kPushPointOffset against the direction (x, y).
   std::array<double, 2> PushPoint() const;
-  /// Mean horizontal distance from the sphere robots' centres to the push point (m).
+  /// The approach potential of a sphere at (x, y): distance to the object's centre +
+  /// kApproachArcRadius × the angle (rad) between the bearing from the centre and -direction.
+  double ApproachPotential(double x, double y) const;
+  /// Mean approach potential of the sphere robots (m).
   double ApproachDistance() const;
   /// Robots further than this from the origin end the episode (m).
   double ArenaRadius() const;

@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <map>
+#include <numbers>
 #include <set>
 #include <vector>
 
@@ -134,30 +136,31 @@ TEST(ObjectDisplacementTest, RewardIsProgressAlongTheDirectionPlusATenthOfTheVel
   EXPECT_FLOAT_EQ(obs[task + 17 + static_cast<size_t>(env->shape())], 1.0f);
 }
 
-TEST(ObjectDisplacementTest, EverySphereIsPaidForApproachingThePushPoint) {
-  // The push point lies 0.75 m behind the object along the direction; robots 10 m beyond it.
+TEST(ObjectDisplacementTest, EverySphereIsPaidForLoweringItsApproachPotential) {
+  // The push point lies 0.25 m behind the object along the direction; robots 10 m beyond it.
   auto env = MakeDisplacement();
   auto obs = ObsBuffer(*env);
   auto action = Idle(*env);
   env->Reset(4, obs);
   const std::array<double, 2> dir = env->DirectionVector();
   const mjtNum* object = env->world().data().qpos + env->object().qpos;
+  const std::array<double, 2> c = {object[0], object[1]};
   const std::array<double, 2> push = env->PushPoint();
-  EXPECT_NEAR(push[0], object[0] - 0.75 * dir[0], 1e-12);
-  EXPECT_NEAR(push[1], object[1] - 0.75 * dir[1], 1e-12);
+  EXPECT_NEAR(push[0], c[0] - 0.25 * dir[0], 1e-12);
+  EXPECT_NEAR(push[1], c[1] - 0.25 * dir[1], 1e-12);
   LineUp(env->world(), push[0] + 10.0, push[1]);
 
-  // Sphere 0 put (not moved: nothing is paid) 2 m behind the push point.
+  // Sphere 0 put (not moved: nothing is paid) on the backward axis 2.25 m from the centre, where
+  // its approach potential is its distance.
   const int sphere = env->world().NumBars();
-  env->world().PlaceRobot(sphere,
-                          {push[0] - 2.0 * dir[0], push[1] - 2.0 * dir[1], C::kSphereRadius});
+  env->world().PlaceRobot(sphere, {c[0] - 2.25 * dir[0], c[1] - 2.25 * dir[1], C::kSphereRadius});
   const mjtNum* other = env->world().RobotPosition(sphere + 1);
-  const double other_distance = std::hypot(other[0] - push[0], other[1] - push[1]);
+  const double other_potential = env->ApproachPotential(other[0], other[1]);
   StepResult r = env->Step(action, obs);
-  EXPECT_NEAR(r.info.at("approach_distance"), (2.0 + other_distance) / 2.0, 1e-3);
+  EXPECT_NEAR(r.info.at("approach_distance"), (2.25 + other_potential) / 2.0, 1e-3);
   EXPECT_NEAR(r.reward, 0.0, 1e-6);
 
-  // Driven towards the push point it is paid half of each step's approach (the mean distance over
+  // Driven towards the object it is paid half of each step's approach (the mean potential over
   // the two spheres falls by half of it).
   const size_t drive = static_cast<size_t>(6 * env->world().NumBars());
   action[drive] = static_cast<float>(dir[0]);
@@ -171,15 +174,84 @@ TEST(ObjectDisplacementTest, EverySphereIsPaidForApproachingThePushPoint) {
     paid += r.reward;
   }
   const mjtNum* p = env->world().RobotPosition(sphere);
-  const double approached = 2.0 - std::hypot(p[0] - push[0], p[1] - push[1]);
+  const double approached = 2.25 - std::hypot(p[0] - c[0], p[1] - c[1]);
   EXPECT_GT(approached, 0.5);
   EXPECT_NEAR(paid, 0.5 * approached, 1e-3);
 
-  // Task block tail: the push point and the spheres' mean distance to it.
+  // Task block tail: the push point and the spheres' mean approach potential.
   const size_t tail = static_cast<size_t>(env->Spec().observation_space.Dim()) - 3;
   EXPECT_FLOAT_EQ(obs[tail], static_cast<float>(push[0]));
   EXPECT_FLOAT_EQ(obs[tail + 1], static_cast<float>(push[1]));
   EXPECT_FLOAT_EQ(obs[tail + 2], static_cast<float>(r.info.at("approach_distance")));
+}
+
+TEST(ObjectDisplacementTest, TheApproachPotentialPaysGoingAroundTheObject) {
+  // 1 m from the centre: behind 1, beside 1 + 0.5 × π/2 (either side), in front 1 + 0.5 × π. A
+  // sphere that meets the object's front is paid 0.25 × π/2 per side-quarter it goes around.
+  auto env = MakeDisplacement();
+  auto obs = ObsBuffer(*env);
+  for (uint64_t seed : {1, 2, 3, 4, 5, 6}) {
+    env->Reset(seed, obs);
+    const std::array<double, 2> d = env->DirectionVector();
+    const mjtNum* object = env->world().data().qpos + env->object().qpos;
+    const double cx = object[0], cy = object[1];
+    const double pi = std::numbers::pi;
+    EXPECT_NEAR(env->ApproachPotential(cx - d[0], cy - d[1]), 1.0, 1e-12);
+    EXPECT_NEAR(env->ApproachPotential(cx - d[1], cy + d[0]), 1.0 + 0.5 * pi / 2, 1e-12);
+    EXPECT_NEAR(env->ApproachPotential(cx + d[1], cy - d[0]), 1.0 + 0.5 * pi / 2, 1e-12);
+    EXPECT_NEAR(env->ApproachPotential(cx + d[0], cy + d[1]), 1.0 + 0.5 * pi, 1e-12);
+    // Going around at 1 m lowers it all the way: every 10° towards the back pays.
+    double last = env->ApproachPotential(cx + d[0], cy + d[1]);
+    for (int step = 1; step <= 18; ++step) {
+      const double a = step * pi / 18;  // angle from the front, turning through the left side
+      const double x = cx + std::cos(a) * d[0] - std::sin(a) * d[1];
+      const double y = cy + std::cos(a) * d[1] + std::sin(a) * d[0];
+      const double now = env->ApproachPotential(x, y);
+      EXPECT_NEAR(last - now, 0.5 * pi / 18, 1e-9) << step;
+      last = now;
+    }
+  }
+}
+
+TEST(ObjectDisplacementTest, NoSphereReachesThePushPointWithoutTouchingTheObject) {
+  // Every shape, in several headings: a sphere brought up from 1.5 m behind the object's centre
+  // along the direction touches the object while it is still farther from the centre than the
+  // push point (0.25 m), so the approach term's optimum is a sphere pressing on the object.
+  auto env = MakeDisplacement();
+  auto obs = ObsBuffer(*env);
+  std::map<ObjectShape, int> headings;
+  for (uint64_t seed = 0; seed < 400; ++seed) {
+    env->Reset(seed, obs);
+    if (headings[env->shape()] >= 3) continue;
+    ++headings[env->shape()];
+    MultiRobotWorld& world = env->world();
+    const mjModel& model = world.model();
+    const int object_body = mj_name2id(&model, mjOBJ_BODY, "object");
+    const mjtNum* centre = world.data().qpos + env->object().qpos;
+    const std::array<double, 2> c = {centre[0], centre[1]};
+    const std::array<double, 2> dir = env->DirectionVector();
+    LineUp(world, c[0] + 10.0, c[1] + 10.0);
+    const int sphere = world.NumBars();
+    double contact_distance = -1.0;
+    for (double behind = 1.5; behind > 0.0 && contact_distance < 0.0; behind -= 0.005) {
+      world.PlaceRobot(sphere,
+                       {c[0] - behind * dir[0], c[1] - behind * dir[1], C::kSphereRadius + 0.001});
+      mj_forward(&model, &world.mutable_data());
+      const mjData& d = world.data();
+      for (int k = 0; k < d.ncon; ++k) {
+        const int b1 = model.geom_bodyid[d.contact[k].geom1];
+        const int b2 = model.geom_bodyid[d.contact[k].geom2];
+        if ((b1 == object_body && world.IsRobotGeom(d.contact[k].geom2)) ||
+            (b2 == object_body && world.IsRobotGeom(d.contact[k].geom1))) {
+          contact_distance = behind;
+        }
+      }
+    }
+    const int shape = static_cast<int>(env->shape());
+    EXPECT_GT(contact_distance, ObjectDisplacement::kPushPointOffset + 0.02) << "shape " << shape;
+  }
+  EXPECT_DOUBLE_EQ(ObjectDisplacement::kPushPointOffset, 0.25);
+  EXPECT_EQ(headings.size(), static_cast<size_t>(kNumObjectShapes));
 }
 
 TEST(ObjectDisplacementTest, TheLastStepPaysTenTimesTheBestDisplacement) {
