@@ -1,14 +1,19 @@
 // How much can crush_resistance's survival depend on the robots? (issue 15: the task did not
 // learn.) Runs hand-written policies on the task with press settings from the flags and prints,
-// per policy, the mean over E episodes of the survival seconds, the episode return and the step
-// the press first touched a robot (after activation).
+// per policy, the mean over E episodes of the survival seconds, the episode return, the step
+// the press first touched a robot (after activation) and the bar robots' mean arm-tip height over
+// the episode.
 //
 // Policies: idle (all actions 0), random (uniform in [-1, 1]), arms-up: every bar robot holds
 // both arms vertical (a PD law on the arm's direction, torques in the arm's frame), spheres idle —
-// a posture a policy can hold from any pose, whose arm tips are 0.55 m above the floor.
+// a posture a policy can hold from any pose, whose arm tips are 0.55 m above the floor;
+// arms-up-pos: arms-up while positioning, idle once the press descends.
 //
 //   build/bench/envs/crush_resistance_probe [--episodes E] [--reference-height m]
 //     [--positioning-seconds s] [--speed m/s] [--increment N] [--crush-height m] [--steps H]
+//     [--noise std] [--noise-on-spheres 0|1]   (Gaussian noise of this std added to the idle and
+//     arms-up actions: all of them, or with 0 only the bar robots' arm torques)
+//     [--kp N·m/rad] [--kd N·m·s/rad]   (the arms-up law's gains, 60 and 3)
 #include <mujoco/mujoco.h>
 
 #include <algorithm>
@@ -29,19 +34,24 @@ using rlpipe::envs::robots::CrushResistance;
 using rlpipe::envs::robots::PressParams;
 using rlpipe::envs::robots::WorldParams;
 
-enum class Policy { kIdle, kRandom, kArmsUp };
+enum class Policy { kIdle, kRandom, kArmsUp, kArmsUpPositioning };
 
 struct EpisodeStats {
   double survival = 0.0;
   double ret = 0.0;
-  int first_touch = -1;  // steps after activation
+  int first_touch = -1;     // steps after activation
+  double tip_height = 0.0;  // mean over the episode's steps
 };
 
 /// Arm torques (in the arm's frame, as actions) that turn arm `body`'s long axis (its local x)
 /// towards world up and damp its spin.
+/// PD gains of the arms-up law: N·m per rad of tilt, N·m per rad/s (flags --kp, --kd).
+double kP = 60.0;
+double kD = 3.0;
+/// Whether --noise also drives the spheres (else only the bar robots' arm torques).
+bool noise_on_spheres = true;
+
 std::array<float, 3> ArmUp(const mjData& data, int body) {
-  constexpr double kP = 60.0;  // N·m per rad of tilt
-  constexpr double kD = 3.0;   // N·m per rad/s
   constexpr double kGear = 21.6;
   const mjtNum* r = data.xmat + 9 * body;  // row-major: world = R · local
   const double x[3] = {r[0], r[3], r[6]};
@@ -61,7 +71,8 @@ std::array<float, 3> ArmUp(const mjData& data, int body) {
   return local;
 }
 
-EpisodeStats RunEpisode(CrushResistance& env, Policy policy, uint64_t seed, std::mt19937& rng) {
+EpisodeStats RunEpisode(CrushResistance& env, Policy policy, double noise, uint64_t seed,
+                        std::mt19937& rng) {
   std::vector<float> obs(static_cast<size_t>(env.Spec().observation_space.Dim()));
   std::vector<float> action(static_cast<size_t>(env.Spec().action_space.Dim()), 0.0f);
   env.Reset(seed, obs);
@@ -80,20 +91,35 @@ EpisodeStats RunEpisode(CrushResistance& env, Policy policy, uint64_t seed, std:
     std::fill(action.begin(), action.end(), 0.0f);
     if (policy == Policy::kRandom) {
       for (float& a : action) a = uniform(rng);
-    } else if (policy == Policy::kArmsUp) {
+    } else if (policy == Policy::kArmsUp ||
+               (policy == Policy::kArmsUpPositioning && !env.active())) {
       for (size_t k = 0; k < arm_bodies.size(); ++k) {
         const std::array<float, 3> t = ArmUp(world.data(), arm_bodies[k]);
         std::copy(t.begin(), t.end(), action.begin() + static_cast<long>(3 * k));
       }
     }
+    if (noise > 0.0 && policy != Policy::kRandom) {
+      // Gaussian exploration noise of this std on every action (what a PPO policy with
+      // log_std = log(noise) adds), clipped by the env.
+      std::normal_distribution<double> gauss(0.0, noise);
+      const size_t noisy =
+          noise_on_spheres ? action.size() : static_cast<size_t>(6 * world.NumBars());
+      for (size_t k = 0; k < noisy; ++k) action[k] += static_cast<float>(gauss(rng));
+    }
     const StepResult result = env.Step(action, obs);
     stats.ret += result.reward;
+    double tips = 0.0;
+    for (int bar = 0; bar < world.NumBars(); ++bar) {
+      for (int arm = 0; arm < 2; ++arm) tips += world.TipPosition(bar, arm)[2];
+    }
+    stats.tip_height += tips / (2 * world.NumBars());
     if (env.active()) {
       ++active_steps;
       if (stats.first_touch < 0 && env.PressHeld()) stats.first_touch = active_steps;
     }
     if (result.terminated || result.truncated) {
       stats.survival = result.info.at("survival_seconds");
+      stats.tip_height /= step + 1;
       break;
     }
   }
@@ -106,6 +132,7 @@ int main(int argc, char** argv) {
   int episodes = 10;
   PressParams press;
   int steps = CrushResistance::kDefaultMaxEpisodeSteps;
+  double noise = 0.0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const double value = std::atof(argv[i + 1]);
@@ -123,6 +150,14 @@ int main(int argc, char** argv) {
       press.crush_height_m = value;
     } else if (flag == "--steps") {
       steps = static_cast<int>(value);
+    } else if (flag == "--noise") {
+      noise = value;
+    } else if (flag == "--noise-on-spheres") {
+      noise_on_spheres = value != 0.0;
+    } else if (flag == "--kp") {
+      kP = value;
+    } else if (flag == "--kd") {
+      kD = value;
     } else {
       std::fprintf(stderr, "crush_resistance_probe: unknown flag %s\n", flag.c_str());
       return 2;
@@ -131,26 +166,29 @@ int main(int argc, char** argv) {
   CrushResistance env(WorldParams{}, press, steps);
   std::printf(
       "crush_resistance: reference %.2f m, positioning %.1f s, speed %.2f m/s, increment %.1f N, "
-      "crush %.2f m, %d steps, %d episodes\n",
+      "crush %.2f m, %d steps, %d episodes, action noise std %.2f, arms-up gains %.1f / %.2f\n",
       press.reference_height_m, press.positioning_seconds, press.descent_speed_mps,
-      press.force_increment_n, press.crush_height_m, steps, episodes);
-  std::printf("%-8s %10s %10s %10s\n", "policy", "survival", "return", "touch@");
-  const char* names[] = {"idle", "random", "arms-up"};
-  for (Policy policy : {Policy::kIdle, Policy::kRandom, Policy::kArmsUp}) {
+      press.force_increment_n, press.crush_height_m, steps, episodes, noise, kP, kD);
+  std::printf("%-11s %10s %10s %10s %10s\n", "policy", "survival", "return", "touch@", "tip_z");
+  const char* names[] = {"idle", "random", "arms-up", "arms-up-pos"};
+  for (Policy policy :
+       {Policy::kIdle, Policy::kRandom, Policy::kArmsUp, Policy::kArmsUpPositioning}) {
     std::mt19937 rng(7);
-    double survival = 0.0, ret = 0.0, touch = 0.0;
+    double survival = 0.0, ret = 0.0, touch = 0.0, tip = 0.0;
     int touched = 0;
     for (int e = 0; e < episodes; ++e) {
-      const EpisodeStats s = RunEpisode(env, policy, 1000 + static_cast<uint64_t>(e), rng);
+      const EpisodeStats s = RunEpisode(env, policy, noise, 1000 + static_cast<uint64_t>(e), rng);
       survival += s.survival;
       ret += s.ret;
+      tip += s.tip_height;
       if (s.first_touch >= 0) {
         ++touched;
         touch += s.first_touch;
       }
     }
-    std::printf("%-8s %10.2f %10.1f %10.0f\n", names[static_cast<int>(policy)], survival / episodes,
-                ret / episodes, touched ? touch / touched : -1.0);
+    std::printf("%-11s %10.2f %10.1f %10.0f %10.3f\n", names[static_cast<int>(policy)],
+                survival / episodes, ret / episodes, touched ? touch / touched : -1.0,
+                tip / episodes);
   }
   return 0;
 }
