@@ -75,10 +75,12 @@ struct BenchOptions {
   int eval_episodes = 10;
   std::vector<std::string> sets;
   fs::path out = fs::temp_directory_path() / "rlpipe_bench_task_learning";
+  fs::path models;  // when set: no training, evaluate the checkpoints a run left there
 };
 
 /// Mean statistic and return over the evaluation episodes.
 struct Evaluation {
+  std::vector<double> stats;  // per episode
   double mean_stat = 0.0;
   double mean_return = 0.0;
   double mean_length = 0.0;
@@ -108,6 +110,7 @@ Evaluation Evaluate(const rlpipe::config::EnvironmentConfig& env_config,
       done = step.terminated || step.truncated;
     }
     result.mean_stat += stat;
+    result.stats.push_back(stat);
   }
   result.mean_stat /= episodes;
   result.mean_return /= episodes;
@@ -161,6 +164,10 @@ int main(int argc, char** argv) {
   app.add_option("--eval-episodes", options.eval_episodes, "episodes per evaluation");
   app.add_option("--set", options.sets, "key=value applied to the config (repeatable)");
   app.add_option("--out", options.out, "folder for the models");
+  app.add_option("--models", options.models,
+                 "no training: evaluate the checkpoints of an earlier run (its <task>_seed<seed> "
+                 "folder) on --eval-episodes episodes of --seeds' first seed, with each episode's "
+                 "statistic");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -187,6 +194,30 @@ int main(int argc, char** argv) {
     std::printf("task %s, config %s, statistic %s%s, %lld steps per seed\n", task.c_str(),
                 options.config.c_str(), statistic.sum ? "sum of " : "", statistic.key.c_str(),
                 static_cast<long long>(options.timesteps));
+
+    if (!options.models.empty()) {
+      // Re-evaluation of an earlier run's checkpoints (e.g. on more episodes), in step order.
+      const uint64_t seed = options.seeds.front();
+      std::vector<std::pair<int64_t, fs::path>> models;
+      for (const auto& entry : fs::directory_iterator(options.models / "checkpoints")) {
+        const std::string name = entry.path().filename().string();  // rl_model_<n>_steps.zip
+        if (name.starts_with("rl_model_")) models.emplace_back(std::stoll(name.substr(9)), entry);
+      }
+      std::sort(models.begin(), models.end());
+      if (fs::exists(options.models / "final_model.zip")) {
+        models.emplace_back(-1, options.models / "final_model.zip");
+      }
+      for (const auto& [steps, path] : models) {
+        const Evaluation e =
+            EvaluateModel(config, spec, statistic, seed, options.eval_episodes, path);
+        std::printf("%-28s %s %.3f, return %.1f, per episode:", path.filename().c_str(),
+                    statistic.key.c_str(), e.mean_stat, e.mean_return);
+        for (double v : e.stats) std::printf(" %.2f", v);
+        std::printf("\n");
+        std::fflush(stdout);
+      }
+      return 0;
+    }
 
     std::vector<double> random_stats, best_stats, final_stats, best_ratios;
     for (uint64_t seed : options.seeds) {
