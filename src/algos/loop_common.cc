@@ -128,11 +128,6 @@ void PrepareSession(const TrainingRequest& request, const LoopOptions& options) 
   // Settings built in code pass the checks YAML passes: written out and read back strictly.
   const config::Tree written = config::AgentConfigToTree(agent);
   config::ReadAgentConfig(&written);
-  if (agent.common().device != "auto" && agent.common().device != "cpu") {
-    throw ConfigError(
-        "agent.device: expected auto or cpu (this build has CPU-only LibTorch), found " +
-        agent.common().device);
-  }
   auto require = [](bool ok, const std::string& what, int64_t found) {
     if (!ok) throw ConfigError(what + ", found " + std::to_string(found));
   };

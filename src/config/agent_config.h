@@ -36,7 +36,7 @@ struct BaseAlgorithmConfig {
   double learning_rate = 3e-4;        // optimizer step size (the initial one when linear), > 0
   bool learning_rate_linear = false;  // `lin_<x>`: decays linearly from x to 0 over the session
   double gamma = 0.99;                // discount, (0, 1]
-  std::string device = "auto";        // auto | cpu | cuda
+  std::string device = "auto";        // auto | cpu (LibTorch is CPU-only here)
   std::optional<int64_t> seed;        // SB3's `seed`: the session seed, as training.seed
   bool operator==(const BaseAlgorithmConfig&) const = default;
 };

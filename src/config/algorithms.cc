@@ -87,7 +87,11 @@ void ReadBase(MapReader& reader, Settings& s) {
   reader.CheckRange("gamma", s.gamma, 0, 1, /*lo_open=*/true);
   reader.Get("device", &s.device);
   s.device = Lower(s.device);
-  reader.CheckChoice("device", s.device, {"auto", "cpu", "cuda"});
+  if (s.device == "cuda") {
+    // Accepted by SB3; rlpipe is built against Debian's CPU-only LibTorch.
+    reader.Fail("device", "expected auto or cpu (rlpipe's LibTorch is CPU-only), found 'cuda'");
+  }
+  reader.CheckChoice("device", s.device, {"auto", "cpu"});
   reader.Get("seed", &s.seed);
   if (s.seed) reader.CheckRange("seed", static_cast<double>(*s.seed), 0, kInf);
   reader.Ignore("policy_kwargs", "rlpipe builds its networks from the network: section");

@@ -296,7 +296,10 @@ TEST(ExperimentConfigTest, InvalidChoicesListTheValidOnes) {
             "t.yaml:4:15: network.activation: expected one of tanh, relu, elu, leaky_relu, "
             "sigmoid (any case); found 'swish'");
   EXPECT_EQ(ErrorOf(With("agent:\n  device: tpu\n")),
-            "t.yaml:4:11: agent.device: expected one of auto, cpu, cuda; found 'tpu'");
+            "t.yaml:4:11: agent.device: expected one of auto, cpu; found 'tpu'");
+  EXPECT_EQ(ErrorOf(With("agent:\n  device: CUDA\n")),
+            "t.yaml:4:11: agent.device: expected auto or cpu (rlpipe's LibTorch is CPU-only), "
+            "found 'cuda'");
 }
 
 TEST(ExperimentConfigTest, RenderModeNullOrRgbArrayHumanIsAnError) {

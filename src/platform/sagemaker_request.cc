@@ -34,27 +34,6 @@ bool IsAlnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-/// Letters and digits kept, every other run of characters one '-', no '-' at either end.
-std::string Sanitize(const std::string& text) {
-  std::string out;
-  for (const char c : text) {
-    if (IsAlnum(c)) {
-      out += c;
-    } else if (!out.empty() && out.back() != '-') {
-      out += '-';
-    }
-  }
-  while (!out.empty() && out.back() == '-') out.pop_back();
-  return out;
-}
-
-/// The first `size` characters of a sanitised name, without a trailing '-'.
-std::string Prefix(const std::string& text, size_t size) {
-  std::string out = text.substr(0, size);
-  while (!out.empty() && out.back() == '-') out.pop_back();
-  return out;
-}
-
 /// Joins the non-empty parts with '-'.
 std::string JoinDash(const std::vector<std::string>& parts) {
   std::string out;
@@ -128,6 +107,25 @@ void CheckVpcIds(const PipelineConfig& pipeline, const SageMakerConfig& sm, cons
 
 }  // namespace
 
+std::string SageMakerNamePart(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    if (IsAlnum(c)) {
+      out += c;
+    } else if (!out.empty() && out.back() != '-') {
+      out += '-';
+    }
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out;
+}
+
+std::string CutNamePart(const std::string& text, size_t size) {
+  std::string out = text.substr(0, size);
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out;
+}
+
 std::string JobTimestamp(std::time_t time) {
   std::tm utc{};
   gmtime_r(&time, &utc);
@@ -138,14 +136,14 @@ std::string JobTimestamp(std::time_t time) {
 
 std::string TrainingJobName(const std::string& pipeline, const std::string& session,
                             const std::string& timestamp) {
-  const std::string stamp = Sanitize(timestamp);
+  const std::string stamp = SageMakerNamePart(timestamp);
   if (stamp.empty() || stamp.size() > kMaxTimestamp) {
     throw ConfigError("training job timestamp \"" + timestamp +
                       "\": expected 1-24 letters, digits or '-'");
   }
   // The names as they are when they fit.
-  const std::string p = Sanitize(pipeline);
-  const std::string s = Sanitize(session);
+  const std::string p = SageMakerNamePart(pipeline);
+  const std::string s = SageMakerNamePart(session);
   const std::string whole = JoinDash({p, s, stamp});
   if (whole.size() <= kMaxJobNameLength && !(p.empty() && s.empty())) return whole;
   if (p.empty() && s.empty()) return JoinDash({"rlpipe", stamp});
@@ -163,7 +161,7 @@ std::string TrainingJobName(const std::string& pipeline, const std::string& sess
     p_size = std::min(p_size, p.size());
   }
   if (p_size + separator + s_size > room) s_size = room - p_size - separator;
-  return JoinDash({JoinDash({Prefix(p, p_size), Prefix(s, s_size)}), hash, stamp});
+  return JoinDash({JoinDash({CutNamePart(p, p_size), CutNamePart(s, s_size)}), hash, stamp});
 }
 
 std::string SageMakerRunUri(const std::string& bucket, const std::string& prefix,

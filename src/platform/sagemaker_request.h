@@ -41,6 +41,13 @@ inline constexpr size_t kMaxImageUri = 255;
 inline constexpr size_t kMaxSecurityGroups = 5;
 inline constexpr size_t kMaxSubnets = 16;
 
+/// `text` in the form SageMaker's job names allow: letters and digits kept, every other run of
+/// characters one '-', no '-' at either end.
+std::string SageMakerNamePart(const std::string& text);
+
+/// The first `size` characters of a SageMakerNamePart, without a trailing '-'.
+std::string CutNamePart(const std::string& text, size_t size);
+
 /// "YYYYMMDD-HHMMSS" of `time` in UTC: the job-name suffix.
 std::string JobTimestamp(std::time_t time);
 

@@ -16,30 +16,6 @@ namespace {
 
 using config::FailAt;
 
-bool IsAlnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-// Runs of anything but letters and digits become one '-'; no '-' at either end.
-std::string Sanitize(const std::string& text) {
-  std::string out;
-  for (const char c : text) {
-    if (IsAlnum(c)) {
-      out += c;
-    } else if (!out.empty() && out.back() != '-') {
-      out += '-';
-    }
-  }
-  while (!out.empty() && out.back() == '-') out.pop_back();
-  return out;
-}
-
-std::string Cut(const std::string& text, size_t size) {
-  std::string out = text.substr(0, size);
-  while (!out.empty() && out.back() == '-') out.pop_back();
-  return out;
-}
-
 // A range end as SageMaker reads it: integers as integers, others in shortest round-trip form.
 std::string RangeEnd(double value, bool integer) {
   if (integer) return std::to_string(static_cast<int64_t>(value));
@@ -66,18 +42,18 @@ const config::SourceLoc& LocOfKey(const SearchSpace& space, const std::string& k
 
 std::string TuningJobName(const std::string& pipeline, const std::string& session,
                           const std::string& timestamp) {
-  const std::string stamp = Sanitize(timestamp);
+  const std::string stamp = platform::SageMakerNamePart(timestamp);
   if (stamp.empty() || stamp.size() > 20) {
     throw ConfigError("tuning job timestamp \"" + timestamp +
                       "\": expected 1-20 letters, digits or '-'");
   }
-  const std::string names = Sanitize(pipeline + "-" + session);
+  const std::string names = platform::SageMakerNamePart(pipeline + "-" + session);
   const size_t room = kMaxTuningJobNameLength - stamp.size() - 1;
   if (names.empty()) return "rlpipe-" + stamp;
   if (names.size() <= room) return names + "-" + stamp;
   // Too long: a cut of the names and a hash of the full ones.
   const std::string hash = Sha256Hex(pipeline + '\0' + session).substr(0, 6);
-  const std::string cut = Cut(names, room - hash.size() - 1);
+  const std::string cut = platform::CutNamePart(names, room - hash.size() - 1);
   return (cut.empty() ? hash : cut + "-" + hash) + "-" + stamp;
 }
 
@@ -170,8 +146,8 @@ TuningJobPlan PlanTuningJob(const config::PipelineConfig& pipeline, const Search
   // The objective, the limits, the strategy, early stopping.
   nlohmann::json tuning_config;
   tuning_config["Strategy"] = space.strategy == Strategy::kGrid     ? "Grid"
-                       : space.strategy == Strategy::kRandom ? "Random"
-                                                             : "Bayesian";
+                              : space.strategy == Strategy::kRandom ? "Random"
+                                                                    : "Bayesian";
   tuning_config["HyperParameterTuningJobObjective"] = {
       {"Type", space.direction == Direction::kMaximize ? "Maximize" : "Minimize"},
       {"MetricName", metric}};
