@@ -66,7 +66,7 @@ std::map<std::string, TrialCurve> TrialCurves(
 
 std::optional<StopDecision> JudgeMedian(const std::string& trial,
                                         const std::map<std::string, TrialCurve>& curves,
-                                        Direction direction) {
+                                        Direction direction, int64_t final_step) {
   const auto self = curves.find(trial);
   if (self == curves.end()) return std::nullopt;
   const bool maximize = direction == Direction::kMaximize;
@@ -78,6 +78,7 @@ std::optional<StopDecision> JudgeMedian(const std::string& trial,
   int evaluations = 0;
   for (const auto& [step, value] : self->second) {
     if (++evaluations < kMedianWarmupEvaluations) continue;
+    if (step >= final_step) break;
 
     // avg_U(s) of every other trial that has evaluated at s or later.
     std::vector<double> averages;

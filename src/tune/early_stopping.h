@@ -18,6 +18,7 @@
 /// the runs' logs/evaluations.csv.
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -59,8 +60,12 @@ struct StopDecision {
 
 /// The first evaluation step at which `trial` fails the median rule against the other curves,
 /// or nullopt. `direction` says which returns are better.
+/// Steps at or after `final_step` (the trial's total_timesteps) are not judged: its runs are
+/// ending there, stopping them saves nothing, and whether the study saw that evaluation before the
+/// run exited would decide between "completed" and "stopped".
 std::optional<StopDecision> JudgeMedian(const std::string& trial,
                                         const std::map<std::string, TrialCurve>& curves,
-                                        Direction direction);
+                                        Direction direction,
+                                        int64_t final_step = std::numeric_limits<int64_t>::max());
 
 }  // namespace rlpipe::tune

@@ -48,6 +48,22 @@ TEST(MedianStopping, AClearlyWorseTrialStopsAtItsFirstJudgedStep) {
   }
 }
 
+TEST(MedianStopping, ATrialIsNotJudgedAtItsLastStep) {
+  // The others jump at their 4th evaluation, so "late" falls below the median only there. When
+  // that is the run's last step (its total_timesteps) the run is ending anyway: not stopped; in a
+  // longer run it would be.
+  const auto curves = TrialCurves({{"a", {Curve({-1000, -1000, -1000, 3000})}},
+                                   {"b", {Curve({-1000, -1000, -1000, 3000})}},
+                                   {"c", {Curve({-1000, -1000, -1000, 3000})}},
+                                   {"late", {Curve({-1000, -1000, -1000, -1000})}}});
+  const int64_t last = curves.at("late").rbegin()->first;
+  const std::optional<StopDecision> longer =
+      JudgeMedian("late", curves, Direction::kMaximize, last + 1);
+  ASSERT_TRUE(longer.has_value());
+  EXPECT_EQ(longer->timesteps, last);
+  EXPECT_FALSE(JudgeMedian("late", curves, Direction::kMaximize, last).has_value());
+}
+
 TEST(MedianStopping, NothingIsJudgedBeforeTheWarmUpOrWithFewerThanThreeOtherTrials) {
   // Two evaluations only: still warming up.
   auto curves = TrialCurves({{"a", {Curve({-100, -100, -100})}},

@@ -11,11 +11,13 @@
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
+#include "config/tree.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/sha256.h"
@@ -148,14 +150,28 @@ bool IsFinal(RunStatus status) {
 class EvalWatch {
  public:
   EvalWatch(fs::path dir, std::string session, const StudyState& state)
-      : dir_(std::move(dir)), session_(std::move(session)), points_(state.runs.size()) {
+      : dir_(std::move(dir)),
+        session_(std::move(session)),
+        points_(state.runs.size()),
+        final_steps_(state.runs.size(), kUnknownSteps) {
     for (size_t i = 0; i < state.runs.size(); ++i) Refresh(state, i);
   }
 
   // Re-reads run `index`'s evaluations.
   void Refresh(const StudyState& state, size_t index) {
-    points_[index] =
-        ReadEvalPoints(dir_ / state.runs[index].dir / session_ / "logs" / "evaluations.csv");
+    const fs::path session_dir = dir_ / state.runs[index].dir / session_;
+    points_[index] = ReadEvalPoints(session_dir / "logs" / "evaluations.csv");
+    // The run's length, from the config its session wrote when it started.
+    if (final_steps_[index] == kUnknownSteps && fs::exists(session_dir / "training_config.yaml")) {
+      try {
+        const config::Tree config = config::LoadYamlFile(session_dir / "training_config.yaml");
+        const config::Tree* training = config.Find("training");
+        const config::Tree* total = training ? training->Find("total_timesteps") : nullptr;
+        if (total) final_steps_[index] = std::stoll(total->scalar);
+      } catch (const std::exception&) {
+        // Not readable yet: the next refresh tries again.
+      }
+    }
   }
 
   // The trials not stopped yet, with a run still to finish, that fail the median rule now.
@@ -173,7 +189,11 @@ class EvalWatch {
         return r.trial == trial.id && !IsFinal(r.status);
       });
       if (!unfinished) continue;
-      if (auto decision = JudgeMedian(trial.id, curves, direction)) {
+      int64_t final_step = kUnknownSteps;  // the trial's length: its runs' shortest
+      for (size_t i = 0; i < state.runs.size(); ++i) {
+        if (state.runs[i].trial == trial.id) final_step = std::min(final_step, final_steps_[i]);
+      }
+      if (auto decision = JudgeMedian(trial.id, curves, direction, final_step)) {
         stops.emplace_back(trial.id, *decision);
       }
     }
@@ -183,7 +203,9 @@ class EvalWatch {
  private:
   fs::path dir_;
   std::string session_;
-  std::vector<EvalPoints> points_;  // by run index
+  static constexpr int64_t kUnknownSteps = std::numeric_limits<int64_t>::max();
+  std::vector<EvalPoints> points_;    // by run index
+  std::vector<int64_t> final_steps_;  // by run index: training.total_timesteps
 };
 
 // A trial early stopping decided to stop, whose runs all completed or failed before the signal
