@@ -42,7 +42,9 @@ struct A2cLossTerms {
 /// The A2C loss with the hyper-parameters of `agent` (ent_coef, vf_coef, normalize_advantage).
 A2cLossTerms ComputeA2cLoss(const A2cLossInputs& in, const config::A2cConfig& agent);
 
-/// A2C's update: one gradient step over the whole rollout.
+/// A2C's update: one gradient step over the whole rollout. It keeps torch::optim and autograd's
+/// loss (PPO's flat buffers and fused loss were measured here too: docs/performance.md says why
+/// they are not used).
 class A2cUpdate : public OnPolicyUpdate {
  public:
   A2cUpdate(const config::A2cConfig& agent, nn::ActorCritic policy);
@@ -51,7 +53,9 @@ class A2cUpdate : public OnPolicyUpdate {
   void SetLearningRate(double learning_rate) override;
   const torch::optim::Adam* AdamOptimizer() const override;
   const torch::optim::Optimizer& Optimizer() const override { return *optimizer_; }
-  torch::optim::Optimizer& Optimizer() override { return *optimizer_; }
+  void EditOptimizerState(const std::function<void(torch::optim::Optimizer&)>& edit) override {
+    edit(*optimizer_);
+  }
   void SaveState(torch::serialize::OutputArchive& archive) const override {
     optimizer_->save(archive);
   }

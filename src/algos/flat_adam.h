@@ -9,6 +9,8 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
+#include <vector>
 
 #include "nn/flat_parameters.h"
 
@@ -16,8 +18,9 @@ namespace rlpipe::algos {
 
 class FlatAdam {
  public:
-  /// Adam over `params` (which must outlive it) with SB3's defaults β = (0.9, 0.999), ε = 1e-8.
-  FlatAdam(nn::FlatParameters& params, double learning_rate);
+  /// Adam over `params` (which must outlive it) with β = (0.9, 0.999) and `eps` (SB3: 1e-8 for
+  /// SAC/TD3, 1e-5 for PPO).
+  FlatAdam(nn::FlatParameters& params, double learning_rate, double eps = 1e-8);
 
   /// Gradients to zero (one operation).
   void ZeroGrad() { params_.ZeroGrad(); }
@@ -31,14 +34,21 @@ class FlatAdam {
   /// Resume: the state as AsTorchAdam() saves it, and back.
   void Save(torch::serialize::OutputArchive& archive) const;
   void Load(torch::serialize::InputArchive& archive);
+  /// Lets `edit` change the state in its per-parameter form (e.g. install a transferred model's
+  /// moments for some parameters), then takes it over. A parameter without state starts afresh
+  /// (step 0), as it would in torch::optim::Adam.
+  void EditState(const std::function<void(torch::optim::Adam&)>& edit);
 
  private:
+  // The per-parameter state of view_ into the flat moments and step counts.
+  void PullFromView();
+
   nn::FlatParameters& params_;
   double learning_rate_;
   double beta1_ = 0.9;
   double beta2_ = 0.999;
-  double eps_ = 1e-8;
-  int64_t step_ = 0;
+  double eps_;
+  std::vector<int64_t> steps_;       // per parameter (equal unless state was transferred)
   torch::Tensor exp_avg_;            // [n]
   torch::Tensor exp_avg_sq_;         // [n]
   mutable torch::optim::Adam view_;  // per-parameter form of the state, for checkpoints

@@ -67,7 +67,9 @@ class OnPolicyRun {
     if (request.resume_checkpoint) {
       Resume(*request.resume_checkpoint);
     } else if (request.init_checkpoint) {
-      TransferInitialWeights(request, spec_, *policy_, &update_->Optimizer(), normalizer_);
+      update_->EditOptimizerState([&](torch::optim::Optimizer& optimizer) {
+        TransferInitialWeights(request, spec_, *policy_, &optimizer, normalizer_);
+      });
     }
   }
 
@@ -179,7 +181,7 @@ void OnPolicyRun::CollectStep() {
 
   // Act: sample from the current policy (stored unclipped), clip only what the env sees.
   {
-    torch::NoGradGuard no_grad;
+    c10::InferenceMode inference;
     nn::ActorCriticOutput out = policy_->forward(ToTensor(obs_, n, obs_dim));
     const nn::DiagGaussian dist = nn::PolicyDistribution(out);
     torch::Tensor actions;  // [N, act_dim]
@@ -225,7 +227,7 @@ void OnPolicyRun::CollectStep() {
     const Clock::time_point bootstrap_start = Clock::now();
     final_obs_.assign(step.final_obs.begin(), step.final_obs.end());
     normalizer_.NormalizeObs(final_obs_);
-    torch::NoGradGuard no_grad;
+    c10::InferenceMode inference;
     CopyOut(policy_->Value(ToTensor(final_obs_, n, obs_dim)), final_values_);
     AddTruncationBootstrap(rewards_, step.terminated, step.truncated, final_values_, agent_.gamma);
     split.inference_seconds += SecondsSince(bootstrap_start);
@@ -247,7 +249,7 @@ void OnPolicyRun::Update() {
   // Bootstrap the rollout's tail from the current observation, then GAE.
   std::vector<float> last_values;
   {
-    torch::NoGradGuard no_grad;
+    c10::InferenceMode inference;
     CopyOut(policy_->Value(ToTensor(obs_, envs_.Size(), envs_.ObsDim())), last_values);
   }
   buffer_.ComputeReturnsAndAdvantage(last_values, agent_.gamma, agent_.gae_lambda);

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -36,10 +37,13 @@ class OnPolicyUpdate {
   /// The Adam optimizer, written into checkpoints as policy.optimizer.pth; null when the
   /// algorithm uses another optimizer (A2C with RMSprop), whose state is then not saved.
   virtual const torch::optim::Adam* AdamOptimizer() const = 0;
-  /// The optimizer (Adam, or A2C's RMSprop), written as policy.optimizer.pth.
+  /// The optimizer (Adam, or A2C's RMSprop) in torch's per-parameter form, written as
+  /// policy.optimizer.pth (the updates run on a flat parameter buffer; this view is refreshed
+  /// from it on each call).
   virtual const torch::optim::Optimizer& Optimizer() const = 0;
-  /// The same optimizer, to install a transferred model's per-tensor state in.
-  virtual torch::optim::Optimizer& Optimizer() = 0;
+  /// Lets `edit` change the optimizer's per-parameter state (install a transferred model's
+  /// moments), which the update then takes over.
+  virtual void EditOptimizerState(const std::function<void(torch::optim::Optimizer&)>& edit) = 0;
   /// Exact resume: the optimizer's full state (moments, step counts, options), and back.
   virtual void SaveState(torch::serialize::OutputArchive& archive) const = 0;
   virtual void LoadState(torch::serialize::InputArchive& archive) = 0;

@@ -1,9 +1,12 @@
 #include "algos/ppo.h"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "algos/gaussian_loss.h"
 #include "algos/loop_common.h"
 #include "core/error.h"
 #include "nn/diag_gaussian.h"
@@ -57,11 +60,17 @@ PpoLossTerms ComputePpoLoss(const PpoLossInputs& in, const config::PpoConfig& ag
 PpoUpdate::PpoUpdate(const config::PpoConfig& agent, nn::ActorCritic policy)
     : agent_(agent),
       policy_(std::move(policy)),
-      optimizer_(policy_->parameters(), torch::optim::AdamOptions(agent.learning_rate).eps(1e-5)) {}
-
-void PpoUpdate::SetLearningRate(double learning_rate) {
-  algos::SetLearningRate(optimizer_, learning_rate);
+      params_(*policy_),
+      optimizer_(params_, agent.learning_rate, 1e-5) {
+  settings_.ppo = true;
+  settings_.clip_range = agent.clip_range;
+  settings_.clip_range_vf = agent.clip_range_vf;
+  settings_.ent_coef = agent.ent_coef;
+  settings_.vf_coef = agent.vf_coef;
+  settings_.normalize_advantage = agent.normalize_advantage;
 }
+
+void PpoUpdate::SetLearningRate(double learning_rate) { optimizer_.SetLearningRate(learning_rate); }
 
 std::map<std::string, double> PpoUpdate::Update(const RolloutTensors& rollout,
                                                 torch::Generator& generator, int64_t timesteps) {
@@ -72,29 +81,31 @@ std::map<std::string, double> PpoUpdate::Update(const RolloutTensors& rollout,
 
   bool keep_training = true;
   for (int epoch = 0; epoch < agent_.n_epochs && keep_training; ++epoch) {
-    // A fresh permutation per epoch; the last minibatch may be shorter (as in SB3).
-    torch::Tensor order = torch::randperm(size, generator, torch::kLong);
+    // A fresh permutation per epoch; the last minibatch may be shorter (as in SB3). The rollout
+    // is put in that order once per epoch, so each minibatch is a run of consecutive rows.
+    const torch::Tensor order = torch::randperm(size, generator, torch::kLong);
+    const torch::Tensor obs = rollout.obs.index_select(0, order);                  // [S, obs_dim]
+    const torch::Tensor actions = rollout.actions.index_select(0, order);          // [S, act_dim]
+    const torch::Tensor old_log_probs = rollout.log_probs.index_select(0, order);  // [S]
+    const torch::Tensor advantages = rollout.advantages.index_select(0, order);    // [S]
+    const torch::Tensor old_values = rollout.values.index_select(0, order);        // [S]
+    const torch::Tensor returns = rollout.returns.index_select(0, order);          // [S]
     for (int64_t start = 0; start < size; start += batch) {
-      torch::Tensor idx = order.slice(0, start, std::min(start + batch, size));  // [B]
+      const int64_t rows = std::min(batch, size - start);
 
-      // Re-evaluate the stored actions under the current parameters.
-      nn::ActorCriticOutput out = policy_->forward(rollout.obs.index_select(0, idx));
-      const nn::DiagGaussian dist = nn::PolicyDistribution(out);
-      torch::Tensor actions = rollout.actions.index_select(0, idx);  // [B, act_dim]
-      PpoLossInputs in{dist.LogProb(actions),
-                       rollout.log_probs.index_select(0, idx),
-                       rollout.advantages.index_select(0, idx),
-                       out.value,
-                       rollout.values.index_select(0, idx),
-                       rollout.returns.index_select(0, idx),
-                       dist.Entropy()};
-      PpoLossTerms terms = ComputePpoLoss(in, agent_);
+      // Re-evaluate the stored actions under the current parameters; the loss is one node.
+      nn::ActorCriticOutput out = policy_->forward(obs.narrow(0, start, rows));
+      const GaussianLossBatch minibatch{
+          actions.narrow(0, start, rows), old_log_probs.narrow(0, start, rows),
+          advantages.narrow(0, start, rows), old_values.narrow(0, start, rows),
+          returns.narrow(0, start, rows)};
+      const GaussianLossResult terms =
+          GaussianLoss(nn::PolicyDistribution(out), out.value, minibatch, settings_);
+      const double loss = terms.loss_value, policy_loss = terms.policy_loss,
+                   value_loss = terms.value_loss, entropy_loss = terms.entropy_loss,
+                   approx_kl = terms.approx_kl, clip_fraction = terms.clip_fraction;
 
       // A non-finite loss aborts the session with the step and every term.
-      const double loss = terms.loss.item<double>();
-      const double policy_loss = terms.policy_loss.item<double>();
-      const double value_loss = terms.value_loss.item<double>();
-      const double entropy_loss = terms.entropy_loss.item<double>();
       if (!std::isfinite(loss)) {
         throw TrainingError("PPO update at timestep " + std::to_string(timesteps) +
                             ": expected a finite loss, found train/loss=" + std::to_string(loss) +
@@ -105,21 +116,21 @@ std::map<std::string, double> PpoUpdate::Update(const RolloutTensors& rollout,
       policy_losses.push_back(policy_loss);
       value_losses.push_back(value_loss);
       entropy_losses.push_back(entropy_loss);
-      approx_kls.push_back(terms.approx_kl.item<double>());
-      clip_fractions.push_back(terms.clip_fraction.item<double>());
+      approx_kls.push_back(approx_kl);
+      clip_fractions.push_back(clip_fraction);
       last_loss = loss;
 
       // target_kl: the policy moved too far from the one that collected; no step, no more epochs.
-      if (agent_.target_kl && approx_kls.back() > 1.5 * *agent_.target_kl) {
+      if (agent_.target_kl && approx_kl > 1.5 * *agent_.target_kl) {
         keep_training = false;
         break;
       }
 
-      // Gradient step with the global norm clipped.
-      optimizer_.zero_grad();
+      // Gradient step with the global norm clipped, on the flat buffers.
+      params_.ZeroGrad();
       terms.loss.backward();
-      torch::nn::utils::clip_grad_norm_(policy_->parameters(), agent_.max_grad_norm);
-      optimizer_.step();
+      params_.ClipGradNorm(agent_.max_grad_norm);
+      optimizer_.Step();
     }
   }
 

@@ -17,10 +17,12 @@
 #include <memory>
 #include <string>
 
+#include "algos/flat_adam.h"
+#include "algos/gaussian_loss.h"
 #include "algos/on_policy_update.h"
-#include "algos/optimizer_state.h"
 #include "config/agent_config.h"
 #include "nn/actor_critic.h"
+#include "nn/flat_parameters.h"
 
 namespace rlpipe::algos {
 
@@ -50,27 +52,32 @@ struct PpoLossTerms {
 PpoLossTerms ComputePpoLoss(const PpoLossInputs& in, const config::PpoConfig& agent);
 
 /// PPO's update: n_epochs passes of shuffled minibatches of batch_size, Adam (eps 1e-5), global
-/// gradient-norm clipping at max_grad_norm, early stop on target_kl.
+/// gradient-norm clipping at max_grad_norm, early stop on target_kl. The policy's parameters live
+/// in one flat buffer (nn::FlatParameters), so zeroing gradients, clipping their norm and the Adam
+/// step are a few whole-buffer operations per minibatch, and the loss is one autograd node
+/// (GaussianLoss; the same terms as ComputePpoLoss).
 class PpoUpdate : public OnPolicyUpdate {
  public:
   PpoUpdate(const config::PpoConfig& agent, nn::ActorCritic policy);
   std::map<std::string, double> Update(const RolloutTensors& rollout, torch::Generator& generator,
                                        int64_t timesteps) override;
   void SetLearningRate(double learning_rate) override;
-  const torch::optim::Adam* AdamOptimizer() const override { return &optimizer_; }
-  const torch::optim::Optimizer& Optimizer() const override { return optimizer_; }
-  torch::optim::Optimizer& Optimizer() override { return optimizer_; }
+  const torch::optim::Adam* AdamOptimizer() const override { return &optimizer_.AsTorchAdam(); }
+  const torch::optim::Optimizer& Optimizer() const override { return optimizer_.AsTorchAdam(); }
+  void EditOptimizerState(const std::function<void(torch::optim::Optimizer&)>& edit) override {
+    optimizer_.EditState([&](torch::optim::Adam& adam) { edit(adam); });
+  }
   void SaveState(torch::serialize::OutputArchive& archive) const override {
-    optimizer_.save(archive);
+    optimizer_.Save(archive);
   }
-  void LoadState(torch::serialize::InputArchive& archive) override {
-    LoadOptimizer(optimizer_, archive);
-  }
+  void LoadState(torch::serialize::InputArchive& archive) override { optimizer_.Load(archive); }
 
  private:
   config::PpoConfig agent_;
   nn::ActorCritic policy_;
-  torch::optim::Adam optimizer_;
+  nn::FlatParameters params_;
+  FlatAdam optimizer_;
+  GaussianLossSettings settings_;
 };
 
 }  // namespace rlpipe::algos

@@ -22,6 +22,9 @@ class DiagGaussian {
   torch::Tensor Sample(torch::Generator& generator) const;
   /// [B, act_dim] the deterministic action (the mean).
   torch::Tensor Mode() const { return mean_; }
+  /// [B, act_dim] the mean and the log standard deviation (broadcast to the mean's shape).
+  const torch::Tensor& mean() const { return mean_; }
+  const torch::Tensor& log_std() const { return log_std_; }
 
  private:
   torch::Tensor mean_;

@@ -41,6 +41,14 @@ FlatParameters::FlatParameters(torch::nn::Module& module) : parameters_(module.p
   }
 }
 
+double FlatParameters::ClipGradNorm(double max_norm) {
+  torch::NoGradGuard no_grad;
+  const double norm = grad_.norm().item<double>();
+  const double factor = max_norm / (norm + 1e-6);
+  if (factor < 1.0) grad_.mul_(factor);
+  return norm;
+}
+
 void FlatParameters::SetRequiresGrad(bool requires_grad) {
   for (torch::Tensor& p : parameters_) p.set_requires_grad(requires_grad);
 }

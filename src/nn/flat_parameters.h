@@ -29,6 +29,10 @@ class FlatParameters {
   const std::vector<torch::Tensor>& parameters() const { return parameters_; }
   /// Gradients to zero, in place (one operation).
   void ZeroGrad() { grad_.zero_(); }
+  /// Scales the gradients so that their global L2 norm is at most `max_norm` (torch's
+  /// clip_grad_norm_: factor max_norm / (norm + 1e-6) when that is below 1); returns the norm
+  /// before clipping. One norm over the buffer instead of one per tensor.
+  double ClipGradNorm(double max_norm);
   /// Turns gradient tracking of every parameter on or off (off: backward passes that reach the
   /// module compute no weight gradients for it).
   void SetRequiresGrad(bool requires_grad);
