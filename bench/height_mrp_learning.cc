@@ -8,6 +8,7 @@
 //  3. training, evaluating every --eval-every steps the deterministic policy on the same episode
 //     seeds: mean eval return and the mean best height, and its ratio to the random policy's.
 // Acceptance: the trained policy's best mean best height >= 2 x the random policy's.
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <CLI/CLI.hpp>
@@ -30,6 +31,7 @@
 #include "core/seed.h"
 #include "envs/env.h"
 #include "nn/diag_gaussian.h"
+#include "nn/multi_robot_policy.h"
 #include "nn/threads.h"
 
 namespace {
@@ -58,6 +60,7 @@ struct BenchOptions {
   int cost_iterations = 30;
   int keep_checkpoints = 3;  // training.keep_checkpoints; 0 keeps every evaluation's checkpoint
   bool cost_only = false;
+  std::string profile;  // chrome-trace file of a few MultiRobotPolicy steps (empty: none)
   fs::path out = fs::temp_directory_path() / "rlpipe_bench_height_mrp";
 };
 
@@ -215,14 +218,26 @@ void MeasureCost(const BenchOptions& options, const rlpipe::config::ExperimentCo
                                      torch::TensorOptions(torch::kFloat32));
   torch::Tensor returns =
       at::normal(0.0, 1.0, {batch}, generator, torch::TensorOptions(torch::kFloat32));
-  std::vector<double> mlp_ms, mrp_ms;
+  // The same network (same weights) with attention's products as batched matmuls, the code path
+  // before fused attention: the reference for that change.
+  rlpipe::nn::MultiRobotPolicyOptions matmul_options =
+      dynamic_cast<rlpipe::nn::MultiRobotPolicyImpl&>(*mrp).options();
+  matmul_options.fused_attention_max_robots = 0;
+  rlpipe::nn::ActorCritic mrp_matmul = rlpipe::nn::MultiRobotPolicy(matmul_options);
+  std::vector<double> mlp_ms, mrp_ms, matmul_ms;
   for (int i = 0; i < options.cost_iterations + 3; ++i) {
     const double a = StepMilliseconds(mlp, obs, actions, returns);
     const double b = StepMilliseconds(mrp, obs, actions, returns);
+    const double c = StepMilliseconds(mrp_matmul, obs, actions, returns);
     if (i >= 3) {  // warm-up
       mlp_ms.push_back(a);
       mrp_ms.push_back(b);
+      matmul_ms.push_back(c);
     }
+  }
+  if (!options.profile.empty()) {
+    torch::autograd::profiler::RecordProfile profile(options.profile);
+    for (int i = 0; i < 5; ++i) StepMilliseconds(mrp, obs, actions, returns);
   }
   const double mlp_median = Median(mlp_ms);
   const double mrp_median = Median(mrp_ms);
@@ -236,6 +251,10 @@ void MeasureCost(const BenchOptions& options, const rlpipe::config::ExperimentCo
       static_cast<long long>(batch), options.torch_threads, options.cost_iterations, mlp_median,
       mrp_config.network.embed_dim, mrp_config.network.attention_heads,
       mrp_config.network.attention_layers, mrp_median, mrp_median / mlp_median);
+  std::printf(
+      "cost: MultiRobotPolicy with attention as batched matmuls (the previous code path) %.3f ms: "
+      "fused attention is %.2fx faster\n",
+      Median(matmul_ms), Median(matmul_ms) / mrp_median);
   std::printf(
       "cost: MultiRobotPolicy forward+backward %.1f MFLOP; at the bare 256^3 sgemm rate of %.1f "
       "GFLOP/s (same run) that is %.3f ms: measured / roofline %.1fx (target <= 15 ms)\n",
@@ -264,6 +283,8 @@ int main(int argc, char** argv) {
   app.add_option("--keep-checkpoints", options.keep_checkpoints,
                  "periodic checkpoints kept (0 = all, to replay any evaluation)");
   app.add_flag("--cost-only", options.cost_only, "only measure the network cost");
+  app.add_option("--profile", options.profile,
+                 "write a chrome trace (LibTorch's profiler) of 5 MultiRobotPolicy steps here");
   app.add_option("--out", options.out, "folder for the models");
   CLI11_PARSE(app, argc, argv);
 

@@ -1,10 +1,12 @@
 #include "nn/multi_robot_policy.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <limits>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "nn/diag_gaussian.h"
@@ -54,6 +56,128 @@ torch::Tensor TaskTokens(const torch::Tensor& task) {
                     2);  // [B, d_task, 1 + 2F]
 }
 
+// Scaled dot-product attention over small sets as one autograd node, in plain loops: q, k, v
+// [B, H, R, D] (contiguous float32), valid [B, R] bool (undefined: all valid) → context
+// [B, H, R, D] (valid is a pointer: autograd takes no undefined tensor argument). softmax(q kᵀ /
+// √D, keys masked by valid) v per (sample, head); the backward pass is the textbook one (dA = dC
+// vᵀ, dV = Aᵀ dC, dS = A ⊙ (dA − rowsum(A ⊙ dA)), dQ = dS k / √D, dK = dSᵀ q / √D). With a few
+// robots this replaces B·H tiny matrix products (LibTorch's CPU bmm runs them one by one, forward
+// and backward) and a dozen broadcast operations.
+class SmallSetAttention : public torch::autograd::Function<SmallSetAttention> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& query,
+                               const torch::Tensor& key, const torch::Tensor& value,
+                               const torch::Tensor* valid) {
+    const torch::Tensor q = query.contiguous(), k = key.contiguous(), v = value.contiguous();
+    const int64_t batch = q.size(0), heads = q.size(1), robots = q.size(2), dim = q.size(3);
+    const double scale = 1.0 / std::sqrt(static_cast<double>(dim));
+    torch::Tensor weights = torch::empty({batch, heads, robots, robots}, q.options());
+    torch::Tensor context = torch::empty_like(q);
+    const torch::Tensor mask =
+        valid->defined() ? valid->to(torch::kBool).contiguous() : torch::Tensor();
+    const bool* is_valid = mask.defined() ? mask.data_ptr<bool>() : nullptr;
+    const float* qp = q.data_ptr<float>();
+    const float* kp = k.data_ptr<float>();
+    const float* vp = v.data_ptr<float>();
+    float* ap = weights.data_ptr<float>();
+    float* cp = context.data_ptr<float>();
+    std::vector<double> scores(static_cast<size_t>(robots));
+    for (int64_t b = 0; b < batch; ++b) {
+      for (int64_t h = 0; h < heads; ++h) {
+        const int64_t base = (b * heads + h) * robots;
+        for (int64_t i = 0; i < robots; ++i) {
+          // Scores of query i, then their softmax over the valid keys.
+          double max_score = -std::numeric_limits<double>::infinity();
+          for (int64_t j = 0; j < robots; ++j) {
+            if (is_valid != nullptr && !is_valid[b * robots + j]) {
+              scores[j] = -std::numeric_limits<double>::infinity();
+              continue;
+            }
+            const float* qi = qp + (base + i) * dim;
+            const float* kj = kp + (base + j) * dim;
+            float dot = 0.0F;
+            for (int64_t d = 0; d < dim; ++d) dot += qi[d] * kj[d];
+            scores[j] = dot * scale;
+            max_score = std::max(max_score, scores[j]);
+          }
+          double sum = 0.0;
+          for (int64_t j = 0; j < robots; ++j) {
+            scores[j] = std::exp(scores[j] - max_score);
+            sum += scores[j];
+          }
+          float* ai = ap + (base + i) * robots;
+          float* ci = cp + (base + i) * dim;
+          for (int64_t d = 0; d < dim; ++d) ci[d] = 0.0F;
+          for (int64_t j = 0; j < robots; ++j) {
+            ai[j] = static_cast<float>(scores[j] / sum);
+            const float* vj = vp + (base + j) * dim;
+            for (int64_t d = 0; d < dim; ++d) ci[d] += ai[j] * vj[d];
+          }
+        }
+      }
+    }
+    ctx->save_for_backward({q, k, v, weights});
+    return context;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_outputs) {
+    const torch::autograd::variable_list saved = ctx->get_saved_variables();
+    const torch::Tensor& q = saved[0];
+    const torch::Tensor& k = saved[1];
+    const torch::Tensor& v = saved[2];
+    const torch::Tensor& weights = saved[3];
+    const torch::Tensor grad = grad_outputs[0].contiguous();
+    const int64_t batch = q.size(0), heads = q.size(1), robots = q.size(2), dim = q.size(3);
+    const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(dim)));
+    torch::Tensor grad_q = torch::zeros_like(q), grad_k = torch::zeros_like(k),
+                  grad_v = torch::zeros_like(v);
+    const float* qp = q.data_ptr<float>();
+    const float* kp = k.data_ptr<float>();
+    const float* vp = v.data_ptr<float>();
+    const float* ap = weights.data_ptr<float>();
+    const float* gp = grad.data_ptr<float>();
+    float* gq = grad_q.data_ptr<float>();
+    float* gk = grad_k.data_ptr<float>();
+    float* gv = grad_v.data_ptr<float>();
+    std::vector<float> grad_weights(static_cast<size_t>(robots));
+    for (int64_t bh = 0; bh < batch * heads; ++bh) {
+      const int64_t base = bh * robots;
+      for (int64_t i = 0; i < robots; ++i) {
+        const float* ai = ap + (base + i) * robots;
+        const float* gi = gp + (base + i) * dim;
+        // dA_ij = dC_i · v_j and dV_j += A_ij dC_i; then the softmax's Jacobian.
+        float weighted = 0.0F;
+        for (int64_t j = 0; j < robots; ++j) {
+          const float* vj = vp + (base + j) * dim;
+          float* gvj = gv + (base + j) * dim;
+          float dot = 0.0F;
+          for (int64_t d = 0; d < dim; ++d) {
+            dot += gi[d] * vj[d];
+            gvj[d] += ai[j] * gi[d];
+          }
+          grad_weights[j] = dot;
+          weighted += ai[j] * dot;
+        }
+        // dS_ij = A_ij (dA_ij − Σ_l A_il dA_il); dQ_i += dS_ij k_j / √D, dK_j += dS_ij q_i / √D.
+        const float* qi = qp + (base + i) * dim;
+        float* gqi = gq + (base + i) * dim;
+        for (int64_t j = 0; j < robots; ++j) {
+          const float grad_score = ai[j] * (grad_weights[j] - weighted) * scale;
+          if (grad_score == 0.0F) continue;
+          const float* kj = kp + (base + j) * dim;
+          float* gkj = gk + (base + j) * dim;
+          for (int64_t d = 0; d < dim; ++d) {
+            gqi[d] += grad_score * kj[d];
+            gkj[d] += grad_score * qi[d];
+          }
+        }
+      }
+    }
+    return {grad_q, grad_k, grad_v, torch::Tensor()};
+  }
+};
+
 }  // namespace
 
 int MultiRobotLayout::ObsDim() const {
@@ -74,8 +198,9 @@ int MultiRobotLayout::NumRobots() const {
   return robots;
 }
 
-RobotAttentionImpl::RobotAttentionImpl(int embed_dim, int heads, config::Activation activation)
-    : heads_(heads) {
+RobotAttentionImpl::RobotAttentionImpl(int embed_dim, int heads, config::Activation activation,
+                                       int fused_max_robots)
+    : heads_(heads), fused_max_robots_(fused_max_robots) {
   qkv_ = register_module("qkv", torch::nn::Linear(embed_dim, 3 * embed_dim));
   out_ = register_module("out", torch::nn::Linear(embed_dim, embed_dim));
   norm1_ = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({embed_dim})));
@@ -91,24 +216,31 @@ torch::Tensor RobotAttentionImpl::forward(const torch::Tensor& x, const torch::T
   const int64_t embed = x.size(2);
   const int64_t head_dim = embed / heads_;
 
-  // Queries, keys and values per head: [B, R, 3E] → 3 × [B, H, R, E/H].
+  // Queries, keys and values per head: [B, R, 3E] → 3 × [B, H, R, E/H] (contiguous).
   std::vector<torch::Tensor> qkv = qkv_->forward(x)
                                        .view({batch, robots, 3, heads_, head_dim})
                                        .permute({2, 0, 3, 1, 4})
+                                       .contiguous()
                                        .unbind(0);
 
-  // Scaled dot-product scores [B, H, R, R]; padded robots are never keys.
-  torch::Tensor scores =
-      torch::matmul(qkv[0], qkv[1].transpose(-2, -1)) / std::sqrt(static_cast<double>(head_dim));
-  if (valid.defined()) {
-    scores = scores.masked_fill(valid.logical_not().view({batch, 1, 1, robots}),
-                                -std::numeric_limits<float>::infinity());
+  // Heads joined back after attention: [B, H, R, E/H] → [B, R, E]. With a few robots one fused
+  // node (SmallSetAttention); else scaled dot-product scores [B, H, R, R] as batched matmuls,
+  // padded robots never keys.
+  torch::Tensor context;
+  if (robots <= fused_max_robots_) {
+    context = SmallSetAttention::apply(qkv[0], qkv[1], qkv[2], &valid);
+  } else {
+    torch::Tensor scores =
+        torch::matmul(qkv[0], qkv[1].transpose(-2, -1)) / std::sqrt(static_cast<double>(head_dim));
+    if (valid.defined()) {
+      scores = scores.masked_fill(valid.logical_not().view({batch, 1, 1, robots}),
+                                  -std::numeric_limits<float>::infinity());
+    }
+    context = torch::matmul(torch::softmax(scores, -1), qkv[2]);
   }
-  torch::Tensor attention = torch::softmax(scores, -1);
+  context = context.permute({0, 2, 1, 3}).reshape({batch, robots, embed});
 
-  // Heads joined back: [B, H, R, E/H] → [B, R, E]; residual + norm, feed-forward + norm.
-  torch::Tensor context =
-      torch::matmul(attention, qkv[2]).permute({0, 2, 1, 3}).reshape({batch, robots, embed});
+  // Residual + norm, feed-forward + norm.
   torch::Tensor h = norm1_->forward(x + out_->forward(context));
   return norm2_->forward(h + ff_->forward(h));
 }
@@ -144,7 +276,8 @@ MultiRobotPolicyImpl::MultiRobotPolicyImpl(const MultiRobotPolicyOptions& option
   auto attention = register_module("attention", std::make_shared<torch::nn::Module>());
   for (int i = 0; i < options.attention_layers; ++i) {
     attention_.push_back(attention->register_module(
-        std::to_string(i), RobotAttention(embed, options.attention_heads, options.activation)));
+        std::to_string(i), RobotAttention(embed, options.attention_heads, options.activation,
+                                          options.fused_attention_max_robots)));
   }
 
   // Per-type action heads on [robot embedding ‖ global feature] = 3E, and per-type log_std.

@@ -46,19 +46,25 @@ struct MultiRobotPolicyOptions {
   config::Activation activation = config::Activation::kTanh;
   double log_std_init = 0.0;  // initial value of every log_std entry
   uint64_t init_seed = 0;     // seed of the orthogonal initialisation
+  /// Up to this many robots, attention (scores, masked softmax, context) runs as one fused node
+  /// in plain loops instead of batched matmuls, which LibTorch's CPU bmm runs as B·heads tiny
+  /// products one after the other. The same function either way (up to rounding); not a config
+  /// key (bench/height_mrp_learning compares both).
+  int fused_attention_max_robots = 16;
 };
 
 /// Multi-head self-attention over robots with a residual connection and LayerNorm, then a
 /// feed-forward layer with the same. Parameter names: qkv, out, norm1, ff.{0,2}, norm2.
 class RobotAttentionImpl : public torch::nn::Module {
  public:
-  RobotAttentionImpl(int embed_dim, int heads, config::Activation activation);
+  RobotAttentionImpl(int embed_dim, int heads, config::Activation activation, int fused_max_robots);
   /// x [B, R, E]; valid [B, R] bool (true = a robot; undefined = all) → [B, R, E]. Padded robots
   /// are never attended to.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& valid);
 
  private:
   int heads_;
+  int fused_max_robots_;
   torch::nn::Linear qkv_{nullptr};
   torch::nn::Linear out_{nullptr};
   torch::nn::LayerNorm norm1_{nullptr};
