@@ -2,24 +2,18 @@
 /// Session 1 of the robot pipeline: raise any robot as high as possible (see
 /// docs/environments.md). Reward 0.1 × (highest robot centre z) per step, plus 10 × the best
 /// height of the episode on its last step; terminates when a robot leaves a 20 m radius.
-#include <cstdint>
-#include <optional>
-#include <random>
+#include <functional>
+#include <memory>
 #include <span>
+#include <vector>
 
-#include "envs/env.h"
-#include "envs/observation_scale.h"
 #include "envs/registry.h"
-#include "envs/robots/multi_robot_world.h"
-#include "sim/warning_source.h"
+#include "envs/robots/robot_task.h"
 
 namespace rlpipe::envs::robots {
 
 /// The height_maximize task on the shared multi-robot world.
-class HeightMaximize : public Env,
-                       public sim::WarningSource,
-                       public WorldHolder,
-                       public ObservationScaleSource {
+class HeightMaximize : public RobotTask {
  public:
   static constexpr int kDefaultMaxEpisodeSteps = 1000;
   static constexpr double kHeightRewardScale = 0.1;  // per step, per metre of the highest robot
@@ -29,31 +23,17 @@ class HeightMaximize : public Env,
 
   HeightMaximize(const WorldParams& world, int max_episode_steps = kDefaultMaxEpisodeSteps);
 
-  const EnvSpec& Spec() const override { return spec_; }
-  /// The world\'s robot-block scales, then this task\'s block (ObservationUnits).
-  std::vector<float> ObservationScales() const override;
-  void Reset(std::optional<uint64_t> seed, std::span<float> obs) override;
-  StepResult Step(std::span<const float> action, std::span<float> obs) override;
-  /// The world's state, the episode variables and the reset RNG, bit for bit.
-  std::optional<std::string> SaveState() const override;
-  void RestoreState(std::string_view state) override;
-  int64_t WarningCount() const override { return world_.Warnings().Total(); }
-  std::string WarningSummary() const override { return world_.Warnings().ToString(); }
-
-  /// The episode length at which the end-of-episode bonus is paid (and the episode truncated).
-  void SetMaxEpisodeSteps(int steps) { max_episode_steps_ = steps; }
-  /// Writes the observation of the current state.
-  void Observe(std::span<float> obs) const;
-  MultiRobotWorld& world() { return world_; }
-  const MultiRobotWorld& World() const override { return world_; }
   double best_height() const { return best_height_; }
 
  private:
-  MultiRobotWorld world_;
-  EnvSpec spec_;
-  std::mt19937_64 rng_;
-  int max_episode_steps_;
-  int steps_ = 0;
+  void ResetTask() override;
+  StepResult StepTask(bool at_horizon) override;
+  void ObserveTask(std::span<float> task_obs) const override;
+  void AppendTaskScales(std::vector<float>& scales) const override;
+  /// The best height of the episode.
+  void SaveTaskState(ByteWriter& writer) const override;
+  std::function<void()> ReadTaskState(ByteReader& reader) override;
+
   double best_height_ = 0.0;
 };
 

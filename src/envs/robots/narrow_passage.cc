@@ -5,8 +5,8 @@
 #include <limits>
 #include <numbers>
 #include <sstream>
+#include <utility>
 
-#include "core/byte_stream.h"
 #include "core/error.h"
 #include "envs/robots/navigation_common.h"
 
@@ -215,19 +215,18 @@ PassageCourse BuildPassageCourse(const NarrowPassageParams& params, double spawn
 }
 
 NarrowPassage::NarrowPassage(const WorldParams& world, const NarrowPassageParams& task)
-    : course_(BuildPassageCourse(task, world.spawn_radius_m)), world_(WithCourse(world, course_)) {
-  // Spaces: the shared robot blocks, then this task's block.
+    : NarrowPassage(world, BuildPassageCourse(task, world.spawn_radius_m)) {}
+
+NarrowPassage::NarrowPassage(const WorldParams& world, PassageCourse course)
+    : RobotTask("narrow_passage", WithCourse(world, course), /*horizon=*/std::nullopt),
+      course_(std::move(course)) {
+  // Task block: next point, offset, distance, heading (cos, sin), checkpoint fraction, wall flag.
   constexpr float kInf = std::numeric_limits<float>::infinity();
-  spec_.name = "narrow_passage";
-  spec_.observation_space = world_.RobotObservationSpace();
-  Box& box = spec_.observation_space;
-  box.low.insert(box.low.end(), {-kInf, -kInf, -kInf, -kInf, 0.0f, -1.0f, -1.0f, 0.0f, 0.0f});
-  box.high.insert(box.high.end(), {kInf, kInf, kInf, kInf, kInf, 1.0f, 1.0f, 1.0f, 1.0f});
-  spec_.action_space = world_.RobotActionSpace();
-  world_.DescribeLayout(spec_);
+  SetTaskObservation({{-kInf, -kInf, -kInf, -kInf, 0.0f, -1.0f, -1.0f, 0.0f, 0.0f},
+                      {kInf, kInf, kInf, kInf, kInf, 1.0f, 1.0f, 1.0f, 1.0f}});
 
   // Wall geoms: every geom named passage_wall….
-  const mjModel& model = world_.model();
+  const mjModel& model = this->world().model();
   is_wall_.assign(static_cast<size_t>(model.ngeom), 0);
   for (int g = 0; g < model.ngeom; ++g) {
     const char* name = mj_id2name(&model, mjOBJ_GEOM, g);
@@ -272,24 +271,19 @@ double NarrowPassage::NextHeading() const {
              : course_.goal_heading_rad;
 }
 
-void NarrowPassage::Reset(std::optional<uint64_t> seed, std::span<float> obs) {
+void NarrowPassage::ResetTask() {
   // Robots spawn in the start room; the course is the same every episode.
-  if (seed) rng_.seed(*seed);
-  world_.Reset(rng_);
   next_ = 0;
   wall_contact_ = false;
-  Observe(obs);
 }
 
-StepResult NarrowPassage::Step(std::span<const float> action, std::span<float> obs) {
-  // Physics for one control step, watching for robot-wall contacts.
-  world_.ApplyAction(action);
-  wall_contact_ = SimulateAndDetectContact(world_, is_wall_);
+void NarrowPassage::SimulateStep() { wall_contact_ = SimulateAndDetectContact(world(), is_wall_); }
 
+StepResult NarrowPassage::StepTask(bool /*at_horizon*/) {
   // Distance of the nearest robot to the point that was next at the start of the step.
   StepResult result;
   const Point2 next = NextPoint();
-  const NearestRobot nearest = FindNearestRobot(world_, next[0], next[1]);
+  const NearestRobot nearest = FindNearestRobot(world(), next[0], next[1]);
   result.reward = -kDistancePenalty * nearest.distance_m - (wall_contact_ ? kWallPenalty : 0.0);
 
   // A robot within half a corridor width of the next checkpoint passes it (in order only); after
@@ -304,8 +298,8 @@ StepResult NarrowPassage::Step(std::span<const float> action, std::span<float> o
 
   // The goal, or a robot off the course (flown over a wall), ends the episode.
   bool off_course = false;
-  for (int robot = 0; robot < world_.NumRobots() && !off_course; ++robot) {
-    const mjtNum* p = world_.RobotPosition(robot);
+  for (int robot = 0; robot < world().NumRobots() && !off_course; ++robot) {
+    const mjtNum* p = world().RobotPosition(robot);
     off_course = !OnCourse(p[0], p[1]);
   }
   result.terminated = at_goal || off_course;
@@ -313,24 +307,18 @@ StepResult NarrowPassage::Step(std::span<const float> action, std::span<float> o
   result.info = {{"next_distance", nearest.distance_m},
                  {"checkpoints_passed", static_cast<double>(next_)},
                  {"wall_contact", wall_contact_ ? 1.0 : 0.0},
-                 {"goal_reached", at_goal ? 1.0 : 0.0},
-                 {"connections", static_cast<double>(world_.Connections().size())}};
-  Observe(obs);
+                 {"goal_reached", at_goal ? 1.0 : 0.0}};
   return result;
 }
 
-void NarrowPassage::Observe(std::span<float> obs) const {
-  // Shared robot blocks.
-  const size_t robot_dim = static_cast<size_t>(world_.ObsDim());
-  world_.Observe(obs.first(robot_dim));
-
+void NarrowPassage::ObserveTask(std::span<float> task_obs) const {
   // Next point, its offset from the nearest robot, the distance, the corridor heading there,
   // progress through the checkpoints and the wall contact flag.
   const Point2 next = NextPoint();
-  const NearestRobot nearest = FindNearestRobot(world_, next[0], next[1]);
-  const mjtNum* p = world_.RobotPosition(nearest.robot);
-  size_t k = robot_dim;
-  const auto put = [&obs, &k](double value) { obs[k++] = static_cast<float>(value); };
+  const NearestRobot nearest = FindNearestRobot(world(), next[0], next[1]);
+  const mjtNum* p = world().RobotPosition(nearest.robot);
+  size_t k = 0;
+  const auto put = [&task_obs, &k](double value) { task_obs[k++] = static_cast<float>(value); };
   put(next[0]);
   put(next[1]);
   put(next[0] - p[0]);
@@ -373,39 +361,28 @@ std::unique_ptr<Env> MakeNarrowPassage(const TaskParams& params, int /*max_episo
   return std::make_unique<NarrowPassage>(ReadWorldParams(params), task);
 }
 
-std::optional<std::string> NarrowPassage::SaveState() const {
-  // The RNG, the episode variables, then the world.
-  ByteWriter writer;
-  writer.PutRng(rng_);
+void NarrowPassage::SaveTaskState(ByteWriter& writer) const {
   writer.Put<int32_t>(static_cast<int32_t>(next_));
   writer.Put<uint8_t>(static_cast<uint8_t>(wall_contact_));
-  world_.SaveState(writer);
-  return writer.Take();
 }
 
-void NarrowPassage::RestoreState(std::string_view state) {
-  // Everything read and checked before anything changes.
-  ByteReader reader(state, "narrow_passage state");
-  const std::mt19937_64 rng = reader.GetRng();
+std::function<void()> NarrowPassage::ReadTaskState(ByteReader& reader) {
   const auto next = reader.Get<int32_t>();
   const auto wall_contact = reader.Get<uint8_t>();
   if (next < 0 || next > static_cast<int32_t>(course_.checkpoints.size())) {
     throw IoError("narrow_passage state: expected a checkpoint index in [0, " +
                   std::to_string(course_.checkpoints.size()) + "], found " + std::to_string(next));
   }
-  world_.RestoreState(reader);
-  reader.Finish();
-  rng_ = rng;
-  next_ = next;
-  wall_contact_ = wall_contact != 0;
+  return [this, next, wall_contact] {
+    next_ = next;
+    wall_contact_ = wall_contact != 0;
+  };
 }
 
-std::vector<float> NarrowPassage::ObservationScales() const {
-  std::vector<float> scales = world_.ObservationScales();
+void NarrowPassage::AppendTaskScales(std::vector<float>& scales) const {
   // Next point, offset, distance; heading, checkpoint fraction, wall flag.
   AppendUnit(scales, ObservationUnits::kHorizontalM, 5);
   AppendUnit(scales, 1.0, 4);
-  return scales;
 }
 
 }  // namespace rlpipe::envs::robots

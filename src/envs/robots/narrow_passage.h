@@ -6,17 +6,14 @@
 /// leaves the room and corridors (over a wall) ends the episode.
 #include <array>
 #include <cstdint>
-#include <optional>
-#include <random>
+#include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
-#include "envs/env.h"
-#include "envs/observation_scale.h"
 #include "envs/registry.h"
-#include "envs/robots/multi_robot_world.h"
-#include "sim/warning_source.h"
+#include "envs/robots/robot_task.h"
 
 namespace rlpipe::envs::robots {
 
@@ -53,10 +50,7 @@ struct PassageCourse {
 PassageCourse BuildPassageCourse(const NarrowPassageParams& params, double spawn_radius_m);
 
 /// The narrow_passage task on the shared multi-robot world.
-class NarrowPassage : public Env,
-                      public sim::WarningSource,
-                      public WorldHolder,
-                      public ObservationScaleSource {
+class NarrowPassage : public RobotTask {
  public:
   static constexpr int kDefaultMaxEpisodeSteps = 2000;
   static constexpr double kCheckpointReward = 100.0;
@@ -72,22 +66,6 @@ class NarrowPassage : public Env,
 
   NarrowPassage(const WorldParams& world, const NarrowPassageParams& task);
 
-  const EnvSpec& Spec() const override { return spec_; }
-  /// The world\'s robot-block scales, then this task\'s block (ObservationUnits).
-  std::vector<float> ObservationScales() const override;
-  void Reset(std::optional<uint64_t> seed, std::span<float> obs) override;
-  StepResult Step(std::span<const float> action, std::span<float> obs) override;
-  /// The checkpoint progress, the wall contact flag, the reset RNG and the world's state, bit for
-  /// bit (the course follows from the parameters).
-  std::optional<std::string> SaveState() const override;
-  void RestoreState(std::string_view state) override;
-  int64_t WarningCount() const override { return world_.Warnings().Total(); }
-  std::string WarningSummary() const override { return world_.Warnings().ToString(); }
-
-  /// Writes the observation of the current state.
-  void Observe(std::span<float> obs) const;
-  MultiRobotWorld& world() { return world_; }
-  const MultiRobotWorld& World() const override { return world_; }
   const PassageCourse& course() const { return course_; }
   /// Checkpoints passed in this episode (the next one's index).
   int checkpoints_passed() const { return next_; }
@@ -98,14 +76,23 @@ class NarrowPassage : public Env,
   bool IsWallGeom(int geom) const { return is_wall_[static_cast<size_t>(geom)] != 0; }
 
  private:
+  NarrowPassage(const WorldParams& world, PassageCourse course);
+
+  void ResetTask() override;
+  /// Watches for robot-wall contacts.
+  void SimulateStep() override;
+  StepResult StepTask(bool at_horizon) override;
+  void ObserveTask(std::span<float> task_obs) const override;
+  void AppendTaskScales(std::vector<float>& scales) const override;
+  /// The checkpoint progress and the wall contact flag (the course follows from the parameters).
+  void SaveTaskState(ByteWriter& writer) const override;
+  std::function<void()> ReadTaskState(ByteReader& reader) override;
+
   /// The next point to reach: checkpoint `next_`, or the goal once all are passed.
   Point2 NextPoint() const;
   double NextHeading() const;
 
   PassageCourse course_;
-  MultiRobotWorld world_;
-  EnvSpec spec_;
-  std::mt19937_64 rng_;
   std::vector<uint8_t> is_wall_;  // [ngeom]
   int next_ = 0;
   bool wall_contact_ = false;

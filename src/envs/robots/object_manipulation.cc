@@ -7,7 +7,6 @@
 #include <sstream>
 #include <string>
 
-#include "core/byte_stream.h"
 #include "core/error.h"
 
 namespace rlpipe::envs::robots {
@@ -49,17 +48,19 @@ std::string ObjectsXml(int num_objects) {
 ObjectManipulation::ObjectManipulation(const WorldParams& world,
                                        const ObjectManipulationParams& params,
                                        int max_episode_steps)
-    : params_(params),
-      world_([&world, &params] {
-        WorldParams with_objects = world;
-        with_objects.extra_worldbody_xml = ObjectsXml(params.num_objects);
-        with_objects.extra_contacts = kContactsPerObject * params.num_objects;
-        return with_objects;
-      }()),
-      max_episode_steps_(max_episode_steps) {
+    : RobotTask(
+          "object_manipulation",
+          [&world, &params] {
+            WorldParams with_objects = world;
+            with_objects.extra_worldbody_xml = ObjectsXml(params.num_objects);
+            with_objects.extra_contacts = kContactsPerObject * params.num_objects;
+            return with_objects;
+          }(),
+          max_episode_steps),
+      params_(params) {
   // The objects' addresses and their compiled (1 kg) inertia and inverse weights, rescaled per
   // episode from these values (never from the previous episode's, so resets stay bitwise exact).
-  const mjModel& m = world_.model();
+  const mjModel& m = this->world().model();
   for (int k = 0; k < params_.num_objects; ++k) {
     const std::string name = "object" + std::to_string(k);
     objects_.push_back(FindFreeBody(m, name, name + "_root"));
@@ -75,11 +76,9 @@ ObjectManipulation::ObjectManipulation(const WorldParams& world,
   last_distance_.assign(static_cast<size_t>(params_.num_objects), 0.0);
   entered_.assign(static_cast<size_t>(params_.num_objects), 0);
 
-  // Spaces: the shared robot blocks, then one block per object.
+  // Task block: one block per object.
   constexpr float kInf = std::numeric_limits<float>::infinity();
-  spec_.name = "object_manipulation";
-  spec_.observation_space = world_.RobotObservationSpace();
-  Box& box = spec_.observation_space;
+  Box box;
   for (int k = 0; k < params_.num_objects; ++k) {
     AppendBounds(box, 3, -kInf, kInf);  // position
     AppendBounds(box, 4, -1.0f, 1.0f);  // quaternion
@@ -89,36 +88,35 @@ ObjectManipulation::ObjectManipulation(const WorldParams& world,
     AppendBounds(box, 1, 0.0f, 1.0f);   // inside flag
     AppendBounds(box, 1, static_cast<float>(kMinMass), static_cast<float>(kMaxMass));  // mass
   }
-  spec_.action_space = world_.RobotActionSpace();
-  world_.DescribeLayout(spec_);
+  SetTaskObservation(box);
 }
 
 double ObjectManipulation::ObjectMass(int k) const {
-  return world_.model().body_mass[object(k).body];
+  return world().model().body_mass[object(k).body];
 }
 
 double ObjectManipulation::TargetDistance(int k) const {
-  const mjtNum* pos = world_.data().qpos + object(k).qpos;
+  const mjtNum* pos = world().data().qpos + object(k).qpos;
   const std::array<double, 2>& t = target(k);
   return std::hypot(pos[0] - t[0], pos[1] - t[1]);
 }
 
 bool ObjectManipulation::OutsideArena(double x, double y) const {
-  const WorldParams& w = world_.params();
+  const WorldParams& w = world().params();
   const double limit = params_.arena_size_m / 2.0 + kArenaExitMargin;
   return std::abs(x - w.spawn_center_x_m) > limit || std::abs(y - w.spawn_center_y_m) > limit;
 }
 
 void ObjectManipulation::PlaceObjects() {
-  mjModel& m = world_.mutable_model();
-  const WorldParams& w = world_.params();
+  mjModel& m = world().mutable_model();
+  const WorldParams& w = world().params();
   std::uniform_real_distribution<double> unit(0.0, 1.0);
 
   // Masses: uniform in [kMinMass, kMaxMass]; inertia scales with mass, inverse weights inversely
   // (each object is a lone free body), and subtree masses are summed again.
   for (int k = 0; k < NumObjects(); ++k) {
     const int body = object(k).body;
-    const double mass = kMinMass + (kMaxMass - kMinMass) * unit(rng_);
+    const double mass = kMinMass + (kMaxMass - kMinMass) * unit(rng());
     const size_t i = static_cast<size_t>(k);
     m.body_mass[body] = mass;
     for (size_t a = 0; a < 3; ++a) m.body_inertia[3 * body + a] = unit_inertia_[i][a] * mass;
@@ -137,8 +135,8 @@ void ObjectManipulation::PlaceObjects() {
   const double half = params_.arena_size_m / 2.0;
   const double keep_out = w.spawn_radius_m + kSpawnMargin;
   const auto in_square = [&](double margin) {
-    return std::array<double, 2>{(2.0 * unit(rng_) - 1.0) * (half - margin),
-                                 (2.0 * unit(rng_) - 1.0) * (half - margin)};
+    return std::array<double, 2>{(2.0 * unit(rng()) - 1.0) * (half - margin),
+                                 (2.0 * unit(rng()) - 1.0) * (half - margin)};
   };
   std::vector<std::array<double, 2>> starts;
   for (int restart = 0; starts.size() < static_cast<size_t>(NumObjects()); ++restart) {
@@ -169,11 +167,11 @@ void ObjectManipulation::PlaceObjects() {
   }
 
   // Objects upright at rest with a random heading; coordinates relative to the spawn centre.
-  mjData& d = world_.mutable_data();
+  mjData& d = world().mutable_data();
   for (int k = 0; k < NumObjects(); ++k) {
     const size_t i = static_cast<size_t>(k);
     targets_[i] = {targets_[i][0] + w.spawn_center_x_m, targets_[i][1] + w.spawn_center_y_m};
-    const double yaw = 2.0 * std::numbers::pi * unit(rng_);
+    const double yaw = 2.0 * std::numbers::pi * unit(rng());
     const mjtNum pos[3] = {starts[i][0] + w.spawn_center_x_m, starts[i][1] + w.spawn_center_y_m,
                            kObjectHalfSize + kPlacementClearance};
     const mjtNum quat[4] = {std::cos(yaw / 2.0), 0.0, 0.0, std::sin(yaw / 2.0)};
@@ -182,25 +180,16 @@ void ObjectManipulation::PlaceObjects() {
   sim::Forward(m, d);
 }
 
-void ObjectManipulation::Reset(std::optional<uint64_t> seed, std::span<float> obs) {
-  // Robots as in every task, then this episode's objects and targets.
-  if (seed) rng_.seed(*seed);
-  world_.Reset(rng_);
+void ObjectManipulation::ResetTask() {
+  // This episode's objects and targets (the robots are spawned).
   PlaceObjects();
-  steps_ = 0;
   for (int k = 0; k < NumObjects(); ++k) {
     last_distance_[static_cast<size_t>(k)] = TargetDistance(k);
     entered_[static_cast<size_t>(k)] = 0;
   }
-  Observe(obs);
 }
 
-StepResult ObjectManipulation::Step(std::span<const float> action, std::span<float> obs) {
-  // Physics for one control step.
-  world_.ApplyAction(action);
-  world_.Simulate();
-  ++steps_;
-
+StepResult ObjectManipulation::StepTask(bool /*at_horizon*/) {
   // Progress towards each target this step; a bonus the first time an object gets inside.
   StepResult result;
   double progress = 0.0;
@@ -224,36 +213,31 @@ StepResult ObjectManipulation::Step(std::span<const float> action, std::span<flo
   const bool success = inside == NumObjects();
   if (success) result.reward += kAllInBonus;
   bool left = false;
-  for (int robot = 0; robot < world_.NumRobots(); ++robot) {
-    const mjtNum* p = world_.RobotPosition(robot);
+  for (int robot = 0; robot < world().NumRobots(); ++robot) {
+    const mjtNum* p = world().RobotPosition(robot);
     left = left || OutsideArena(p[0], p[1]);
   }
   for (int k = 0; k < NumObjects(); ++k) {
-    const mjtNum* p = world_.data().qpos + object(k).qpos;
+    const mjtNum* p = world().data().qpos + object(k).qpos;
     left = left || OutsideArena(p[0], p[1]);
   }
   result.terminated = success || left;
-  result.truncated = !result.terminated && max_episode_steps_ > 0 && steps_ >= max_episode_steps_;
 
   result.info = {{"progress", progress},
                  {"objects_inside", static_cast<double>(inside)},
                  {"objects_entered", static_cast<double>(entered)},
                  {"success", success ? 1.0 : 0.0},
-                 {"left_arena", left ? 1.0 : 0.0},
-                 {"connections", static_cast<double>(world_.Connections().size())}};
-  Observe(obs);
+                 {"left_arena", left ? 1.0 : 0.0}};
   return result;
 }
 
-void ObjectManipulation::Observe(std::span<float> obs) const {
-  // Shared robot blocks, then one block per object.
-  const size_t robot_dim = static_cast<size_t>(world_.ObsDim());
-  world_.Observe(obs.first(robot_dim));
-  size_t i = robot_dim;
-  const auto put = [&obs, &i](double value) { obs[i++] = static_cast<float>(value); };
+void ObjectManipulation::ObserveTask(std::span<float> task_obs) const {
+  // One block per object.
+  size_t i = 0;
+  const auto put = [&task_obs, &i](double value) { task_obs[i++] = static_cast<float>(value); };
   for (int k = 0; k < NumObjects(); ++k) {
-    const mjtNum* qpos = world_.data().qpos + object(k).qpos;
-    const mjtNum* qvel = world_.data().qvel + object(k).dof;
+    const mjtNum* qpos = world().data().qpos + object(k).qpos;
+    const mjtNum* qvel = world().data().qvel + object(k).dof;
     const std::array<double, 2>& t = target(k);
     const double distance = TargetDistance(k);
     for (int a = 0; a < 3; ++a) put(qpos[a]);
@@ -317,24 +301,14 @@ std::unique_ptr<Env> MakeObjectManipulation(const TaskParams& params, int max_ep
   return std::make_unique<ObjectManipulation>(world, task, max_episode_steps);
 }
 
-std::optional<std::string> ObjectManipulation::SaveState() const {
-  // The RNG, the episode variables, this episode's masses, then the world.
-  ByteWriter writer;
-  writer.PutRng(rng_);
-  writer.Put<int32_t>(static_cast<int32_t>(steps_));
+void ObjectManipulation::SaveTaskState(ByteWriter& writer) const {
   writer.PutVector<std::array<double, 2>>(targets_);
   writer.PutVector<double>(last_distance_);
   writer.PutVector<uint8_t>(entered_);
-  FreeBodyInertials::Capture(world_.model(), objects_).Write(writer);
-  world_.SaveState(writer);
-  return writer.Take();
+  FreeBodyInertials::Capture(world().model(), objects_).Write(writer);
 }
 
-void ObjectManipulation::RestoreState(std::string_view state) {
-  // Everything read and checked before anything changes.
-  ByteReader reader(state, "object_manipulation state");
-  const std::mt19937_64 rng = reader.GetRng();
-  const auto steps = reader.Get<int32_t>();
+std::function<void()> ObjectManipulation::ReadTaskState(ByteReader& reader) {
   std::vector<std::array<double, 2>> targets = reader.GetVector<std::array<double, 2>>();
   std::vector<double> last_distance = reader.GetVector<double>();
   std::vector<uint8_t> entered = reader.GetVector<uint8_t>();
@@ -343,19 +317,16 @@ void ObjectManipulation::RestoreState(std::string_view state) {
     throw IoError("object_manipulation state: expected " + std::to_string(objects) +
                   " objects, found " + std::to_string(targets.size()));
   }
-  const FreeBodyInertials inertials = FreeBodyInertials::Read(reader, world_.model(), objects_);
-  world_.RestoreState(reader);
-  reader.Finish();
-  inertials.Apply(world_.mutable_model(), objects_);
-  rng_ = rng;
-  steps_ = steps;
-  targets_ = std::move(targets);
-  last_distance_ = std::move(last_distance);
-  entered_ = std::move(entered);
+  const FreeBodyInertials inertials = FreeBodyInertials::Read(reader, world().model(), objects_);
+  return [this, targets, last_distance, entered, inertials] {
+    inertials.Apply(world().mutable_model(), objects_);
+    targets_ = targets;
+    last_distance_ = last_distance;
+    entered_ = entered;
+  };
 }
 
-std::vector<float> ObjectManipulation::ObservationScales() const {
-  std::vector<float> scales = world_.ObservationScales();
+void ObjectManipulation::AppendTaskScales(std::vector<float>& scales) const {
   // Per object: pose, velocity, target, offset to it, distance, inside flag, mass.
   for (int k = 0; k < NumObjects(); ++k) {
     AppendPositionUnits(scales);
@@ -365,7 +336,6 @@ std::vector<float> ObjectManipulation::ObservationScales() const {
     AppendUnit(scales, 1.0);
     AppendUnit(scales, ObservationUnits::kMassKg);
   }
-  return scales;
 }
 
 }  // namespace rlpipe::envs::robots

@@ -5,17 +5,14 @@
 /// and +200 when all objects are inside at once (success, which ends the episode).
 #include <array>
 #include <cstdint>
-#include <optional>
-#include <random>
+#include <functional>
+#include <memory>
 #include <span>
 #include <vector>
 
-#include "envs/env.h"
-#include "envs/observation_scale.h"
 #include "envs/registry.h"
-#include "envs/robots/multi_robot_world.h"
 #include "envs/robots/object_task_util.h"
-#include "sim/warning_source.h"
+#include "envs/robots/robot_task.h"
 
 namespace rlpipe::envs::robots {
 
@@ -26,10 +23,7 @@ struct ObjectManipulationParams {
 };
 
 /// The object_manipulation task on the shared multi-robot world.
-class ObjectManipulation : public Env,
-                           public sim::WarningSource,
-                           public WorldHolder,
-                           public ObservationScaleSource {
+class ObjectManipulation : public RobotTask {
  public:
   static constexpr int kDefaultMaxEpisodeSteps = 2000;
   static constexpr double kProgressScale = 5.0;   // per m of progress towards the targets
@@ -52,22 +46,6 @@ class ObjectManipulation : public Env,
   ObjectManipulation(const WorldParams& world, const ObjectManipulationParams& params,
                      int max_episode_steps = kDefaultMaxEpisodeSteps);
 
-  const EnvSpec& Spec() const override { return spec_; }
-  /// The world\'s robot-block scales, then this task\'s block (ObservationUnits).
-  std::vector<float> ObservationScales() const override;
-  void Reset(std::optional<uint64_t> seed, std::span<float> obs) override;
-  StepResult Step(std::span<const float> action, std::span<float> obs) override;
-  /// The objects' masses (model fields), targets, distances and entered flags, the reset RNG and
-  /// the world's state, bit for bit.
-  std::optional<std::string> SaveState() const override;
-  void RestoreState(std::string_view state) override;
-  int64_t WarningCount() const override { return world_.Warnings().Total(); }
-  std::string WarningSummary() const override { return world_.Warnings().ToString(); }
-
-  /// Writes the observation of the current state.
-  void Observe(std::span<float> obs) const;
-  MultiRobotWorld& world() { return world_; }
-  const MultiRobotWorld& World() const override { return world_; }
   int NumObjects() const { return params_.num_objects; }
   /// Object `k`'s free-joint addresses, its target centre (x, y) and this episode's mass (kg).
   const object_tasks::FreeBody& object(int k) const { return objects_[static_cast<size_t>(k)]; }
@@ -77,13 +55,20 @@ class ObjectManipulation : public Env,
   double TargetDistance(int k) const;
 
  private:
+  void ResetTask() override;
+  StepResult StepTask(bool at_horizon) override;
+  void ObserveTask(std::span<float> task_obs) const override;
+  void AppendTaskScales(std::vector<float>& scales) const override;
+  /// The objects' targets, distances and entered flags, and their masses (model fields).
+  void SaveTaskState(ByteWriter& writer) const override;
+  std::function<void()> ReadTaskState(ByteReader& reader) override;
+
   /// Draws object masses, start positions and targets, and places the objects.
   void PlaceObjects();
   /// True when (x, y) lies outside the arena by more than kArenaExitMargin.
   bool OutsideArena(double x, double y) const;
 
   ObjectManipulationParams params_;
-  MultiRobotWorld world_;
   std::vector<object_tasks::FreeBody> objects_;             // [objects]
   std::vector<std::array<double, 3>> unit_inertia_;         // [objects] compiled inertia of 1 kg
   std::vector<std::array<double, 2>> unit_body_invweight_;  // [objects] of 1 kg
@@ -91,10 +76,6 @@ class ObjectManipulation : public Env,
   std::vector<std::array<double, 2>> targets_;              // [objects]
   std::vector<double> last_distance_;  // [objects] at the end of the previous step
   std::vector<uint8_t> entered_;       // [objects] has entered its target this episode
-  EnvSpec spec_;
-  std::mt19937_64 rng_;
-  int max_episode_steps_;
-  int steps_ = 0;
 };
 
 /// Registered parameters (the world's, num_objects, arena_size) and the registry row's factory.

@@ -6,7 +6,6 @@
 #include <sstream>
 #include <string>
 
-#include "core/byte_stream.h"
 #include "core/error.h"
 #include "envs/robots/navigation_common.h"
 
@@ -132,23 +131,20 @@ double ObstacleNavigation::FootprintRadius(ObstacleKind kind) {
 
 ObstacleNavigation::ObstacleNavigation(const WorldParams& world,
                                        const ObstacleNavigationParams& task)
-    : world_((CheckArenaFits(world, task), WithScenery(world, task))), task_(task) {
-  // Spaces: the shared robot blocks, then the target block and one block per obstacle.
+    : RobotTask("obstacle_navigation", (CheckArenaFits(world, task), WithScenery(world, task)),
+                /*horizon=*/std::nullopt),
+      task_(task) {
+  // Task block: the target block, then one block per obstacle.
   constexpr float kInf = std::numeric_limits<float>::infinity();
-  spec_.name = "obstacle_navigation";
-  spec_.observation_space = world_.RobotObservationSpace();
-  Box& box = spec_.observation_space;
-  box.low.insert(box.low.end(), {-kInf, -kInf, -kInf, -kInf, 0.0f, 0.0f});
-  box.high.insert(box.high.end(), {kInf, kInf, kInf, kInf, kInf, 1.0f});
+  Box block = {{-kInf, -kInf, -kInf, -kInf, 0.0f, 0.0f}, {kInf, kInf, kInf, kInf, kInf, 1.0f}};
   for (int i = 0; i < task_.num_obstacles; ++i) {
-    box.low.insert(box.low.end(), {-kInf, -kInf, -1.0f, -1.0f});
-    box.high.insert(box.high.end(), {kInf, kInf, 1.0f, 1.0f});
+    block.low.insert(block.low.end(), {-kInf, -kInf, -1.0f, -1.0f});
+    block.high.insert(block.high.end(), {kInf, kInf, 1.0f, 1.0f});
   }
-  spec_.action_space = world_.RobotActionSpace();
-  world_.DescribeLayout(spec_);
+  SetTaskObservation(block);
 
   // Obstacle geoms and mocap bodies, resolved once by name.
-  const mjModel& model = world_.model();
+  const mjModel& model = this->world().model();
   is_obstacle_.assign(static_cast<size_t>(model.ngeom), 0);
   for (int i = 0; i < task_.num_obstacles; ++i) {
     const std::string name = "obstacle" + std::to_string(i);
@@ -172,7 +168,7 @@ bool ObstacleNavigation::ClearOfObstacles(double x, double y, double radius, int
 
 void ObstacleNavigation::PlaceObstacle(int i, double x, double y, double yaw_rad) {
   obstacle_pose_[static_cast<size_t>(i)] = {x, y, yaw_rad};
-  mjData& data = world_.mutable_data();
+  mjData& data = world().mutable_data();
   const size_t mocap = static_cast<size_t>(obstacle_mocap_[static_cast<size_t>(i)]);
   mjtNum* pos = data.mocap_pos + 3 * mocap;
   mjtNum* quat = data.mocap_quat + 4 * mocap;
@@ -183,40 +179,40 @@ void ObstacleNavigation::PlaceObstacle(int i, double x, double y, double yaw_rad
   quat[1] = 0.0;
   quat[2] = 0.0;
   quat[3] = std::sin(yaw_rad / 2.0);
-  mj_kinematics(&world_.model(), &data);
+  mj_kinematics(&world().model(), &data);
 }
 
 void ObstacleNavigation::PlaceTarget(double x, double y) {
   target_ = {x, y};
-  mjtNum* pos = world_.mutable_data().mocap_pos + 3 * static_cast<size_t>(target_mocap_);
+  mjtNum* pos = world().mutable_data().mocap_pos + 3 * static_cast<size_t>(target_mocap_);
   pos[0] = x;
   pos[1] = y;
   pos[2] = 0.0;
-  mj_kinematics(&world_.model(), &world_.mutable_data());
-  previous_distance_m_ = FindNearestRobot(world_, x, y).distance_m;
+  mj_kinematics(&world().model(), &world().mutable_data());
+  previous_distance_m_ = FindNearestRobot(world(), x, y).distance_m;
 }
 
 std::array<double, 2> ObstacleNavigation::DrawTargetSpot(double min_robot_distance,
                                                          bool off_spawn_disc) {
   // Uniform over the arena (inset by the radius) off the obstacles; the first spot at least
   // `min_robot_distance` from every robot wins, else the farthest one seen.
-  const double cx = world_.params().spawn_center_x_m;
-  const double cy = world_.params().spawn_center_y_m;
+  const double cx = world().params().spawn_center_x_m;
+  const double cy = world().params().spawn_center_y_m;
   const double exclusion =
-      off_spawn_disc ? world_.params().spawn_radius_m + kSpawnClearance + task_.target_radius_m
+      off_spawn_disc ? world().params().spawn_radius_m + kSpawnClearance + task_.target_radius_m
                      : 0.0;
   const double reach = task_.arena_size_m / 2.0 - task_.target_radius_m;
   std::uniform_real_distribution<double> coord(-reach, reach);
   std::array<double, 2> best = {cx + reach, cy + reach};
   double best_distance = -1.0;
   for (int draw = 0; draw < kTargetDraws; ++draw) {
-    const double x = cx + coord(rng_);
-    const double y = cy + coord(rng_);
+    const double x = cx + coord(rng());
+    const double y = cy + coord(rng());
     if (std::hypot(x - cx, y - cy) < exclusion ||
         !ClearOfObstacles(x, y, task_.target_radius_m, task_.num_obstacles)) {
       continue;
     }
-    const double distance = FindNearestRobot(world_, x, y).distance_m;
+    const double distance = FindNearestRobot(world(), x, y).distance_m;
     if (distance >= min_robot_distance) return {x, y};
     if (distance > best_distance) {
       best = {x, y};
@@ -226,16 +222,12 @@ std::array<double, 2> ObstacleNavigation::DrawTargetSpot(double min_robot_distan
   return best;
 }
 
-void ObstacleNavigation::Reset(std::optional<uint64_t> seed, std::span<float> obs) {
-  // Robots spawn as in every task.
-  if (seed) rng_.seed(*seed);
-  world_.Reset(rng_);
-
+void ObstacleNavigation::ResetTask() {
   // Obstacles: uniform over the arena (inset by their footprint), random heading, clear of the
   // spawn disc (plus clearance) and of each other (plus a gap); restart the layout if jammed.
-  const double cx = world_.params().spawn_center_x_m;
-  const double cy = world_.params().spawn_center_y_m;
-  const double exclusion = world_.params().spawn_radius_m + kSpawnClearance;
+  const double cx = world().params().spawn_center_x_m;
+  const double cy = world().params().spawn_center_y_m;
+  const double exclusion = world().params().spawn_radius_m + kSpawnClearance;
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   int placed = 0;
   for (int restart = 0; placed < task_.num_obstacles; ++restart) {
@@ -248,9 +240,9 @@ void ObstacleNavigation::Reset(std::optional<uint64_t> seed, std::span<float> ob
       const double reach = task_.arena_size_m / 2.0 - footprint;
       bool found = false;
       for (int draw = 0; draw < kObstacleDraws && !found; ++draw) {
-        const double x = cx + reach * (2.0 * unit(rng_) - 1.0);
-        const double y = cy + reach * (2.0 * unit(rng_) - 1.0);
-        const double yaw = std::numbers::pi * unit(rng_);
+        const double x = cx + reach * (2.0 * unit(rng()) - 1.0);
+        const double y = cy + reach * (2.0 * unit(rng()) - 1.0);
+        const double yaw = std::numbers::pi * unit(rng());
         found = std::hypot(x - cx, y - cy) >= exclusion + footprint &&
                 ClearOfObstacles(x, y, footprint + kObstacleGap, placed);
         if (found) obstacle_pose_[static_cast<size_t>(placed)] = {x, y, yaw};
@@ -267,20 +259,19 @@ void ObstacleNavigation::Reset(std::optional<uint64_t> seed, std::span<float> ob
   const std::array<double, 2> spot =
       DrawTargetSpot(task_.target_radius_m + kRelocationClearance, /*off_spawn_disc=*/true);
   PlaceTarget(spot[0], spot[1]);
-  sim::Forward(world_.model(), world_.mutable_data());
+  sim::Forward(world().model(), world().mutable_data());
   collision_ = false;
   targets_reached_ = 0;
-  Observe(obs);
 }
 
-StepResult ObstacleNavigation::Step(std::span<const float> action, std::span<float> obs) {
-  // Physics for one control step, watching for robot-obstacle contacts.
-  world_.ApplyAction(action);
-  collision_ = SimulateAndDetectContact(world_, is_obstacle_);
+void ObstacleNavigation::SimulateStep() {
+  collision_ = SimulateAndDetectContact(world(), is_obstacle_);
+}
 
+StepResult ObstacleNavigation::StepTask(bool /*at_horizon*/) {
   // Progress: how much the nearest robot's distance to the target shrank since the last step.
   StepResult result;
-  const NearestRobot nearest = FindNearestRobot(world_, target_[0], target_[1]);
+  const NearestRobot nearest = FindNearestRobot(world(), target_[0], target_[1]);
   const double progress = previous_distance_m_ - nearest.distance_m;
   result.reward = kProgressReward * progress - kDistancePenalty * nearest.distance_m +
                   kLivingBonus - (collision_ ? kCollisionPenalty : 0.0);
@@ -298,30 +289,24 @@ StepResult ObstacleNavigation::Step(std::span<const float> action, std::span<flo
 
   // A robot leaving the arena square ends the episode.
   const double half = task_.arena_size_m / 2.0;
-  const double cx = world_.params().spawn_center_x_m;
-  const double cy = world_.params().spawn_center_y_m;
-  result.terminated = AnyRobotOutside(world_, cx - half, cx + half, cy - half, cy + half);
+  const double cx = world().params().spawn_center_x_m;
+  const double cy = world().params().spawn_center_y_m;
+  result.terminated = AnyRobotOutside(world(), cx - half, cx + half, cy - half, cy + half);
 
   result.info = {{"target_distance", nearest.distance_m},
                  {"progress", progress},
                  {"collision", collision_ ? 1.0 : 0.0},
                  {"target_reached", reached ? 1.0 : 0.0},
-                 {"targets_reached", static_cast<double>(targets_reached_)},
-                 {"connections", static_cast<double>(world_.Connections().size())}};
-  Observe(obs);
+                 {"targets_reached", static_cast<double>(targets_reached_)}};
   return result;
 }
 
-void ObstacleNavigation::Observe(std::span<float> obs) const {
-  // Shared robot blocks.
-  const size_t robot_dim = static_cast<size_t>(world_.ObsDim());
-  world_.Observe(obs.first(robot_dim));
-
+void ObstacleNavigation::ObserveTask(std::span<float> task_obs) const {
   // Target block: target, its offset from the nearest robot, that distance, collision flag.
-  const NearestRobot nearest = FindNearestRobot(world_, target_[0], target_[1]);
-  const mjtNum* p = world_.RobotPosition(nearest.robot);
-  size_t k = robot_dim;
-  const auto put = [&obs, &k](double value) { obs[k++] = static_cast<float>(value); };
+  const NearestRobot nearest = FindNearestRobot(world(), target_[0], target_[1]);
+  const mjtNum* p = world().RobotPosition(nearest.robot);
+  size_t k = 0;
+  const auto put = [&task_obs, &k](double value) { task_obs[k++] = static_cast<float>(value); };
   put(target_[0]);
   put(target_[1]);
   put(target_[0] - p[0]);
@@ -362,23 +347,15 @@ std::unique_ptr<Env> MakeObstacleNavigation(const TaskParams& params, int /*max_
   return std::make_unique<ObstacleNavigation>(ReadWorldParams(params), task);
 }
 
-std::optional<std::string> ObstacleNavigation::SaveState() const {
-  // The RNG, the episode variables, then the world (its data holds the mocap poses).
-  ByteWriter writer;
-  writer.PutRng(rng_);
+void ObstacleNavigation::SaveTaskState(ByteWriter& writer) const {
   writer.PutVector<std::array<double, 3>>(obstacle_pose_);
   writer.Put(target_);
   writer.Put<double>(previous_distance_m_);
   writer.Put<uint8_t>(static_cast<uint8_t>(collision_));
   writer.Put<int32_t>(static_cast<int32_t>(targets_reached_));
-  world_.SaveState(writer);
-  return writer.Take();
 }
 
-void ObstacleNavigation::RestoreState(std::string_view state) {
-  // Everything read and checked before anything changes.
-  ByteReader reader(state, "obstacle_navigation state");
-  const std::mt19937_64 rng = reader.GetRng();
+std::function<void()> ObstacleNavigation::ReadTaskState(ByteReader& reader) {
   std::vector<std::array<double, 3>> obstacle_pose = reader.GetVector<std::array<double, 3>>();
   if (obstacle_pose.size() != obstacle_pose_.size()) {
     throw IoError("obstacle_navigation state: expected " + std::to_string(obstacle_pose_.size()) +
@@ -388,18 +365,16 @@ void ObstacleNavigation::RestoreState(std::string_view state) {
   const auto previous_distance_m = reader.Get<double>();
   const auto collision = reader.Get<uint8_t>();
   const auto targets_reached = reader.Get<int32_t>();
-  world_.RestoreState(reader);
-  reader.Finish();
-  rng_ = rng;
-  obstacle_pose_ = std::move(obstacle_pose);
-  target_ = target;
-  previous_distance_m_ = previous_distance_m;
-  collision_ = collision != 0;
-  targets_reached_ = targets_reached;
+  return [this, obstacle_pose, target, previous_distance_m, collision, targets_reached] {
+    obstacle_pose_ = obstacle_pose;
+    target_ = target;
+    previous_distance_m_ = previous_distance_m;
+    collision_ = collision != 0;
+    targets_reached_ = targets_reached;
+  };
 }
 
-std::vector<float> ObstacleNavigation::ObservationScales() const {
-  std::vector<float> scales = world_.ObservationScales();
+void ObstacleNavigation::AppendTaskScales(std::vector<float>& scales) const {
   // Target, offset, distance, collision flag; per obstacle its centre and heading.
   AppendUnit(scales, ObservationUnits::kHorizontalM, 5);
   AppendUnit(scales, 1.0);
@@ -407,7 +382,6 @@ std::vector<float> ObstacleNavigation::ObservationScales() const {
     AppendUnit(scales, ObservationUnits::kHorizontalM, 2);
     AppendUnit(scales, 1.0, 2);
   }
-  return scales;
 }
 
 }  // namespace rlpipe::envs::robots

@@ -7,16 +7,13 @@
 /// bonus. A robot leaving the arena terminates the episode.
 #include <array>
 #include <cstdint>
-#include <optional>
-#include <random>
+#include <functional>
+#include <memory>
 #include <span>
 #include <vector>
 
-#include "envs/env.h"
-#include "envs/observation_scale.h"
 #include "envs/registry.h"
-#include "envs/robots/multi_robot_world.h"
-#include "sim/warning_source.h"
+#include "envs/robots/robot_task.h"
 
 namespace rlpipe::envs::robots {
 
@@ -31,10 +28,7 @@ struct ObstacleNavigationParams {
 enum class ObstacleKind { kWall, kBox, kCylinder };
 
 /// The obstacle_navigation task on the shared multi-robot world.
-class ObstacleNavigation : public Env,
-                           public sim::WarningSource,
-                           public WorldHolder,
-                           public ObservationScaleSource {
+class ObstacleNavigation : public RobotTask {
  public:
   static constexpr int kDefaultMaxEpisodeSteps = 1000;
   static constexpr double kProgressReward = 2.0;    // per metre of the nearest robot's progress
@@ -56,22 +50,6 @@ class ObstacleNavigation : public Env,
 
   ObstacleNavigation(const WorldParams& world, const ObstacleNavigationParams& task);
 
-  const EnvSpec& Spec() const override { return spec_; }
-  /// The world\'s robot-block scales, then this task\'s block (ObservationUnits).
-  std::vector<float> ObservationScales() const override;
-  void Reset(std::optional<uint64_t> seed, std::span<float> obs) override;
-  StepResult Step(std::span<const float> action, std::span<float> obs) override;
-  /// The obstacle layout, the target, the progress and collision variables, the reset RNG and the
-  /// world's state (obstacle and target mocap poses included), bit for bit.
-  std::optional<std::string> SaveState() const override;
-  void RestoreState(std::string_view state) override;
-  int64_t WarningCount() const override { return world_.Warnings().Total(); }
-  std::string WarningSummary() const override { return world_.Warnings().ToString(); }
-
-  /// Writes the observation of the current state.
-  void Observe(std::span<float> obs) const;
-  MultiRobotWorld& world() { return world_; }
-  const MultiRobotWorld& World() const override { return world_; }
   const ObstacleNavigationParams& task_params() const { return task_; }
   /// Target centre (x, y).
   std::array<double, 2> target() const { return target_; }
@@ -87,16 +65,24 @@ class ObstacleNavigation : public Env,
   int targets_reached() const { return targets_reached_; }
 
  private:
+  void ResetTask() override;
+  /// Watches for robot-obstacle contacts.
+  void SimulateStep() override;
+  StepResult StepTask(bool at_horizon) override;
+  void ObserveTask(std::span<float> task_obs) const override;
+  void AppendTaskScales(std::vector<float>& scales) const override;
+  /// The obstacle layout, the target, the progress and collision variables (the world's state
+  /// holds the obstacle and target mocap poses).
+  void SaveTaskState(ByteWriter& writer) const override;
+  std::function<void()> ReadTaskState(ByteReader& reader) override;
+
   /// A target spot clear of obstacles (and of the spawn disc when `off_spawn_disc`) and at least
   /// `min_robot_distance` from every robot centre (the farthest of many draws if none is).
   std::array<double, 2> DrawTargetSpot(double min_robot_distance, bool off_spawn_disc);
   /// True when a disc at (x, y) of radius `radius` misses the footprints of obstacles 0..count-1.
   bool ClearOfObstacles(double x, double y, double radius, int count) const;
 
-  MultiRobotWorld world_;
   ObstacleNavigationParams task_;
-  EnvSpec spec_;
-  std::mt19937_64 rng_;
   std::vector<int> obstacle_geom_;                    // [obstacles]
   std::vector<int> obstacle_mocap_;                   // [obstacles]
   std::vector<std::array<double, 3>> obstacle_pose_;  // [obstacles]: x, y, yaw

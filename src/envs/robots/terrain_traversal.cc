@@ -6,7 +6,6 @@
 #include <sstream>
 #include <string>
 
-#include "core/byte_stream.h"
 #include "core/error.h"
 
 namespace rlpipe::envs::robots {
@@ -92,7 +91,8 @@ WorldParams CourseWorld(const WorldParams& world, const TerrainParams& params) {
 
 TerrainTraversal::TerrainTraversal(const WorldParams& world, const TerrainParams& params,
                                    int max_episode_steps)
-    : params_(params), world_(CourseWorld(world, params)), max_episode_steps_(max_episode_steps) {
+    : RobotTask("terrain_traversal", CourseWorld(world, params), max_episode_steps),
+      params_(params) {
   // The course layout and the pool's geom ids.
   const CourseLayout layout = Layout(world, params);
   num_segments_ = layout.segments;
@@ -103,29 +103,26 @@ TerrainTraversal::TerrainTraversal(const WorldParams& world, const TerrainParams
   for (int s = 0; s < num_segments_; ++s) {
     for (int k = 0; k < boxes_per_segment_; ++k) {
       const std::string name = "course" + std::to_string(s) + "_" + std::to_string(k);
-      const int geom = mj_name2id(&world_.model(), mjOBJ_GEOM, name.c_str());
+      const int geom = mj_name2id(&this->world().model(), mjOBJ_GEOM, name.c_str());
       if (geom < 0) throw TrainingError("terrain_traversal: no geom named '" + name + "'");
       box_geoms_.push_back(geom);
     }
   }
   features_.assign(static_cast<size_t>(num_segments_), TerrainFeature::kSlope);
 
-  // Spaces: the shared robot blocks, then this task's block.
+  // Task block.
   constexpr float kInf = std::numeric_limits<float>::infinity();
-  spec_.name = "terrain_traversal";
-  spec_.observation_space = world_.RobotObservationSpace();
-  Box& box = spec_.observation_space;
+  Box box;
   AppendBounds(box, 2, -kInf, kInf);  // progress, progress fraction
   AppendBounds(box, 1, 0.0f, 1.0f);   // stuck fraction
   AppendBounds(box, 2, -kInf, kInf);  // centre y, z
   AppendBounds(box, kHeightProbes, 0.0f, kInf);
-  spec_.action_space = world_.RobotActionSpace();
-  world_.DescribeLayout(spec_);
+  SetTaskObservation(box);
 }
 
 void TerrainTraversal::SetBox(int segment, int slot, double x, double z, double half_x,
                               double half_z, double pitch, double y, double half_y) {
-  mjModel& m = world_.mutable_model();
+  mjModel& m = world().mutable_model();
   const int g = box_geoms_[static_cast<size_t>(segment * boxes_per_segment_ + slot)];
   if (half_y < 0.0) half_y = half_width_;
   const mjtNum pos[3] = {x, y, z};
@@ -141,7 +138,7 @@ void TerrainTraversal::SetBox(int segment, int slot, double x, double z, double 
 }
 
 void TerrainTraversal::BuildCourse() {
-  mjModel& m = world_.mutable_model();
+  mjModel& m = world().mutable_model();
   std::uniform_int_distribution<int> pick_feature(0, kNumTerrainFeatures - 1);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   const double d = params_.difficulty;
@@ -162,7 +159,7 @@ void TerrainTraversal::BuildCourse() {
 
   // One random feature per segment; its heights, slopes and widths grow with the difficulty.
   for (int s = 0; s < num_segments_; ++s) {
-    const auto feature = static_cast<TerrainFeature>(pick_feature(rng_));
+    const auto feature = static_cast<TerrainFeature>(pick_feature(rng()));
     features_[static_cast<size_t>(s)] = feature;
     const double x0 = course_start_x_ + s * kSegmentLength;
     switch (feature) {
@@ -197,7 +194,7 @@ void TerrainTraversal::BuildCourse() {
         const double block_w = 2.0 * half_width_ / rough_rows_;
         for (int c = 0; c < cols; ++c) {
           for (int r = 0; r < rough_rows_; ++r) {
-            const double h = 0.02 + (max_h - 0.02) * unit(rng_);
+            const double h = 0.02 + (max_h - 0.02) * unit(rng());
             SetBox(s, c * rough_rows_ + r, x0 + kRoughBlockLength * (c + 0.5), h / 2.0,
                    kRoughBlockLength / 2.0, h / 2.0, 0.0, -half_width_ + block_w * (r + 0.5),
                    block_w / 2.0);
@@ -224,21 +221,17 @@ void TerrainTraversal::BuildCourse() {
   }
 }
 
-void TerrainTraversal::Reset(std::optional<uint64_t> seed, std::span<float> obs) {
-  // A new course first (Reset's kinematics then place its boxes), then the robots.
-  if (seed) rng_.seed(*seed);
-  BuildCourse();
-  world_.Reset(rng_);
-  steps_ = 0;
+void TerrainTraversal::BeforeWorldReset() { BuildCourse(); }
+
+void TerrainTraversal::ResetTask() {
   start_x_ = Centre()[0];
   last_x_ = start_x_;
   best_x_ = start_x_;
   stuck_count_ = 0;
-  Observe(obs);
 }
 
 std::vector<double> TerrainTraversal::CourseGeometry() const {
-  const mjModel& m = world_.model();
+  const mjModel& m = world().model();
   std::vector<double> geometry;
   for (int g : box_geoms_) {
     geometry.insert(geometry.end(), m.geom_pos + 3 * g, m.geom_pos + 3 * g + 3);
@@ -250,11 +243,11 @@ std::vector<double> TerrainTraversal::CourseGeometry() const {
 
 std::array<double, 3> TerrainTraversal::Centre() const {
   std::array<double, 3> centre = {0.0, 0.0, 0.0};
-  for (int robot = 0; robot < world_.NumRobots(); ++robot) {
-    const mjtNum* p = world_.RobotPosition(robot);
+  for (int robot = 0; robot < world().NumRobots(); ++robot) {
+    const mjtNum* p = world().RobotPosition(robot);
     for (size_t a = 0; a < 3; ++a) centre[a] += p[a];
   }
-  for (double& c : centre) c /= world_.NumRobots();
+  for (double& c : centre) c /= world().NumRobots();
   return centre;
 }
 
@@ -265,7 +258,7 @@ double TerrainTraversal::TerrainHeight(double x, double y) const {
   mjtByte groups[mjNGROUP] = {};
   groups[kCourseGroup] = 1;
   int geom = -1;
-  const mjtNum dist = mj_ray(&world_.model(), &world_.data(), pnt, down, groups, 1, -1, &geom);
+  const mjtNum dist = mj_ray(&world().model(), &world().data(), pnt, down, groups, 1, -1, &geom);
   return dist < 0.0 ? 0.0 : std::max(0.0, kProbeHeight - dist);
 }
 
@@ -273,19 +266,14 @@ bool TerrainTraversal::AnyRobotOffCourse() const {
   const double back = -half_width_ - kOffCourseMargin;
   const double front =
       course_start_x_ + num_segments_ * kSegmentLength + kFinishLength + kOffCourseMargin;
-  for (int robot = 0; robot < world_.NumRobots(); ++robot) {
-    const mjtNum* p = world_.RobotPosition(robot);
+  for (int robot = 0; robot < world().NumRobots(); ++robot) {
+    const mjtNum* p = world().RobotPosition(robot);
     if (p[0] < back || p[0] > front || std::abs(p[1]) > half_width_ + kOffCourseMargin) return true;
   }
   return false;
 }
 
-StepResult TerrainTraversal::Step(std::span<const float> action, std::span<float> obs) {
-  // Physics for one control step.
-  world_.ApplyAction(action);
-  world_.Simulate();
-  ++steps_;
-
+StepResult TerrainTraversal::StepTask(bool /*at_horizon*/) {
   // Progress of the centre this step.
   StepResult result;
   const std::array<double, 3> centre = Centre();
@@ -305,24 +293,19 @@ StepResult TerrainTraversal::Step(std::span<const float> action, std::span<float
   const bool off_course = AnyRobotOffCourse();
   const bool stuck = stuck_count_ >= params_.stuck_steps;
   result.terminated = success || off_course || stuck;
-  result.truncated = !result.terminated && max_episode_steps_ > 0 && steps_ >= max_episode_steps_;
 
   result.info = {{"progress", centre[0] - start_x_},
                  {"stuck_count", static_cast<double>(stuck_count_)},
                  {"success", success ? 1.0 : 0.0},
                  {"off_course", off_course ? 1.0 : 0.0},
-                 {"stuck", stuck ? 1.0 : 0.0},
-                 {"connections", static_cast<double>(world_.Connections().size())}};
-  Observe(obs);
+                 {"stuck", stuck ? 1.0 : 0.0}};
   return result;
 }
 
-void TerrainTraversal::Observe(std::span<float> obs) const {
-  // Shared robot blocks, then progress, stuck fraction, centre and the terrain ahead.
-  const size_t robot_dim = static_cast<size_t>(world_.ObsDim());
-  world_.Observe(obs.first(robot_dim));
-  size_t k = robot_dim;
-  const auto put = [&obs, &k](double value) { obs[k++] = static_cast<float>(value); };
+void TerrainTraversal::ObserveTask(std::span<float> task_obs) const {
+  // Progress, stuck fraction, centre and the terrain ahead.
+  size_t k = 0;
+  const auto put = [&task_obs, &k](double value) { task_obs[k++] = static_cast<float>(value); };
   const std::array<double, 3> centre = Centre();
   put(centre[0] - start_x_);
   put((centre[0] - start_x_) / params_.target_distance_m);
@@ -355,26 +338,16 @@ std::unique_ptr<Env> MakeTerrainTraversal(const TaskParams& params, int max_epis
   return std::make_unique<TerrainTraversal>(ReadWorldParams(params), task, max_episode_steps);
 }
 
-std::optional<std::string> TerrainTraversal::SaveState() const {
-  // The RNG, the episode variables, the course, then the world.
-  ByteWriter writer;
-  writer.PutRng(rng_);
-  writer.Put<int32_t>(static_cast<int32_t>(steps_));
+void TerrainTraversal::SaveTaskState(ByteWriter& writer) const {
   writer.Put<double>(start_x_);
   writer.Put<double>(last_x_);
   writer.Put<double>(best_x_);
   writer.Put<int32_t>(static_cast<int32_t>(stuck_count_));
   writer.PutVector<TerrainFeature>(features_);
-  GeomLayout::Capture(world_.model(), box_geoms_).Write(writer);
-  world_.SaveState(writer);
-  return writer.Take();
+  GeomLayout::Capture(world().model(), box_geoms_).Write(writer);
 }
 
-void TerrainTraversal::RestoreState(std::string_view state) {
-  // Everything read and checked before anything changes.
-  ByteReader reader(state, "terrain_traversal state");
-  const std::mt19937_64 rng = reader.GetRng();
-  const auto steps = reader.Get<int32_t>();
+std::function<void()> TerrainTraversal::ReadTaskState(ByteReader& reader) {
   const auto start_x = reader.Get<double>();
   const auto last_x = reader.Get<double>();
   const auto best_x = reader.Get<double>();
@@ -389,26 +362,22 @@ void TerrainTraversal::RestoreState(std::string_view state) {
                   (known ? "" : " with unknown kinds"));
   }
   const GeomLayout course = GeomLayout::Read(reader, box_geoms_);
-  world_.RestoreState(reader);
-  reader.Finish();
-  course.Apply(world_.mutable_model(), box_geoms_);
-  rng_ = rng;
-  steps_ = steps;
-  start_x_ = start_x;
-  last_x_ = last_x;
-  best_x_ = best_x;
-  stuck_count_ = stuck_count;
-  features_ = std::move(features);
+  return [this, start_x, last_x, best_x, stuck_count, features, course] {
+    course.Apply(world().mutable_model(), box_geoms_);
+    start_x_ = start_x;
+    last_x_ = last_x;
+    best_x_ = best_x;
+    stuck_count_ = stuck_count;
+    features_ = features;
+  };
 }
 
-std::vector<float> TerrainTraversal::ObservationScales() const {
-  std::vector<float> scales = world_.ObservationScales();
+void TerrainTraversal::AppendTaskScales(std::vector<float>& scales) const {
   // Progress (m), its fraction, stuck fraction, centre y, centre z, terrain heights ahead.
   AppendUnit(scales, ObservationUnits::kHorizontalM);
   AppendUnit(scales, 1.0, 2);
   AppendUnit(scales, ObservationUnits::kHorizontalM);
   AppendUnit(scales, ObservationUnits::kHeightM, 1 + kHeightProbes);
-  return scales;
 }
 
 }  // namespace rlpipe::envs::robots

@@ -7,17 +7,14 @@
 /// centres); `stuck_steps` control steps without a new best centre position end the episode.
 #include <array>
 #include <cstdint>
-#include <optional>
-#include <random>
+#include <functional>
+#include <memory>
 #include <span>
 #include <vector>
 
-#include "envs/env.h"
-#include "envs/observation_scale.h"
 #include "envs/registry.h"
-#include "envs/robots/multi_robot_world.h"
 #include "envs/robots/object_task_util.h"
-#include "sim/warning_source.h"
+#include "envs/robots/robot_task.h"
 
 namespace rlpipe::envs::robots {
 
@@ -33,10 +30,7 @@ enum class TerrainFeature { kSlope, kStairs, kRoughBlocks, kGap, kPlatform };
 inline constexpr int kNumTerrainFeatures = 5;
 
 /// The terrain_traversal task on the shared multi-robot world.
-class TerrainTraversal : public Env,
-                         public sim::WarningSource,
-                         public WorldHolder,
-                         public ObservationScaleSource {
+class TerrainTraversal : public RobotTask {
  public:
   static constexpr int kDefaultMaxEpisodeSteps = 2000;
   static constexpr double kProgressScale = 10.0;    // per m of centre progress along +x
@@ -57,22 +51,6 @@ class TerrainTraversal : public Env,
   TerrainTraversal(const WorldParams& world, const TerrainParams& params,
                    int max_episode_steps = kDefaultMaxEpisodeSteps);
 
-  const EnvSpec& Spec() const override { return spec_; }
-  /// The world\'s robot-block scales, then this task\'s block (ObservationUnits).
-  std::vector<float> ObservationScales() const override;
-  void Reset(std::optional<uint64_t> seed, std::span<float> obs) override;
-  StepResult Step(std::span<const float> action, std::span<float> obs) override;
-  /// The episode's course (features and the pool boxes' model fields), progress and stuck
-  /// variables, the reset RNG and the world's state, bit for bit.
-  std::optional<std::string> SaveState() const override;
-  void RestoreState(std::string_view state) override;
-  int64_t WarningCount() const override { return world_.Warnings().Total(); }
-  std::string WarningSummary() const override { return world_.Warnings().ToString(); }
-
-  /// Writes the observation of the current state.
-  void Observe(std::span<float> obs) const;
-  MultiRobotWorld& world() { return world_; }
-  const MultiRobotWorld& World() const override { return world_; }
   /// This episode's features, in course order.
   const std::vector<TerrainFeature>& features() const { return features_; }
   /// Every course box as (x, y, z, half sizes x, y, z, quaternion w, x, y, z) of the current
@@ -88,6 +66,17 @@ class TerrainTraversal : public Env,
   int stuck_count() const { return stuck_count_; }
 
  private:
+  /// Draws this episode's course (the world's reset then places its boxes).
+  void BeforeWorldReset() override;
+  void ResetTask() override;
+  StepResult StepTask(bool at_horizon) override;
+  void ObserveTask(std::span<float> task_obs) const override;
+  void AppendTaskScales(std::vector<float>& scales) const override;
+  /// The progress and stuck variables and the episode's course (features and the pool boxes'
+  /// model fields).
+  void SaveTaskState(ByteWriter& writer) const override;
+  std::function<void()> ReadTaskState(ByteReader& reader) override;
+
   /// Draws this episode's course into the pool of box geoms.
   void BuildCourse();
   /// Sets pool box `slot` of segment `segment` (centre, half sizes, pitch about y in rad).
@@ -97,7 +86,6 @@ class TerrainTraversal : public Env,
   bool AnyRobotOffCourse() const;
 
   TerrainParams params_;
-  MultiRobotWorld world_;
   int num_segments_;
   int rough_rows_;  // rough blocks across the course
   int boxes_per_segment_;
@@ -105,13 +93,9 @@ class TerrainTraversal : public Env,
   double course_start_x_;
   std::vector<int> box_geoms_;            // [segments * boxes_per_segment] pool geom ids
   std::vector<TerrainFeature> features_;  // [segments]
-  EnvSpec spec_;
-  std::mt19937_64 rng_;
-  int max_episode_steps_;
-  int steps_ = 0;
-  double start_x_ = 0.0;  // centre x at reset
-  double last_x_ = 0.0;   // centre x after the previous step
-  double best_x_ = 0.0;   // best centre x that counted as progress
+  double start_x_ = 0.0;                  // centre x at reset
+  double last_x_ = 0.0;                   // centre x after the previous step
+  double best_x_ = 0.0;                   // best centre x that counted as progress
   int stuck_count_ = 0;
 };
 

@@ -33,7 +33,8 @@ TumbleEnergy TumbleBarRobot(MultiRobotWorld& world, const std::array<double, 3>&
   world.SetArmOrientation(0, 0, {0.9659, 0.0, 0.2588, 0.0});
   world.SetArmOrientation(0, 1, {0.9659, 0.0, -0.2588, 0.0});
   const int root_dof = world.model().jnt_dofadr[0];  // bar robot 0's free joint comes first
-  for (int a = 0; a < 3; ++a) world.mutable_data().qvel[root_dof + 3 + a] = spin[static_cast<size_t>(a)];
+  for (int a = 0; a < 3; ++a)
+    world.mutable_data().qvel[root_dof + 3 + a] = spin[static_cast<size_t>(a)];
   mj_forward(&world.model(), &world.mutable_data());
   TumbleEnergy energy;
   energy.start_j = KineticEnergy(world);
