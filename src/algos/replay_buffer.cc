@@ -175,7 +175,21 @@ uint64_t ReplayBuffer::RangeBytes(int64_t begin, int64_t end) const {
          side * static_cast<uint64_t>(obs_dim_) * sizeof(float);
 }
 
-void ReplayBuffer::BeginRestore(int64_t added, int64_t last_add_count) {
+void ReplayBuffer::CheckLayout(int64_t capacity, int64_t obs_dim, int64_t act_dim,
+                               const std::string& origin) const {
+  if (capacity != capacity_ || obs_dim != obs_dim_ || act_dim != act_dim_) {
+    throw IoError(origin + ": expected capacity " + std::to_string(capacity_) + ", obs_dim " +
+                  std::to_string(obs_dim_) + ", act_dim " + std::to_string(act_dim_) + ", found " +
+                  std::to_string(capacity) + ", " + std::to_string(obs_dim) + ", " +
+                  std::to_string(act_dim));
+  }
+}
+
+void ReplayBuffer::BeginRestore(int64_t added, int64_t last_add_count, const std::string& origin) {
+  if (added < 0 || last_add_count < 0 || last_add_count > added) {
+    throw IoError(origin + ": expected counters with 0 <= last Add <= added, found " +
+                  std::to_string(last_add_count) + " and " + std::to_string(added));
+  }
   added_ = added;
   last_add_count_ = last_add_count;
   side_.clear();
@@ -260,23 +274,14 @@ void ReplayBuffer::Restore(std::string_view bytes) {
   const auto capacity = reader.Get<int64_t>();
   const auto obs_dim = reader.Get<int32_t>();
   const auto act_dim = reader.Get<int32_t>();
-  if (capacity != capacity_ || obs_dim != obs_dim_ || act_dim != act_dim_) {
-    throw IoError(origin + ": expected capacity " + std::to_string(capacity_) + ", obs_dim " +
-                  std::to_string(obs_dim_) + ", act_dim " + std::to_string(act_dim_) + ", found " +
-                  std::to_string(capacity) + ", " + std::to_string(obs_dim) + ", " +
-                  std::to_string(act_dim));
-  }
+  CheckLayout(capacity, obs_dim, act_dim, origin);
   const auto added = reader.Get<int64_t>();
   const auto last_add_count = reader.Get<int64_t>();
-  if (added < 0 || last_add_count < 0 || last_add_count > added) {
-    throw IoError(origin + ": expected counters with 0 <= last Add <= added, found " +
-                  std::to_string(last_add_count) + " and " + std::to_string(added));
-  }
   const std::string rows = reader.GetString();
   reader.Finish();
 
   // The rows, read from the string with bounds checks.
-  BeginRestore(added, last_add_count);
+  BeginRestore(added, last_add_count, origin);
   size_t pos = 0;
   ReadRange(
       FirstStored(), added,
@@ -297,12 +302,7 @@ void ReplayBuffer::RestoreLegacy(std::string_view bytes) {
   const auto capacity = reader.Get<int64_t>();
   const auto obs_dim = reader.Get<int32_t>();
   const auto act_dim = reader.Get<int32_t>();
-  if (capacity != capacity_ || obs_dim != obs_dim_ || act_dim != act_dim_) {
-    throw IoError(origin + ": expected capacity " + std::to_string(capacity_) + ", obs_dim " +
-                  std::to_string(obs_dim_) + ", act_dim " + std::to_string(act_dim_) + ", found " +
-                  std::to_string(capacity) + ", " + std::to_string(obs_dim) + ", " +
-                  std::to_string(act_dim));
-  }
+  CheckLayout(capacity, obs_dim, act_dim, origin);
   const auto position = reader.Get<int64_t>();
   const bool full = reader.Get<uint8_t>() != 0;
   if (position < 0 || position >= capacity_) {
@@ -326,7 +326,7 @@ void ReplayBuffer::RestoreLegacy(std::string_view bytes) {
   reader.Finish();
 
   // Same rows; every next observation on the side (nothing says which follow each other).
-  BeginRestore(full ? capacity_ + position : position, 0);
+  BeginRestore(full ? capacity_ + position : position, 0, origin);
   std::copy(obs.begin(), obs.end(), obs_.get());
   std::copy(actions.begin(), actions.end(), actions_.get());
   std::copy(rewards.begin(), rewards.end(), rewards_.get());

@@ -81,7 +81,11 @@ class ReplayBuffer {
   /// the last Add holding `last_add_count`; then ReadRange for consecutive pieces covering
   /// [FirstStored(), Added()), oldest first, and FinishRestore, which throws IoError (naming
   /// `origin`) unless every stored transition was read.
-  void BeginRestore(int64_t added, int64_t last_add_count);
+  /// Checks a saved buffer's sizes (IoError naming `origin` unless they are this buffer's).
+  void CheckLayout(int64_t capacity, int64_t obs_dim, int64_t act_dim,
+                   const std::string& origin) const;
+  /// Also checks the counters (0 <= last_add_count <= added; IoError naming `origin`).
+  void BeginRestore(int64_t added, int64_t last_add_count, const std::string& origin);
   /// Reads a WriteRange encoding of [begin, end) (end <= Added()); transitions older than
   /// FirstStored() or read before are skipped. IoError naming `origin` when it does not fit or
   /// leaves a gap after the transitions read before.

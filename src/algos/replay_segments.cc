@@ -282,20 +282,8 @@ void ReplaySegments::Restore(std::string_view bytes, const fs::path& dir, Replay
                              const std::string& origin) {
   const std::string member = origin + " " + kReplayIndexMember;
   const Index index = ParseIndex(bytes, member);
-  if (index.capacity != buffer.Capacity() || index.obs_dim != buffer.obs_dim() ||
-      index.act_dim != buffer.act_dim()) {
-    throw IoError(member + ": expected capacity " + std::to_string(buffer.Capacity()) +
-                  ", obs_dim " + std::to_string(buffer.obs_dim()) + ", act_dim " +
-                  std::to_string(buffer.act_dim()) + ", found " + std::to_string(index.capacity) +
-                  ", " + std::to_string(index.obs_dim) + ", " + std::to_string(index.act_dim));
-  }
-  if (index.added < 0 || index.last_add_count < 0 || index.last_add_count > index.added) {
-    throw IoError(member + ": expected counters with 0 <= last Add <= added, found " +
-                  std::to_string(index.last_add_count) + " and " + std::to_string(index.added));
-  }
-
-  // Each segment, its header, size and CRC-32 checked.
-  buffer.BeginRestore(index.added, index.last_add_count);
+  buffer.CheckLayout(index.capacity, index.obs_dim, index.act_dim, member);
+  buffer.BeginRestore(index.added, index.last_add_count, member);
   for (const Index::Entry& entry : index.segments) {
     const fs::path path = dir / entry.name;
     std::error_code ec;
