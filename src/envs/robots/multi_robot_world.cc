@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <iterator>
 #include <map>
@@ -688,9 +689,20 @@ void MultiRobotWorld::SetArmOrientation(int bar, int arm, const std::array<doubl
 void MultiRobotWorld::SaveState(ByteWriter& writer) const {
   const mjData& d = *data_;
   // mjData: every array lives in one buffer, the header holds sizes, time and statistics.
+  // mjContact ends in padding that MuJoCo copies, with each contact, from its own stack: zeroed
+  // in the saved bytes (in every contact slot) so that equal states save equal bytes.
+  std::string buffer(static_cast<const char*>(d.buffer), static_cast<size_t>(d.nbuffer));
+  constexpr size_t kContactEnd = offsetof(mjContact, efc_address) + sizeof(mjContact::efc_address);
+  static_assert(kContactEnd <= sizeof(mjContact));
+  const size_t contacts = static_cast<size_t>(reinterpret_cast<const char*>(d.contact) -
+                                              static_cast<const char*>(d.buffer));
+  for (size_t c = 0; c < static_cast<size_t>(model_->nconmax); ++c) {
+    std::fill_n(buffer.begin() +
+                    static_cast<std::ptrdiff_t>(contacts + c * sizeof(mjContact) + kContactEnd),
+                sizeof(mjContact) - kContactEnd, '\0');
+  }
   writer.Put<int32_t>(d.nbuffer);
-  writer.PutString(
-      std::string_view(static_cast<const char*>(d.buffer), static_cast<size_t>(d.nbuffer)));
+  writer.PutString(buffer);
   for (int v : {d.ne, d.nf, d.nefc, d.ncon, d.solver_iter, d.solver_nnz}) writer.Put<int32_t>(v);
   writer.Put<mjtNum>(d.time);
   for (mjtNum v : {d.energy[0], d.energy[1], d.solver_fwdinv[0], d.solver_fwdinv[1]}) {

@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstddef>
 #include <numbers>
 #include <random>
 #include <vector>
 
+#include "core/byte_stream.h"
 #include "core/error.h"
 #include "envs/robots/world_checks.h"
 
@@ -350,6 +352,29 @@ TEST(MultiRobotWorldTest, WarningsSurviveResets) {
   EXPECT_EQ(world.Warnings().number[mjWARN_BADQVEL], 1);
   world.Reset(rng);
   EXPECT_EQ(world.Warnings().Total(), 1);
+}
+
+TEST(MultiRobotWorldTest, EqualStatesSaveEqualBytesWhateverContactPaddingHolds) {
+  // Robots resting on the floor: contacts in the buffer. MuJoCo copies each contact with the
+  // padding at the end of mjContact from its own stack; the saved bytes must not depend on it.
+  MultiRobotWorld world(ReadWorldParams(Params()));
+  std::mt19937_64 rng(3);
+  world.Reset(rng);
+  for (int step = 0; step < 5; ++step) world.Simulate();
+  ASSERT_GT(world.data().ncon, 0);
+  ByteWriter before;
+  world.SaveState(before);
+
+  // Garbage in every contact slot's padding, nothing else changed.
+  constexpr size_t kEnd = offsetof(mjContact, efc_address) + sizeof(int);
+  ASSERT_LT(kEnd, sizeof(mjContact)) << "mjContact has no tail padding in this MuJoCo";
+  for (int c = 0; c < world.model().nconmax; ++c) {
+    char* contact = reinterpret_cast<char*>(world.mutable_data().contact + c);
+    std::fill(contact + kEnd, contact + sizeof(mjContact), '\x5a');
+  }
+  ByteWriter after;
+  world.SaveState(after);
+  EXPECT_EQ(before.bytes(), after.bytes());
 }
 
 TEST(MultiRobotWorldTest, XmlIsDeterministicAndSharedAcrossInstances) {
