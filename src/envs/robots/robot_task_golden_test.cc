@@ -10,11 +10,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/sha256.h"
@@ -34,6 +37,8 @@ constexpr uint64_t kActionSeed = 77;
 constexpr int kStateEvery = 25;
 constexpr int kResumeStep = 100;
 constexpr int kResumeSteps = 40;
+/// object_displacement's object shapes.
+constexpr int kNumShapes = 8;
 
 /// The digests of one task's rollout.
 struct Digests {
@@ -43,15 +48,26 @@ struct Digests {
   std::string state;       // saved states, and the steps after restoring one
 };
 
+/// What a row's rollout must reach, so that its digests cover the settings it is there for.
+struct Coverage {
+  int min_terminations = 0;  // episodes ended by the task (not the horizon)
+  /// Info keys and the least number of distinct values each takes over the rollout.
+  std::vector<std::pair<std::string, int>> min_distinct_info;
+};
+
 struct GoldenRow {
   const char* task;
   Digests digests;
+  /// Task parameters over the defaults (key, YAML text), the horizon and what the rollout reaches.
+  std::vector<std::pair<std::string, std::string>> params = {};
+  int horizon = kHorizon;
+  Coverage coverage = {};
 };
 
-/// Recorded on main 6876e10 (before RobotTask) by this test's rollout; the state digests again
-/// once the saved world state zeroed mjContact's padding (until then those bytes held whatever
-/// MuJoCo's stack held: the only bytes that changed). crush_resistance and object_displacement
-/// join when they move onto RobotTask.
+/// Recorded by this test's rollout: the first five on main 6876e10 (before RobotTask), their state
+/// digests again on ba4bf24 once the saved world state zeroed mjContact's padding (until then
+/// those bytes held whatever MuJoCo's stack held: the only bytes that changed);
+/// crush_resistance's and object_displacement's on ba4bf24, before they moved onto RobotTask.
 const std::vector<GoldenRow>& GoldenRows() {
   static const std::vector<GoldenRow> rows = {
       {"height_maximize",
@@ -79,6 +95,52 @@ const std::vector<GoldenRow>& GoldenRows() {
         "9379d8e75821ec64cf35e08692298cdbf1208cda9674c314b5f84f0bbe1464e4",
         "ea7da5e7aacefe2daf370a73fd209bb229b9e79beacbed7527e78669546f4019",
         "6d31a0a14d9b167201ec23b9d69a2c7397df1d3db8310dd70a0eac2a506c3802"}},
+      // The press stays at its reference height for the whole horizon (positioning only).
+      {"crush_resistance",
+       {"f222ea925cf4ab840b9ec77acb145f460e304adb5563f0bb40b00aa704afd401",
+        "51d8131acaa6deffd56cba17cc8b7c37743dc8c9b50852a47ea37dce2d921193",
+        "84796ca8e7591258f7160cbe6810d0ec37e8ceeb28020642af2000bfcbc73126",
+        "469564174988c0f676275a902d496cb0c768ea905630e659d0fb58e1158b6108"}},
+      // The press starts 0.9 m up after 0.25 s, lands on the robots, pushes harder while they
+      // hold it and crushes them before the horizon (every episode ends by termination).
+      {"crush_resistance",
+       {"f222ea925cf4ab840b9ec77acb145f460e304adb5563f0bb40b00aa704afd401",
+        "d20da24aa9a02c385eaf883ac6ba4c82a8c5f919294cc1b9e6933a4a39c9e0c2",
+        "b3d82543b9fe546893260dbc746ad4eb24333757476ab75155b3729637f137cd",
+        "499f5fdf1fce51b9764350bc9b5745a1832183d90d9e5e5d22ee2901024bf6c0"},
+       {{"positioning_seconds", "0.25"},
+        {"reference_height", "0.9"},
+        {"press_descent_speed", "1"},
+        {"press_force_increment", "200"}},
+       kHorizon,
+       {.min_terminations = 3, .min_distinct_info = {{"press_force", 4}}}},
+      // From 1 m the robots hold the press to the horizon (the survival bonus at truncation).
+      {"crush_resistance",
+       {"f222ea925cf4ab840b9ec77acb145f460e304adb5563f0bb40b00aa704afd401",
+        "0e9b76211f9859accf8606bec9b44491d2eead60ab268d07e3574e2fb869e70e",
+        "8e3dd188f969296c29cc9ef6e004b4bded5a3dc38b1c174ce426b1d1753c1152",
+        "5d4f8b37ed8f0dc1b9de6ef89641e7707876259179460045ed1c6f88f96dc7ab"},
+       {{"positioning_seconds", "0.25"},
+        {"reference_height", "1.0"},
+        {"press_descent_speed", "1"},
+        {"press_force_increment", "200"}},
+       kHorizon,
+       {.min_distinct_info = {{"press_force", 4}}}},
+      {"object_displacement",
+       {"70f9c1cb46a0d359f5f71694ab3f01ceb912d8abc05a3ff6f38b9885ec9ea728",
+        "f139ed1785a147b4fa8845b34b17c553f88575debf9421c6125031fdc33ea0e5",
+        "0a1875ce4c445af3b40db204bfdd3b8f6ffbf4f8d1245f16e4b406f746330ca9",
+        "b49f439641aa1c6abc380c67277d4c32c76ce42d76d19a54554804258d5faa25"}},
+      // 8-step episodes: every shape (each its own compiled world) within the rollout; the
+      // restored state is a torus's (another world than a fresh env's sphere).
+      {"object_displacement",
+       {"ead0b7ec111e9d887c6156045d96aae1491dde52fe1ee5d287b6fd93d2d82d40",
+        "c8fbb5a9e311519a117d8b92fe259e28c55990acc9cf52d30869375669f373ca",
+        "0c1c521724d7fecc8474abb1b3b05ddc7978b9a33c92fed987fc0378fe51cfc3",
+        "1981987431e78c31b8d5cd9e59788befacd5a947e24081316278e1bd435302d6"},
+       {},
+       8,
+       {.min_distinct_info = {{"shape", kNumShapes}}}},
   };
   return rows;
 }
@@ -110,21 +172,28 @@ std::vector<float> Actions(int steps, int act_dim) {
   return actions;
 }
 
-std::unique_ptr<Env> MakeTask(const std::string& name) {
+std::unique_ptr<Env> MakeTask(const GoldenRow& row) {
   config::EnvironmentConfig cfg;
-  cfg.name = name;
-  cfg.max_episode_steps = kHorizon;
+  cfg.name = row.task;
+  cfg.max_episode_steps = row.horizon;
+  for (const auto& [key, value] : row.params) cfg.params.Set(key, config::Tree::Scalar(value));
   return MakeEnv(cfg);
 }
 
+/// What a rollout reached (for the row's Coverage).
+struct Reached {
+  int episode_ends = 0;
+  int terminations = 0;
+  std::map<std::string, std::set<double>> info_values;
+};
+
 /// Steps env with actions [from, from + steps), resetting (without a seed) after each episode end;
-/// observations, rewards and flags go to `trajectory`, infos to `info`.
-/// Returns the number of episode ends.
-int Run(Env& env, const std::vector<float>& actions, int from, int steps, std::string& trajectory,
-        std::string& info, std::string* state, std::string* resume_state) {
+/// observations, rewards and flags go to `trajectory`, infos to `info`, what it reached to
+/// `reached`.
+void Run(Env& env, const std::vector<float>& actions, int from, int steps, std::string& trajectory,
+         std::string& info, std::string* state, std::string* resume_state, Reached& reached) {
   const size_t act_dim = static_cast<size_t>(env.Spec().action_space.Dim());
   std::vector<float> obs(static_cast<size_t>(env.Spec().observation_space.Dim()));
-  int ends = 0;
   for (int t = from; t < from + steps; ++t) {
     const StepResult r =
         env.Step(std::span(actions.data() + static_cast<size_t>(t) * act_dim, act_dim), obs);
@@ -135,22 +204,23 @@ int Run(Env& env, const std::vector<float>& actions, int from, int steps, std::s
     for (const auto& [key, value] : r.info) {
       AppendText(info, key);
       Append(info, value);
+      reached.info_values[key].insert(value);
     }
+    if (r.terminated) ++reached.terminations;
     if (r.terminated || r.truncated) {
-      ++ends;
+      ++reached.episode_ends;
       env.Reset(std::nullopt, obs);
       AppendAll(trajectory, obs);
     }
     if (state != nullptr && (t + 1) % kStateEvery == 0) AppendText(*state, *env.SaveState());
     if (resume_state != nullptr && t + 1 == kResumeStep) *resume_state = *env.SaveState();
   }
-  return ends;
 }
 
-/// The digests of `name`'s rollout; `episode_ends` counts the episodes it ended.
-Digests Record(const std::string& name, int& episode_ends) {
+/// The digests of `row`'s rollout; `reached` says what the rollout (before the restore) reached.
+Digests Record(const GoldenRow& row, Reached& reached) {
   // Spaces, layouts and horizon.
-  std::unique_ptr<Env> env = MakeTask(name);
+  std::unique_ptr<Env> env = MakeTask(row);
   const EnvSpec& spec = env->Spec();
   std::string spec_bytes;
   AppendText(spec_bytes, spec.name);
@@ -182,13 +252,15 @@ Digests Record(const std::string& name, int& episode_ends) {
   std::vector<float> obs(static_cast<size_t>(spec.observation_space.Dim()));
   env->Reset(kResetSeed, obs);
   AppendAll(trajectory, obs);
-  episode_ends = Run(*env, actions, 0, kSteps, trajectory, info, &state, &resume_state);
+  Run(*env, actions, 0, kSteps, trajectory, info, &state, &resume_state, reached);
 
   // A fresh env restored from the state saved at kResumeStep continues from there.
-  std::unique_ptr<Env> resumed = MakeTask(name);
+  std::unique_ptr<Env> resumed = MakeTask(row);
   resumed->RestoreState(resume_state);
   std::string resumed_info;
-  Run(*resumed, actions, kResumeStep, kResumeSteps, state, resumed_info, nullptr, nullptr);
+  Reached after_restore;
+  Run(*resumed, actions, kResumeStep, kResumeSteps, state, resumed_info, nullptr, nullptr,
+      after_restore);
   state += resumed_info;
   return {Sha256Hex(spec_bytes), Sha256Hex(trajectory), Sha256Hex(info), Sha256Hex(state)};
 }
@@ -196,21 +268,30 @@ Digests Record(const std::string& name, int& episode_ends) {
 TEST(RobotTaskGoldenTest, EveryRecordedTaskReproducesItsRollout) {
   const bool print = std::getenv("RLPIPE_PRINT_GOLDEN") != nullptr;
   for (const GoldenRow& row : GoldenRows()) {
-    int episode_ends = 0;
-    const Digests found = Record(row.task, episode_ends);
-    EXPECT_GE(episode_ends, kSteps / kHorizon)
-        << row.task << ": the rollout must cross episode ends";
-    if (print) {
-      std::cout << "      {\"" << row.task << "\",\n       {\"" << found.spec << "\",\n        \""
-                << found.trajectory << "\",\n        \"" << found.info << "\",\n        \""
-                << found.state << "\"}},\n";
+    std::string label = row.task;
+    for (const auto& [key, value] : row.params) label += " " + key + "=" + value;
+    Reached reached;
+    const Digests found = Record(row, reached);
+    EXPECT_GE(reached.episode_ends, kSteps / row.horizon)
+        << label << ": the rollout must cross episode ends";
+    EXPECT_GE(reached.terminations, row.coverage.min_terminations) << label;
+    for (const auto& [key, least] : row.coverage.min_distinct_info) {
+      EXPECT_GE(reached.info_values[key].size(), static_cast<size_t>(least))
+          << label << ": distinct values of info " << key;
     }
-    EXPECT_EQ(found.spec, row.digests.spec) << row.task << ": spaces or layout changed";
+    if (print) {
+      std::cout << "      // " << label << " (horizon " << row.horizon << "; "
+                << reached.episode_ends << " episode ends, " << reached.terminations
+                << " terminations)\n       {\"" << found.spec << "\",\n        \""
+                << found.trajectory << "\",\n        \"" << found.info << "\",\n        \""
+                << found.state << "\"},\n";
+    }
+    EXPECT_EQ(found.spec, row.digests.spec) << label << ": spaces or layout changed";
     EXPECT_EQ(found.trajectory, row.digests.trajectory)
-        << row.task << ": observations, rewards or end flags changed";
-    EXPECT_EQ(found.info, row.digests.info) << row.task << ": infos changed";
+        << label << ": observations, rewards or end flags changed";
+    EXPECT_EQ(found.info, row.digests.info) << label << ": infos changed";
     EXPECT_EQ(found.state, row.digests.state)
-        << row.task << ": saved state bytes or the future of a restored state changed";
+        << label << ": saved state bytes or the future of a restored state changed";
   }
 }
 
