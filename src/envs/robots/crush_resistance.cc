@@ -2,56 +2,51 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
-#include <sstream>
 #include <string>
 
 #include "core/byte_stream.h"
 #include "core/error.h"
 
 namespace rlpipe::envs::robots {
+namespace {
+
+/// The world's parameters with the press plate at the reference height.
+WorldParams WithPress(const WorldParams& world, const PressParams& press) {
+  WorldParams with_press = world;
+  with_press.with_press = true;
+  with_press.press_reference_height_m = press.reference_height_m;
+  return with_press;
+}
+
+}  // namespace
 
 CrushResistance::CrushResistance(const WorldParams& world, const PressParams& press,
                                  int max_episode_steps)
-    : world_([&world, &press] {
-        WorldParams with_press = world;
-        with_press.with_press = true;
-        with_press.press_reference_height_m = press.reference_height_m;
-        return with_press;
-      }()),
+    : RobotTask("crush_resistance", WithPress(world, press), max_episode_steps),
       press_(press),
-      max_episode_steps_(max_episode_steps),
       positioning_steps_(
-          static_cast<int>(std::lround(press.positioning_seconds / world_.ControlDt()))) {
-  // Spaces: the shared robot blocks, then this task's block.
+          static_cast<int>(std::lround(press.positioning_seconds / this->world().ControlDt()))) {
+  // Task block: press height, vertical speed, force, active flag, positioning left, survival.
   constexpr float kInf = std::numeric_limits<float>::infinity();
-  spec_.name = "crush_resistance";
-  spec_.observation_space = world_.RobotObservationSpace();
-  spec_.observation_space.low.insert(spec_.observation_space.low.end(),
-                                     {-kInf, -kInf, 0.0f, 0.0f, 0.0f, 0.0f});
-  spec_.observation_space.high.insert(spec_.observation_space.high.end(),
-                                      {kInf, kInf, kInf, 1.0f, kInf, kInf});
-  spec_.action_space = world_.RobotActionSpace();
-  world_.DescribeLayout(spec_);
+  SetTaskObservation(
+      {{-kInf, -kInf, 0.0f, 0.0f, 0.0f, 0.0f}, {kInf, kInf, kInf, 1.0f, kInf, kInf}});
 }
 
-void CrushResistance::Reset(std::optional<uint64_t> seed, std::span<float> obs) {
+void CrushResistance::ResetTask() {
   // Robots spawn as in every task; the press waits at the reference height.
-  if (seed) rng_.seed(*seed);
-  world_.Reset(rng_);
-  mjData& data = world_.mutable_data();
-  data.qpos[world_.press_qpos_adr()] = press_.reference_height_m;
-  data.qvel[world_.press_dof_adr()] = 0.0;
-  sim::Forward(world_.model(), data);
-  steps_ = 0;
+  mjData& data = world().mutable_data();
+  data.qpos[world().press_qpos_adr()] = press_.reference_height_m;
+  data.qvel[world().press_dof_adr()] = 0.0;
+  sim::Forward(world().model(), data);
   active_ = positioning_steps_ <= 0;
   press_force_ = active_ ? press_.force_increment_n : 0.0;
-  Observe(obs);
 }
 
 void CrushResistance::DrivePress(const mjModel& model, mjData& data) const {
-  const double z = data.qpos[world_.press_qpos_adr()];
-  const double v = data.qvel[world_.press_dof_adr()];
+  const double z = data.qpos[world().press_qpos_adr()];
+  const double v = data.qvel[world().press_dof_adr()];
   const double weight = RobotConstants::kPressMass * -model.opt.gravity[2];
 
   // Positioning: hold the reference height with no force limit. Active: descend at the set
@@ -63,74 +58,96 @@ void CrushResistance::DrivePress(const mjModel& model, mjData& data) const {
     push_limit = std::numeric_limits<double>::infinity();
   }
   const double servo = RobotConstants::kPressMass * (target_speed - v) / kServoTimeConstant;
-  data.qfrc_applied[world_.press_dof_adr()] = weight + std::max(servo, -push_limit);
+  data.qfrc_applied[world().press_dof_adr()] = weight + std::max(servo, -push_limit);
 }
 
-StepResult CrushResistance::Step(std::span<const float> action, std::span<float> obs) {
+void CrushResistance::SimulateStep() {
   // The press activates once the positioning time has passed.
-  if (!active_ && steps_ >= positioning_steps_) {
+  if (!active_ && steps() >= positioning_steps_) {
     active_ = true;
     press_force_ = press_.force_increment_n;
   }
-  const bool was_active = active_;
+  was_active_ = active_;
 
   // Physics for one control step, the press driven before every physics step.
-  world_.ApplyAction(action);
-  world_.Simulate([this](const mjModel& model, mjData& data) { DrivePress(model, data); });
-  ++steps_;
+  world().Simulate([this](const mjModel& model, mjData& data) { DrivePress(model, data); });
+}
 
+StepResult CrushResistance::StepTask(bool at_horizon) {
   // While robots hold the plate up, its push grows.
   if (active_ && PressHeld()) press_force_ += press_.force_increment_n;
 
   // Reward: height while positioning; survival and mean height once the press is active.
   StepResult result;
-  result.reward = was_active
-                      ? kActiveRewardBase + kActiveRewardHeightScale * world_.MeanRobotHeight()
-                      : kPositioningRewardScale * world_.MaxRobotHeight();
+  result.reward = was_active_
+                      ? kActiveRewardBase + kActiveRewardHeightScale * world().MeanRobotHeight()
+                      : kPositioningRewardScale * world().MaxRobotHeight();
 
-  // Crushed when the plate's underside reaches the crush height; the horizon truncates.
+  // Crushed when the plate's underside reaches the crush height; the last step pays survival.
   const double press_height = PressHeight();
   result.terminated = press_height <= press_.crush_height_m;
-  result.truncated = !result.terminated && max_episode_steps_ > 0 && steps_ >= max_episode_steps_;
-  if (result.terminated || result.truncated) result.reward += kSurvivalBonus * SurvivalSeconds();
+  if (result.terminated || at_horizon) result.reward += kSurvivalBonus * SurvivalSeconds();
 
   result.info = {{"survival_seconds", SurvivalSeconds()},
                  {"press_height", press_height},
-                 {"press_force", press_force_},
-                 {"connections", static_cast<double>(world_.Connections().size())}};
-  Observe(obs);
+                 {"press_force", press_force_}};
   return result;
 }
 
-double CrushResistance::PressHeight() const { return world_.data().qpos[world_.press_qpos_adr()]; }
+double CrushResistance::PressHeight() const {
+  return world().data().qpos[world().press_qpos_adr()];
+}
 
 double CrushResistance::SurvivalSeconds() const {
-  return active_ ? std::max(0, steps_ - positioning_steps_) * world_.ControlDt() : 0.0;
+  return active_ ? std::max(0, steps() - positioning_steps_) * world().ControlDt() : 0.0;
 }
 
 bool CrushResistance::PressHeld() const {
-  const mjData& data = world_.data();
-  const int press = world_.press_geom();
+  const mjData& data = world().data();
+  const int press = world().press_geom();
   for (int c = 0; c < data.ncon; ++c) {
     const mjContact& contact = data.contact[c];
-    if (contact.geom1 == press && world_.IsRobotGeom(contact.geom2)) return true;
-    if (contact.geom2 == press && world_.IsRobotGeom(contact.geom1)) return true;
+    if (contact.geom1 == press && world().IsRobotGeom(contact.geom2)) return true;
+    if (contact.geom2 == press && world().IsRobotGeom(contact.geom1)) return true;
   }
   return false;
 }
 
-void CrushResistance::Observe(std::span<float> obs) const {
-  // Shared robot blocks, then the press block.
-  const size_t robot_dim = static_cast<size_t>(world_.ObsDim());
-  world_.Observe(obs.first(robot_dim));
+void CrushResistance::ObserveTask(std::span<float> task_obs) const {
+  // The press block.
   const double seconds_left =
-      active_ ? 0.0 : std::max(0, positioning_steps_ - steps_) * world_.ControlDt();
-  obs[robot_dim + 0] = static_cast<float>(PressHeight());
-  obs[robot_dim + 1] = static_cast<float>(world_.data().qvel[world_.press_dof_adr()]);
-  obs[robot_dim + 2] = static_cast<float>(press_force_ / 1000.0);
-  obs[robot_dim + 3] = active_ ? 1.0f : 0.0f;
-  obs[robot_dim + 4] = static_cast<float>(seconds_left);
-  obs[robot_dim + 5] = static_cast<float>(SurvivalSeconds());
+      active_ ? 0.0 : std::max(0, positioning_steps_ - steps()) * world().ControlDt();
+  task_obs[0] = static_cast<float>(PressHeight());
+  task_obs[1] = static_cast<float>(world().data().qvel[world().press_dof_adr()]);
+  task_obs[2] = static_cast<float>(press_force_ / 1000.0);
+  task_obs[3] = active_ ? 1.0f : 0.0f;
+  task_obs[4] = static_cast<float>(seconds_left);
+  task_obs[5] = static_cast<float>(SurvivalSeconds());
+}
+
+void CrushResistance::AppendTaskScales(std::vector<float>& scales) const {
+  // Press height, vertical speed, force (kN), active flag, positioning left, survival (s).
+  AppendUnit(scales, ObservationUnits::kHeightM);
+  AppendUnit(scales, ObservationUnits::kSpeedMps);
+  AppendUnit(scales, 1.0, 2);
+  AppendUnit(scales, ObservationUnits::kTimeS, 2);
+}
+
+void CrushResistance::SaveTaskState(ByteWriter& writer) const {
+  writer.Put<uint8_t>(static_cast<uint8_t>(active_));
+  writer.Put<double>(press_force_);
+  writer.Put<int32_t>(static_cast<int32_t>(positioning_steps_));
+}
+
+std::function<void()> CrushResistance::ReadTaskState(ByteReader& reader) {
+  const auto active = reader.Get<uint8_t>();
+  const auto press_force = reader.Get<double>();
+  const auto positioning_steps = reader.Get<int32_t>();
+  return [this, active, press_force, positioning_steps] {
+    active_ = active != 0;
+    press_force_ = press_force;
+    positioning_steps_ = positioning_steps;
+  };
 }
 
 std::vector<ParamSpec> CrushResistanceParamSpecs() {
@@ -166,50 +183,6 @@ std::unique_ptr<Env> MakeCrushResistance(const TaskParams& params, int max_episo
                       std::to_string(press.crush_height_m));
   }
   return std::make_unique<CrushResistance>(ReadWorldParams(params), press, max_episode_steps);
-}
-
-std::optional<std::string> CrushResistance::SaveState() const {
-  // The RNG in the standard's text form (exact), the episode variables, then the world.
-  std::ostringstream rng_text;
-  rng_text << rng_;
-  ByteWriter writer;
-  writer.PutString(rng_text.str());
-  writer.Put<int32_t>(static_cast<int32_t>(steps_));
-  writer.Put<uint8_t>(static_cast<uint8_t>(active_));
-  writer.Put<double>(press_force_);
-  writer.Put<int32_t>(static_cast<int32_t>(positioning_steps_));
-  world_.SaveState(writer);
-  return writer.Take();
-}
-
-void CrushResistance::RestoreState(std::string_view state) {
-  ByteReader reader(state, "crush_resistance state");
-  std::istringstream rng_text(reader.GetString());
-  std::mt19937_64 rng;
-  rng_text >> rng;
-  if (rng_text.fail())
-    throw IoError("crush_resistance state: expected an mt19937_64 state, found garbage");
-  const auto steps = reader.Get<int32_t>();
-  const auto active = reader.Get<uint8_t>();
-  const auto press_force = reader.Get<double>();
-  const auto positioning_steps = reader.Get<int32_t>();
-  world_.RestoreState(reader);
-  reader.Finish();
-  rng_ = rng;
-  steps_ = steps;
-  active_ = active != 0;
-  press_force_ = press_force;
-  positioning_steps_ = positioning_steps;
-}
-
-std::vector<float> CrushResistance::ObservationScales() const {
-  std::vector<float> scales = world_.ObservationScales();
-  // Press height, vertical speed, force (kN), active flag, positioning left, survival (s).
-  AppendUnit(scales, ObservationUnits::kHeightM);
-  AppendUnit(scales, ObservationUnits::kSpeedMps);
-  AppendUnit(scales, 1.0, 2);
-  AppendUnit(scales, ObservationUnits::kTimeS, 2);
-  return scales;
 }
 
 }  // namespace rlpipe::envs::robots

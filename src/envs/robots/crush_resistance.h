@@ -3,16 +3,13 @@
 /// 20 × 20 m plate waits at `reference_height` for `positioning_seconds`, then descends at
 /// `press_descent_speed`; while robots hold it up its push grows by `press_force_increment` per
 /// step. The episode terminates when the plate's underside reaches `crush_height`.
-#include <cstdint>
-#include <optional>
-#include <random>
+#include <functional>
+#include <memory>
 #include <span>
+#include <vector>
 
-#include "envs/env.h"
-#include "envs/observation_scale.h"
 #include "envs/registry.h"
-#include "envs/robots/multi_robot_world.h"
-#include "sim/warning_source.h"
+#include "envs/robots/robot_task.h"
 
 namespace rlpipe::envs::robots {
 
@@ -26,10 +23,7 @@ struct PressParams {
 };
 
 /// The crush_resistance task on the shared multi-robot world (with the press plate).
-class CrushResistance : public Env,
-                        public sim::WarningSource,
-                        public WorldHolder,
-                        public ObservationScaleSource {
+class CrushResistance : public RobotTask {
  public:
   static constexpr int kDefaultMaxEpisodeSteps = 3000;     // 50 s: positioning + descent + crush
   static constexpr double kPositioningRewardScale = 0.01;  // per step, per m of highest robot
@@ -45,23 +39,6 @@ class CrushResistance : public Env,
   CrushResistance(const WorldParams& world, const PressParams& press,
                   int max_episode_steps = kDefaultMaxEpisodeSteps);
 
-  const EnvSpec& Spec() const override { return spec_; }
-  /// The world\'s robot-block scales, then this task\'s block (ObservationUnits).
-  std::vector<float> ObservationScales() const override;
-  void Reset(std::optional<uint64_t> seed, std::span<float> obs) override;
-  StepResult Step(std::span<const float> action, std::span<float> obs) override;
-  /// The world's state, the episode variables and the reset RNG, bit for bit.
-  std::optional<std::string> SaveState() const override;
-  void RestoreState(std::string_view state) override;
-  int64_t WarningCount() const override { return world_.Warnings().Total(); }
-  std::string WarningSummary() const override { return world_.Warnings().ToString(); }
-
-  /// The episode length at which the survival bonus is paid (and the episode truncated).
-  void SetMaxEpisodeSteps(int steps) { max_episode_steps_ = steps; }
-  /// Writes the observation of the current state.
-  void Observe(std::span<float> obs) const;
-  MultiRobotWorld& world() { return world_; }
-  const MultiRobotWorld& World() const override { return world_; }
   /// Underside height of the press plate (m) and its current push limit (N).
   double PressHeight() const;
   double press_force() const { return press_force_; }
@@ -71,17 +48,25 @@ class CrushResistance : public Env,
   bool PressHeld() const;
 
  private:
+  /// The press waits at the reference height.
+  void ResetTask() override;
+  /// Activates the press once the positioning time has passed, then runs the control step with
+  /// the press driven before every physics step.
+  void SimulateStep() override;
+  StepResult StepTask(bool at_horizon) override;
+  void ObserveTask(std::span<float> task_obs) const override;
+  void AppendTaskScales(std::vector<float>& scales) const override;
+  /// Active flag, press force and positioning steps.
+  void SaveTaskState(ByteWriter& writer) const override;
+  std::function<void()> ReadTaskState(ByteReader& reader) override;
+
   /// Sets the press's applied force for one physics step (gravity compensation + servo).
   void DrivePress(const mjModel& model, mjData& data) const;
 
-  MultiRobotWorld world_;
   PressParams press_;
-  EnvSpec spec_;
-  std::mt19937_64 rng_;
-  int max_episode_steps_;
   int positioning_steps_;
-  int steps_ = 0;
   bool active_ = false;
+  bool was_active_ = false;  // active at the start of the step being taken
   double press_force_ = 0.0;
 };
 
