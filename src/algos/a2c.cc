@@ -3,7 +3,7 @@
 #include <cmath>
 #include <string>
 
-#include "algos/loop_common.h"
+#include "algos/learning_rate.h"
 #include "core/error.h"
 #include "nn/diag_gaussian.h"
 

@@ -1,7 +1,8 @@
 #pragma once
-/// What the on-policy and off-policy training loops share: setup checks, the learning-rate
-/// schedule, counters and recent-episode statistics, deterministic evaluation with best-model
-/// saving, periodic and interrupt checkpoints, progress events and the final result.
+/// What the on-policy and off-policy training loops share while they run: counters and
+/// recent-episode statistics, deterministic evaluation with best-model saving, periodic and
+/// interrupt checkpoints, progress events and the final result. Before the first step:
+/// session_start.h.
 #include <torch/torch.h>
 
 #include <chrono>
@@ -24,57 +25,6 @@
 #include "vec/vector_env.h"
 
 namespace rlpipe::algos {
-
-/// Setup-time checks of what ParseExperimentConfig cannot know (or a config built in code), and
-/// torch::set_num_threads. Throws ConfigError.
-void PrepareSession(const TrainingRequest& request, const LoopOptions& options);
-
-/// SB3's schedule: the constant learning_rate, or (lin_<x>) x · (1 − timesteps / total).
-double ScheduledLearningRate(const config::BaseAlgorithmConfig& agent, int64_t timesteps,
-                             int64_t total_timesteps);
-
-/// Sets the learning rate of every parameter group of `optimizer`.
-void SetLearningRate(torch::optim::Optimizer& optimizer, double learning_rate);
-
-/// The `data` member of a checkpoint for this session at this point.
-checkpoint::ModelData MakeModelData(const TrainingRequest& request, const envs::EnvSpec& spec,
-                                    int64_t timesteps, int64_t episodes);
-
-/// Starts `model` (freshly initialised from the session seed) from request.init_checkpoint per
-/// request.transfer: checks the checkpoint's algorithm, plans and applies the transfer, carries
-/// Adam state into `optimizer` (may be null; only an Adam one takes state) when reset_optimizer is
-/// false, takes over the source's normaliser statistics into `normalizer` (observation columns
-/// moved like the weights' input columns) when `normaliser` is among the parts to load, and
-/// hands the report to hooks.on_transfer (else its summary line to on_message).
-/// Throws ConfigError / IoError.
-void TransferInitialWeights(const TrainingRequest& request, const envs::EnvSpec& spec,
-                            torch::nn::Module& model, torch::optim::Optimizer* optimizer,
-                            vec::VecNormalizer& normalizer);
-
-/// The archive member holding the normaliser state (hex-float JSON, exact round trip).
-inline constexpr const char* kNormalizerMember = "rlpipe_normalizer.json";
-/// The extra archive members that carry `normalizer` (none when it is disabled).
-std::map<std::string, std::string> NormalizerMembers(const vec::VecNormalizer& normalizer);
-/// The normaliser state saved in `model`, if any.
-std::optional<vec::NormalizerState> SavedNormalizerState(const checkpoint::LoadedModel& model,
-                                                         const std::string& origin);
-/// A session starting from `model`: its normaliser statistics are taken over when this session
-/// normalises, observation column i from saved column obs_map[i] (-1: fresh); returns a line
-/// saying what happened (empty when there is nothing to say).
-std::string AdoptSavedNormalizer(const checkpoint::LoadedModel& model, const std::string& origin,
-                                 const std::vector<int64_t>& obs_map,
-                                 vec::VecNormalizer& normalizer);
-
-/// Exact resume: the normaliser's full state (hex-float JSON) into the training state, and back
-/// (IoError naming `origin` when it does not fit this session's normaliser).
-void SaveNormalizer(const vec::VecNormalizer& normalizer, ByteWriter& writer);
-void RestoreNormalizer(ByteReader& reader, const std::string& origin,
-                       vec::VecNormalizer& normalizer);
-
-/// Copies row-major floats into a new [rows, cols] tensor.
-torch::Tensor ToTensor(std::span<const float> data, int64_t rows, int64_t cols);
-/// Copies a tensor's values out as floats.
-void CopyOut(const torch::Tensor& tensor, std::vector<float>& out);
 
 /// The bookkeeping every training loop shares. The loop steps envs and learns; it tells this
 /// object what happened (AfterStep) and asks it whether to stop (CheckStop).

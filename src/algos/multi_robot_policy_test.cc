@@ -14,6 +14,7 @@
 #include "algos/loop_common.h"
 #include "algos/on_policy.h"
 #include "algos/policy_factory.h"
+#include "algos/session_start.h"
 #include "algos/train.h"
 #include "checkpoint/checkpoint.h"
 #include "core/error.h"

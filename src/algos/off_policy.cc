@@ -12,10 +12,14 @@
 #include <vector>
 
 #include "algos/algorithm_registry.h"
+#include "algos/learning_rate.h"
 #include "algos/loop_common.h"
+#include "algos/normalizer_members.h"
 #include "algos/off_policy_update.h"
 #include "algos/replay_buffer.h"
 #include "algos/replay_segments.h"
+#include "algos/session_start.h"
+#include "algos/tensor_copy.h"
 #include "algos/training_state.h"
 #include "checkpoint/checkpoint.h"
 #include "config/algorithms.h"

@@ -1,8 +1,8 @@
 #pragma once
 /// The off-policy training loop shared by SAC and TD3 (uniform random warm-up, exploration noise,
-/// replay, training cadence); evaluation, checkpoints and hooks come from loop_common.h. An
-/// algorithm supplies only its networks and gradient step (off_policy_update.h). Free of torch
-/// includes, so callers stay cheap to compile.
+/// replay, training cadence); evaluation, checkpoints and hooks come from loop_common.h
+/// (session_start.h before the first step). An algorithm supplies only its networks and gradient
+/// step (off_policy_update.h). Free of torch includes, so callers stay cheap to compile.
 #include "algos/train.h"
 #include "vec/vector_env.h"
 

@@ -12,10 +12,14 @@
 #include <vector>
 
 #include "algos/algorithm_registry.h"
+#include "algos/learning_rate.h"
 #include "algos/loop_common.h"
+#include "algos/normalizer_members.h"
 #include "algos/on_policy_update.h"
 #include "algos/policy_factory.h"
 #include "algos/rollout_buffer.h"
+#include "algos/session_start.h"
+#include "algos/tensor_copy.h"
 #include "algos/training_state.h"
 #include "checkpoint/checkpoint.h"
 #include "config/algorithms.h"

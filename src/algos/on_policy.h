@@ -1,8 +1,8 @@
 #pragma once
 /// The on-policy training loop shared by PPO and A2C (rollout collection with auto-reset,
-/// truncation bootstrapping, GAE); evaluation, checkpoints and hooks come from loop_common.h. An
-/// algorithm supplies only its update (on_policy_update.h). Free of torch includes, so callers
-/// stay cheap to compile.
+/// truncation bootstrapping, GAE); evaluation, checkpoints and hooks come from loop_common.h
+/// (session_start.h before the first step). An algorithm supplies only its update
+/// (on_policy_update.h). Free of torch includes, so callers stay cheap to compile.
 #include "algos/train.h"
 #include "vec/vector_env.h"
 

@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "algos/gaussian_loss.h"
-#include "algos/loop_common.h"
 #include "core/error.h"
 #include "nn/diag_gaussian.h"
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "algos/loop_common.h"
+#include "algos/learning_rate.h"
 #include "algos/optimizer_state.h"
 #include "algos/training_state.h"
 #include "core/error.h"

@@ -5,9 +5,10 @@
 #include <algorithm>
 #include <optional>
 
-#include "algos/loop_common.h"
 #include "algos/off_policy_update.h"
 #include "algos/policy_factory.h"
+#include "algos/session_start.h"
+#include "algos/tensor_copy.h"
 #include "algos/train.h"
 #include "core/seed.h"
 #include "nn/actor_critic.h"

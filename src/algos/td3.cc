@@ -2,7 +2,6 @@
 
 #include <string>
 
-#include "algos/loop_common.h"
 #include "algos/training_state.h"
 #include "core/error.h"
 

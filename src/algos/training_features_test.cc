@@ -15,6 +15,7 @@
 
 #include "algos/evaluation.h"
 #include "algos/loop_common.h"
+#include "algos/normalizer_members.h"
 #include "algos/off_policy.h"
 #include "algos/on_policy.h"
 #include "algos/train.h"
