@@ -352,11 +352,18 @@ class SageMakerServer:
                 except FileNotFoundError:
                     continue
                 present[rel] = (stat.st_size, stat.st_mtime_ns)
-        for rel, signature in present.items():
+        for rel, signature in list(present.items()):
             if uploaded.get(rel) != signature:
                 key = f"{prefix}/{rel}" if prefix else rel
-                with open(os.path.join(local_dir, rel), "rb") as f:
-                    self.s3.put_object(Bucket=bucket, Key=key, Body=f.read())
+                try:
+                    with open(os.path.join(local_dir, rel), "rb") as f:
+                        body = f.read()
+                except FileNotFoundError:
+                    # Rotated away by the job between the listing and the read (rlpipe keeps
+                    # only the newest periodic checkpoints): gone, as if never listed.
+                    del present[rel]
+                    continue
+                self.s3.put_object(Bucket=bucket, Key=key, Body=body)
                 uploaded[rel] = signature
         for rel in list(uploaded):
             if rel not in present:
