@@ -4,7 +4,9 @@
 #include <cmath>
 #include <limits>
 #include <numbers>
+#include <random>
 #include <sstream>
+#include <string>
 #include <vector>
 
 #include "core/byte_stream.h"
@@ -118,44 +120,40 @@ std::string ObjectBodyXml(ObjectShape shape) {
   return xml.str();
 }
 
+namespace {
+
+/// The world's parameters with `shape`'s object as scenery.
+WorldParams WorldFor(const WorldParams& world, ObjectShape shape) {
+  WorldParams with_object = world;
+  with_object.extra_worldbody_xml = ObjectBodyXml(shape);
+  with_object.extra_contacts = kObjectContacts;
+  return with_object;
+}
+
+}  // namespace
+
 ObjectDisplacement::ObjectDisplacement(const WorldParams& world,
                                        const ObjectDisplacementParams& params,
                                        int max_episode_steps)
-    : world_params_(world),
+    : RobotTask("object_displacement", WorldFor(world, ObjectShape::kSphere), max_episode_steps),
+      world_params_(world),
       params_(params),
-      world_(std::make_unique<MultiRobotWorld>(WorldFor(ObjectShape::kSphere))),
-      object_(FindFreeBody(world_->model(), "object", "object_root")),
-      max_episode_steps_(max_episode_steps) {
-  // Spaces: the shared robot blocks, then this task's block.
+      object_(FindFreeBody(this->world().model(), "object", "object_root")) {
+  // Task block: object pose and velocities, direction, displacement and best, shape, time, push
+  // point and the spheres' approach potential.
   constexpr float kInf = std::numeric_limits<float>::infinity();
-  spec_.name = "object_displacement";
-  spec_.observation_space = world_->RobotObservationSpace();
-  Box& box = spec_.observation_space;
-  AppendBounds(box, 3, -kInf, kInf);                // object position
-  AppendBounds(box, 4, -1.0f, 1.0f);                // object quaternion
-  AppendBounds(box, 6, -kInf, kInf);                // object velocities
-  AppendBounds(box, 2, -1.0f, 1.0f);                // target direction
-  AppendBounds(box, 1, -kInf, kInf);                // displacement
-  AppendBounds(box, 1, 0.0f, kInf);                 // best displacement
-  AppendBounds(box, kNumObjectShapes, 0.0f, 1.0f);  // shape one-hot
-  AppendBounds(box, 1, 0.0f, 1.0f);                 // elapsed fraction
-  AppendBounds(box, 2, -kInf, kInf);                // push point
-  AppendBounds(box, 1, 0.0f, kInf);                 // the spheres' mean distance to it
-  spec_.action_space = world_->RobotActionSpace();
-  world_->DescribeLayout(spec_);
-}
-
-WorldParams ObjectDisplacement::WorldFor(ObjectShape shape) const {
-  WorldParams world = world_params_;
-  world.extra_worldbody_xml = ObjectBodyXml(shape);
-  world.extra_contacts = kObjectContacts;
-  return world;
-}
-
-sim::WarningCounts ObjectDisplacement::Warnings() const {
-  sim::WarningCounts total = retired_warnings_;
-  total.Add(world_->Warnings());
-  return total;
+  Box task_block;
+  AppendBounds(task_block, 3, -kInf, kInf);                // object position
+  AppendBounds(task_block, 4, -1.0f, 1.0f);                // object quaternion
+  AppendBounds(task_block, 6, -kInf, kInf);                // object velocities
+  AppendBounds(task_block, 2, -1.0f, 1.0f);                // target direction
+  AppendBounds(task_block, 1, -kInf, kInf);                // displacement
+  AppendBounds(task_block, 1, 0.0f, kInf);                 // best displacement
+  AppendBounds(task_block, kNumObjectShapes, 0.0f, 1.0f);  // shape one-hot
+  AppendBounds(task_block, 1, 0.0f, 1.0f);                 // elapsed fraction
+  AppendBounds(task_block, 2, -kInf, kInf);                // push point
+  AppendBounds(task_block, 1, 0.0f, kInf);                 // the spheres' mean distance to it
+  SetTaskObservation(task_block);
 }
 
 double ObjectDisplacement::ArenaRadius() const {
@@ -163,40 +161,36 @@ double ObjectDisplacement::ArenaRadius() const {
          kArenaMargin;
 }
 
-void ObjectDisplacement::Reset(std::optional<uint64_t> seed, std::span<float> obs) {
-  // The episode's shape and direction; a new shape needs its own compiled world.
-  if (seed) rng_.seed(*seed);
+void ObjectDisplacement::BeforeWorldReset() {
   std::uniform_int_distribution<int> pick_shape(0, kNumObjectShapes - 1);
   std::uniform_int_distribution<int> pick_direction(0, 3);
-  const auto shape = static_cast<ObjectShape>(pick_shape(rng_));
-  direction_ = static_cast<Direction>(pick_direction(rng_));
+  const auto shape = static_cast<ObjectShape>(pick_shape(rng()));
+  direction_ = static_cast<Direction>(pick_direction(rng()));
   if (shape != shape_) {
-    retired_warnings_.Add(world_->Warnings());
-    world_ = std::make_unique<MultiRobotWorld>(WorldFor(shape));
-    object_ = FindFreeBody(world_->model(), "object", "object_root");
+    ReplaceWorld(WorldFor(world_params_, shape));
+    object_ = FindFreeBody(world().model(), "object", "object_root");
     shape_ = shape;
   }
-  world_->Reset(rng_);
+}
 
+void ObjectDisplacement::ResetTask() {
   // The object: random bearing, 2..max_object_distance m beyond the spawn disc, random heading.
   std::uniform_real_distribution<double> unit(0.0, 1.0);
-  const double bearing = 2.0 * std::numbers::pi * unit(rng_);
+  const double bearing = 2.0 * std::numbers::pi * unit(rng());
   const double distance = world_params_.spawn_radius_m + kObjectClearance + kMinObjectDistance +
-                          (params_.max_object_distance_m - kMinObjectDistance) * unit(rng_);
-  const double yaw = 2.0 * std::numbers::pi * unit(rng_);
+                          (params_.max_object_distance_m - kMinObjectDistance) * unit(rng());
+  const double yaw = 2.0 * std::numbers::pi * unit(rng());
   const mjtNum pos[3] = {world_params_.spawn_center_x_m + distance * std::cos(bearing),
                          world_params_.spawn_center_y_m + distance * std::sin(bearing),
                          RestHeight(shape_) + kPlacementClearance};
   const mjtNum quat[4] = {std::cos(yaw / 2.0), 0.0, 0.0, std::sin(yaw / 2.0)};
-  SetFreeBodyPose(object_, world_->mutable_data(), pos, quat);
-  sim::Forward(world_->model(), world_->mutable_data());
+  SetFreeBodyPose(object_, world().mutable_data(), pos, quat);
+  sim::Forward(world().model(), world().mutable_data());
 
   // Displacement is measured from here.
   start_xy_ = {pos[0], pos[1]};
-  steps_ = 0;
   last_displacement_ = 0.0;
   best_displacement_ = 0.0;
-  Observe(obs);
 }
 
 std::array<double, 2> ObjectDisplacement::DirectionVector() const {
@@ -215,20 +209,20 @@ std::array<double, 2> ObjectDisplacement::DirectionVector() const {
 
 double ObjectDisplacement::Displacement() const {
   const std::array<double, 2> dir = DirectionVector();
-  const mjtNum* pos = world_->data().qpos + object_.qpos;
+  const mjtNum* pos = world().data().qpos + object_.qpos;
   return (pos[0] - start_xy_[0]) * dir[0] + (pos[1] - start_xy_[1]) * dir[1];
 }
 
 std::array<double, 2> ObjectDisplacement::PushPoint() const {
   const std::array<double, 2> dir = DirectionVector();
-  const mjtNum* pos = world_->data().qpos + object_.qpos;
+  const mjtNum* pos = world().data().qpos + object_.qpos;
   return {pos[0] - kPushPointOffset * dir[0], pos[1] - kPushPointOffset * dir[1]};
 }
 
 double ObjectDisplacement::ApproachPotential(double x, double y) const {
   // Polar coordinates around the object's centre, the angle measured from the backward direction.
   const std::array<double, 2> dir = DirectionVector();
-  const mjtNum* centre = world_->data().qpos + object_.qpos;
+  const mjtNum* centre = world().data().qpos + object_.qpos;
   const double rx = x - centre[0];
   const double ry = y - centre[1];
   const double angle =
@@ -238,26 +232,25 @@ double ObjectDisplacement::ApproachPotential(double x, double y) const {
 
 double ObjectDisplacement::ApproachDistance() const {
   double sum = 0.0;
-  for (int j = 0; j < world_->NumSpheres(); ++j) {
-    const mjtNum* p = world_->RobotPosition(world_->NumBars() + j);
+  for (int j = 0; j < world().NumSpheres(); ++j) {
+    const mjtNum* p = world().RobotPosition(world().NumBars() + j);
     sum += ApproachPotential(p[0], p[1]);
   }
-  return sum / world_->NumSpheres();
+  return sum / world().NumSpheres();
 }
 
 double ObjectDisplacement::VelocityAlong() const {
   const std::array<double, 2> dir = DirectionVector();
-  const mjtNum* vel = world_->data().qvel + object_.dof;
+  const mjtNum* vel = world().data().qvel + object_.dof;
   return vel[0] * dir[0] + vel[1] * dir[1];
 }
 
-StepResult ObjectDisplacement::Step(std::span<const float> action, std::span<float> obs) {
-  // Physics for one control step.
-  const double approach_before = ApproachDistance();
-  world_->ApplyAction(action);
-  world_->Simulate();
-  ++steps_;
+void ObjectDisplacement::SimulateStep() {
+  approach_before_ = ApproachDistance();
+  world().Simulate();
+}
 
+StepResult ObjectDisplacement::StepTask(bool at_horizon) {
   // Displacement progress this step plus a velocity term, every sphere's approach (the only term
   // before a robot touches the object); the best displacement so far.
   StepResult result;
@@ -265,38 +258,30 @@ StepResult ObjectDisplacement::Step(std::span<const float> action, std::span<flo
   const double velocity = VelocityAlong();
   const double approach = ApproachDistance();
   result.reward = kProgressScale * (displacement - last_displacement_) + kVelocityScale * velocity +
-                  kApproachScale * world_->NumSpheres() * (approach_before - approach);
+                  kApproachScale * world().NumSpheres() * (approach_before_ - approach);
   last_displacement_ = displacement;
   best_displacement_ = std::max(best_displacement_, displacement);
 
-  // A robot leaving the arena ends the episode; the horizon truncates it; either pays the bonus.
-  result.terminated = world_->MaxRobotRadius() > ArenaRadius();
-  result.truncated = !result.terminated && max_episode_steps_ > 0 && steps_ >= max_episode_steps_;
-  if (result.terminated || result.truncated) {
-    result.reward += kBestDisplacementBonus * best_displacement_;
-  }
+  // A robot leaving the arena ends the episode; so does the horizon; either pays the bonus.
+  result.terminated = world().MaxRobotRadius() > ArenaRadius();
+  if (result.terminated || at_horizon) result.reward += kBestDisplacementBonus * best_displacement_;
 
   result.info = {{"displacement", displacement},
                  {"velocity_along", velocity},
                  {"best_displacement", best_displacement_},
                  {"approach_distance", approach},
                  {"shape", static_cast<double>(shape_)},
-                 {"direction", static_cast<double>(direction_)},
-                 {"connections", static_cast<double>(world_->Connections().size())}};
-  Observe(obs);
+                 {"direction", static_cast<double>(direction_)}};
   return result;
 }
 
-void ObjectDisplacement::Observe(std::span<float> obs) const {
-  // Shared robot blocks first.
-  const size_t robot_dim = static_cast<size_t>(world_->ObsDim());
-  world_->Observe(obs.first(robot_dim));
-  size_t k = robot_dim;
-  const auto put = [&obs, &k](double value) { obs[k++] = static_cast<float>(value); };
+void ObjectDisplacement::ObserveTask(std::span<float> task_obs) const {
+  size_t k = 0;
+  const auto put = [&task_obs, &k](double value) { task_obs[k++] = static_cast<float>(value); };
 
   // The object's pose and velocities (quaternion clamped against rounding).
-  const mjtNum* qpos = world_->data().qpos + object_.qpos;
-  const mjtNum* qvel = world_->data().qvel + object_.dof;
+  const mjtNum* qpos = world().data().qpos + object_.qpos;
+  const mjtNum* qvel = world().data().qvel + object_.dof;
   for (int a = 0; a < 3; ++a) put(qpos[a]);
   for (int a = 3; a < 7; ++a) put(std::clamp(qpos[a], -1.0, 1.0));
   for (int a = 0; a < 6; ++a) put(qvel[a]);
@@ -308,8 +293,8 @@ void ObjectDisplacement::Observe(std::span<float> obs) const {
   put(last_displacement_);
   put(best_displacement_);
   for (int s = 0; s < kNumObjectShapes; ++s) put(static_cast<int>(shape_) == s ? 1.0 : 0.0);
-  put(max_episode_steps_ > 0 ? std::min(1.0, static_cast<double>(steps_) / max_episode_steps_)
-                             : 0.0);
+  put(max_episode_steps() > 0 ? std::min(1.0, static_cast<double>(steps()) / max_episode_steps())
+                              : 0.0);
 
   // Where the spheres should go: the push point, and their mean approach potential.
   const std::array<double, 2> push = PushPoint();
@@ -333,64 +318,48 @@ std::unique_ptr<Env> MakeObjectDisplacement(const TaskParams& params, int max_ep
   return std::make_unique<ObjectDisplacement>(ReadWorldParams(params), task, max_episode_steps);
 }
 
-std::optional<std::string> ObjectDisplacement::SaveState() const {
-  // The RNG, the episode variables, warnings of replaced worlds, then the world.
-  ByteWriter writer;
-  writer.PutRng(rng_);
-  writer.Put<int32_t>(static_cast<int32_t>(steps_));
+void ObjectDisplacement::SaveTaskState(ByteWriter& writer) const {
   writer.Put<int32_t>(static_cast<int32_t>(shape_));
   writer.Put<int32_t>(static_cast<int32_t>(direction_));
   writer.Put(start_xy_);
   writer.Put<double>(last_displacement_);
   writer.Put<double>(best_displacement_);
-  writer.PutVector<int64_t>(retired_warnings_.number);
-  world_->SaveState(writer);
-  return writer.Take();
+  writer.PutVector<int64_t>(retired_warnings().number);
 }
 
-void ObjectDisplacement::RestoreState(std::string_view state) {
-  // Episode variables first; the shape says which world the rest belongs to.
-  ByteReader reader(state, "object_displacement state");
-  const std::mt19937_64 rng = reader.GetRng();
-  const auto steps = reader.Get<int32_t>();
+std::function<void()> ObjectDisplacement::ReadTaskState(ByteReader& reader) {
   const auto shape = reader.Get<int32_t>();
   const auto direction = reader.Get<int32_t>();
   const auto start_xy = reader.Get<std::array<double, 2>>();
   const auto last_displacement = reader.Get<double>();
   const auto best_displacement = reader.Get<double>();
   const std::vector<int64_t> retired = reader.GetVector<int64_t>();
+  sim::WarningCounts retired_counts;
   if (shape < 0 || shape >= kNumObjectShapes || direction < 0 || direction > 3 ||
-      retired.size() != retired_warnings_.number.size()) {
+      retired.size() != retired_counts.number.size()) {
     throw IoError("object_displacement state: expected a shape in [0, " +
                   std::to_string(kNumObjectShapes) + "), a direction in [0, 3] and " +
-                  std::to_string(retired_warnings_.number.size()) + " warning counts, found " +
+                  std::to_string(retired_counts.number.size()) + " warning counts, found " +
                   std::to_string(shape) + ", " + std::to_string(direction) + " and " +
                   std::to_string(retired.size()));
   }
+  std::copy(retired.begin(), retired.end(), retired_counts.number.begin());
 
-  // The saved shape's world (this one when the shape matches), restored before anything changes.
+  // The saved shape's world takes the world's state (this one when the shape matches).
   const auto saved_shape = static_cast<ObjectShape>(shape);
-  std::unique_ptr<MultiRobotWorld> rebuilt;
-  if (saved_shape != shape_) rebuilt = std::make_unique<MultiRobotWorld>(WorldFor(saved_shape));
-  MultiRobotWorld& world = rebuilt ? *rebuilt : *world_;
-  world.RestoreState(reader);
-  reader.Finish();
-  if (rebuilt) {
-    world_ = std::move(rebuilt);
-    object_ = FindFreeBody(world_->model(), "object", "object_root");
-  }
-  std::copy(retired.begin(), retired.end(), retired_warnings_.number.begin());
-  rng_ = rng;
-  steps_ = steps;
-  shape_ = saved_shape;
-  direction_ = static_cast<Direction>(direction);
-  start_xy_ = start_xy;
-  last_displacement_ = last_displacement;
-  best_displacement_ = best_displacement;
+  if (saved_shape != shape_) StageWorld(WorldFor(world_params_, saved_shape));
+  return [=, this] {
+    object_ = FindFreeBody(world().model(), "object", "object_root");
+    set_retired_warnings(retired_counts);
+    shape_ = saved_shape;
+    direction_ = static_cast<Direction>(direction);
+    start_xy_ = start_xy;
+    last_displacement_ = last_displacement;
+    best_displacement_ = best_displacement;
+  };
 }
 
-std::vector<float> ObjectDisplacement::ObservationScales() const {
-  std::vector<float> scales = world_->ObservationScales();
+void ObjectDisplacement::AppendTaskScales(std::vector<float>& scales) const {
   // Object pose and velocities, direction, displacement and best, shape, elapsed fraction, push
   // point offset and distance.
   AppendPositionUnits(scales);
@@ -401,7 +370,6 @@ std::vector<float> ObjectDisplacement::ObservationScales() const {
   AppendUnit(scales, ObservationUnits::kHorizontalM, 2);
   AppendUnit(scales, 1.0, kNumObjectShapes + 1);
   AppendUnit(scales, ObservationUnits::kHorizontalM, 3);
-  return scales;
 }
 
 }  // namespace rlpipe::envs::robots

@@ -8,20 +8,15 @@
 /// the object's back side, smallest for a sphere touching the object from behind); the last step
 /// adds 10 × the best displacement.
 #include <array>
-#include <cstdint>
+#include <functional>
 #include <memory>
-#include <optional>
-#include <random>
 #include <span>
 #include <string>
+#include <vector>
 
-#include "envs/env.h"
-#include "envs/observation_scale.h"
 #include "envs/registry.h"
-#include "envs/robots/multi_robot_world.h"
 #include "envs/robots/object_task_util.h"
-#include "sim/mujoco_model.h"
-#include "sim/warning_source.h"
+#include "envs/robots/robot_task.h"
 
 namespace rlpipe::envs::robots {
 
@@ -49,11 +44,8 @@ struct ObjectDisplacementParams {
 /// The MJCF body of the object (a free body named "object" with joint "object_root").
 std::string ObjectBodyXml(ObjectShape shape);
 
-/// The object_displacement task on the shared multi-robot world.
-class ObjectDisplacement : public Env,
-                           public sim::WarningSource,
-                           public WorldHolder,
-                           public ObservationScaleSource {
+/// The object_displacement task on the shared multi-robot world (each shape its own world).
+class ObjectDisplacement : public RobotTask {
  public:
   static constexpr int kDefaultMaxEpisodeSteps = 1000;
   static constexpr double kProgressScale = 1.0;  // per m of displacement progress this step
@@ -86,23 +78,6 @@ class ObjectDisplacement : public Env,
   ObjectDisplacement(const WorldParams& world, const ObjectDisplacementParams& params,
                      int max_episode_steps = kDefaultMaxEpisodeSteps);
 
-  const EnvSpec& Spec() const override { return spec_; }
-  /// The world\'s robot-block scales, then this task\'s block (ObservationUnits).
-  std::vector<float> ObservationScales() const override;
-  void Reset(std::optional<uint64_t> seed, std::span<float> obs) override;
-  StepResult Step(std::span<const float> action, std::span<float> obs) override;
-  /// The episode's shape (the world is rebuilt for it on restore), direction, start and
-  /// displacement variables, the reset RNG and the world's state, bit for bit.
-  std::optional<std::string> SaveState() const override;
-  void RestoreState(std::string_view state) override;
-  int64_t WarningCount() const override { return Warnings().Total(); }
-  std::string WarningSummary() const override { return Warnings().ToString(); }
-
-  /// Writes the observation of the current state.
-  void Observe(std::span<float> obs) const;
-  /// The world of the current episode (rebuilt at reset when the shape changes).
-  MultiRobotWorld& world() { return *world_; }
-  const MultiRobotWorld& World() const override { return *world_; }
   /// The object's free-joint addresses in world().
   const object_tasks::FreeBody& object() const { return object_; }
   ObjectShape shape() const { return shape_; }
@@ -123,24 +98,29 @@ class ObjectDisplacement : public Env,
   double ArenaRadius() const;
 
  private:
-  /// The world's parameters with this shape's object as scenery.
-  WorldParams WorldFor(ObjectShape shape) const;
-  sim::WarningCounts Warnings() const;
+  /// The episode's shape and direction; a new shape gets its own compiled world.
+  void BeforeWorldReset() override;
+  /// The object: random bearing, 2..max_object_distance m beyond the spawn disc, random heading.
+  void ResetTask() override;
+  /// The spheres' approach potential before the step, then the step's physics.
+  void SimulateStep() override;
+  StepResult StepTask(bool at_horizon) override;
+  void ObserveTask(std::span<float> task_obs) const override;
+  void AppendTaskScales(std::vector<float>& scales) const override;
+  /// Shape (the world is rebuilt for it on restore), direction, start and displacement
+  /// variables, warnings of replaced worlds.
+  void SaveTaskState(ByteWriter& writer) const override;
+  std::function<void()> ReadTaskState(ByteReader& reader) override;
 
   WorldParams world_params_;
   ObjectDisplacementParams params_;
-  std::unique_ptr<MultiRobotWorld> world_;
-  sim::WarningCounts retired_warnings_;  // of worlds replaced at earlier resets
   object_tasks::FreeBody object_;
-  EnvSpec spec_;
-  std::mt19937_64 rng_;
-  int max_episode_steps_;
-  int steps_ = 0;
   ObjectShape shape_ = ObjectShape::kSphere;
   Direction direction_ = Direction::kEast;
   std::array<double, 2> start_xy_ = {0.0, 0.0};
   double last_displacement_ = 0.0;
   double best_displacement_ = 0.0;
+  double approach_before_ = 0.0;  // the spheres' approach potential before the step
 };
 
 /// Registered parameters (the world's and max_object_distance) and the registry row's factory.

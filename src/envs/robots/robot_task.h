@@ -11,11 +11,17 @@
 ///   scales:  the world's robot-block scales, then AppendTaskScales
 ///   state:   RNG · step count (own horizon only) · SaveTaskState · the world's state
 ///
+/// A task whose episodes need different models (object_displacement's shapes) replaces the world
+/// with ReplaceWorld (in BeforeWorldReset); its warnings so far are kept as retired warnings. On
+/// restore, ReadTaskState stages the saved episode's world with StageWorld; the frame restores the
+/// world's state into it and swaps it in only once everything has been read.
+///
 /// A task supplies its parameters, its task observation block (SetTaskObservation, ObserveTask,
 /// AppendTaskScales), its reset of task objects, its reward/termination/info (StepTask) and its
 /// own state bytes (SaveTaskState, ReadTaskState).
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <random>
 #include <span>
@@ -46,16 +52,16 @@ class RobotTask : public Env,
   /// Reads and checks everything (the task's part through ReadTaskState) before the task's
   /// variables change.
   void RestoreState(std::string_view state) final;
-  int64_t WarningCount() const final { return world_.Warnings().Total(); }
-  std::string WarningSummary() const final { return world_.Warnings().ToString(); }
-  const MultiRobotWorld& World() const final { return world_; }
+  int64_t WarningCount() const final { return Warnings().Total(); }
+  std::string WarningSummary() const final { return Warnings().ToString(); }
+  const MultiRobotWorld& World() const final { return *world_; }
   /// The world's robot-block scales, then the task block's (ObservationUnits).
   std::vector<float> ObservationScales() const final;
 
   /// Writes the observation of the current state: the robot blocks, then the task block.
   void Observe(std::span<float> obs) const;
-  MultiRobotWorld& world() { return world_; }
-  const MultiRobotWorld& world() const { return world_; }
+  MultiRobotWorld& world() { return *world_; }
+  const MultiRobotWorld& world() const { return *world_; }
   /// Tasks with their own horizon: the episode length at which the episode is truncated (and an
   /// end-of-episode bonus paid); 0 = never.
   void SetMaxEpisodeSteps(int steps) { max_episode_steps_ = steps; }
@@ -77,7 +83,7 @@ class RobotTask : public Env,
   /// episode variables.
   virtual void ResetTask() = 0;
   /// Hook: one control step of physics after the action is applied. Default: world().Simulate().
-  virtual void SimulateStep() { world_.Simulate(); }
+  virtual void SimulateStep() { world_->Simulate(); }
   /// Hook: reward, termination and info of the step just simulated. `at_horizon`: this step
   /// reaches the task's own horizon (the frame then truncates the episode unless it terminated);
   /// always false without one. The frame adds info "connections".
@@ -92,6 +98,16 @@ class RobotTask : public Env,
   /// place, which the frame calls once the world's state has been read too.
   virtual std::function<void()> ReadTaskState(ByteReader& reader) = 0;
 
+  /// Replaces the world by one built from `params` (same robots: the spaces do not change); the
+  /// old world's warnings are added to the retired warnings.
+  void ReplaceWorld(const WorldParams& params);
+  /// From ReadTaskState: the saved state belongs to a world built from `params`; the frame
+  /// restores the world's state into it and replaces the world once everything has been read.
+  void StageWorld(const WorldParams& params);
+  /// Warnings of worlds replaced so far (a task that replaces worlds saves and restores them).
+  const sim::WarningCounts& retired_warnings() const { return retired_warnings_; }
+  void set_retired_warnings(const sim::WarningCounts& counts) { retired_warnings_ = counts; }
+
   /// The reset RNG (seeded by Reset with a seed; continued otherwise).
   std::mt19937_64& rng() { return rng_; }
   /// Steps taken in this episode and the horizon (tasks with their own horizon only).
@@ -99,7 +115,12 @@ class RobotTask : public Env,
   int max_episode_steps() const { return max_episode_steps_; }
 
  private:
-  MultiRobotWorld world_;
+  /// The retired warnings plus the current world's.
+  sim::WarningCounts Warnings() const;
+
+  std::unique_ptr<MultiRobotWorld> world_;
+  std::unique_ptr<MultiRobotWorld> staged_world_;  // set by StageWorld during a restore
+  sim::WarningCounts retired_warnings_;
   EnvSpec spec_;
   std::mt19937_64 rng_;
   bool counts_steps_;
