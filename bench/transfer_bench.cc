@@ -8,6 +8,11 @@
 // return R, measured in this run; the result is the env steps each run needs to reach R (first
 // evaluation >= R) and their ratio transfer / scratch (< 1: transfer needs fewer steps). Both
 // learning curves are printed.
+//
+// By default the sessions use the bench's own short settings (below). --source-config and
+// --crush-config take training configs instead (e.g. the curriculum's configs/tasks/
+// height_maximize_ppo.yaml and crush_resistance_ppo.yaml), read as a session reads them; the
+// bench's step budgets, evaluation frequency and episodes replace their `training:` values.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdint>
@@ -43,7 +48,19 @@ struct BenchOptions {
   double positioning_s = 2.0;      // crush_resistance positioning_seconds
   double reference_height = 1.5;   // crush_resistance reference_height (m): a short descent
   fs::path out = fs::temp_directory_path() / "rlpipe_bench_transfer";
+  fs::path source_config;  // training config of the source session (empty: the bench's own)
+  fs::path crush_config;   // training config of the crush target (empty: the bench's own)
 };
+
+// A training config file with the bench's budget and evaluation settings.
+rlpipe::config::ExperimentConfig ConfigFile(const fs::path& path, int64_t steps,
+                                            const BenchOptions& options) {
+  rlpipe::config::Tree tree = rlpipe::config::LoadYamlFile(path);
+  rlpipe::config::SetPath(tree, "training.total_timesteps", std::to_string(steps));
+  rlpipe::config::SetPath(tree, "training.eval_freq", std::to_string(options.eval_freq));
+  rlpipe::config::SetPath(tree, "training.eval_episodes", std::to_string(options.eval_episodes));
+  return rlpipe::config::ParseExperimentConfig(tree);
+}
 
 // PPO with SB3's defaults but shorter rollouts, 64x64 tanh networks, 4 envs. Parsed from YAML
 // like a session's config, so checkpoints carry it (the transfer rebuilds the source's layout
@@ -122,6 +139,12 @@ int main(int argc, char** argv) {
   app.add_option("--reference-height", options.reference_height,
                  "crush_resistance reference_height (m)");
   app.add_option("--out", options.out, "folder for the models");
+  app.add_option("--source-config", options.source_config,
+                 "training config of the source (height_maximize, N = 2) instead of the bench's")
+      ->check(CLI::ExistingFile);
+  app.add_option("--crush-config", options.crush_config,
+                 "training config of the crush target instead of the bench's")
+      ->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -133,16 +156,21 @@ int main(int argc, char** argv) {
                   static_cast<unsigned long long>(seed),
                   static_cast<long long>(options.source_steps));
       const auto [source_curve, source] =
-          Run("source", Config("height_maximize", 2, options.source_steps, options), seed,
-              seed_dir / "source");
+          Run("source",
+              options.source_config.empty()
+                  ? Config("height_maximize", 2, options.source_steps, options)
+                  : ConfigFile(options.source_config, options.source_steps, options),
+              seed, seed_dir / "source");
       const fs::path source_model = source.best_model.value_or(*source.final_model);
 
       for (const std::string& target : options.targets) {
         // Same target config, seed and budget: from scratch, then from the source.
         const bool crush = target == "crush";
         const rlpipe::config::ExperimentConfig config =
-            crush ? Config("crush_resistance", 2, options.target_steps, options)
-                  : Config("height_maximize", 3, options.target_steps, options);
+            !crush ? Config("height_maximize", 3, options.target_steps, options)
+            : options.crush_config.empty()
+                ? Config("crush_resistance", 2, options.target_steps, options)
+                : ConfigFile(options.crush_config, options.target_steps, options);
         const std::string name = crush ? "height N=2 -> crush N=2" : "height N=2 -> height N=3";
         std::printf("seed %llu: %s\n", static_cast<unsigned long long>(seed), name.c_str());
         const auto [scratch, scratch_result] =
