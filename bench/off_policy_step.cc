@@ -1,11 +1,14 @@
-// The cost of one SAC / TD3 gradient step against its roofline, on one thread.
+// The cost of one SAC / TD3 gradient step against its roofline, on one thread, and with
+// `--threads N` (training.threads) the same step on N threads against it, in the same run.
 //
 // The step: batch 256, [256, 256] actor and twin critics, SB3's defaults, replay sampling
 // included (the loop's Train() does Sample + TrainStep). The roofline: the matrix products an
 // ideal implementation of the same step must do (forward, input gradients where they are needed,
 // weight gradients of the trained network only), each run bare with at::addmm_out / at::mm_out on
 // preallocated operands of the same shapes, in this process. Reference and candidate alternate in
-// blocks; the medians and their ratio are printed (issue 18: target <= 1.35x).
+// blocks; the medians and their ratio are printed (issue 18: target <= 1.35x). With --threads 2
+// the step's twin-critic tasks run on two threads (nn::TaskPair; torch and OpenBLAS stay on one
+// intra-op thread) in a third block of each round (issue 18: target >= 1.6x the one-thread rate).
 //
 // Then the end-to-end rate: SAC and TD3 on pendulum (SB3 defaults, one env, 3000 steps, no
 // evaluation), env-steps/s of the whole training call.
@@ -26,6 +29,7 @@
 #include "config/experiment_config.h"
 #include "core/error.h"
 #include "nn/diag_gaussian.h"
+#include "nn/task_pair.h"
 #include "nn/threads.h"
 
 namespace {
@@ -42,7 +46,8 @@ struct BenchOptions {
   int reps = 7;        // alternating blocks of reference and candidate
   int steps = 100;     // gradient steps (and bare GEMM rounds) per block
   int64_t e2e = 3000;  // end-to-end pendulum steps (0: skip)
-  int threads = 1;     // torch intra-op threads
+  int threads = 1;     // training.threads: the step's tasks (nn::TaskPair), compared with 1
+  int intra_op = 1;    // torch and OpenBLAS intra-op threads
   fs::path out = fs::temp_directory_path() / "rlpipe_bench_off_policy_step";
 };
 
@@ -224,14 +229,23 @@ void StepVsRoofline(Algorithm algorithm, const BenchOptions& o) {
     algo->TrainStep(batch, generator, ++t);
   };
 
-  // Warm up both, then alternate blocks.
+  // Warm up all, then alternate blocks: bare products, the step on one thread, on N.
   for (int i = 0; i < 10; ++i) step();
+  if (o.threads > 1) {
+    algo->SetUpdateThreads(o.threads);
+    for (int i = 0; i < 10; ++i) step();
+  }
   for (int i = 0; i < 3; ++i) bare.Run();
-  std::vector<double> step_s, bare_s;
+  std::vector<double> step_s, step_n_s, bare_s;
   const int rounds = std::max(1, o.steps / steps_covered);
   for (int r = 0; r < o.reps; ++r) {
     bare_s.push_back(SecondsPer(rounds, [&] { bare.Run(); }) / steps_covered);
+    algo->SetUpdateThreads(1);
     step_s.push_back(SecondsPer(rounds * steps_covered, step));
+    if (o.threads > 1) {
+      algo->SetUpdateThreads(o.threads);
+      step_n_s.push_back(SecondsPer(rounds * steps_covered, step));
+    }
   }
   const double sample_s = SecondsPer(o.steps, [&] { buffer.Sample(o.batch, generator); });
   const double s = Median(step_s), b = Median(bare_s);
@@ -241,6 +255,13 @@ void StepVsRoofline(Algorithm algorithm, const BenchOptions& o) {
       "%.1f MFLOP/step, %.1f GFLOP/s)  ratio %.2fx\n",
       rlpipe::config::ToString(algorithm).c_str(), 1e3 * s, 1.0 / s, 1e3 * b, bare.size(),
       steps_covered, steps_covered > 1 ? "s" : "", flops / 1e6, flops / b / 1e9, s / b);
+  if (o.threads > 1) {
+    const double n = Median(step_n_s);
+    std::printf(
+        "%s: gradient step with training.threads %d: %.3f ms (%.0f steps/s), %.2fx the one-thread "
+        "rate (%.2fx the bare GEMMs on one thread)\n",
+        rlpipe::config::ToString(algorithm).c_str(), o.threads, 1e3 * n, 1.0 / n, s / n, n / b);
+  }
   std::printf("%s: of the step, replay sampling %.1f us (%.1f%%)\n",
               rlpipe::config::ToString(algorithm).c_str(), 1e6 * sample_s, 100.0 * sample_s / s);
   std::fflush(stdout);
@@ -310,8 +331,98 @@ void TwinCriticLever(const BenchOptions& o, const std::vector<int>& hidden) {
   std::fflush(stdout);
 }
 
-// SB3's defaults on pendulum, one env, no evaluation: env-steps/s of the whole Train call.
-void EndToEnd(Algorithm algorithm, const BenchOptions& o) {
+// The task-parallel lever measured alone: the twin critics' work of one SAC step (target Q at
+// (s', a'), the critic loss's forward and backward, the actor loss's forward and input gradient
+// through frozen critics), critic 0 and critic 1 as the two tasks of an nn::TaskPair, on one
+// thread and on two; the gradients must be the same bits.
+void TaskParallelLever(const BenchOptions& o, const std::vector<int>& hidden) {
+  const int64_t in = o.obs_dim + o.act_dim;
+  torch::Tensor x = torch::randn({o.batch, in});
+  torch::Tensor y = torch::randn({o.batch});
+  std::vector<torch::nn::Sequential> nets;
+  for (int k = 0; k < 2; ++k) {
+    torch::nn::Sequential net;
+    int64_t width = in;
+    for (int h : hidden) {
+      net->push_back(torch::nn::Linear(width, h));
+      net->push_back(torch::nn::ReLU());
+      width = h;
+    }
+    net->push_back(torch::nn::Linear(width, 1));
+    nets.push_back(net);
+  }
+  std::vector<torch::Tensor> input_grads(2);
+  // One critic's share of a step.
+  auto critic = [&](int k) {
+    torch::nn::Sequential& net = nets[static_cast<size_t>(k)];
+    {
+      torch::NoGradGuard no_grad;
+      net->forward(x);
+    }
+    net->zero_grad();
+    (0.5 * torch::mse_loss(net->forward(x).squeeze(-1), y)).backward();
+    for (auto& p : net->parameters()) p.set_requires_grad(false);
+    torch::Tensor xa = x.detach().requires_grad_(true);
+    net->forward(xa).sum().backward();
+    input_grads[static_cast<size_t>(k)] = xa.grad();
+    for (auto& p : net->parameters()) p.set_requires_grad(true);
+  };
+  rlpipe::nn::TaskPair one(1), two(2);
+  auto serial = [&] { one.Run([&] { critic(0); }, [&] { critic(1); }); };
+  auto parallel = [&] { two.Run([&] { critic(0); }, [&] { critic(1); }); };
+  // Same bits on one thread and two.
+  auto snapshot = [&] {
+    std::vector<torch::Tensor> v;
+    for (auto& net : nets) {
+      for (auto& p : net->parameters()) v.push_back(p.grad().clone());
+    }
+    for (auto& g : input_grads) v.push_back(g.clone());
+    return v;
+  };
+  serial();
+  const std::vector<torch::Tensor> a = snapshot();
+  parallel();
+  const std::vector<torch::Tensor> b = snapshot();
+  bool equal = true;
+  for (size_t i = 0; i < a.size(); ++i) equal = equal && torch::equal(a[i], b[i]);
+  for (int i = 0; i < 10; ++i) {
+    serial();
+    parallel();
+  }
+  std::vector<double> s1, s2;
+  for (int r = 0; r < o.reps; ++r) {
+    s1.push_back(SecondsPer(o.steps, serial));
+    s2.push_back(SecondsPer(o.steps, parallel));
+  }
+  // Bare products alone: one critic's forward + weight and input gradients (256-wide) as a task.
+  std::vector<Gemm> one_critic;
+  const auto layers = Layers(static_cast<int>(in), hidden, 1);
+  Forward(one_critic, layers);
+  Backward(one_critic, layers, true, true);
+  BareGemms g0(one_critic, o.batch), g1(one_critic, o.batch);
+  auto bare_serial = [&] { one.Run([&] { g0.Run(); }, [&] { g1.Run(); }); };
+  auto bare_parallel = [&] { two.Run([&] { g0.Run(); }, [&] { g1.Run(); }); };
+  std::vector<double> b1, b2;
+  for (int r = 0; r < o.reps; ++r) {
+    b1.push_back(SecondsPer(o.steps, bare_serial));
+    b2.push_back(SecondsPer(o.steps, bare_parallel));
+  }
+  std::printf("task-parallel lever: bare products of two critics, one thread %.3f ms, two %.3f ms: %.2fx\n",
+              1e3 * Median(b1), 1e3 * Median(b2), Median(b1) / Median(b2));
+  // The cost of handing an empty task to the worker and waiting for it.
+  std::vector<double> handoff;
+  for (int r = 0; r < o.reps; ++r) handoff.push_back(SecondsPer(1000, [&] { two.Run([] {}, [] {}); }));
+  std::printf(
+      "task-parallel lever: the twin critics' work of a SAC step, one thread %.3f ms, two threads "
+      "%.3f ms: %.2fx (gradients %s); an empty pair of tasks on two threads %.1f us\n",
+      1e3 * Median(s1), 1e3 * Median(s2), Median(s1) / Median(s2),
+      equal ? "bitwise equal" : "DIFFER", 1e6 * Median(handoff));
+  std::fflush(stdout);
+}
+
+// SB3's defaults on pendulum, one env, no evaluation, `threads` training.threads: env-steps/s of
+// the whole Train call.
+void EndToEnd(Algorithm algorithm, const BenchOptions& o, int threads) {
   rlpipe::algos::TrainingRequest request;
   rlpipe::config::ExperimentConfig& c = request.config;
   c.environment.name = "pendulum";
@@ -319,14 +430,18 @@ void EndToEnd(Algorithm algorithm, const BenchOptions& o) {
   c.network = rlpipe::config::DefaultNetworkConfig(algorithm);
   c.training.total_timesteps = o.e2e;
   c.training.eval_freq = 0;
+  c.training.threads = threads;
   c.training.log_interval = 1000000;
   request.seed = 1;
-  request.models_dir = o.out / rlpipe::config::ToString(algorithm);
+  request.models_dir = o.out / (rlpipe::config::ToString(algorithm) + std::to_string(threads));
   const rlpipe::algos::TrainingResult result = rlpipe::algos::Train(request);
-  std::printf("%s pendulum end to end: %lld steps in %.2f s = %.1f env-steps/s (update %.0f%%)\n",
-              rlpipe::config::ToString(algorithm).c_str(), static_cast<long long>(result.timesteps),
-              result.wall_seconds, static_cast<double>(result.timesteps) / result.wall_seconds,
-              100.0 * result.update_seconds / result.wall_seconds);
+  std::printf(
+      "%s pendulum end to end, training.threads %d: %lld steps in %.2f s = %.1f env-steps/s "
+      "(update %.0f%%)\n",
+      rlpipe::config::ToString(algorithm).c_str(), threads,
+      static_cast<long long>(result.timesteps), result.wall_seconds,
+      static_cast<double>(result.timesteps) / result.wall_seconds,
+      100.0 * result.update_seconds / result.wall_seconds);
   std::fflush(stdout);
 }
 
@@ -342,21 +457,30 @@ int main(int argc, char** argv) {
   app.add_option("--reps", o.reps, "alternating blocks of reference and step");
   app.add_option("--steps", o.steps, "gradient steps per block");
   app.add_option("--e2e-steps", o.e2e, "end-to-end pendulum steps (0: skip)");
-  app.add_option("--threads", o.threads, "torch intra-op threads");
+  app.add_option("--threads", o.threads,
+                 "training.threads of the step (its twin-critic tasks), timed against 1");
+  app.add_option("--intra-op-threads", o.intra_op, "torch and OpenBLAS intra-op threads");
   app.add_option("--out", o.out, "folder for the end-to-end runs' models");
   CLI11_PARSE(app, argc, argv);
 
   try {
-    rlpipe::nn::SetIntraOpThreads(o.threads);
+    rlpipe::nn::SetIntraOpThreads(o.intra_op);
     std::vector<Algorithm> algorithms;
     if (o.algorithm != "td3") algorithms.push_back(Algorithm::kSac);
     if (o.algorithm != "sac") algorithms.push_back(Algorithm::kTd3);
-    std::printf("batch %lld, obs %d, act %d, %d torch thread(s), median of %d blocks of %d\n",
-                static_cast<long long>(o.batch), o.obs_dim, o.act_dim, o.threads, o.reps, o.steps);
+    std::printf(
+        "batch %lld, obs %d, act %d, training.threads %d, %d intra-op thread(s), median of %d "
+        "blocks of %d\n",
+        static_cast<long long>(o.batch), o.obs_dim, o.act_dim, o.threads, o.intra_op, o.reps,
+        o.steps);
     for (Algorithm a : algorithms) StepVsRoofline(a, o);
     TwinCriticLever(o, rlpipe::config::DefaultNetworkConfig(Algorithm::kSac).qf_layers);
+    TaskParallelLever(o, rlpipe::config::DefaultNetworkConfig(Algorithm::kSac).qf_layers);
     if (o.e2e > 0) {
-      for (Algorithm a : algorithms) EndToEnd(a, o);
+      for (Algorithm a : algorithms) {
+        EndToEnd(a, o, 1);
+        if (o.threads > 1) EndToEnd(a, o, o.threads);
+      }
     }
     return 0;
   } catch (const rlpipe::Error& e) {

@@ -95,6 +95,7 @@ class OffPolicyRun {
             request, env_factory, options.eval_threads,
             [this](std::span<const float> obs, std::vector<float>& action) { Act(obs, action); },
             [this](const fs::path& path, bool state) { Save(path, state); }, &normalizer_) {
+    algorithm_->SetUpdateThreads(options.update_threads);
     if (request.resume_checkpoint) {
       Resume(*request.resume_checkpoint);
     } else if (request.init_checkpoint) {

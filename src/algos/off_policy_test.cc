@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -252,6 +253,66 @@ TEST_F(OffPolicyTest, OnPolicyChoicesAreConfigErrors) {
   } catch (const ConfigError& e) {
     EXPECT_STREQ(e.what(),
                  "agent.algorithm: expected an off-policy algorithm (SAC, TD3), found PPO");
+  }
+}
+
+// training.threads 2 runs the twin critics' work as two tasks: after several gradient steps (TD3's
+// delayed actor steps included) SAC and TD3 have the same losses, weights (targets included) and
+// optimizer state, bit for bit, as with one thread.
+TEST(OffPolicyThreadsTest, TwoThreadsGiveTheOneThreadBits) {
+  for (config::Algorithm algorithm : {config::Algorithm::kSac, config::Algorithm::kTd3}) {
+    config::NetworkConfig network = config::DefaultNetworkConfig(algorithm);
+    network.policy_layers = {64, 64};
+    network.qf_layers = {64, 64};
+    std::vector<std::unique_ptr<OffPolicyAlgorithm>> algos;
+    std::vector<std::vector<std::map<std::string, double>>> losses(2);
+    for (int threads : {1, 2}) {
+      algos.push_back(MakeOffPolicyAlgorithm(config::DefaultAgentConfig(algorithm), network,
+                                             {5, 2}, /*init_seed=*/9));
+      algos.back()->SetUpdateThreads(threads);
+      torch::Generator data = nn::MakeGenerator(4);
+      torch::Generator generator = nn::MakeGenerator(8);
+      for (int step = 1; step <= 6; ++step) {
+        ReplayBatch batch;
+        batch.obs = at::normal(0.0, 1.0, {32, 5}, data, torch::kFloat32);
+        batch.actions = torch::tanh(at::normal(0.0, 1.0, {32, 2}, data, torch::kFloat32));
+        batch.rewards = at::normal(0.0, 1.0, {32}, data, torch::kFloat32);
+        batch.next_obs = at::normal(0.0, 1.0, {32, 5}, data, torch::kFloat32);
+        batch.dones = (torch::rand({32}, data) < 0.1).to(torch::kFloat32);
+        losses[static_cast<size_t>(threads - 1)].push_back(
+            algos.back()->TrainStep(batch, generator, step));
+      }
+    }
+    const std::string name = config::ToString(algorithm);
+    EXPECT_EQ(losses[0], losses[1]) << name;
+    const auto one = algos[0]->Policy().named_parameters();
+    const auto two = algos[1]->Policy().named_parameters();
+    ASSERT_EQ(one.size(), two.size());
+    for (const auto& p : one) {
+      EXPECT_TRUE(torch::equal(p.value(), two[p.key()])) << name << " " << p.key();
+    }
+    // Every optimizer's moments and step counts, parameter by parameter.
+    const checkpoint::SaveOptions one_options = algos[0]->CheckpointOptions();
+    const checkpoint::SaveOptions two_options = algos[1]->CheckpointOptions();
+    ASSERT_EQ(one_options.optimizers.size(), two_options.optimizers.size());
+    for (size_t i = 0; i < one_options.optimizers.size(); ++i) {
+      const torch::optim::Optimizer& a = *one_options.optimizers[i].optimizer;
+      const torch::optim::Optimizer& b = *two_options.optimizers[i].optimizer;
+      const std::vector<torch::Tensor>& a_params = a.param_groups().front().params();
+      const std::vector<torch::Tensor>& b_params = b.param_groups().front().params();
+      ASSERT_EQ(a_params.size(), b_params.size());
+      for (size_t k = 0; k < a_params.size(); ++k) {
+        const auto& sa = static_cast<const torch::optim::AdamParamState&>(
+            *a.state().at(c10::guts::to_string(a_params[k].unsafeGetTensorImpl())));
+        const auto& sb = static_cast<const torch::optim::AdamParamState&>(
+            *b.state().at(c10::guts::to_string(b_params[k].unsafeGetTensorImpl())));
+        const std::string where = name + " " + one_options.optimizers[i].name + " #" +
+                                  std::to_string(k);
+        EXPECT_EQ(sa.step(), sb.step()) << where;
+        EXPECT_TRUE(torch::equal(sa.exp_avg(), sb.exp_avg())) << where;
+        EXPECT_TRUE(torch::equal(sa.exp_avg_sq(), sb.exp_avg_sq())) << where;
+      }
+    }
   }
 }
 

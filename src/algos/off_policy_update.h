@@ -32,6 +32,10 @@ class OffPolicyAlgorithm {
                                                   int64_t timesteps) = 0;
   /// Sets every optimizer's step size (the loop applies the learning-rate schedule).
   virtual void SetLearningRate(double learning_rate) = 0;
+  /// Threads a gradient step may use (training.threads): 1, or 2 (more count as 2) to run the
+  /// twin critics' independent work, and the actor's independent forward passes, as the two
+  /// tasks of an nn::TaskPair. The results are the same bits for any count.
+  virtual void SetUpdateThreads(int threads) = 0;
   /// All networks with SB3's names (actor.*, critic.*, critic_target.*, ...), for checkpoints.
   virtual torch::nn::Module& Policy() = 0;
   /// SB3's optimizer members and pytorch_variables for checkpoints (actor./critic.optimizer.pth;

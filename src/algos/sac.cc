@@ -1,5 +1,6 @@
 #include "algos/sac.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -81,6 +82,10 @@ void Sac::SetLearningRate(double learning_rate) {
   if (ent_coef_optimizer_) algos::SetLearningRate(*ent_coef_optimizer_, learning_rate);
 }
 
+void Sac::SetUpdateThreads(int threads) {
+  if (std::min(threads, 2) != tasks_->Threads()) tasks_ = std::make_unique<nn::TaskPair>(threads);
+}
+
 void Sac::SaveState(torch::serialize::OutputArchive& archive) const {
   // Each optimizer in its own nested archive, then log α.
   torch::serialize::OutputArchive actor, critic, ent_coef;
@@ -116,8 +121,16 @@ std::map<std::string, double> Sac::TrainStep(const ReplayBatch& batch, torch::Ge
                                              int64_t timesteps) {
   std::map<std::string, double> losses;
 
-  // Fresh actions ã ~ π(·|s) for the actor and temperature losses (reparameterised).
-  nn::SacActorOutput out = policy_->actor->forward(batch.obs);
+  // The actor at s (with gradients, for the actor and temperature losses) and at s' (for the
+  // target), as two tasks.
+  nn::SacActorOutput out, next;
+  tasks_->Run([&] { out = policy_->actor->forward(batch.obs); },
+              [&] {
+                torch::NoGradGuard no_grad;
+                next = policy_->actor->forward(batch.next_obs);
+              });
+
+  // Fresh actions ã ~ π(·|s) (reparameterised).
   nn::SquashedSample pi = nn::SquashedGaussian(out.mean, out.log_std).Sample(generator);
 
   // Temperature: one Adam step on log α towards the target entropy, using α before the step.
@@ -131,32 +144,32 @@ std::map<std::string, double> Sac::TrainStep(const ReplayBatch& batch, torch::Ge
   }
   losses["train/ent_coef"] = ent_coef;
 
-  // Soft TD target from the target critics at a' ~ π(·|s').
+  // Soft TD target from the target critics (each one task) at a' ~ π(·|s').
   torch::Tensor target;
   {
     torch::NoGradGuard no_grad;
-    nn::SacActorOutput next = policy_->actor->forward(batch.next_obs);
     nn::SquashedSample next_pi = nn::SquashedGaussian(next.mean, next.log_std).Sample(generator);
-    nn::TwinQValues next_q = policy_->critic_target->forward(batch.next_obs, next_pi.action);
+    nn::TwinQValues next_q =
+        policy_->critic_target->forward(batch.next_obs, next_pi.action, *tasks_);
     target =
         SacTarget(batch.rewards, batch.dones, next_q, next_pi.log_prob, ent_coef, agent_.gamma);
   }
 
-  // Critic step on both Q networks.
+  // Critic step on both Q networks (each network's forward and backward one task).
   torch::Tensor critic_loss =
-      TwinCriticLoss(policy_->critic->forward(batch.obs, batch.actions), target, 0.5);
+      TwinCriticLoss(policy_->critic->forward(batch.obs, batch.actions, *tasks_), target, 0.5);
   critic_optimizer_.ZeroGrad();
   critic_loss.backward();
   critic_optimizer_.Step();
   losses["train/critic_loss"] = critic_loss.item<double>();
 
   // Actor step against the updated critics, differentiated through them to ã only (the critics'
-  // weights are frozen: no weight gradients that nothing would use).
+  // weights are frozen: no weight gradients that nothing would use); each critic one task.
   torch::Tensor actor_loss;
   {
     nn::FrozenParameters frozen(critic_params_);
-    actor_loss =
-        SacActorLoss(pi.log_prob, policy_->critic->forward(batch.obs, pi.action), ent_coef);
+    actor_loss = SacActorLoss(pi.log_prob, policy_->critic->forward(batch.obs, pi.action, *tasks_),
+                              ent_coef);
     actor_optimizer_.ZeroGrad();
     actor_loss.backward();
   }

@@ -42,6 +42,7 @@ class Sac : public OffPolicyAlgorithm {
   std::map<std::string, double> TrainStep(const ReplayBatch& batch, torch::Generator& generator,
                                           int64_t timesteps) override;
   void SetLearningRate(double learning_rate) override;
+  void SetUpdateThreads(int threads) override;
   torch::nn::Module& Policy() override { return *policy_; }
   checkpoint::SaveOptions CheckpointOptions() const override;
   void SaveState(torch::serialize::OutputArchive& archive) const override;
@@ -63,6 +64,7 @@ class Sac : public OffPolicyAlgorithm {
   nn::FlatParameters critic_target_params_;
   FlatAdam actor_optimizer_;
   FlatAdam critic_optimizer_;
+  std::unique_ptr<nn::TaskPair> tasks_ = std::make_unique<nn::TaskPair>(1);  // the step's threads
   std::optional<torch::optim::Adam> ent_coef_optimizer_;
 };
 

@@ -1,5 +1,6 @@
 #include "algos/td3.h"
 
+#include <algorithm>
 #include <string>
 
 #include "algos/training_state.h"
@@ -50,6 +51,10 @@ void Td3::SetLearningRate(double learning_rate) {
   critic_optimizer_.SetLearningRate(learning_rate);
 }
 
+void Td3::SetUpdateThreads(int threads) {
+  if (std::min(threads, 2) != tasks_->Threads()) tasks_ = std::make_unique<nn::TaskPair>(threads);
+}
+
 void Td3::SaveState(torch::serialize::OutputArchive& archive) const {
   torch::serialize::OutputArchive actor, critic;
   actor_optimizer_.Save(actor);
@@ -73,35 +78,49 @@ void Td3::LoadState(torch::serialize::InputArchive& archive) {
 std::map<std::string, double> Td3::TrainStep(const ReplayBatch& batch, torch::Generator& generator,
                                              int64_t timesteps) {
   ++n_updates_;
+  const bool actor_step = n_updates_ % agent_.policy_delay == 0;
   std::map<std::string, double> losses;
 
-  // Target with policy smoothing: clipped noise on the target actor's action.
+  // The target actor at s' and, when the actor steps, μ(s) (with gradients), as two tasks.
+  torch::Tensor next_actions, actions;  // [B, act_dim]
+  auto target_actor = [&] {
+    torch::NoGradGuard no_grad;
+    next_actions = policy_->actor_target->forward(batch.next_obs);
+  };
+  if (actor_step) {
+    tasks_->Run(target_actor, [&] { actions = policy_->actor->forward(batch.obs); });
+  } else {
+    target_actor();
+  }
+
+  // Target with policy smoothing: clipped noise on the target actor's action; each target critic
+  // one task.
   torch::Tensor target;
   {
     torch::NoGradGuard no_grad;
-    torch::Tensor next_actions = policy_->actor_target->forward(batch.next_obs);  // [B, act_dim]
     torch::Tensor noise = at::normal(0.0, agent_.target_policy_noise, next_actions.sizes(),
                                      generator, next_actions.options());
     torch::Tensor smoothed = SmoothedTargetAction(next_actions, noise, agent_.target_noise_clip);
     target = Td3Target(batch.rewards, batch.dones,
-                       policy_->critic_target->forward(batch.next_obs, smoothed), agent_.gamma);
+                       policy_->critic_target->forward(batch.next_obs, smoothed, *tasks_),
+                       agent_.gamma);
   }
 
-  // Critic step on both Q networks.
+  // Critic step on both Q networks (each network's forward and backward one task).
   torch::Tensor critic_loss =
-      TwinCriticLoss(policy_->critic->forward(batch.obs, batch.actions), target, 1.0);
+      TwinCriticLoss(policy_->critic->forward(batch.obs, batch.actions, *tasks_), target, 1.0);
   critic_optimizer_.ZeroGrad();
   critic_loss.backward();
   critic_optimizer_.Step();
   losses["train/critic_loss"] = critic_loss.item<double>();
 
   // Delayed actor step, then both targets follow by Polyak averaging.
-  if (n_updates_ % agent_.policy_delay == 0) {
+  if (actor_step) {
     // Differentiated through Q_0 to the action only (the critics' weights are frozen).
     torch::Tensor actor_loss;
     {
       nn::FrozenParameters frozen(critic_params_);
-      actor_loss = Td3ActorLoss(policy_->critic->Q0(batch.obs, policy_->actor->forward(batch.obs)));
+      actor_loss = Td3ActorLoss(policy_->critic->Q0(batch.obs, actions));
       actor_optimizer_.ZeroGrad();
       actor_loss.backward();
     }

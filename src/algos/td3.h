@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "algos/flat_adam.h"
@@ -39,6 +40,7 @@ class Td3 : public OffPolicyAlgorithm {
   std::map<std::string, double> TrainStep(const ReplayBatch& batch, torch::Generator& generator,
                                           int64_t timesteps) override;
   void SetLearningRate(double learning_rate) override;
+  void SetUpdateThreads(int threads) override;
   torch::nn::Module& Policy() override { return *policy_; }
   checkpoint::SaveOptions CheckpointOptions() const override;
   void SaveState(torch::serialize::OutputArchive& archive) const override;
@@ -54,6 +56,7 @@ class Td3 : public OffPolicyAlgorithm {
   nn::FlatParameters critic_target_params_;
   FlatAdam actor_optimizer_;
   FlatAdam critic_optimizer_;
+  std::unique_ptr<nn::TaskPair> tasks_ = std::make_unique<nn::TaskPair>(1);  // the step's threads
   int64_t n_updates_ = 0;  // critic steps so far (the actor steps when divisible by policy_delay)
   double last_actor_loss_ = 0.0;
 };

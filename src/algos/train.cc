@@ -32,10 +32,12 @@ TrainingResult Train(const TrainingRequest& request) {
   // Each session's envs come from the registry; the loop is chosen by algorithm family.
   const config::EnvironmentConfig env_config = request.config.environment;
   auto factory = [env_config] { return envs::MakeEnv(env_config); };
-  // training.threads step the envs and run the evaluation episodes (neither changes results).
+  // training.threads step the envs, run the evaluation episodes and the twin critics' work of a
+  // SAC/TD3 gradient step (none of them changes results).
   LoopOptions options;
   options.env_threads = SessionThreads(request.config.training);
   options.eval_threads = options.env_threads;
+  options.update_threads = options.env_threads;
   switch (config::InfoOf(request.config.agent.algorithm()).family) {
     case config::AlgorithmFamily::kOnPolicy:
       return TrainOnPolicy(request, factory, options);

@@ -127,6 +127,7 @@ struct LoopOptions {
   int torch_threads = kDefaultTorchThreads;  // torch::set_num_threads for the session, >= 1
   int env_threads = 1;   // threads stepping the training envs (ThreadedVectorEnv), >= 1
   int eval_threads = 1;  // threads (each with its own env) running evaluation episodes, >= 1
+  int update_threads = 1;  // threads of one SAC/TD3 gradient step (the twin critics' tasks), >= 1
 };
 
 /// A periodic or interrupt checkpoint a session can resume from exactly.

@@ -285,10 +285,12 @@ TEST_F(TrainingFeaturesTest, EarlyStoppingEndsTheRunAndTaskStatisticsAreReported
       << *off.stop_reason;
 }
 
-// training.threads changes where envs and evaluations run, never the result: a pendulum session
-// (3 envs, evaluations) ends with bitwise the same weights and evaluations with 1 and 2 threads.
+// training.threads changes where envs, evaluations and the twin critics run, never the result: a
+// pendulum session (3 envs, evaluations) ends with bitwise the same weights and evaluations with 1
+// and 2 threads.
 TEST_F(TrainingFeaturesTest, ThreadCountDoesNotChangeTheResult) {
-  for (config::Algorithm algorithm : {config::Algorithm::kPpo, config::Algorithm::kSac}) {
+  for (config::Algorithm algorithm :
+       {config::Algorithm::kPpo, config::Algorithm::kSac, config::Algorithm::kTd3}) {
     std::vector<TrainingResult> results;
     std::vector<checkpoint::StateDict> weights;
     for (int threads : {1, 2}) {

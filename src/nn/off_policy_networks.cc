@@ -1,5 +1,7 @@
 #include "nn/off_policy_networks.h"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <numbers>
 #include <string>
@@ -43,6 +45,73 @@ TwinQValues TwinQCriticImpl::forward(const torch::Tensor& obs, const torch::Tens
   // [B, obs_dim] ++ [B, act_dim] → [B, obs_dim + act_dim] → [B, 1] → [B]
   torch::Tensor input = torch::cat({obs, actions}, 1);
   return {qf0_->forward(input).squeeze(-1), qf1_->forward(input).squeeze(-1)};
+}
+
+/// Both Q networks as one autograd node whose forward and backward run each network as one task.
+/// The forward builds each network's own graph from a detached copy of the input (its own leaf);
+/// the backward runs each graph's backward from its Q value's gradient (weight gradients
+/// accumulate there, as they would in the caller's graph) and returns the sum of the two input
+/// gradients, the sum autograd forms where both networks read the same input.
+class TwinQTasks : public torch::autograd::Function<TwinQTasks> {
+ public:
+  // `input` [B, in] tracks gradients (a stand-in leaf when only the weights need them);
+  // `input_grad`: whether the caller's input needs its gradient.
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
+                                                const torch::Tensor& input, bool input_grad,
+                                                TwinQCriticImpl* critic, TaskPair* tasks) {
+    std::array<torch::Tensor, 2> leaf, q;
+    auto run = [&](size_t k) {
+      // apply() runs forward without gradient tracking: each network's graph is built here.
+      const torch::AutoGradMode grad(true);
+      leaf[k] = input.detach().requires_grad_(input_grad);
+      q[k] = (k == 0 ? critic->qf0_ : critic->qf1_)->forward(leaf[k]).squeeze(-1);  // [B]
+    };
+    tasks->Run([&] { run(0); }, [&] { run(1); });
+    for (size_t k = 0; k < 2; ++k) {
+      ctx->saved_data["leaf" + std::to_string(k)] = leaf[k];
+      ctx->saved_data["q" + std::to_string(k)] = q[k];
+    }
+    // The task pair by address (saved_data holds IValues); it outlives the backward pass.
+    ctx->saved_data["tasks"] = reinterpret_cast<int64_t>(tasks);
+    return {q[0].detach(), q[1].detach()};
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 const torch::autograd::variable_list& grads) {
+    auto* tasks = reinterpret_cast<TaskPair*>(ctx->saved_data["tasks"].toInt());
+    std::array<torch::Tensor, 2> input_grad;
+    auto run = [&](size_t k) {
+      torch::Tensor leaf = ctx->saved_data["leaf" + std::to_string(k)].toTensor();
+      torch::Tensor q = ctx->saved_data["q" + std::to_string(k)].toTensor();
+      torch::autograd::backward({q}, {grads[k]});
+      if (leaf.requires_grad()) input_grad[k] = leaf.grad();
+    };
+    tasks->Run([&] { run(0); }, [&] { run(1); });
+    torch::Tensor input = input_grad[0].defined() ? input_grad[0] + input_grad[1] : torch::Tensor();
+    return {input, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+TwinQValues TwinQCriticImpl::forward(const torch::Tensor& obs, const torch::Tensor& actions,
+                                     TaskPair& tasks) {
+  // [B, obs_dim] ++ [B, act_dim] → [B, obs_dim + act_dim] → [B, 1] → [B], each network a task.
+  torch::Tensor input = torch::cat({obs, actions}, 1);
+  const std::vector<torch::Tensor> weights = parameters();
+  const bool weight_grad = torch::GradMode::is_enabled() &&
+                           std::any_of(weights.begin(), weights.end(),
+                                       [](const torch::Tensor& p) { return p.requires_grad(); });
+  const bool input_grad = torch::GradMode::is_enabled() && input.requires_grad();
+  // Nothing to differentiate: just both forwards.
+  if (!weight_grad && !input_grad) {
+    TwinQValues q;
+    tasks.Run([&] { q.q0 = qf0_->forward(input).squeeze(-1); },
+              [&] { q.q1 = qf1_->forward(input).squeeze(-1); });
+    return q;
+  }
+  // Weights only: a stand-in leaf carries the gradient to the node (its own gradient unused).
+  torch::autograd::variable_list q = TwinQTasks::apply(
+      input_grad ? input : input.detach().requires_grad_(true), input_grad, this, &tasks);
+  return {q[0], q[1]};
 }
 
 torch::Tensor TwinQCriticImpl::Q0(const torch::Tensor& obs, const torch::Tensor& actions) {

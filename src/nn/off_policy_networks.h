@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/experiment_config.h"
+#include "nn/task_pair.h"
 
 namespace rlpipe::nn {
 
@@ -34,10 +35,16 @@ class TwinQCriticImpl : public torch::nn::Module {
   explicit TwinQCriticImpl(const TwinQCriticOptions& options);
   /// obs [B, obs_dim], actions [B, act_dim] in [-1, 1] → both Q values.
   TwinQValues forward(const torch::Tensor& obs, const torch::Tensor& actions);
+  /// The same values and gradients as forward(obs, actions), with each Q network's forward and
+  /// its part of a later backward pass (weight gradients, and the gradient to the input when
+  /// obs or actions track gradients) as one task of `tasks`: on two threads when it has two.
+  /// `tasks` must outlive the backward pass.
+  TwinQValues forward(const torch::Tensor& obs, const torch::Tensor& actions, TaskPair& tasks);
   /// Q_0 only (TD3's actor loss), [B].
   torch::Tensor Q0(const torch::Tensor& obs, const torch::Tensor& actions);
 
  private:
+  friend class TwinQTasks;
   torch::nn::Sequential qf0_{nullptr};
   torch::nn::Sequential qf1_{nullptr};
 };
