@@ -29,6 +29,8 @@
 #include "config/experiment_config.h"
 #include "core/error.h"
 #include "nn/diag_gaussian.h"
+#include "nn/flat_parameters.h"
+#include "nn/off_policy_networks.h"
 #include "nn/task_pair.h"
 #include "nn/threads.h"
 
@@ -420,6 +422,50 @@ void TaskParallelLever(const BenchOptions& o, const std::vector<int>& hidden) {
   std::fflush(stdout);
 }
 
+// The same twin-critic work through nn::TwinQCritic::forward with tasks (flat parameters).
+void TwinQCriticLever(const BenchOptions& o, const std::vector<int>& hidden) {
+  rlpipe::nn::TwinQCriticOptions options;
+  options.obs_dim = o.obs_dim;
+  options.act_dim = o.act_dim;
+  options.layers = hidden;
+  rlpipe::nn::TwinQCritic critic(options);
+  rlpipe::nn::FlatParameters params(*critic);
+  torch::Tensor obs = torch::randn({o.batch, o.obs_dim});
+  torch::Tensor act = torch::rand({o.batch, o.act_dim});
+  torch::Tensor y = torch::randn({o.batch});
+  auto work = [&](rlpipe::nn::TaskPair& tasks) {
+    {
+      torch::NoGradGuard no_grad;
+      critic->forward(obs, act, tasks);
+    }
+    rlpipe::nn::TwinQValues q = critic->forward(obs, act, tasks);
+    torch::Tensor loss = 0.5 * (torch::mse_loss(q.q0, y) + torch::mse_loss(q.q1, y));
+    params.ZeroGrad();
+    loss.backward();
+    torch::Tensor a = act.clone().requires_grad_(true);
+    {
+      rlpipe::nn::FrozenParameters frozen(params);
+      rlpipe::nn::TwinQValues q_pi = critic->forward(obs, a, tasks);
+      q_pi.Min().mean().backward();
+    }
+  };
+  rlpipe::nn::TaskPair one(1), two(2);
+  for (int i = 0; i < 10; ++i) {
+    work(one);
+    work(two);
+  }
+  std::vector<double> s1, s2;
+  for (int r = 0; r < o.reps; ++r) {
+    s1.push_back(SecondsPer(o.steps, [&] { work(one); }));
+    s2.push_back(SecondsPer(o.steps, [&] { work(two); }));
+  }
+  std::printf(
+      "task-parallel lever: the same through TwinQCritic::forward with tasks, one thread %.3f ms, "
+      "two %.3f ms: %.2fx\n",
+      1e3 * Median(s1), 1e3 * Median(s2), Median(s1) / Median(s2));
+  std::fflush(stdout);
+}
+
 // SB3's defaults on pendulum, one env, no evaluation, `threads` training.threads: env-steps/s of
 // the whole Train call.
 void EndToEnd(Algorithm algorithm, const BenchOptions& o, int threads) {
@@ -476,6 +522,7 @@ int main(int argc, char** argv) {
     for (Algorithm a : algorithms) StepVsRoofline(a, o);
     TwinCriticLever(o, rlpipe::config::DefaultNetworkConfig(Algorithm::kSac).qf_layers);
     TaskParallelLever(o, rlpipe::config::DefaultNetworkConfig(Algorithm::kSac).qf_layers);
+    TwinQCriticLever(o, rlpipe::config::DefaultNetworkConfig(Algorithm::kSac).qf_layers);
     if (o.e2e > 0) {
       for (Algorithm a : algorithms) {
         EndToEnd(a, o, 1);

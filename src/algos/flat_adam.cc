@@ -63,6 +63,35 @@ void FlatAdam::Step() {
   }
 }
 
+void FlatAdam::Step(nn::TaskPair& tasks) {
+  // Step counts that differ (transferred state) take the per-parameter path on this thread.
+  if (steps_.empty() ||
+      !std::all_of(steps_.begin(), steps_.end(), [&](int64_t s) { return s == steps_.front(); })) {
+    Step();
+    return;
+  }
+  for (int64_t& s : steps_) ++s;
+  const auto t = static_cast<double>(steps_.front());
+  const int64_t n = params_.data().numel();
+  const int64_t half = n / 2 / 64 * 64;
+  torch::NoGradGuard no_grad;
+  tasks.Run([&] { StepRange(0, half, t); }, [&] { StepRange(half, n, t); });
+}
+
+void FlatAdam::StepRange(int64_t begin, int64_t end, double t) {
+  // Step()'s operations, in its order, on elements [begin, end).
+  const int64_t n = end - begin;
+  const torch::Tensor grad = params_.grad().narrow(0, begin, n);
+  torch::Tensor exp_avg = exp_avg_.narrow(0, begin, n);
+  torch::Tensor exp_avg_sq = exp_avg_sq_.narrow(0, begin, n);
+  exp_avg.mul_(beta1_).add_(grad, 1.0 - beta1_);
+  exp_avg_sq.mul_(beta2_).addcmul_(grad, grad, 1.0 - beta2_);
+  const double bias_correction1 = 1.0 - std::pow(beta1_, t);
+  const double bias_correction2 = 1.0 - std::pow(beta2_, t);
+  torch::Tensor denom = (exp_avg_sq.sqrt() / std::sqrt(bias_correction2)).add_(eps_);
+  params_.data().narrow(0, begin, n).addcdiv_(exp_avg, denom, -learning_rate_ / bias_correction1);
+}
+
 void FlatAdam::SetLearningRate(double learning_rate) {
   learning_rate_ = learning_rate;
   for (auto& group : view_.param_groups()) group.options().set_lr(learning_rate);

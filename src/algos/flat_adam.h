@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "nn/flat_parameters.h"
+#include "nn/task_pair.h"
 
 namespace rlpipe::algos {
 
@@ -26,6 +27,10 @@ class FlatAdam {
   void ZeroGrad() { params_.ZeroGrad(); }
   /// One update from the gradients in params.grad().
   void Step();
+  /// The same update, the buffer's two halves as the two tasks of `tasks` (the same bits as
+  /// Step(): every element gets the same arithmetic, and the halves meet at a multiple of 64
+  /// elements, so each element stays on the vectorised or scalar path it takes in one pass).
+  void Step(nn::TaskPair& tasks);
   void SetLearningRate(double learning_rate);
 
   /// The state as a torch::optim::Adam over the module's parameters (per-parameter exp_avg,
@@ -40,6 +45,8 @@ class FlatAdam {
   void EditState(const std::function<void(torch::optim::Adam&)>& edit);
 
  private:
+  // Elements [begin, end) of one update with all parameters at step t (after the increment).
+  void StepRange(int64_t begin, int64_t end, double t);
   // The per-parameter state of view_ into the flat moments and step counts.
   void PullFromView();
 

@@ -160,7 +160,7 @@ std::map<std::string, double> Sac::TrainStep(const ReplayBatch& batch, torch::Ge
       TwinCriticLoss(policy_->critic->forward(batch.obs, batch.actions, *tasks_), target, 0.5);
   critic_optimizer_.ZeroGrad();
   critic_loss.backward();
-  critic_optimizer_.Step();
+  critic_optimizer_.Step(*tasks_);
   losses["train/critic_loss"] = critic_loss.item<double>();
 
   // Actor step against the updated critics, differentiated through them to ã only (the critics'
@@ -173,11 +173,11 @@ std::map<std::string, double> Sac::TrainStep(const ReplayBatch& batch, torch::Ge
     actor_optimizer_.ZeroGrad();
     actor_loss.backward();
   }
-  actor_optimizer_.Step();
   losses["train/actor_loss"] = actor_loss.item<double>();
 
-  // Target critics follow by Polyak averaging.
-  PolyakUpdate(critic_params_, critic_target_params_, agent_.tau);
+  // The actor's Adam step, and the target critics following by Polyak averaging, as two tasks.
+  tasks_->Run([&] { actor_optimizer_.Step(); },
+              [&] { PolyakUpdate(critic_params_, critic_target_params_, agent_.tau); });
   CheckFinite("SAC", timesteps, losses);
   return losses;
 }

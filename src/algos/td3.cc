@@ -111,7 +111,7 @@ std::map<std::string, double> Td3::TrainStep(const ReplayBatch& batch, torch::Ge
       TwinCriticLoss(policy_->critic->forward(batch.obs, batch.actions, *tasks_), target, 1.0);
   critic_optimizer_.ZeroGrad();
   critic_loss.backward();
-  critic_optimizer_.Step();
+  critic_optimizer_.Step(*tasks_);
   losses["train/critic_loss"] = critic_loss.item<double>();
 
   // Delayed actor step, then both targets follow by Polyak averaging.
@@ -124,10 +124,15 @@ std::map<std::string, double> Td3::TrainStep(const ReplayBatch& batch, torch::Ge
       actor_optimizer_.ZeroGrad();
       actor_loss.backward();
     }
-    actor_optimizer_.Step();
     last_actor_loss_ = actor_loss.item<double>();
-    PolyakUpdate(critic_params_, critic_target_params_, agent_.tau);
-    PolyakUpdate(actor_params_, actor_target_params_, agent_.tau);
+    // The actor's Adam step then its target's Polyak averaging, and the target critics', as two
+    // tasks.
+    tasks_->Run(
+        [&] {
+          actor_optimizer_.Step();
+          PolyakUpdate(actor_params_, actor_target_params_, agent_.tau);
+        },
+        [&] { PolyakUpdate(critic_params_, critic_target_params_, agent_.tau); });
   }
   losses["train/actor_loss"] = last_actor_loss_;
   CheckFinite("TD3", timesteps, losses);
