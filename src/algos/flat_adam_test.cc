@@ -7,8 +7,10 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "nn/flat_parameters.h"
+#include "nn/task_pair.h"
 
 namespace rlpipe::algos {
 namespace {
@@ -61,6 +63,36 @@ TEST(FlatAdamTest, MatchesTorchAdamWithPartlyTransferredState) {
       *view.state().at(c10::guts::to_string(b[3].unsafeGetTensorImpl())));
   EXPECT_EQ(first.step(), 9);
   EXPECT_EQ(last.step(), 4);
+}
+
+// The update as two halves on a task pair (one thread or two) gives Step()'s bits, on a buffer
+// of 37·29 + 29 + 29 + 1 = 1103 values (no multiple of the vector width; halves of 512 and 591).
+TEST(FlatAdamTest, TwoHalvesOnTasksGiveTheOnePassBits) {
+  auto make = [] {
+    torch::manual_seed(3);
+    return torch::nn::Sequential(torch::nn::Linear(37, 29), torch::nn::ReLU(),
+                                 torch::nn::Linear(29, 1));
+  };
+  const torch::Tensor x = torch::randn({16, 37});
+  std::vector<torch::Tensor> results;
+  for (int threads : {0, 1, 2}) {  // 0: Step() on this thread
+    torch::nn::Sequential net = make();
+    nn::FlatParameters params(*net);
+    FlatAdam adam(params, 1e-3);
+    nn::TaskPair tasks(threads);
+    for (int step = 0; step < 5; ++step) {
+      adam.ZeroGrad();
+      net->forward(x).pow(2).sum().backward();
+      if (threads == 0) {
+        adam.Step();
+      } else {
+        adam.Step(tasks);
+      }
+    }
+    results.push_back(params.data().clone());
+  }
+  EXPECT_TRUE(torch::equal(results[0], results[1]));
+  EXPECT_TRUE(torch::equal(results[0], results[2]));
 }
 
 }  // namespace
