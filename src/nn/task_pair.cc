@@ -43,12 +43,17 @@ TaskPair::~TaskPair() {
 }
 
 void TaskPair::Run(const std::function<void()>& first, const std::function<void()>& second) {
-  // One thread: in order on the caller.
-  if (!worker_.joinable()) {
+  // One thread, or a pair run from inside a task: both here, in order.
+  if (!worker_.joinable() || std::this_thread::get_id() == worker_.get_id() ||
+      running_.exchange(true)) {
     first();
     second();
     return;
   }
+  const struct Done {
+    std::atomic<bool>& running;
+    ~Done() { running.store(false); }
+  } done{running_};
   // A worker that last ran on the caller's core would share it (the scheduler places a waking
   // thread there when the other cores are busy with other processes): keep it off that core.
   const int cpu = sched_getcpu();

@@ -35,7 +35,7 @@ class TaskPair {
   /// 1 or 2.
   int Threads() const { return worker_.joinable() ? 2 : 1; }
   /// Runs both tasks and returns when both are done; rethrows the first one's exception, else
-  /// the second's.
+  /// the second's. Called from inside a task, runs both on that task's thread, in order.
   void Run(const std::function<void()>& first, const std::function<void()>& second);
 
  private:
@@ -48,6 +48,7 @@ class TaskPair {
   std::atomic<uint32_t> posted_{0};    // tasks handed to the worker so far
   std::atomic<uint32_t> finished_{0};  // tasks the worker has finished
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> running_{false};  // a Run is under way (a nested one runs on its caller)
   std::atomic<int> worker_cpu_{-1};  // the core the worker last started a task on
   cpu_set_t allowed_;                // the cores this process may run on
 };

@@ -55,6 +55,18 @@ TEST(TaskPairTest, RethrowsAndKeepsWorking) {
   EXPECT_EQ(runs, 200);
 }
 
+// A pair run from inside a task runs on that task's thread, in order (no deadlock).
+TEST(TaskPairTest, NestedPairsRunOnTheirTasksThread) {
+  TaskPair tasks(2);
+  std::vector<int> first_order, second_order;
+  tasks.Run([&] { tasks.Run([&] { first_order.push_back(0); }, [&] { first_order.push_back(1); }); },
+            [&] {
+              tasks.Run([&] { second_order.push_back(0); }, [&] { second_order.push_back(1); });
+            });
+  EXPECT_EQ(first_order, (std::vector<int>{0, 1}));
+  EXPECT_EQ(second_order, (std::vector<int>{0, 1}));
+}
+
 // The twin critics with each Q network as a task give the same bits as the plain forward: values,
 // weight gradients of a regression loss, and the input gradient of an actor-style loss through
 // frozen critics, on one thread and on two.
