@@ -409,11 +409,13 @@ void TaskParallelLever(const BenchOptions& o, const std::vector<int>& hidden) {
     b1.push_back(SecondsPer(o.steps, bare_serial));
     b2.push_back(SecondsPer(o.steps, bare_parallel));
   }
-  std::printf("task-parallel lever: bare products of two critics, one thread %.3f ms, two %.3f ms: %.2fx\n",
-              1e3 * Median(b1), 1e3 * Median(b2), Median(b1) / Median(b2));
+  std::printf(
+      "task-parallel lever: bare products of two critics, one thread %.3f ms, two %.3f ms: %.2fx\n",
+      1e3 * Median(b1), 1e3 * Median(b2), Median(b1) / Median(b2));
   // The cost of handing an empty task to the worker and waiting for it.
   std::vector<double> handoff;
-  for (int r = 0; r < o.reps; ++r) handoff.push_back(SecondsPer(1000, [&] { two.Run([] {}, [] {}); }));
+  for (int r = 0; r < o.reps; ++r)
+    handoff.push_back(SecondsPer(1000, [&] { two.Run([] {}, [] {}); }));
   std::printf(
       "task-parallel lever: the twin critics' work of a SAC step, one thread %.3f ms, two threads "
       "%.3f ms: %.2fx (gradients %s); an empty pair of tasks on two threads %.1f us\n",

@@ -267,8 +267,8 @@ TEST(OffPolicyThreadsTest, TwoThreadsGiveTheOneThreadBits) {
     std::vector<std::unique_ptr<OffPolicyAlgorithm>> algos;
     std::vector<std::vector<std::map<std::string, double>>> losses(2);
     for (int threads : {1, 2}) {
-      algos.push_back(MakeOffPolicyAlgorithm(config::DefaultAgentConfig(algorithm), network,
-                                             {5, 2}, /*init_seed=*/9));
+      algos.push_back(MakeOffPolicyAlgorithm(config::DefaultAgentConfig(algorithm), network, {5, 2},
+                                             /*init_seed=*/9));
       algos.back()->SetUpdateThreads(threads);
       torch::Generator data = nn::MakeGenerator(4);
       torch::Generator generator = nn::MakeGenerator(8);
@@ -306,8 +306,8 @@ TEST(OffPolicyThreadsTest, TwoThreadsGiveTheOneThreadBits) {
             *a.state().at(c10::guts::to_string(a_params[k].unsafeGetTensorImpl())));
         const auto& sb = static_cast<const torch::optim::AdamParamState&>(
             *b.state().at(c10::guts::to_string(b_params[k].unsafeGetTensorImpl())));
-        const std::string where = name + " " + one_options.optimizers[i].name + " #" +
-                                  std::to_string(k);
+        const std::string where =
+            name + " " + one_options.optimizers[i].name + " #" + std::to_string(k);
         EXPECT_EQ(sa.step(), sb.step()) << where;
         EXPECT_TRUE(torch::equal(sa.exp_avg(), sb.exp_avg())) << where;
         EXPECT_TRUE(torch::equal(sa.exp_avg_sq(), sb.exp_avg_sq())) << where;

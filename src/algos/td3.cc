@@ -101,9 +101,9 @@ std::map<std::string, double> Td3::TrainStep(const ReplayBatch& batch, torch::Ge
     torch::Tensor noise = at::normal(0.0, agent_.target_policy_noise, next_actions.sizes(),
                                      generator, next_actions.options());
     torch::Tensor smoothed = SmoothedTargetAction(next_actions, noise, agent_.target_noise_clip);
-    target = Td3Target(batch.rewards, batch.dones,
-                       policy_->critic_target->forward(batch.next_obs, smoothed, *tasks_),
-                       agent_.gamma);
+    target =
+        Td3Target(batch.rewards, batch.dones,
+                  policy_->critic_target->forward(batch.next_obs, smoothed, *tasks_), agent_.gamma);
   }
 
   // Critic step on both Q networks (each network's forward and backward one task).

@@ -125,8 +125,8 @@ inline constexpr int kDefaultTorchThreads = 1;
 /// Knobs of a training loop (either family) that are not part of the experiment config.
 struct LoopOptions {
   int torch_threads = kDefaultTorchThreads;  // torch::set_num_threads for the session, >= 1
-  int env_threads = 1;   // threads stepping the training envs (ThreadedVectorEnv), >= 1
-  int eval_threads = 1;  // threads (each with its own env) running evaluation episodes, >= 1
+  int env_threads = 1;     // threads stepping the training envs (ThreadedVectorEnv), >= 1
+  int eval_threads = 1;    // threads (each with its own env) running evaluation episodes, >= 1
   int update_threads = 1;  // threads of one SAC/TD3 gradient step (the twin critics' tasks), >= 1
 };
 

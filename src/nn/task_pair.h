@@ -49,8 +49,8 @@ class TaskPair {
   std::atomic<uint32_t> finished_{0};  // tasks the worker has finished
   std::atomic<bool> stopping_{false};
   std::atomic<bool> running_{false};  // a Run is under way (a nested one runs on its caller)
-  std::atomic<int> worker_cpu_{-1};  // the core the worker last started a task on
-  cpu_set_t allowed_;                // the cores this process may run on
+  std::atomic<int> worker_cpu_{-1};   // the core the worker last started a task on
+  cpu_set_t allowed_;                 // the cores this process may run on
 };
 
 }  // namespace rlpipe::nn

@@ -59,10 +59,9 @@ TEST(TaskPairTest, RethrowsAndKeepsWorking) {
 TEST(TaskPairTest, NestedPairsRunOnTheirTasksThread) {
   TaskPair tasks(2);
   std::vector<int> first_order, second_order;
-  tasks.Run([&] { tasks.Run([&] { first_order.push_back(0); }, [&] { first_order.push_back(1); }); },
-            [&] {
-              tasks.Run([&] { second_order.push_back(0); }, [&] { second_order.push_back(1); });
-            });
+  tasks.Run(
+      [&] { tasks.Run([&] { first_order.push_back(0); }, [&] { first_order.push_back(1); }); },
+      [&] { tasks.Run([&] { second_order.push_back(0); }, [&] { second_order.push_back(1); }); });
   EXPECT_EQ(first_order, (std::vector<int>{0, 1}));
   EXPECT_EQ(second_order, (std::vector<int>{0, 1}));
 }
