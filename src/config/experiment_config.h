@@ -69,8 +69,9 @@ struct TrainingConfig {
   std::optional<double> stop_on_reward;  // stop once a mean eval return reaches this
   int stop_after_no_improvement = 0;     // stop after this many evaluations without a new best;
                                          // 0 = never, >= 0
-  int threads = 0;  // threads stepping envs and running evaluation episodes; 0 = the machine's
-                    // cores (the CPUs this process may run on), 0..1024
+  int threads = 0;  // threads stepping envs, running evaluation episodes and SAC/TD3's twin-
+                    // critic tasks (2 at most); 0 = the machine's cores (the CPUs this process
+                    // may run on), 0..1024
 };
 
 /// `paths:` — accepted from existing configs; inside a pipeline the output layout decides.
