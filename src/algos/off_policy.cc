@@ -275,6 +275,8 @@ void OffPolicyRun::Train() {
     }
     ++n_updates_;
   }
+  // Env threads come next: the update's worker must not spin beside them.
+  if (envs_.Threads() > 1) algorithm_->RestUpdateThreads();
   losses_.clear();
   for (const auto& [name, sum] : sums) losses_[name] = sum / agent_.gradient_steps;
   losses_["train/n_updates"] = static_cast<double>(n_updates_);

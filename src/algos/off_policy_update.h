@@ -36,6 +36,9 @@ class OffPolicyAlgorithm {
   /// twin critics' independent work, and the actor's independent forward passes, as the two
   /// tasks of an nn::TaskPair. The results are the same bits for any count.
   virtual void SetUpdateThreads(int threads) = 0;
+  /// No gradient step follows soon (the loop is about to step its envs on several threads): the
+  /// step's worker thread sleeps now instead of spinning (nn::TaskPair::Rest).
+  virtual void RestUpdateThreads() = 0;
   /// All networks with SB3's names (actor.*, critic.*, critic_target.*, ...), for checkpoints.
   virtual torch::nn::Module& Policy() = 0;
   /// SB3's optimizer members and pytorch_variables for checkpoints (actor./critic.optimizer.pth;

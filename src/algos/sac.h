@@ -43,6 +43,7 @@ class Sac : public OffPolicyAlgorithm {
                                           int64_t timesteps) override;
   void SetLearningRate(double learning_rate) override;
   void SetUpdateThreads(int threads) override;
+  void RestUpdateThreads() override { tasks_->Rest(); }
   torch::nn::Module& Policy() override { return *policy_; }
   checkpoint::SaveOptions CheckpointOptions() const override;
   void SaveState(torch::serialize::OutputArchive& archive) const override;

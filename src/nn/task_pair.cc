@@ -10,14 +10,17 @@
 namespace rlpipe::nn {
 namespace {
 
-// Returns once `counter` reads `value`: spinning for up to kSpinMicros, then sleeping on it.
-void AwaitValue(const std::atomic<uint32_t>& counter, uint32_t value) {
+// Returns once `counter` reads `value`: spinning for up to kSpinMicros (or until `rest` is set),
+// then sleeping on it.
+void AwaitValue(const std::atomic<uint32_t>& counter, uint32_t value,
+                const std::atomic<bool>* rest = nullptr) {
   using Clock = std::chrono::steady_clock;
   const Clock::time_point deadline =
       Clock::now() + std::chrono::microseconds(TaskPair::kSpinMicros);
   for (int i = 1;; ++i) {
     if (counter.load(std::memory_order_acquire) == value) return;
     _mm_pause();
+    if (rest != nullptr && rest->load(std::memory_order_relaxed)) break;
     if (i % 64 == 0 && Clock::now() > deadline) break;
   }
   for (uint32_t seen = counter.load(std::memory_order_acquire); seen != value;
@@ -71,6 +74,7 @@ void TaskPair::Run(const std::function<void()>& first, const std::function<void(
     second();
   };
   error_ = nullptr;
+  resting_.store(false, std::memory_order_relaxed);
   const uint32_t ticket = posted_.fetch_add(1, std::memory_order_release) + 1;
   posted_.notify_one();
   std::exception_ptr first_error;
@@ -87,7 +91,7 @@ void TaskPair::Run(const std::function<void()>& first, const std::function<void(
 
 void TaskPair::Work() {
   for (uint32_t ticket = 1;; ++ticket) {
-    AwaitValue(posted_, ticket);
+    AwaitValue(posted_, ticket, &resting_);
     if (stopping_.load()) return;
     try {
       task_();

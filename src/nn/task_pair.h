@@ -37,6 +37,9 @@ class TaskPair {
   /// Runs both tasks and returns when both are done; rethrows the first one's exception, else
   /// the second's. Called from inside a task, runs both on that task's thread, in order.
   void Run(const std::function<void()>& first, const std::function<void()>& second);
+  /// Tells the worker that no pair follows soon (e.g. the end of a gradient step, before the
+  /// training loop steps its envs on these cores): it sleeps at once instead of spinning.
+  void Rest() { resting_.store(true, std::memory_order_relaxed); }
 
  private:
   // The worker's loop: wait for a task, run it, report, repeat.
@@ -49,6 +52,7 @@ class TaskPair {
   std::atomic<uint32_t> finished_{0};  // tasks the worker has finished
   std::atomic<bool> stopping_{false};
   std::atomic<bool> running_{false};  // a Run is under way (a nested one runs on its caller)
+  std::atomic<bool> resting_{false};  // Rest() since the last Run: the worker does not spin
   std::atomic<int> worker_cpu_{-1};   // the core the worker last started a task on
   cpu_set_t allowed_;                 // the cores this process may run on
 };

@@ -50,8 +50,12 @@ TEST(TaskPairTest, RethrowsAndKeepsWorking) {
                std::runtime_error);
   EXPECT_TRUE(second_ran);
   EXPECT_THROW(tasks.Run([] {}, [] { throw std::logic_error("second"); }), std::logic_error);
+  // Pairs after the worker was told to rest (it sleeps) run as before.
   int runs = 0;
-  for (int i = 0; i < 100; ++i) tasks.Run([&] { ++runs; }, [&] { ++runs; });
+  for (int i = 0; i < 100; ++i) {
+    tasks.Run([&] { ++runs; }, [&] { ++runs; });
+    if (i % 3 == 0) tasks.Rest();
+  }
   EXPECT_EQ(runs, 200);
 }
 
