@@ -1,14 +1,23 @@
 #include "nn/task_pair.h"
 
 #include <ATen/ThreadLocalState.h>
-#include <immintrin.h>
 #include <pthread.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 #include <chrono>
 #include <utility>
 
 namespace rlpipe::nn {
 namespace {
+
+// A spinning core's pause hint (x86); nothing elsewhere.
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#endif
+}
 
 // Returns once `counter` reads `value`: spinning for up to kSpinMicros (or until `rest` is set),
 // then sleeping on it.
@@ -19,7 +28,7 @@ void AwaitValue(const std::atomic<uint32_t>& counter, uint32_t value,
       Clock::now() + std::chrono::microseconds(TaskPair::kSpinMicros);
   for (int i = 1;; ++i) {
     if (counter.load(std::memory_order_acquire) == value) return;
-    _mm_pause();
+    CpuRelax();
     if (rest != nullptr && rest->load(std::memory_order_relaxed)) break;
     if (i % 64 == 0 && Clock::now() > deadline) break;
   }
