@@ -208,6 +208,22 @@ EpisodeStats RunEpisode(ObjectManipulation& env, double arena_size_m, Policy pol
       action = held;
     } else if (policy == Policy::kPush) {
       PushActions(env, chosen, xy, v, action);
+    } else if (policy == Policy::kSeek) {
+      // Down the approach potential's gradient (central differences, 1 cm), at full speed.
+      for (int j = 0; j < spheres; ++j) {
+        const Vec2& x = xy[static_cast<size_t>(j)];
+        constexpr double h = 0.01;
+        const double gx =
+            env.ApproachPotential(x[0] + h, x[1]) - env.ApproachPotential(x[0] - h, x[1]);
+        const double gy =
+            env.ApproachPotential(x[0], x[1] + h) - env.ApproachPotential(x[0], x[1] - h);
+        const double gn = std::max(1e-12, std::hypot(gx, gy));
+        const std::array<float, 2> f =
+            Servo({-2.5 * gx / gn, -2.5 * gy / gn}, v[static_cast<size_t>(j)]);
+        const size_t a = static_cast<size_t>(6 * bars + 3 * j);
+        action[a] = f[0];
+        action[a + 1] = f[1];
+      }
     }
     const StepResult result = env.Step(action, obs);
     stats.progress += result.info.at("progress");
@@ -302,7 +318,7 @@ int main(int argc, char** argv) {
   ObjectManipulationParams params;
   int steps = ObjectManipulation::kDefaultMaxEpisodeSteps;
   double object_friction = -1.0;  // < 0: the task's own
-  std::string policies = "idle,random,drift,push";
+  std::string policies = "idle,random,drift,push,seek";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--episodes") {
@@ -343,7 +359,8 @@ int main(int argc, char** argv) {
   std::printf("%-7s %9s %9s %9s %7s  %-28s %14s %14s %8s\n", "policy", "progress", "return",
               "ret<touch", "length", "end: success/robot/object/hz", "touch@ (n)", "move@ (n)",
               "entered");
-  for (Policy policy : {Policy::kIdle, Policy::kRandom, Policy::kDrift, Policy::kPush}) {
+  for (Policy policy :
+       {Policy::kIdle, Policy::kRandom, Policy::kDrift, Policy::kPush, Policy::kSeek}) {
     if (("," + policies + ",")
             .find("," + std::string(kPolicyNames[static_cast<int>(policy)]) + ",") ==
         std::string::npos) {

@@ -28,16 +28,19 @@ constexpr double kTargetGap = 0.2;
 /// Gap between an object and the floor at placement (m).
 constexpr double kPlacementClearance = 0.002;
 
-/// The objects as scenery: free bodies of 1 kg (rescaled per episode), parked until placed.
+/// The objects as scenery: free bodies of 1 kg (rescaled per episode), parked until placed; their
+/// friction governs their contacts (priority).
 std::string ObjectsXml(int num_objects) {
   const std::string half = MjcfNumber(ObjectManipulation::kObjectHalfSize);
+  const std::string friction = MjcfNumber(ObjectManipulation::kObjectFriction);
   std::ostringstream xml;
   for (int k = 0; k < num_objects; ++k) {
     const std::string name = "object" + std::to_string(k);
     xml << "    <body name=\"" << name << "\" pos=\"" << 100 + 2 * k << " 100 " << half << "\">\n"
         << "      <freejoint name=\"" << name << "_root\"/>\n"
         << "      <geom type=\"" << (k % 2 == 0 ? "box" : "cylinder") << "\" size=\"" << half << " "
-        << half << (k % 2 == 0 ? " " + half : "") << "\" mass=\"1\" rgba=\"0.2 0.5 0.9 1\"/>\n"
+        << half << (k % 2 == 0 ? " " + half : "") << "\" mass=\"1\" friction=\"" << friction
+        << " 0.005 0.0001\" priority=\"1\" rgba=\"0.2 0.5 0.9 1\"/>\n"
         << "    </body>\n";
   }
   return xml.str();
@@ -99,6 +102,34 @@ double ObjectManipulation::TargetDistance(int k) const {
   const mjtNum* pos = world().data().qpos + object(k).qpos;
   const std::array<double, 2>& t = target(k);
   return std::hypot(pos[0] - t[0], pos[1] - t[1]);
+}
+
+double ObjectManipulation::ApproachPotential(double x, double y) const {
+  // Per object not inside its target: polar coordinates around its centre, the angle measured
+  // from the direction away from the target; the smallest potential.
+  double potential = std::numeric_limits<double>::infinity();
+  for (int k = 0; k < NumObjects(); ++k) {
+    const double distance = TargetDistance(k);
+    if (distance <= kTargetRadius) continue;
+    const mjtNum* centre = world().data().qpos + object(k).qpos;
+    const std::array<double, 2>& t = target(k);
+    const double dx = (t[0] - centre[0]) / distance;
+    const double dy = (t[1] - centre[1]) / distance;
+    const double rx = x - centre[0];
+    const double ry = y - centre[1];
+    const double angle = std::atan2(std::abs(rx * dy - ry * dx), -(rx * dx + ry * dy));
+    potential = std::min(potential, std::hypot(rx, ry) + kApproachArcRadius * angle);
+  }
+  return std::isfinite(potential) ? potential : 0.0;
+}
+
+double ObjectManipulation::ApproachDistance() const {
+  double sum = 0.0;
+  for (int j = 0; j < world().NumSpheres(); ++j) {
+    const mjtNum* p = world().RobotPosition(world().NumBars() + j);
+    sum += ApproachPotential(p[0], p[1]);
+  }
+  return sum / world().NumSpheres();
 }
 
 bool ObjectManipulation::OutsideArena(double x, double y) const {
@@ -189,6 +220,11 @@ void ObjectManipulation::ResetTask() {
   }
 }
 
+void ObjectManipulation::SimulateStep() {
+  approach_before_ = ApproachDistance();
+  world().Simulate();
+}
+
 StepResult ObjectManipulation::StepTask(bool /*at_horizon*/) {
   // Progress towards each target this step; a bonus the first time an object gets inside.
   StepResult result;
@@ -209,6 +245,11 @@ StepResult ObjectManipulation::StepTask(bool /*at_horizon*/) {
   }
   result.reward += kProgressScale * progress;
 
+  // Every sphere's approach towards the back of its nearest object not yet inside (the only term
+  // before a robot pushes an object).
+  const double approach = ApproachDistance();
+  result.reward += kApproachScale * world().NumSpheres() * (approach_before_ - approach);
+
   // All objects inside at once: success. A robot or object leaving the arena also terminates.
   const bool success = inside == NumObjects();
   if (success) result.reward += kAllInBonus;
@@ -227,7 +268,8 @@ StepResult ObjectManipulation::StepTask(bool /*at_horizon*/) {
                  {"objects_inside", static_cast<double>(inside)},
                  {"objects_entered", static_cast<double>(entered)},
                  {"success", success ? 1.0 : 0.0},
-                 {"left_arena", left ? 1.0 : 0.0}};
+                 {"left_arena", left ? 1.0 : 0.0},
+                 {"approach_distance", approach}};
   return result;
 }
 

@@ -1,8 +1,10 @@
 #pragma once
 /// Pipeline task 5: push `num_objects` boxes and cylinders of random mass into their target
 /// circles in a square arena (see docs/environments.md). Per step the reward is 5 × the summed
-/// progress of the objects towards their targets, +50 the first time an object enters its target
-/// and +200 when all objects are inside at once (success, which ends the episode).
+/// progress of the objects towards their targets, plus 0.5 × the decrease of every sphere's
+/// approach potential (towards the back side of the nearest object not yet inside its target),
+/// +50 the first time an object enters its target and +200 when all objects are inside at once
+/// (success, which ends the episode). The objects slide on the floor with friction 0.3.
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -34,6 +36,21 @@ class ObjectManipulation : public RobotTask {
                                                   // height
   static constexpr double kMinMass = 2.0;         // kg, uniform per object and episode
   static constexpr double kMaxMass = 8.0;
+  /// Sliding friction of the objects, which governs their contacts (geom priority over the floor's
+  /// 1): with MuJoCo's default 1 the two spheres (20 N each per world axis) could not slide an
+  /// object above ~5 kg (bench/envs/object_manipulation_probe's shove test); at 0.3 one sphere
+  /// slides every mass, two slide the heavy ones about twice as fast.
+  static constexpr double kObjectFriction = 0.3;
+  /// Approach shaping: per unit of approach potential a sphere lost this step (summed over the
+  /// spheres). The objects start at least 1 m outside the spawn disc and nothing else pays before
+  /// a robot pushes one; spheres are the robots that can get there (bar robots only tumble).
+  static constexpr double kApproachScale = 0.5;
+  /// A sphere's approach potential towards object k is its horizontal distance to the object's
+  /// centre plus this many metres per radian of the angle between its bearing from the centre and
+  /// the direction away from the object's target (object_displacement's potential): smallest for a
+  /// sphere touching the object on the side away from its target, and a sphere meeting the
+  /// object's front or side is paid for going around it.
+  static constexpr double kApproachArcRadius = 0.5;
   static constexpr double kEdgeMargin = 1.0;     // objects start this far inside the arena's edge
   static constexpr double kSpawnMargin = 1.0;    // ... and this far outside the spawn disc
   static constexpr double kObjectSpacing = 1.2;  // between object centres at placement
@@ -53,9 +70,18 @@ class ObjectManipulation : public RobotTask {
   double ObjectMass(int k) const;
   /// Horizontal distance of object `k`'s centre from its target centre (m).
   double TargetDistance(int k) const;
+  /// The approach potential of a sphere at (x, y) (m): the smallest over the objects not inside
+  /// their targets of the distance to the object's centre + kApproachArcRadius × the angle (rad)
+  /// between the bearing from the centre and the direction away from the target; 0 when every
+  /// object is inside.
+  double ApproachPotential(double x, double y) const;
+  /// Mean approach potential of the sphere robots (m).
+  double ApproachDistance() const;
 
  private:
   void ResetTask() override;
+  /// The spheres' approach potential before the step, then the step's physics.
+  void SimulateStep() override;
   StepResult StepTask(bool at_horizon) override;
   void ObserveTask(std::span<float> task_obs) const override;
   void AppendTaskScales(std::vector<float>& scales) const override;
@@ -76,6 +102,7 @@ class ObjectManipulation : public RobotTask {
   std::vector<std::array<double, 2>> targets_;              // [objects]
   std::vector<double> last_distance_;  // [objects] at the end of the previous step
   std::vector<uint8_t> entered_;       // [objects] has entered its target this episode
+  double approach_before_ = 0.0;       // the spheres' mean approach potential before the step
 };
 
 /// Registered parameters (the world's, num_objects, arena_size) and the registry row's factory.

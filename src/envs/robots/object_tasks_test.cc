@@ -541,6 +541,162 @@ TEST(ObjectManipulationTest, AnObjectLeavingTheArenaTerminates) {
   EXPECT_EQ(r.info.at("success"), 0.0);
 }
 
+TEST(ObjectManipulationTest, TheApproachPotentialLeadsToTheBackOfTheNearestObjectNotInside) {
+  // 1 m from an object's centre: on the side away from its target 1, beside 1 + 0.5 × π/2, on the
+  // target's side 1 + 0.5 × π; the smallest over the objects, so 1 m behind any object is 1.
+  auto env = MakeManipulation();
+  auto obs = ObsBuffer(*env);
+  const double pi = std::numbers::pi;
+  for (uint64_t seed : {1, 2, 3}) {
+    env->Reset(seed, obs);
+    for (int k = 0; k < env->NumObjects(); ++k) {
+      const mjtNum* c = env->world().data().qpos + env->object(k).qpos;
+      const std::array<double, 2>& t = env->target(k);
+      const double n = std::hypot(t[0] - c[0], t[1] - c[1]);
+      EXPECT_NEAR(env->ApproachPotential(c[0] - (t[0] - c[0]) / n, c[1] - (t[1] - c[1]) / n), 1.0,
+                  1e-12)
+          << seed << " " << k;
+    }
+  }
+
+  // Objects inside their targets do not count: only object 0 is left, then none (potential 0).
+  env->Reset(5, obs);
+  LineUp(env->world(), -3.0, 0.0);
+  MoveTowardsTarget(*env, 1, 1.0);
+  MoveTowardsTarget(*env, 2, 1.0);
+  const mjtNum* c = env->world().data().qpos + env->object(0).qpos;
+  const std::array<double, 2>& t = env->target(0);
+  const double n = env->TargetDistance(0);
+  const std::array<double, 2> d = {(t[0] - c[0]) / n, (t[1] - c[1]) / n};
+  EXPECT_NEAR(env->ApproachPotential(c[0] - d[0], c[1] - d[1]), 1.0, 1e-12);
+  EXPECT_NEAR(env->ApproachPotential(c[0] - d[1], c[1] + d[0]), 1.0 + 0.5 * pi / 2, 1e-12);
+  EXPECT_NEAR(env->ApproachPotential(c[0] + d[1], c[1] - d[0]), 1.0 + 0.5 * pi / 2, 1e-12);
+  EXPECT_NEAR(env->ApproachPotential(c[0] + d[0], c[1] + d[1]), 1.0 + 0.5 * pi, 1e-12);
+  // Next to object 1 (inside its target) the potential is still object 0's.
+  const mjtNum* c1 = env->world().data().qpos + env->object(1).qpos;
+  EXPECT_GT(env->ApproachPotential(c1[0] + 0.5, c1[1]),
+            std::hypot(c1[0] + 0.5 - c[0], c1[1] - c[1]) - 1e-9);
+  MoveTowardsTarget(*env, 0, 1.0);
+  EXPECT_EQ(env->ApproachPotential(c[0] - d[0], c[1] - d[1]), 0.0);
+}
+
+TEST(ObjectManipulationTest, EverySphereIsPaidForLoweringItsApproachPotential) {
+  // Objects 1 and 2 inside their targets (their bonuses paid by a first step): sphere 0 put 2.25
+  // m behind object 0 (away from its target), where its approach potential is its distance.
+  auto env = MakeManipulation();
+  auto obs = ObsBuffer(*env);
+  auto action = Idle(*env);
+  env->Reset(4, obs);
+  LineUp(env->world(), -3.0, 0.0);
+  MoveTowardsTarget(*env, 1, 1.0);
+  MoveTowardsTarget(*env, 2, 1.0);
+  ASSERT_EQ(env->Step(action, obs).info.at("objects_entered"), 2.0);
+  const mjtNum* object = env->world().data().qpos + env->object(0).qpos;
+  const std::array<double, 2> c = {object[0], object[1]};
+  const std::array<double, 2>& t = env->target(0);
+  const double n = env->TargetDistance(0);
+  const std::array<double, 2> dir = {(t[0] - c[0]) / n, (t[1] - c[1]) / n};
+  const int sphere = env->world().NumBars();
+  env->world().PlaceRobot(sphere, {c[0] - 2.25 * dir[0], c[1] - 2.25 * dir[1], C::kSphereRadius});
+  const mjtNum* other = env->world().RobotPosition(sphere + 1);
+  const double other_potential = env->ApproachPotential(other[0], other[1]);
+  StepResult r = env->Step(action, obs);
+  EXPECT_NEAR(r.info.at("approach_distance"), (2.25 + other_potential) / 2.0, 1e-3);
+  EXPECT_NEAR(r.reward, 0.0, 1e-6);
+
+  // Driven towards the object it is paid 0.5 per metre (the mean over the two spheres falls by
+  // half of it); nothing is pushed yet, so that is the whole reward.
+  const size_t drive = static_cast<size_t>(6 * env->world().NumBars());
+  action[drive] = static_cast<float>(dir[0]);
+  action[drive + 1] = static_cast<float>(dir[1]);
+  double paid = 0.0;
+  for (int step = 0; step < 20; ++step) {
+    const double before = r.info.at("approach_distance");
+    r = env->Step(action, obs);
+    EXPECT_NEAR(r.info.at("progress"), 0.0, 1e-6);
+    EXPECT_NEAR(r.reward,
+                5.0 * r.info.at("progress") + 0.5 * 2 * (before - r.info.at("approach_distance")),
+                1e-12);
+    paid += r.reward;
+  }
+  const mjtNum* p = env->world().RobotPosition(sphere);
+  const double approached = 2.25 - std::hypot(p[0] - c[0], p[1] - c[1]);
+  EXPECT_GT(approached, 0.3);
+  // (The drive fades per world axis, so the sphere drifts a little off the axis: its potential,
+  // not its distance, is what was paid.)
+  EXPECT_NEAR(paid, 0.5 * (2.25 - env->ApproachPotential(p[0], p[1])), 1e-3);
+  EXPECT_NEAR(env->ApproachPotential(p[0], p[1]), 2.25 - approached, 0.02);
+  EXPECT_NEAR(r.info.at("approach_distance"), env->ApproachDistance(), 1e-12);
+
+  // Driving away costs as much.
+  action[drive] = -action[drive];
+  action[drive + 1] = -action[drive + 1];
+  const double before = r.info.at("approach_distance");
+  r = env->Step(action, obs);
+  EXPECT_DOUBLE_EQ(
+      r.reward, 5.0 * r.info.at("progress") + 0.5 * 2 * (before - r.info.at("approach_distance")));
+}
+
+/// Object `k` square to +x with every robot and the other objects out of the way, `pushers`
+/// spheres 1 cm behind it pushing along +x at full command for 2 s: its displacement (m).
+double ShoveAlongX(ObjectManipulation& env, int k, int pushers) {
+  auto obs = ObsBuffer(env);
+  auto action = Idle(env);
+  MultiRobotWorld& world = env.world();
+  LineUp(world, 20.0, 20.0);
+  for (int o = 0; o < env.NumObjects(); ++o) {
+    if (o != k) PlaceFreeBody(world, env.object(o), 20.0 + 2.0 * o, -20.0, 0.302);
+  }
+  const mjtNum* c = world.data().qpos + env.object(k).qpos;
+  const double x0 = c[0], y0 = c[1];
+  mjData& d = world.mutable_data();
+  const mjtNum pos[3] = {x0, y0, 0.302};
+  const mjtNum square[4] = {1.0, 0.0, 0.0, 0.0};
+  object_tasks::SetFreeBodyPose(env.object(k), d, pos, square);
+  for (int j = 0; j < pushers; ++j) {
+    const double lane = (j - 0.5 * (pushers - 1)) * 0.36;
+    world.PlaceRobot(world.NumBars() + j,
+                     {x0 - 0.3 - C::kSphereRadius - 0.01, y0 + lane, C::kSphereRadius + 0.001});
+    action[static_cast<size_t>(6 * world.NumBars() + 3 * j)] = 1.0f;
+  }
+  for (int step = 0; step < 120; ++step) env.Step(action, obs);
+  return c[0] - x0;
+}
+
+TEST(ObjectManipulationTest, TwoSpheresSlideTheHeaviestObjectsOneSlidesLightOnes) {
+  // The objects' friction (0.3) governs their contacts. Along an axis a sphere pushes with 20 N:
+  // an 8 kg object's friction is 23.5 N, which two spheres (40 N) overcome and one does not; a
+  // light one slides under one sphere. With the floor's friction 1 (78 N at 8 kg) two spheres
+  // moved 6.5-8 kg objects by 9 mm in 2 s (bench/envs/object_manipulation_probe).
+  auto env = MakeManipulation();
+  auto obs = ObsBuffer(*env);
+  const mjModel& m = env->world().model();
+  for (int g = 0; g < m.ngeom; ++g) {
+    if (m.geom_bodyid[g] != env->object(0).body) continue;
+    EXPECT_EQ(m.geom_friction[3 * g], 0.3);
+    EXPECT_EQ(m.geom_priority[g], 1);
+  }
+  int heavy = 0;
+  int light = 0;
+  for (uint64_t seed = 0; seed < 40 && (heavy < 2 || light < 1); ++seed) {
+    for (int k = 0; k < env->NumObjects(); ++k) {
+      env->Reset(seed, obs);
+      const double mass = env->ObjectMass(k);
+      if (mass >= 7.5 && heavy < 2) {
+        ++heavy;
+        EXPECT_GT(ShoveAlongX(*env, k, 2), 1.0) << seed << " " << k << " " << mass;
+        env->Reset(seed, obs);
+        EXPECT_LT(ShoveAlongX(*env, k, 1), 0.1) << seed << " " << k << " " << mass;
+      } else if (mass <= 3.0 && light < 1) {
+        ++light;
+        EXPECT_GT(ShoveAlongX(*env, k, 1), 1.0) << seed << " " << k << " " << mass;
+      }
+    }
+  }
+  EXPECT_EQ(heavy, 2);
+  EXPECT_EQ(light, 1);
+}
+
 // ----------------------------------------------------------------------------- terrain
 
 std::unique_ptr<TerrainTraversal> MakeTerrain(const TerrainParams& terrain) {
