@@ -23,6 +23,10 @@
 // displacement along the push per mass bin says which masses the spheres can move at all.
 //
 //   build/bench/envs/object_manipulation_probe [--episodes E] [--objects K] [--steps H]
+//       [--policies idle,random,drift,push,seek] [--object-friction F]
+//
+// --object-friction F (what if): the objects' sliding friction set to F in this probe's model
+// (governing their contacts), e.g. 1 for the floor's, which the objects had before issue 15.
 #include <mujoco/mujoco.h>
 
 #include <algorithm>

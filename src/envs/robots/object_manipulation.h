@@ -38,8 +38,8 @@ class ObjectManipulation : public RobotTask {
   static constexpr double kMaxMass = 8.0;
   /// Sliding friction of the objects, which governs their contacts (geom priority over the floor's
   /// 1): with MuJoCo's default 1 the two spheres (20 N each per world axis) could not slide an
-  /// object above ~5 kg (bench/envs/object_manipulation_probe's shove test); at 0.3 one sphere
-  /// slides every mass, two slide the heavy ones about twice as fast.
+  /// object above ~5 kg (bench/envs/object_manipulation_probe's shove test); at 0.3 (23.5 N at
+  /// 8 kg) two spheres slide every mass, one pushing along an axis up to 6.8 kg.
   static constexpr double kObjectFriction = 0.3;
   /// Approach shaping: per unit of approach potential a sphere lost this step (summed over the
   /// spheres). The objects start at least 1 m outside the spawn disc and nothing else pays before
