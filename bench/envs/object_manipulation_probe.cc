@@ -4,9 +4,9 @@
 // Runs hand-written policies on the task with its defaults and prints, per policy, the mean over
 // E episodes of: the bench statistic (the episode's summed `progress`, m: what
 // bench/task_learning compares with random), the return, the return before the first touch, the
-// episode length, how the episode ended (success, a robot or an object more than 1 m outside the
-// arena, the horizon), the steps until a robot first touches an object and until an object first
-// moves (> 1 cm), and the objects that entered their targets.
+// episode length, how the episode ended (success, a sphere, a bar robot or an object more than 1 m
+// outside the arena, the horizon), the steps until a robot first touches an object and until an
+// object first moves (> 1 cm), and the objects that entered their targets.
 //
 // Policies: idle (all actions 0); random (uniform in [-1, 1] every step); drift (one uniform
 // action per episode, held: what a deterministic policy with an untrained, non-zero mean does);
@@ -53,7 +53,7 @@ enum class Policy { kIdle, kRandom, kDrift, kPush, kSeek };
 constexpr const char* kPolicyNames[] = {"idle", "random", "drift", "push", "seek"};
 
 /// How an episode ended.
-enum class End { kSuccess, kRobotOut, kObjectOut, kHorizon };
+enum class End { kSuccess, kSphereOut, kBarOut, kObjectOut, kHorizon };
 
 struct EpisodeStats {
   double progress = 0.0;       // summed info "progress" (the bench statistic), m
@@ -248,7 +248,9 @@ EpisodeStats RunEpisode(ObjectManipulation& env, double arena_size_m, Policy pol
         stats.end = End::kObjectOut;
         for (int r = 0; r < world.NumRobots(); ++r) {
           const mjtNum* p = world.RobotPosition(r);
-          if (Outside(env, arena_size_m, p[0], p[1])) stats.end = End::kRobotOut;
+          if (Outside(env, arena_size_m, p[0], p[1])) {
+            stats.end = r < world.NumBars() ? End::kBarOut : End::kSphereOut;
+          }
         }
       }
       return stats;
@@ -361,7 +363,7 @@ int main(int argc, char** argv) {
       "episodes\n",
       params.num_objects, params.arena_size_m, steps, episodes);
   std::printf("%-7s %9s %9s %9s %7s  %-28s %14s %14s %8s\n", "policy", "progress", "return",
-              "ret<touch", "length", "end: success/robot/object/hz", "touch@ (n)", "move@ (n)",
+              "ret<touch", "length", "end: succ/sphere/bar/obj/hz", "touch@ (n)", "move@ (n)",
               "entered");
   for (Policy policy :
        {Policy::kIdle, Policy::kRandom, Policy::kDrift, Policy::kPush, Policy::kSeek}) {
@@ -374,7 +376,7 @@ int main(int argc, char** argv) {
     double progress = 0.0, ret = 0.0, ret_untouched = 0.0, length = 0.0, touch = 0.0, move = 0.0,
            entered = 0.0;
     int touched = 0, moved = 0;
-    std::array<int, 4> ends = {0, 0, 0, 0};
+    std::array<int, 5> ends = {0, 0, 0, 0, 0};
     for (int e = 0; e < episodes; ++e) {
       const EpisodeStats s =
           RunEpisode(env, params.arena_size_m, policy, 1000 + static_cast<uint64_t>(e), rng);
@@ -394,7 +396,8 @@ int main(int argc, char** argv) {
       }
     }
     char end_text[64];
-    std::snprintf(end_text, sizeof(end_text), "%d/%d/%d/%d", ends[0], ends[1], ends[2], ends[3]);
+    std::snprintf(end_text, sizeof(end_text), "%d/%d/%d/%d/%d", ends[0], ends[1], ends[2], ends[3],
+                  ends[4]);
     char touch_text[32], move_text[32];
     std::snprintf(touch_text, sizeof(touch_text), "%.0f (%d)", touched ? touch / touched : -1.0,
                   touched);
