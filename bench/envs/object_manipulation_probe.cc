@@ -23,7 +23,10 @@
 // displacement along the push per mass bin says which masses the spheres can move at all.
 //
 //   build/bench/envs/object_manipulation_probe [--episodes E] [--objects K] [--steps H]
-//       [--policies idle,random,drift,push,seek] [--object-friction F]
+//       [--policies idle,random,drift,push,seek] [--object-friction F] [--noise S]
+//
+// --noise S: Gaussian noise of std S added to every action of idle, drift, push and seek (the
+// exploration PPO's policy adds to its mean: std 1 at the shipped log_std_init 0).
 //
 // --object-friction F (what if): the objects' sliding friction set to F in this probe's model
 // (governing their contacts), e.g. 1 for the floor's, which the objects had before issue 15.
@@ -175,7 +178,7 @@ void PushActions(const ObjectManipulation& env, int& chosen, const std::vector<V
 }
 
 EpisodeStats RunEpisode(ObjectManipulation& env, double arena_size_m, Policy policy, uint64_t seed,
-                        std::mt19937& rng) {
+                        double noise_std, std::mt19937& rng) {
   std::vector<float> obs(static_cast<size_t>(env.Spec().observation_space.Dim()));
   std::vector<float> action(static_cast<size_t>(env.Spec().action_space.Dim()), 0.0f);
   env.Reset(seed, obs);
@@ -228,6 +231,11 @@ EpisodeStats RunEpisode(ObjectManipulation& env, double arena_size_m, Policy pol
         action[a] = f[0];
         action[a + 1] = f[1];
       }
+    }
+    // Exploration noise (what PPO's Gaussian policy adds to its mean; the env clips).
+    if (noise_std > 0.0 && policy != Policy::kRandom) {
+      std::normal_distribution<float> gauss(0.0f, static_cast<float>(noise_std));
+      for (float& a : action) a += gauss(rng);
     }
     const StepResult result = env.Step(action, obs);
     stats.progress += result.info.at("progress");
@@ -324,6 +332,7 @@ int main(int argc, char** argv) {
   ObjectManipulationParams params;
   int steps = ObjectManipulation::kDefaultMaxEpisodeSteps;
   double object_friction = -1.0;  // < 0: the task's own
+  double noise_std = 0.0;         // Gaussian noise on every action of the scripted policies
   std::string policies = "idle,random,drift,push,seek";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
@@ -335,6 +344,8 @@ int main(int argc, char** argv) {
       steps = std::atoi(argv[i + 1]);
     } else if (flag == "--object-friction") {
       object_friction = std::atof(argv[i + 1]);
+    } else if (flag == "--noise") {
+      noise_std = std::atof(argv[i + 1]);
     } else if (flag == "--policies") {
       policies = argv[i + 1];
     } else {
@@ -358,6 +369,7 @@ int main(int argc, char** argv) {
   }
 
   // The policies on the task.
+  if (noise_std > 0.0) std::printf("exploration noise: std %.2f on every action\n", noise_std);
   std::printf(
       "object_manipulation, defaults (%d objects, arena %.0f m, N = 2), %d steps, %d "
       "episodes\n",
@@ -378,8 +390,8 @@ int main(int argc, char** argv) {
     int touched = 0, moved = 0;
     std::array<int, 5> ends = {0, 0, 0, 0, 0};
     for (int e = 0; e < episodes; ++e) {
-      const EpisodeStats s =
-          RunEpisode(env, params.arena_size_m, policy, 1000 + static_cast<uint64_t>(e), rng);
+      const EpisodeStats s = RunEpisode(env, params.arena_size_m, policy,
+                                        1000 + static_cast<uint64_t>(e), noise_std, rng);
       progress += s.progress;
       ret += s.ret;
       ret_untouched += s.ret_untouched;
