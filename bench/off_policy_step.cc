@@ -269,14 +269,8 @@ void StepVsRoofline(Algorithm algorithm, const BenchOptions& o) {
   std::fflush(stdout);
 }
 
-// The twin-critic lever measured alone: the critic loss's forward and backward with the two Q
-// networks as two MLPs (as rlpipe has them) against one stacked network, weights [2, in, out]
-// and torch::baddbmm, on the same batch.
-void TwinCriticLever(const BenchOptions& o, const std::vector<int>& hidden) {
-  const int64_t in = o.obs_dim + o.act_dim;
-  torch::Tensor x = torch::randn({o.batch, in});
-  torch::Tensor y = torch::randn({o.batch});
-  // Two MLPs.
+// Two Q networks as plain MLPs: `in` inputs, ReLU hidden layers, one output each.
+std::vector<torch::nn::Sequential> TwoCriticMlps(int64_t in, const std::vector<int>& hidden) {
   std::vector<torch::nn::Sequential> nets;
   for (int k = 0; k < 2; ++k) {
     torch::nn::Sequential net;
@@ -289,6 +283,18 @@ void TwinCriticLever(const BenchOptions& o, const std::vector<int>& hidden) {
     net->push_back(torch::nn::Linear(width, 1));
     nets.push_back(net);
   }
+  return nets;
+}
+
+// The twin-critic lever measured alone: the critic loss's forward and backward with the two Q
+// networks as two MLPs (as rlpipe has them) against one stacked network, weights [2, in, out]
+// and torch::baddbmm, on the same batch.
+void TwinCriticLever(const BenchOptions& o, const std::vector<int>& hidden) {
+  const int64_t in = o.obs_dim + o.act_dim;
+  torch::Tensor x = torch::randn({o.batch, in});
+  torch::Tensor y = torch::randn({o.batch});
+  // Two MLPs.
+  std::vector<torch::nn::Sequential> nets = TwoCriticMlps(in, hidden);
   auto separate = [&] {
     torch::Tensor loss = 0.5 * (torch::mse_loss(nets[0]->forward(x).squeeze(-1), y) +
                                 torch::mse_loss(nets[1]->forward(x).squeeze(-1), y));
@@ -341,18 +347,7 @@ void TaskParallelLever(const BenchOptions& o, const std::vector<int>& hidden) {
   const int64_t in = o.obs_dim + o.act_dim;
   torch::Tensor x = torch::randn({o.batch, in});
   torch::Tensor y = torch::randn({o.batch});
-  std::vector<torch::nn::Sequential> nets;
-  for (int k = 0; k < 2; ++k) {
-    torch::nn::Sequential net;
-    int64_t width = in;
-    for (int h : hidden) {
-      net->push_back(torch::nn::Linear(width, h));
-      net->push_back(torch::nn::ReLU());
-      width = h;
-    }
-    net->push_back(torch::nn::Linear(width, 1));
-    nets.push_back(net);
-  }
+  std::vector<torch::nn::Sequential> nets = TwoCriticMlps(in, hidden);
   std::vector<torch::Tensor> input_grads(2);
   // One critic's share of a step.
   auto critic = [&](int k) {

@@ -220,14 +220,9 @@ std::array<double, 2> ObjectDisplacement::PushPoint() const {
 }
 
 double ObjectDisplacement::ApproachPotential(double x, double y) const {
-  // Polar coordinates around the object's centre, the angle measured from the backward direction.
   const std::array<double, 2> dir = DirectionVector();
-  const mjtNum* centre = world().data().qpos + object_.qpos;
-  const double rx = x - centre[0];
-  const double ry = y - centre[1];
-  const double angle =
-      std::atan2(std::abs(rx * dir[1] - ry * dir[0]), -(rx * dir[0] + ry * dir[1]));
-  return std::hypot(rx, ry) + kApproachArcRadius * angle;
+  return object_tasks::ApproachPotential(x, y, world().data().qpos + object_.qpos, dir[0], dir[1],
+                                         kApproachArcRadius);
 }
 
 double ObjectDisplacement::ApproachDistance() const {

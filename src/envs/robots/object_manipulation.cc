@@ -115,10 +115,8 @@ double ObjectManipulation::ApproachPotential(double x, double y) const {
     const std::array<double, 2>& t = target(k);
     const double dx = (t[0] - centre[0]) / distance;
     const double dy = (t[1] - centre[1]) / distance;
-    const double rx = x - centre[0];
-    const double ry = y - centre[1];
-    const double angle = std::atan2(std::abs(rx * dy - ry * dx), -(rx * dx + ry * dy));
-    potential = std::min(potential, std::hypot(rx, ry) + kApproachArcRadius * angle);
+    potential = std::min(potential,
+                         object_tasks::ApproachPotential(x, y, centre, dx, dy, kApproachArcRadius));
   }
   return std::isfinite(potential) ? potential : 0.0;
 }

@@ -26,6 +26,15 @@ FreeBody FindFreeBody(const mjModel& model, const std::string& body_name,
   return {.body = body, .qpos = model.jnt_qposadr[joint], .dof = model.jnt_dofadr[joint]};
 }
 
+double ApproachPotential(double x, double y, const mjtNum* centre, double dir_x, double dir_y,
+                         double arc_radius) {
+  // Polar coordinates around the centre, the angle measured from the backward direction.
+  const double rx = x - centre[0];
+  const double ry = y - centre[1];
+  const double angle = std::atan2(std::abs(rx * dir_y - ry * dir_x), -(rx * dir_x + ry * dir_y));
+  return std::hypot(rx, ry) + arc_radius * angle;
+}
+
 void AppendBounds(Box& box, int count, float lo, float hi) {
   box.low.insert(box.low.end(), static_cast<size_t>(count), lo);
   box.high.insert(box.high.end(), static_cast<size_t>(count), hi);

@@ -31,6 +31,14 @@ struct FreeBody {
 FreeBody FindFreeBody(const mjModel& model, const std::string& body_name,
                       const std::string& joint_name);
 
+/// The approach potential of a robot at (x, y) to an object centred at `centre` (x, y) that is to
+/// be pushed along the unit vector (dir_x, dir_y): the horizontal distance to the centre plus
+/// `arc_radius` × the angle (rad) between the robot's bearing from the centre and the backward
+/// direction, so smallest for a robot touching the object from behind (object_displacement's and
+/// object_manipulation's approach terms).
+double ApproachPotential(double x, double y, const mjtNum* centre, double dir_x, double dir_y,
+                         double arc_radius);
+
 /// Appends `count` dimensions with bounds [lo, hi] to `box`.
 void AppendBounds(Box& box, int count, float lo, float hi);
 
