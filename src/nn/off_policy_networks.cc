@@ -94,6 +94,8 @@ class TwinQTasks : public torch::autograd::Function<TwinQTasks> {
 
 TwinQValues TwinQCriticImpl::forward(const torch::Tensor& obs, const torch::Tensor& actions,
                                      TaskPair& tasks) {
+  // One thread: the plain forward (the node below would only add a detour; same bits).
+  if (tasks.Threads() == 1) return forward(obs, actions);
   // [B, obs_dim] ++ [B, act_dim] → [B, obs_dim + act_dim] → [B, 1] → [B], each network a task.
   torch::Tensor input = torch::cat({obs, actions}, 1);
   const std::vector<torch::Tensor> weights = parameters();

@@ -37,7 +37,8 @@ class TwinQCriticImpl : public torch::nn::Module {
   TwinQValues forward(const torch::Tensor& obs, const torch::Tensor& actions);
   /// The same values and gradients as forward(obs, actions), with each Q network's forward and
   /// its part of a later backward pass (weight gradients, and the gradient to the input when
-  /// obs or actions track gradients) as one task of `tasks`: on two threads when it has two.
+  /// obs or actions track gradients) as one task of `tasks` when it has two threads; with one, the
+  /// plain forward.
   /// `tasks` must outlive the backward pass.
   TwinQValues forward(const torch::Tensor& obs, const torch::Tensor& actions, TaskPair& tasks);
   /// Q_0 only (TD3's actor loss), [B].
