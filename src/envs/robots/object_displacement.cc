@@ -15,8 +15,11 @@
 namespace rlpipe::envs::robots {
 
 using object_tasks::AppendBounds;
+using object_tasks::AppendSphereGuideBounds;
+using object_tasks::AppendSphereGuideScales;
 using object_tasks::FindFreeBody;
 using object_tasks::MjcfNumber;
+using object_tasks::ObserveSphereGuides;
 using object_tasks::SetFreeBodyPose;
 namespace {
 
@@ -140,7 +143,7 @@ ObjectDisplacement::ObjectDisplacement(const WorldParams& world,
       params_(params),
       object_(FindFreeBody(this->world().model(), "object", "object_root")) {
   // Task block: object pose and velocities, direction, displacement and best, shape, time, push
-  // point and the spheres' approach potential.
+  // point and the spheres' approach potential, then each sphere's guide (direction, potential).
   constexpr float kInf = std::numeric_limits<float>::infinity();
   Box task_block;
   AppendBounds(task_block, 3, -kInf, kInf);                // object position
@@ -153,6 +156,7 @@ ObjectDisplacement::ObjectDisplacement(const WorldParams& world,
   AppendBounds(task_block, 1, 0.0f, 1.0f);                 // elapsed fraction
   AppendBounds(task_block, 2, -kInf, kInf);                // push point
   AppendBounds(task_block, 1, 0.0f, kInf);                 // the spheres' mean distance to it
+  AppendSphereGuideBounds(task_block, this->world().NumSpheres());  // each sphere's way there
   SetTaskObservation(task_block);
 }
 
@@ -296,6 +300,11 @@ void ObjectDisplacement::ObserveTask(std::span<float> task_obs) const {
   put(push[0]);
   put(push[1]);
   put(ApproachDistance());
+
+  // Every sphere's own way to the object's back.
+  ObserveSphereGuides(
+      world(), [this](double x, double y) { return ApproachPotential(x, y); },
+      task_obs.subspan(k));
 }
 
 std::vector<ParamSpec> ObjectDisplacementParamSpecs() {
@@ -365,6 +374,7 @@ void ObjectDisplacement::AppendTaskScales(std::vector<float>& scales) const {
   AppendUnit(scales, ObservationUnits::kHorizontalM, 2);
   AppendUnit(scales, 1.0, kNumObjectShapes + 1);
   AppendUnit(scales, ObservationUnits::kHorizontalM, 3);
+  AppendSphereGuideScales(scales, world().NumSpheres());
 }
 
 }  // namespace rlpipe::envs::robots

@@ -12,9 +12,12 @@
 namespace rlpipe::envs::robots {
 
 using object_tasks::AppendBounds;
+using object_tasks::AppendSphereGuideBounds;
+using object_tasks::AppendSphereGuideScales;
 using object_tasks::FindFreeBody;
 using object_tasks::FreeBodyInertials;
 using object_tasks::MjcfNumber;
+using object_tasks::ObserveSphereGuides;
 using object_tasks::SetFreeBodyPose;
 namespace {
 
@@ -79,7 +82,7 @@ ObjectManipulation::ObjectManipulation(const WorldParams& world,
   last_distance_.assign(static_cast<size_t>(params_.num_objects), 0.0);
   entered_.assign(static_cast<size_t>(params_.num_objects), 0);
 
-  // Task block: one block per object.
+  // Task block: one block per object, then each sphere's guide (direction, potential).
   constexpr float kInf = std::numeric_limits<float>::infinity();
   Box box;
   for (int k = 0; k < params_.num_objects; ++k) {
@@ -91,6 +94,7 @@ ObjectManipulation::ObjectManipulation(const WorldParams& world,
     AppendBounds(box, 1, 0.0f, 1.0f);   // inside flag
     AppendBounds(box, 1, static_cast<float>(kMinMass), static_cast<float>(kMaxMass));  // mass
   }
+  AppendSphereGuideBounds(box, this->world().NumSpheres());  // each sphere's way to its object
   SetTaskObservation(box);
 }
 
@@ -272,7 +276,7 @@ StepResult ObjectManipulation::StepTask(bool /*at_horizon*/) {
 }
 
 void ObjectManipulation::ObserveTask(std::span<float> task_obs) const {
-  // One block per object.
+  // One block per object, then the sphere guides.
   size_t i = 0;
   const auto put = [&task_obs, &i](double value) { task_obs[i++] = static_cast<float>(value); };
   for (int k = 0; k < NumObjects(); ++k) {
@@ -291,6 +295,11 @@ void ObjectManipulation::ObserveTask(std::span<float> task_obs) const {
     put(distance <= kTargetRadius ? 1.0 : 0.0);
     put(std::clamp(ObjectMass(k), kMinMass, kMaxMass));
   }
+
+  // Every sphere's own way to the back of its nearest object not yet inside its target.
+  ObserveSphereGuides(
+      world(), [this](double x, double y) { return ApproachPotential(x, y); },
+      task_obs.subspan(i));
 }
 
 std::vector<ParamSpec> ObjectManipulationParamSpecs() {
@@ -376,6 +385,7 @@ void ObjectManipulation::AppendTaskScales(std::vector<float>& scales) const {
     AppendUnit(scales, 1.0);
     AppendUnit(scales, ObservationUnits::kMassKg);
   }
+  AppendSphereGuideScales(scales, world().NumSpheres());
 }
 
 }  // namespace rlpipe::envs::robots

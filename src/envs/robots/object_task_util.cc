@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "core/error.h"
+#include "envs/robots/multi_robot_world.h"
 
 namespace rlpipe::envs::robots::object_tasks {
 
@@ -33,6 +35,39 @@ double ApproachPotential(double x, double y, const mjtNum* centre, double dir_x,
   const double ry = y - centre[1];
   const double angle = std::atan2(std::abs(rx * dir_y - ry * dir_x), -(rx * dir_x + ry * dir_y));
   return std::hypot(rx, ry) + arc_radius * angle;
+}
+
+void ObserveSphereGuides(const MultiRobotWorld& world, const PotentialField& potential,
+                         std::span<float> out) {
+  constexpr double kStep = 1e-3;
+  size_t k = 0;
+  for (int j = 0; j < world.NumSpheres(); ++j) {
+    const mjtNum* p = world.RobotPosition(world.NumBars() + j);
+    const double x = p[0];
+    const double y = p[1];
+    const double gx = (potential(x + kStep, y) - potential(x - kStep, y)) / (2.0 * kStep);
+    const double gy = (potential(x, y + kStep) - potential(x, y - kStep)) / (2.0 * kStep);
+    const double norm = std::hypot(gx, gy);
+    const bool flat = !(norm > 1e-9);
+    out[k++] = static_cast<float>(flat ? 0.0 : -gx / norm);
+    out[k++] = static_cast<float>(flat ? 0.0 : -gy / norm);
+    out[k++] = static_cast<float>(potential(x, y));
+  }
+}
+
+void AppendSphereGuideBounds(Box& box, int num_spheres) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  for (int j = 0; j < num_spheres; ++j) {
+    AppendBounds(box, 2, -1.0f, 1.0f);
+    AppendBounds(box, 1, 0.0f, kInf);
+  }
+}
+
+void AppendSphereGuideScales(std::vector<float>& scales, int num_spheres) {
+  for (int j = 0; j < num_spheres; ++j) {
+    AppendUnit(scales, 1.0, 2);
+    AppendUnit(scales, ObservationUnits::kHorizontalM);
+  }
 }
 
 void AppendBounds(Box& box, int count, float lo, float hi) {

@@ -5,6 +5,7 @@
 /// change per episode.
 #include <mujoco/mujoco.h>
 
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -12,6 +13,10 @@
 #include "core/byte_stream.h"
 #include "envs/env.h"
 #include "envs/registry.h"
+
+namespace rlpipe::envs::robots {
+class MultiRobotWorld;
+}  // namespace rlpipe::envs::robots
 
 namespace rlpipe::envs::robots::object_tasks {
 
@@ -39,8 +44,29 @@ FreeBody FindFreeBody(const mjModel& model, const std::string& body_name,
 double ApproachPotential(double x, double y, const mjtNum* centre, double dir_x, double dir_y,
                          double arc_radius);
 
+/// An approach potential as a function of a robot's horizontal position.
+using PotentialField = std::function<double(double x, double y)>;
+
+/// Values per sphere in the sphere-guide block: the direction that lowers the potential fastest
+/// (a unit vector in x, y) and the potential's value.
+inline constexpr int kSphereGuideValues = 3;
+
+/// The sphere-guide block of `world`'s spheres: per sphere the unit vector against the potential's gradient there (central differences over
+/// 1 mm; (0, 0) where the field is flat) and the potential's value. The object tasks observe it so
+/// a policy sees each sphere's own way to the back of its object instead of deriving it from
+/// absolute positions (docs/learning.md, "object_displacement").
+void ObserveSphereGuides(const MultiRobotWorld& world, const PotentialField& potential,
+                         std::span<float> out);
+
 /// Appends `count` dimensions with bounds [lo, hi] to `box`.
 void AppendBounds(Box& box, int count, float lo, float hi);
+
+/// Appends the sphere-guide block's bounds for `num_spheres` spheres to `box`.
+void AppendSphereGuideBounds(Box& box, int num_spheres);
+
+/// Appends the sphere-guide block's observation units (1 for the direction, metres for the
+/// potential) for `num_spheres` spheres.
+void AppendSphereGuideScales(std::vector<float>& scales, int num_spheres);
 
 /// Puts a free body at rest at `pos` with orientation `quat` (w, x, y, z); no kinematics pass.
 void SetFreeBodyPose(const FreeBody& free_body, mjData& data, const mjtNum pos[3],

@@ -178,11 +178,43 @@ TEST(ObjectDisplacementTest, EverySphereIsPaidForLoweringItsApproachPotential) {
   EXPECT_GT(approached, 0.5);
   EXPECT_NEAR(paid, 0.5 * approached, 1e-3);
 
-  // Task block tail: the push point and the spheres' mean approach potential.
-  const size_t tail = static_cast<size_t>(env->Spec().observation_space.Dim()) - 3;
+  // Before the sphere guides: the push point and the spheres' mean approach potential.
+  const size_t tail = static_cast<size_t>(env->Spec().observation_space.Dim()) - 3 -
+                      object_tasks::kSphereGuideValues * 2;
   EXPECT_FLOAT_EQ(obs[tail], static_cast<float>(push[0]));
   EXPECT_FLOAT_EQ(obs[tail + 1], static_cast<float>(push[1]));
   EXPECT_FLOAT_EQ(obs[tail + 2], static_cast<float>(r.info.at("approach_distance")));
+}
+
+TEST(ObjectDisplacementTest, EverySphereObservesTheWayToTheObjectsBack) {
+  // The task block ends with one guide per sphere: the unit vector that lowers its approach
+  // potential fastest, and the potential. Behind the object: straight at it, along the direction.
+  // Beside it at r: inwards and backwards, -(radial + 0.5 / r x direction) normalised.
+  auto env = MakeDisplacement();
+  auto obs = ObsBuffer(*env);
+  for (uint64_t seed : {1, 2, 3}) {
+    env->Reset(seed, obs);
+    const std::array<double, 2> d = env->DirectionVector();
+    const mjtNum* object = env->world().data().qpos + env->object().qpos;
+    const double cx = object[0], cy = object[1];
+    const int sphere = env->world().NumBars();
+    env->world().PlaceRobot(sphere, {cx - 2.25 * d[0], cy - 2.25 * d[1], C::kSphereRadius});
+    env->world().PlaceRobot(sphere + 1, {cx - 2.0 * d[1], cy + 2.0 * d[0], C::kSphereRadius});
+    env->Observe(obs);
+
+    const size_t guides = static_cast<size_t>(env->Spec().observation_space.Dim()) -
+                          object_tasks::kSphereGuideValues * 2;
+    EXPECT_NEAR(obs[guides], d[0], 1e-5);
+    EXPECT_NEAR(obs[guides + 1], d[1], 1e-5);
+    EXPECT_NEAR(obs[guides + 2], 2.25, 1e-5);
+
+    const double rx = -d[1], ry = d[0];  // the radial unit vector of sphere 1
+    const double gx = -(rx + 0.25 * d[0]), gy = -(ry + 0.25 * d[1]);
+    const double n = std::hypot(gx, gy);
+    EXPECT_NEAR(obs[guides + 3], gx / n, 1e-5);
+    EXPECT_NEAR(obs[guides + 4], gy / n, 1e-5);
+    EXPECT_NEAR(obs[guides + 5], 2.0 + 0.5 * std::numbers::pi / 2, 1e-5);
+  }
 }
 
 TEST(ObjectDisplacementTest, TheApproachPotentialPaysGoingAroundTheObject) {
@@ -576,8 +608,22 @@ TEST(ObjectManipulationTest, TheApproachPotentialLeadsToTheBackOfTheNearestObjec
   const mjtNum* c1 = env->world().data().qpos + env->object(1).qpos;
   EXPECT_GT(env->ApproachPotential(c1[0] + 0.5, c1[1]),
             std::hypot(c1[0] + 0.5 - c[0], c1[1] - c[1]) - 1e-9);
+  // Sphere 0's guide (the task block's tail): straight at object 0 from behind it.
+  const int sphere = env->world().NumBars();
+  env->world().PlaceRobot(sphere, {c[0] - 1.5 * d[0], c[1] - 1.5 * d[1], C::kSphereRadius});
+  env->Observe(obs);
+  const size_t guides = static_cast<size_t>(env->Spec().observation_space.Dim()) -
+                        object_tasks::kSphereGuideValues * env->world().NumSpheres();
+  EXPECT_NEAR(obs[guides], d[0], 1e-4);
+  EXPECT_NEAR(obs[guides + 1], d[1], 1e-4);
+  EXPECT_NEAR(obs[guides + 2], 1.5, 1e-4);
   MoveTowardsTarget(*env, 0, 1.0);
   EXPECT_EQ(env->ApproachPotential(c[0] - d[0], c[1] - d[1]), 0.0);
+  // With every object inside, the field is flat: no direction, potential 0.
+  env->Observe(obs);
+  EXPECT_EQ(obs[guides], 0.0f);
+  EXPECT_EQ(obs[guides + 1], 0.0f);
+  EXPECT_EQ(obs[guides + 2], 0.0f);
 }
 
 TEST(ObjectManipulationTest, EverySphereIsPaidForLoweringItsApproachPotential) {
