@@ -269,8 +269,13 @@ TEST(MultiRobotPolicyTest, FusedAttentionMatchesBatchedMatmuls) {
       const torch::Tensor& gb = pb[item.key()].grad();
       ASSERT_EQ(ga.defined(), gb.defined()) << item.key();
       if (!ga.defined()) continue;  // log_std is not in this loss
-      EXPECT_TRUE(torch::allclose(ga, gb, 1e-3, 1e-5))
-          << item.key() << ": max difference " << (ga - gb).abs().max().item<double>();
+      // Relative to the gradient's largest entry: the two paths sum over the batch and the robots
+      // in different orders (and OpenBLAS's kernels differ by CPU), so an entry that nearly
+      // cancels can differ by more than an elementwise tolerance while the gradient is the same.
+      const double scale = gb.abs().max().item<double>();
+      const double difference = (ga - gb).abs().max().item<double>();
+      EXPECT_LE(difference, 2e-5 * scale)
+          << item.key() << ": max difference " << difference << " of max entry " << scale;
     }
   }
 }
