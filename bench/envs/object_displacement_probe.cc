@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "envs/robots/object_displacement.h"
+#include "envs/robots/object_task_util.h"
 
 namespace {
 
@@ -96,13 +97,10 @@ EpisodeStats RunEpisode(ObjectDisplacement& env, Policy policy, uint64_t seed, s
           goal = {o[0] + (o[0] - x[0]), o[1] + (o[1] - x[1])};
         } else if (policy == Policy::kSeek) {
           // Down the approach potential's gradient (central differences, 1 cm), at full speed.
-          constexpr double h = 0.01;
-          const double gx =
-              env.ApproachPotential(x[0] + h, x[1]) - env.ApproachPotential(x[0] - h, x[1]);
-          const double gy =
-              env.ApproachPotential(x[0], x[1] + h) - env.ApproachPotential(x[0], x[1] - h);
-          const double gn = std::max(1e-12, std::hypot(gx, gy));
-          goal = {x[0] - 10.0 * gx / gn, x[1] - 10.0 * gy / gn};
+          const std::array<double, 2> down = rlpipe::envs::robots::object_tasks::DescentDirection(
+              [&env](double px, double py) { return env.ApproachPotential(px, py); }, x[0], x[1],
+              0.01);
+          goal = {x[0] + 10.0 * down[0], x[1] + 10.0 * down[1]};
         } else if (along < 0.0 && std::abs(across) < 0.35) {
           // Behind the object and on its line: push, steering onto the line.
           goal = {x[0] + dir[0] - 0.8 * across * -dir[1], x[1] + dir[1] - 0.8 * across * dir[0]};

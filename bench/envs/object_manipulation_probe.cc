@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "envs/robots/object_manipulation.h"
+#include "envs/robots/object_task_util.h"
 
 namespace {
 
@@ -219,14 +220,11 @@ EpisodeStats RunEpisode(ObjectManipulation& env, double arena_size_m, Policy pol
       // Down the approach potential's gradient (central differences, 1 cm), at full speed.
       for (int j = 0; j < spheres; ++j) {
         const Vec2& x = xy[static_cast<size_t>(j)];
-        constexpr double h = 0.01;
-        const double gx =
-            env.ApproachPotential(x[0] + h, x[1]) - env.ApproachPotential(x[0] - h, x[1]);
-        const double gy =
-            env.ApproachPotential(x[0], x[1] + h) - env.ApproachPotential(x[0], x[1] - h);
-        const double gn = std::max(1e-12, std::hypot(gx, gy));
+        const std::array<double, 2> down = rlpipe::envs::robots::object_tasks::DescentDirection(
+            [&env](double px, double py) { return env.ApproachPotential(px, py); }, x[0], x[1],
+            0.01);
         const std::array<float, 2> f =
-            Servo({-2.5 * gx / gn, -2.5 * gy / gn}, v[static_cast<size_t>(j)]);
+            Servo({2.5 * down[0], 2.5 * down[1]}, v[static_cast<size_t>(j)]);
         const size_t a = static_cast<size_t>(6 * bars + 3 * j);
         action[a] = f[0];
         action[a + 1] = f[1];

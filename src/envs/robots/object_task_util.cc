@@ -37,21 +37,24 @@ double ApproachPotential(double x, double y, const mjtNum* centre, double dir_x,
   return std::hypot(rx, ry) + arc_radius * angle;
 }
 
+std::array<double, 2> DescentDirection(const PotentialField& potential, double x, double y,
+                                       double step) {
+  const double gx = (potential(x + step, y) - potential(x - step, y)) / (2.0 * step);
+  const double gy = (potential(x, y + step) - potential(x, y - step)) / (2.0 * step);
+  const double norm = std::hypot(gx, gy);
+  if (!(norm > 1e-9)) return {0.0, 0.0};
+  return {-gx / norm, -gy / norm};
+}
+
 void ObserveSphereGuides(const MultiRobotWorld& world, const PotentialField& potential,
                          std::span<float> out) {
-  constexpr double kStep = 1e-3;
   size_t k = 0;
   for (int j = 0; j < world.NumSpheres(); ++j) {
     const mjtNum* p = world.RobotPosition(world.NumBars() + j);
-    const double x = p[0];
-    const double y = p[1];
-    const double gx = (potential(x + kStep, y) - potential(x - kStep, y)) / (2.0 * kStep);
-    const double gy = (potential(x, y + kStep) - potential(x, y - kStep)) / (2.0 * kStep);
-    const double norm = std::hypot(gx, gy);
-    const bool flat = !(norm > 1e-9);
-    out[k++] = static_cast<float>(flat ? 0.0 : -gx / norm);
-    out[k++] = static_cast<float>(flat ? 0.0 : -gy / norm);
-    out[k++] = static_cast<float>(potential(x, y));
+    const std::array<double, 2> direction = DescentDirection(potential, p[0], p[1]);
+    out[k++] = static_cast<float>(direction[0]);
+    out[k++] = static_cast<float>(direction[1]);
+    out[k++] = static_cast<float>(potential(p[0], p[1]));
   }
 }
 

@@ -5,6 +5,7 @@
 /// change per episode.
 #include <mujoco/mujoco.h>
 
+#include <array>
 #include <functional>
 #include <span>
 #include <string>
@@ -46,6 +47,11 @@ double ApproachPotential(double x, double y, const mjtNum* centre, double dir_x,
 
 /// An approach potential as a function of a robot's horizontal position.
 using PotentialField = std::function<double(double x, double y)>;
+
+/// The unit vector (x, y) against the gradient of `potential` at (x, y), by central differences
+/// over `step` m; (0, 0) where the field is flat.
+std::array<double, 2> DescentDirection(const PotentialField& potential, double x, double y,
+                                       double step = 1e-3);
 
 /// Values per sphere in the sphere-guide block: the direction that lowers the potential fastest
 /// (a unit vector in x, y) and the potential's value.
