@@ -222,8 +222,10 @@ NarrowPassage::NarrowPassage(const WorldParams& world, PassageCourse course)
       course_(std::move(course)) {
   // Task block: next point, offset, distance, heading (cos, sin), checkpoint fraction, wall flag.
   constexpr float kInf = std::numeric_limits<float>::infinity();
-  SetTaskObservation({{-kInf, -kInf, -kInf, -kInf, 0.0f, -1.0f, -1.0f, 0.0f, 0.0f},
-                      {kInf, kInf, kInf, kInf, kInf, 1.0f, 1.0f, 1.0f, 1.0f}});
+  Box block = {{-kInf, -kInf, -kInf, -kInf, 0.0f, -1.0f, -1.0f, 0.0f, 0.0f},
+               {kInf, kInf, kInf, kInf, kInf, 1.0f, 1.0f, 1.0f, 1.0f}};
+  AppendRobotOffsetBounds(this->world(), block);  // every robot's offset to the next point
+  SetTaskObservation(block);
 
   // Wall geoms: every geom named passage_wall….
   const mjModel& model = this->world().model();
@@ -313,7 +315,7 @@ StepResult NarrowPassage::StepTask(bool /*at_horizon*/) {
 
 void NarrowPassage::ObserveTask(std::span<float> task_obs) const {
   // Next point, its offset from the nearest robot, the distance, the corridor heading there,
-  // progress through the checkpoints and the wall contact flag.
+  // progress through the checkpoints and the wall contact flag; then every robot's offset to it.
   const Point2 next = NextPoint();
   const NearestRobot nearest = FindNearestRobot(world(), next[0], next[1]);
   const mjtNum* p = world().RobotPosition(nearest.robot);
@@ -328,6 +330,9 @@ void NarrowPassage::ObserveTask(std::span<float> task_obs) const {
   put(std::sin(NextHeading()));
   put(static_cast<double>(next_) / static_cast<double>(course_.checkpoints.size()));
   put(wall_contact_ ? 1.0 : 0.0);
+
+  // Every robot's own way to the next point.
+  ObserveRobotOffsets(world(), next[0], next[1], task_obs.subspan(k));
 }
 
 std::vector<ParamSpec> NarrowPassageParamSpecs() {
@@ -380,9 +385,11 @@ std::function<void()> NarrowPassage::ReadTaskState(ByteReader& reader) {
 }
 
 void NarrowPassage::AppendTaskScales(std::vector<float>& scales) const {
-  // Next point, offset, distance; heading, checkpoint fraction, wall flag.
+  // Next point, offset, distance; heading, checkpoint fraction, wall flag; per robot its offset to
+  // the next point.
   AppendUnit(scales, ObservationUnits::kHorizontalM, 5);
   AppendUnit(scales, 1.0, 4);
+  AppendRobotOffsetScales(world(), scales);
 }
 
 }  // namespace rlpipe::envs::robots

@@ -61,7 +61,8 @@ class NarrowPassage : public RobotTask {
   static constexpr double kMinWidth = 0.5;        // m; a sphere robot is 0.334 m wide
   static constexpr double kWallThickness = 0.2;   // m
   /// Task block: next point x, y; its offset from the nearest robot x, y; that distance; the
-  /// corridor heading there (cos, sin); fraction of checkpoints passed; wall contact flag.
+  /// corridor heading there (cos, sin); fraction of checkpoints passed; wall contact flag; then
+  /// every robot's offset to the next point (kRobotOffsetValues per robot), not counted here.
   static constexpr int kTaskObsDim = 9;
 
   NarrowPassage(const WorldParams& world, const NarrowPassageParams& task);

@@ -18,6 +18,28 @@ NearestRobot FindNearestRobot(const MultiRobotWorld& world, double x, double y) 
   return nearest;
 }
 
+void ObserveRobotOffsets(const MultiRobotWorld& world, double x, double y, std::span<float> out) {
+  size_t k = 0;
+  for (int robot = 0; robot < world.NumRobots(); ++robot) {
+    const mjtNum* p = world.RobotPosition(robot);
+    out[k++] = static_cast<float>(x - p[0]);
+    out[k++] = static_cast<float>(y - p[1]);
+    out[k++] = static_cast<float>(std::hypot(x - p[0], y - p[1]));
+  }
+}
+
+void AppendRobotOffsetBounds(const MultiRobotWorld& world, Box& box) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  for (int robot = 0; robot < world.NumRobots(); ++robot) {
+    box.low.insert(box.low.end(), {-kInf, -kInf, 0.0f});
+    box.high.insert(box.high.end(), {kInf, kInf, kInf});
+  }
+}
+
+void AppendRobotOffsetScales(const MultiRobotWorld& world, std::vector<float>& scales) {
+  AppendUnit(scales, ObservationUnits::kHorizontalM, kRobotOffsetValues * world.NumRobots());
+}
+
 bool AnyRobotOutside(const MultiRobotWorld& world, double min_x, double max_x, double min_y,
                      double max_y) {
   for (int robot = 0; robot < world.NumRobots(); ++robot) {

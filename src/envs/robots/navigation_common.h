@@ -3,6 +3,7 @@
 /// to a point, robot contacts with a set of scenery geoms over one control step, and strict
 /// parameter reading that names the `environment.` key.
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,21 @@ struct NearestRobot {
 
 /// The robot (any kind) whose centre is horizontally nearest to (x, y).
 NearestRobot FindNearestRobot(const MultiRobotWorld& world, double x, double y);
+
+/// Values per robot in the robot-offset block: the offset (x, y) from the robot's centre to a
+/// point, and its length.
+inline constexpr int kRobotOffsetValues = 3;
+
+/// The robot-offset block of every robot of `world` (layout order: bars, then spheres) to the
+/// point (x, y). The navigation tasks observe it after their own values so that a policy sees each
+/// robot's own way to the point, not only the nearest robot's (which one is nearest changes).
+void ObserveRobotOffsets(const MultiRobotWorld& world, double x, double y, std::span<float> out);
+
+/// Appends the robot-offset block's bounds for every robot of `world` to `box`.
+void AppendRobotOffsetBounds(const MultiRobotWorld& world, Box& box);
+
+/// Appends the robot-offset block's observation units (metres) for every robot of `world`.
+void AppendRobotOffsetScales(const MultiRobotWorld& world, std::vector<float>& scales);
 
 /// True when any robot centre lies outside the rectangle [min_x, max_x] × [min_y, max_y].
 bool AnyRobotOutside(const MultiRobotWorld& world, double min_x, double max_x, double min_y,

@@ -108,6 +108,18 @@ TEST(ObstacleNavigationTest, ReachingTheTargetPaysOnceAndMovesItToAFreeSpot) {
   const size_t task = static_cast<size_t>(env->world().ObsDim());
   EXPECT_FLOAT_EQ(obs[task], static_cast<float>(target[0]));
   EXPECT_FLOAT_EQ(obs[task + 1], static_cast<float>(target[1]));
+  // After the obstacles, every robot's offset to the new target and its length.
+  const size_t offsets =
+      task + 6 + static_cast<size_t>(4 * env->task_params().num_obstacles);
+  for (int robot = 0; robot < env->world().NumRobots(); ++robot) {
+    const mjtNum* p = env->world().RobotPosition(robot);
+    const size_t at = offsets + static_cast<size_t>(3 * robot);
+    EXPECT_FLOAT_EQ(obs[at], static_cast<float>(target[0] - p[0])) << robot;
+    EXPECT_FLOAT_EQ(obs[at + 1], static_cast<float>(target[1] - p[1])) << robot;
+    EXPECT_FLOAT_EQ(obs[at + 2], static_cast<float>(std::hypot(target[0] - p[0], target[1] - p[1])))
+        << robot;
+  }
+  EXPECT_EQ(offsets + static_cast<size_t>(3 * env->world().NumRobots()), obs.size());
   const StepResult next = env->Step(idle, obs);
   EXPECT_EQ(next.info.at("target_reached"), 0.0);
   EXPECT_EQ(env->targets_reached(), 1);
@@ -276,8 +288,8 @@ TEST(ObstacleNavigationTest, RegisteredUnderItsNameAndAlias) {
   auto env = MakeEnv(cfg);
   EXPECT_EQ(env->Spec().name, "obstacle_navigation");
   EXPECT_EQ(env->Spec().max_episode_steps, ObstacleNavigation::kDefaultMaxEpisodeSteps);
-  // Shared blocks, the target block (6), 8 obstacles × 4.
-  EXPECT_EQ(env->Spec().observation_space.Dim(), 4 * 29 + 2 * 14 + 6 + 8 * 4);
+  // Shared blocks, the target block (6), 8 obstacles × 4, 6 robots' offsets × 3.
+  EXPECT_EQ(env->Spec().observation_space.Dim(), 4 * 29 + 2 * 14 + 6 + 8 * 4 + 6 * 3);
   cfg.params.kind = config::Tree::Kind::kMap;
   cfg.params.entries.emplace_back("target_radius", config::Tree::Scalar("0"));
   EXPECT_THROW(MakeEnv(cfg), ConfigError);
@@ -425,6 +437,20 @@ TEST(NarrowPassageTest, CheckpointsPayOnceAndOnlyInOrder) {
   EXPECT_FLOAT_EQ(obs[task], static_cast<float>(checkpoints[1][0]));
   EXPECT_FLOAT_EQ(obs[task + 1], static_cast<float>(checkpoints[1][1]));
   EXPECT_FLOAT_EQ(obs[task + 7], 0.25f);
+  // Then every robot's offset to it and its length, in layout order (the sphere stands on
+  // checkpoint 0).
+  for (int robot = 0; robot < env->world().NumRobots(); ++robot) {
+    const mjtNum* p = env->world().RobotPosition(robot);
+    const size_t at = task + 9 + static_cast<size_t>(3 * robot);
+    const double dx = checkpoints[1][0] - p[0], dy = checkpoints[1][1] - p[1];
+    EXPECT_FLOAT_EQ(obs[at], static_cast<float>(dx)) << robot;
+    EXPECT_FLOAT_EQ(obs[at + 1], static_cast<float>(dy)) << robot;
+    EXPECT_FLOAT_EQ(obs[at + 2], static_cast<float>(std::hypot(dx, dy))) << robot;
+  }
+  EXPECT_NEAR(obs[task + 9 + static_cast<size_t>(3 * sphere) + 2],
+              std::hypot(checkpoints[1][0] - checkpoints[0][0],
+                         checkpoints[1][1] - checkpoints[0][1]),
+              0.05);
 
   // Checkpoint 1 in order: +100.
   place(checkpoints[1]);
@@ -560,7 +586,7 @@ TEST(NarrowPassageTest, RegisteredUnderItsNameAndAlias) {
   auto env = MakeEnv(cfg);
   EXPECT_EQ(env->Spec().name, "narrow_passage");
   EXPECT_EQ(env->Spec().max_episode_steps, NarrowPassage::kDefaultMaxEpisodeSteps);
-  EXPECT_EQ(env->Spec().observation_space.Dim(), 4 * 29 + 2 * 14 + 9);
+  EXPECT_EQ(env->Spec().observation_space.Dim(), 4 * 29 + 2 * 14 + 9 + 6 * 3);
   cfg.params.kind = config::Tree::Kind::kMap;
   cfg.params.entries.emplace_back("passage_difficulty", config::Tree::Scalar("2"));
   EXPECT_THROW(MakeEnv(cfg), ConfigError);

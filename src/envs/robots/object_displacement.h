@@ -72,7 +72,8 @@ class ObjectDisplacement : public RobotTask {
   static constexpr double kArenaMargin = 20.0;       // m beyond the farthest object placement
   /// Task block: object position 3, quaternion 4, linear velocity 3, angular velocity 3, target
   /// direction (x, y) 2, displacement along it 1, best displacement 1, shape one-hot 8, elapsed
-  /// fraction of the episode 1, push point (x, y) 2, the spheres' mean approach potential 1.
+  /// fraction of the episode 1, push point (x, y) 2, the spheres' mean approach potential 1; then
+  /// the sphere guides (object_tasks::kSphereGuideValues per sphere), not counted here.
   static constexpr int kTaskObsDim = 29;
 
   ObjectDisplacement(const WorldParams& world, const ObjectDisplacementParams& params,

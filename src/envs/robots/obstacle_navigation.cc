@@ -134,13 +134,15 @@ ObstacleNavigation::ObstacleNavigation(const WorldParams& world,
     : RobotTask("obstacle_navigation", (CheckArenaFits(world, task), WithScenery(world, task)),
                 /*horizon=*/std::nullopt),
       task_(task) {
-  // Task block: the target block, then one block per obstacle.
+  // Task block: the target block, one block per obstacle, then every robot's offset to the
+  // target.
   constexpr float kInf = std::numeric_limits<float>::infinity();
   Box block = {{-kInf, -kInf, -kInf, -kInf, 0.0f, 0.0f}, {kInf, kInf, kInf, kInf, kInf, 1.0f}};
   for (int i = 0; i < task_.num_obstacles; ++i) {
     block.low.insert(block.low.end(), {-kInf, -kInf, -1.0f, -1.0f});
     block.high.insert(block.high.end(), {kInf, kInf, 1.0f, 1.0f});
   }
+  AppendRobotOffsetBounds(this->world(), block);
   SetTaskObservation(block);
 
   // Obstacle geoms and mocap bodies, resolved once by name.
@@ -321,6 +323,9 @@ void ObstacleNavigation::ObserveTask(std::span<float> task_obs) const {
     put(std::cos(pose[2]));
     put(std::sin(pose[2]));
   }
+
+  // Every robot's own way to the target.
+  ObserveRobotOffsets(world(), target_[0], target_[1], task_obs.subspan(k));
 }
 
 std::vector<ParamSpec> ObstacleNavigationParamSpecs() {
@@ -375,13 +380,15 @@ std::function<void()> ObstacleNavigation::ReadTaskState(ByteReader& reader) {
 }
 
 void ObstacleNavigation::AppendTaskScales(std::vector<float>& scales) const {
-  // Target, offset, distance, collision flag; per obstacle its centre and heading.
+  // Target, offset, distance, collision flag; per obstacle its centre and heading; per robot its
+  // offset to the target.
   AppendUnit(scales, ObservationUnits::kHorizontalM, 5);
   AppendUnit(scales, 1.0);
   for (int i = 0; i < task_.num_obstacles; ++i) {
     AppendUnit(scales, ObservationUnits::kHorizontalM, 2);
     AppendUnit(scales, 1.0, 2);
   }
+  AppendRobotOffsetScales(world(), scales);
 }
 
 }  // namespace rlpipe::envs::robots
