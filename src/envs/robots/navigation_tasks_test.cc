@@ -109,8 +109,7 @@ TEST(ObstacleNavigationTest, ReachingTheTargetPaysOnceAndMovesItToAFreeSpot) {
   EXPECT_FLOAT_EQ(obs[task], static_cast<float>(target[0]));
   EXPECT_FLOAT_EQ(obs[task + 1], static_cast<float>(target[1]));
   // After the obstacles, every robot's offset to the new target and its length.
-  const size_t offsets =
-      task + 6 + static_cast<size_t>(4 * env->task_params().num_obstacles);
+  const size_t offsets = task + 6 + static_cast<size_t>(4 * env->task_params().num_obstacles);
   for (int robot = 0; robot < env->world().NumRobots(); ++robot) {
     const mjtNum* p = env->world().RobotPosition(robot);
     const size_t at = offsets + static_cast<size_t>(3 * robot);
@@ -447,10 +446,10 @@ TEST(NarrowPassageTest, CheckpointsPayOnceAndOnlyInOrder) {
     EXPECT_FLOAT_EQ(obs[at + 1], static_cast<float>(dy)) << robot;
     EXPECT_FLOAT_EQ(obs[at + 2], static_cast<float>(std::hypot(dx, dy))) << robot;
   }
-  EXPECT_NEAR(obs[task + 9 + static_cast<size_t>(3 * sphere) + 2],
-              std::hypot(checkpoints[1][0] - checkpoints[0][0],
-                         checkpoints[1][1] - checkpoints[0][1]),
-              0.05);
+  EXPECT_NEAR(
+      obs[task + 9 + static_cast<size_t>(3 * sphere) + 2],
+      std::hypot(checkpoints[1][0] - checkpoints[0][0], checkpoints[1][1] - checkpoints[0][1]),
+      0.05);
 
   // Checkpoint 1 in order: +100.
   place(checkpoints[1]);

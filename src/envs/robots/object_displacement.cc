@@ -303,8 +303,7 @@ void ObjectDisplacement::ObserveTask(std::span<float> task_obs) const {
 
   // Every sphere's own way to the object's back.
   ObserveSphereGuides(
-      world(), [this](double x, double y) { return ApproachPotential(x, y); },
-      task_obs.subspan(k));
+      world(), [this](double x, double y) { return ApproachPotential(x, y); }, task_obs.subspan(k));
 }
 
 std::vector<ParamSpec> ObjectDisplacementParamSpecs() {

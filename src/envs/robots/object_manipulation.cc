@@ -298,8 +298,7 @@ void ObjectManipulation::ObserveTask(std::span<float> task_obs) const {
 
   // Every sphere's own way to the back of its nearest object not yet inside its target.
   ObserveSphereGuides(
-      world(), [this](double x, double y) { return ApproachPotential(x, y); },
-      task_obs.subspan(i));
+      world(), [this](double x, double y) { return ApproachPotential(x, y); }, task_obs.subspan(i));
 }
 
 std::vector<ParamSpec> ObjectManipulationParamSpecs() {

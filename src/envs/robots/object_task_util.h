@@ -57,10 +57,10 @@ std::array<double, 2> DescentDirection(const PotentialField& potential, double x
 /// (a unit vector in x, y) and the potential's value.
 inline constexpr int kSphereGuideValues = 3;
 
-/// The sphere-guide block of `world`'s spheres: per sphere the unit vector against the potential's gradient there (central differences over
-/// 1 mm; (0, 0) where the field is flat) and the potential's value. The object tasks observe it so
-/// a policy sees each sphere's own way to the back of its object instead of deriving it from
-/// absolute positions (docs/learning.md, "object_displacement").
+/// The sphere-guide block of `world`'s spheres: per sphere its DescentDirection (1 mm steps) and
+/// the potential's value. The object tasks observe it so a policy sees each sphere's own way to
+/// the back of its object instead of deriving it from absolute positions (docs/learning.md, "The
+/// per-robot guides").
 void ObserveSphereGuides(const MultiRobotWorld& world, const PotentialField& potential,
                          std::span<float> out);
 
