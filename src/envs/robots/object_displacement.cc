@@ -230,12 +230,8 @@ double ObjectDisplacement::ApproachPotential(double x, double y) const {
 }
 
 double ObjectDisplacement::ApproachDistance() const {
-  double sum = 0.0;
-  for (int j = 0; j < world().NumSpheres(); ++j) {
-    const mjtNum* p = world().RobotPosition(world().NumBars() + j);
-    sum += ApproachPotential(p[0], p[1]);
-  }
-  return sum / world().NumSpheres();
+  return object_tasks::MeanSpherePotential(
+      world(), [this](double x, double y) { return ApproachPotential(x, y); });
 }
 
 double ObjectDisplacement::VelocityAlong() const {

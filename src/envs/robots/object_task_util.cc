@@ -46,6 +46,15 @@ std::array<double, 2> DescentDirection(const PotentialField& potential, double x
   return {-gx / norm, -gy / norm};
 }
 
+double MeanSpherePotential(const MultiRobotWorld& world, const PotentialField& potential) {
+  double sum = 0.0;
+  for (int j = 0; j < world.NumSpheres(); ++j) {
+    const mjtNum* p = world.RobotPosition(world.NumBars() + j);
+    sum += potential(p[0], p[1]);
+  }
+  return sum / world.NumSpheres();
+}
+
 void ObserveSphereGuides(const MultiRobotWorld& world, const PotentialField& potential,
                          std::span<float> out) {
   size_t k = 0;

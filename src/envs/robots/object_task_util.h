@@ -53,6 +53,9 @@ using PotentialField = std::function<double(double x, double y)>;
 std::array<double, 2> DescentDirection(const PotentialField& potential, double x, double y,
                                        double step = 1e-3);
 
+/// The mean of `potential` over `world`'s spheres (the object tasks' approach distance a).
+double MeanSpherePotential(const MultiRobotWorld& world, const PotentialField& potential);
+
 /// Values per sphere in the sphere-guide block: the direction that lowers the potential fastest
 /// (a unit vector in x, y) and the potential's value.
 inline constexpr int kSphereGuideValues = 3;
