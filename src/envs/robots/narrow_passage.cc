@@ -215,11 +215,14 @@ PassageCourse BuildPassageCourse(const NarrowPassageParams& params, double spawn
 }
 
 NarrowPassage::NarrowPassage(const WorldParams& world, const NarrowPassageParams& task)
-    : NarrowPassage(world, BuildPassageCourse(task, world.spawn_radius_m)) {}
+    : NarrowPassage(world, BuildPassageCourse(task, world.spawn_radius_m),
+                    task.wall_contact_penalty) {}
 
-NarrowPassage::NarrowPassage(const WorldParams& world, PassageCourse course)
+NarrowPassage::NarrowPassage(const WorldParams& world, PassageCourse course,
+                             double wall_contact_penalty)
     : RobotTask("narrow_passage", WithCourse(world, course), /*horizon=*/std::nullopt),
-      course_(std::move(course)) {
+      course_(std::move(course)),
+      wall_contact_penalty_(wall_contact_penalty) {
   // Task block: next point, offset, distance, heading (cos, sin), checkpoint fraction, wall flag.
   constexpr float kInf = std::numeric_limits<float>::infinity();
   Box block = {{-kInf, -kInf, -kInf, -kInf, 0.0f, -1.0f, -1.0f, 0.0f, 0.0f},
@@ -286,7 +289,7 @@ StepResult NarrowPassage::StepTask(bool /*at_horizon*/) {
   StepResult result;
   const Point2 next = NextPoint();
   const NearestRobot nearest = FindNearestRobot(world(), next[0], next[1]);
-  result.reward = -kDistancePenalty * nearest.distance_m - (wall_contact_ ? kWallPenalty : 0.0);
+  result.reward = -kDistancePenalty * nearest.distance_m - (wall_contact_ ? wall_contact_penalty_ : 0.0);
 
   // A robot within half a corridor width of the next checkpoint passes it (in order only); after
   // the last checkpoint, the goal ends the episode.
@@ -345,6 +348,9 @@ std::vector<ParamSpec> NarrowPassageParamSpecs() {
                                 "corridor width at difficulty 0"));
   specs.push_back(RealParam("passage_difficulty", d.passage_difficulty, 0.0, 1.0, "",
                             "the corridor width is passage_width × (1 − 0.6 × difficulty)"));
+  specs.push_back(RealParam("wall_contact_penalty", d.wall_contact_penalty, 0.0, 1000.0, "",
+                            "subtracted from the reward at every step in which a robot touches a "
+                            "wall"));
   return specs;
 }
 
@@ -355,6 +361,7 @@ std::unique_ptr<Env> MakeNarrowPassage(const TaskParams& params, int /*max_episo
   task.num_passages = ParamInt(params, "num_passages");
   task.passage_width_m = params.at("passage_width");
   task.passage_difficulty = params.at("passage_difficulty");
+  task.wall_contact_penalty = params.at("wall_contact_penalty");
   const double width =
       task.passage_width_m * (1.0 - NarrowPassage::kWidthReduction * task.passage_difficulty);
   if (width < NarrowPassage::kMinWidth) {

@@ -22,6 +22,7 @@ struct NarrowPassageParams {
   int num_passages = 4;             // corridors in sequence, 1-16
   double passage_width_m = 2.0;     // corridor width at difficulty 0
   double passage_difficulty = 0.5;  // in [0, 1]: the width shrinks by up to 60%
+  double wall_contact_penalty = 2.0;  // per step in which a robot touches a wall
 };
 
 /// Corridor shapes; passage k has kind k mod 4.
@@ -55,7 +56,6 @@ class NarrowPassage : public RobotTask {
   static constexpr int kDefaultMaxEpisodeSteps = 2000;
   static constexpr double kCheckpointReward = 100.0;
   static constexpr double kDistancePenalty = 0.05;  // per step, per metre to the next checkpoint
-  static constexpr double kWallPenalty = 2.0;       // per step with a robot touching a wall
   static constexpr double kGoalReward = 500.0;
   static constexpr double kWidthReduction = 0.6;  // width × (1 − 0.6 × difficulty)
   static constexpr double kMinWidth = 0.5;        // m; a sphere robot is 0.334 m wide
@@ -77,7 +77,7 @@ class NarrowPassage : public RobotTask {
   bool IsWallGeom(int geom) const { return is_wall_[static_cast<size_t>(geom)] != 0; }
 
  private:
-  NarrowPassage(const WorldParams& world, PassageCourse course);
+  NarrowPassage(const WorldParams& world, PassageCourse course, double wall_contact_penalty);
 
   void ResetTask() override;
   /// Watches for robot-wall contacts.
@@ -94,6 +94,7 @@ class NarrowPassage : public RobotTask {
   double NextHeading() const;
 
   PassageCourse course_;
+  double wall_contact_penalty_;   // per step with a robot touching a wall
   std::vector<uint8_t> is_wall_;  // [ngeom]
   int next_ = 0;
   bool wall_contact_ = false;

@@ -492,28 +492,31 @@ TEST(NarrowPassageTest, TheGoalAfterEveryCheckpointEndsTheEpisodeWithFiveHundred
   EXPECT_EQ(env->WarningCount(), 0) << env->WarningSummary();
 }
 
-TEST(NarrowPassageTest, WallContactCostsTwoPerStepOnlyWhileTouching) {
-  auto env = MakePassage();
-  std::vector<float> obs(static_cast<size_t>(env->Spec().observation_space.Dim()));
-  const std::vector<float> idle(static_cast<size_t>(env->Spec().action_space.Dim()), 0.0f);
-  env->Reset(4, obs);
-  const PassageCourse& course = env->course();
-  const int sphere = env->world().NumBars();
-  const double floor_y = course.room_center[1] - course.room_half_size_m;
+TEST(NarrowPassageTest, WallContactCostsItsPenaltyPerStepOnlyWhileTouching) {
+  // The default penalty (2) and a configured one.
+  for (const double penalty : {2.0, 0.25}) {
+    auto env = MakePassage({{"wall_contact_penalty", penalty}});
+    std::vector<float> obs(static_cast<size_t>(env->Spec().observation_space.Dim()));
+    const std::vector<float> idle(static_cast<size_t>(env->Spec().action_space.Dim()), 0.0f);
+    env->Reset(4, obs);
+    const PassageCourse& course = env->course();
+    const int sphere = env->world().NumBars();
+    const double floor_y = course.room_center[1] - course.room_half_size_m;
 
-  // The sphere pressed 2 mm into the room's south wall: −2.
-  env->world().PlaceRobot(
-      sphere, {course.room_center[0], floor_y + C::kSphereRadius - 0.002, C::kSphereRadius});
-  const StepResult hit = env->Step(idle, obs);
-  EXPECT_EQ(hit.info.at("wall_contact"), 1.0);
-  EXPECT_NEAR(hit.reward, -0.05 * hit.info.at("next_distance") - 2.0, 1e-9);
-  EXPECT_EQ(obs[static_cast<size_t>(env->world().ObsDim()) + 8], 1.0f);
+    // The sphere pressed 2 mm into the room's south wall: − penalty.
+    env->world().PlaceRobot(
+        sphere, {course.room_center[0], floor_y + C::kSphereRadius - 0.002, C::kSphereRadius});
+    const StepResult hit = env->Step(idle, obs);
+    EXPECT_EQ(hit.info.at("wall_contact"), 1.0);
+    EXPECT_NEAR(hit.reward, -0.05 * hit.info.at("next_distance") - penalty, 1e-9);
+    EXPECT_EQ(obs[static_cast<size_t>(env->world().ObsDim()) + 8], 1.0f);
 
-  // 1 m from it: no penalty.
-  env->world().PlaceRobot(sphere, {course.room_center[0], floor_y + 1.0, C::kSphereRadius});
-  const StepResult away = env->Step(idle, obs);
-  EXPECT_EQ(away.info.at("wall_contact"), 0.0);
-  EXPECT_NEAR(away.reward, -0.05 * away.info.at("next_distance"), 1e-9);
+    // 1 m from it: no penalty.
+    env->world().PlaceRobot(sphere, {course.room_center[0], floor_y + 1.0, C::kSphereRadius});
+    const StepResult away = env->Step(idle, obs);
+    EXPECT_EQ(away.info.at("wall_contact"), 0.0);
+    EXPECT_NEAR(away.reward, -0.05 * away.info.at("next_distance"), 1e-9);
+  }
 }
 
 TEST(NarrowPassageTest, ARobotOverAWallTerminates) {
@@ -573,6 +576,8 @@ TEST(NarrowPassageTest, BadParametersNameTheirKey) {
               HasSubstr("environment.passage_difficulty"));
   EXPECT_THAT(ConfigErrorOf(make({{"passage_difficulty", -0.1}})),
               HasSubstr("environment.passage_difficulty"));
+  EXPECT_THAT(ConfigErrorOf(make({{"wall_contact_penalty", -1.0}})),
+              HasSubstr("environment.wall_contact_penalty"));
   // 1 m × (1 − 0.6) = 0.4 m is too narrow for the robots.
   EXPECT_THAT(ConfigErrorOf(make({{"passage_width", 1.0}, {"passage_difficulty", 1.0}})),
               HasSubstr("environment.passage_width"));
