@@ -7,13 +7,16 @@
 // Policies: idle (all actions 0), random (uniform in [-1, 1]), arms-up: every bar robot holds
 // both arms vertical (a PD law on the arm's direction, torques in the arm's frame), spheres idle —
 // a posture a policy can hold from any pose, whose arm tips are 0.55 m above the floor;
-// arms-up-pos: arms-up while positioning, idle once the press descends.
+// arms-up-pos: arms-up while positioning, idle once the press descends; prop: idle until the
+// plate's underside is below --prop-height, then arms-up (the arms rise from where they lie and
+// their tips meet the plate); prop-one: the same with only each bar robot's first arm.
 //
 //   build/bench/envs/crush_resistance_probe [--episodes E] [--reference-height m]
 //     [--positioning-seconds s] [--speed m/s] [--increment N] [--crush-height m] [--steps H]
 //     [--noise std] [--noise-on-spheres 0|1]   (Gaussian noise of this std added to the idle and
 //     arms-up actions: all of them, or with 0 only the bar robots' arm torques)
 //     [--kp N·m/rad] [--kd N·m·s/rad]   (the arms-up law's gains, 60 and 3)
+//     [--prop-height m]   (when the prop policies raise their arms, 0.7)
 #include <mujoco/mujoco.h>
 
 #include <algorithm>
@@ -34,7 +37,7 @@ using rlpipe::envs::robots::CrushResistance;
 using rlpipe::envs::robots::PressParams;
 using rlpipe::envs::robots::WorldParams;
 
-enum class Policy { kIdle, kRandom, kArmsUp, kArmsUpPositioning };
+enum class Policy { kIdle, kRandom, kArmsUp, kArmsUpPositioning, kProp, kPropOne };
 
 struct EpisodeStats {
   double survival = 0.0;
@@ -48,6 +51,9 @@ struct EpisodeStats {
 /// PD gains of the arms-up law: N·m per rad of tilt, N·m per rad/s (flags --kp, --kd).
 double kP = 60.0;
 double kD = 3.0;
+/// The prop policies raise their arms once the plate's underside is below this (flag
+/// --prop-height, m).
+double prop_height = 0.7;
 /// Whether --noise also drives the spheres (else only the bar robots' arm torques).
 bool noise_on_spheres = true;
 
@@ -92,8 +98,12 @@ EpisodeStats RunEpisode(CrushResistance& env, Policy policy, double noise, uint6
     if (policy == Policy::kRandom) {
       for (float& a : action) a = uniform(rng);
     } else if (policy == Policy::kArmsUp ||
-               (policy == Policy::kArmsUpPositioning && !env.active())) {
-      for (size_t k = 0; k < arm_bodies.size(); ++k) {
+               (policy == Policy::kArmsUpPositioning && !env.active()) ||
+               ((policy == Policy::kProp || policy == Policy::kPropOne) &&
+                env.PressHeight() < prop_height)) {
+      // prop-one raises only each bar robot's first arm.
+      const size_t stride = policy == Policy::kPropOne ? 2 : 1;
+      for (size_t k = 0; k < arm_bodies.size(); k += stride) {
         const std::array<float, 3> t = ArmUp(world.data(), arm_bodies[k]);
         std::copy(t.begin(), t.end(), action.begin() + static_cast<long>(3 * k));
       }
@@ -158,6 +168,8 @@ int main(int argc, char** argv) {
       kP = value;
     } else if (flag == "--kd") {
       kD = value;
+    } else if (flag == "--prop-height") {
+      prop_height = value;
     } else {
       std::fprintf(stderr, "crush_resistance_probe: unknown flag %s\n", flag.c_str());
       return 2;
@@ -170,9 +182,9 @@ int main(int argc, char** argv) {
       press.reference_height_m, press.positioning_seconds, press.descent_speed_mps,
       press.force_increment_n, press.crush_height_m, steps, episodes, noise, kP, kD);
   std::printf("%-11s %10s %10s %10s %10s\n", "policy", "survival", "return", "touch@", "tip_z");
-  const char* names[] = {"idle", "random", "arms-up", "arms-up-pos"};
-  for (Policy policy :
-       {Policy::kIdle, Policy::kRandom, Policy::kArmsUp, Policy::kArmsUpPositioning}) {
+  const char* names[] = {"idle", "random", "arms-up", "arms-up-pos", "prop", "prop-one"};
+  for (Policy policy : {Policy::kIdle, Policy::kRandom, Policy::kArmsUp,
+                        Policy::kArmsUpPositioning, Policy::kProp, Policy::kPropOne}) {
     std::mt19937 rng(7);
     double survival = 0.0, ret = 0.0, touch = 0.0, tip = 0.0;
     int touched = 0;
