@@ -183,8 +183,8 @@ int main(int argc, char** argv) {
       press.force_increment_n, press.crush_height_m, steps, episodes, noise, kP, kD);
   std::printf("%-11s %10s %10s %10s %10s\n", "policy", "survival", "return", "touch@", "tip_z");
   const char* names[] = {"idle", "random", "arms-up", "arms-up-pos", "prop", "prop-one"};
-  for (Policy policy : {Policy::kIdle, Policy::kRandom, Policy::kArmsUp,
-                        Policy::kArmsUpPositioning, Policy::kProp, Policy::kPropOne}) {
+  for (Policy policy : {Policy::kIdle, Policy::kRandom, Policy::kArmsUp, Policy::kArmsUpPositioning,
+                        Policy::kProp, Policy::kPropOne}) {
     std::mt19937 rng(7);
     double survival = 0.0, ret = 0.0, touch = 0.0, tip = 0.0;
     int touched = 0;

@@ -289,7 +289,8 @@ StepResult NarrowPassage::StepTask(bool /*at_horizon*/) {
   StepResult result;
   const Point2 next = NextPoint();
   const NearestRobot nearest = FindNearestRobot(world(), next[0], next[1]);
-  result.reward = -kDistancePenalty * nearest.distance_m - (wall_contact_ ? wall_contact_penalty_ : 0.0);
+  result.reward =
+      -kDistancePenalty * nearest.distance_m - (wall_contact_ ? wall_contact_penalty_ : 0.0);
 
   // A robot within half a corridor width of the next checkpoint passes it (in order only); after
   // the last checkpoint, the goal ends the episode.

@@ -19,9 +19,9 @@ namespace rlpipe::envs::robots {
 
 /// Task parameters (keys of the `environment:` section).
 struct NarrowPassageParams {
-  int num_passages = 4;             // corridors in sequence, 1-16
-  double passage_width_m = 2.0;     // corridor width at difficulty 0
-  double passage_difficulty = 0.5;  // in [0, 1]: the width shrinks by up to 60%
+  int num_passages = 4;               // corridors in sequence, 1-16
+  double passage_width_m = 2.0;       // corridor width at difficulty 0
+  double passage_difficulty = 0.5;    // in [0, 1]: the width shrinks by up to 60%
   double wall_contact_penalty = 2.0;  // per step in which a robot touches a wall
 };
 

@@ -72,9 +72,9 @@ std::unique_ptr<ObstacleNavigation> MakeNavigation(const TaskParams& overrides =
 }
 
 /// The reward of a step without the +100 target bonus, from its info terms.
-double ShapedReward(const StepResult& r) {
+double ShapedReward(const StepResult& r, double collision_penalty = 1.0) {
   return 2.0 * r.info.at("progress") - 0.01 * r.info.at("target_distance") + 0.1 -
-         1.0 * r.info.at("collision");
+         collision_penalty * r.info.at("collision");
 }
 
 TEST(ObstacleNavigationTest, ReachingTheTargetPaysOnceAndMovesItToAFreeSpot) {
@@ -128,33 +128,37 @@ TEST(ObstacleNavigationTest, ReachingTheTargetPaysOnceAndMovesItToAFreeSpot) {
 }
 
 TEST(ObstacleNavigationTest, CollisionPenaltyOnlyWhileTouchingAnObstacle) {
-  auto env = MakeNavigation();
-  std::vector<float> obs(static_cast<size_t>(env->Spec().observation_space.Dim()));
-  const std::vector<float> idle(static_cast<size_t>(env->Spec().action_space.Dim()), 0.0f);
-  env->Reset(5, obs);
-  LineUp(env->world(), -2.0);
-  env->PlaceTarget(8.0, -8.0);
-  // Robots resting on the floor: no collision.
-  const StepResult free = env->Step(idle, obs);
-  EXPECT_EQ(free.info.at("collision"), 0.0);
-  EXPECT_NEAR(free.reward, ShapedReward(free), 1e-9);
+  // The default penalty (1) and a configured one.
+  for (const double penalty : {1.0, 0.1}) {
+    auto env = MakeNavigation({{"collision_penalty", penalty}});
+    std::vector<float> obs(static_cast<size_t>(env->Spec().observation_space.Dim()));
+    const std::vector<float> idle(static_cast<size_t>(env->Spec().action_space.Dim()), 0.0f);
+    env->Reset(5, obs);
+    LineUp(env->world(), -2.0);
+    env->PlaceTarget(8.0, -8.0);
+    // Robots resting on the floor: no collision.
+    const StepResult free = env->Step(idle, obs);
+    EXPECT_EQ(free.info.at("collision"), 0.0);
+    EXPECT_NEAR(free.reward, ShapedReward(free, penalty), 1e-9);
 
-  // A sphere pressed 2 mm into the cylinder (obstacle 2) moved next to it: penalised.
-  const int sphere = env->world().NumBars();
-  ASSERT_EQ(ObstacleNavigation::Kind(2), ObstacleKind::kCylinder);
-  env->PlaceObstacle(2, 0.0, 1.5, 0.0);
-  env->world().PlaceRobot(sphere, {0.0, 1.5 - 0.5 - C::kSphereRadius + 0.002, C::kSphereRadius});
-  const StepResult hit = env->Step(idle, obs);
-  EXPECT_EQ(hit.info.at("collision"), 1.0);
-  EXPECT_NEAR(hit.reward, ShapedReward(hit), 1e-9);
-  EXPECT_EQ(obs[static_cast<size_t>(env->world().ObsDim()) + 5], 1.0f);
+    // A sphere pressed 2 mm into the cylinder (obstacle 2) moved next to it: penalised.
+    const int sphere = env->world().NumBars();
+    ASSERT_EQ(ObstacleNavigation::Kind(2), ObstacleKind::kCylinder);
+    env->PlaceObstacle(2, 0.0, 1.5, 0.0);
+    env->world().PlaceRobot(sphere, {0.0, 1.5 - 0.5 - C::kSphereRadius + 0.002, C::kSphereRadius});
+    const StepResult hit = env->Step(idle, obs);
+    EXPECT_EQ(hit.info.at("collision"), 1.0);
+    EXPECT_NEAR(hit.reward, ShapedReward(hit, penalty), 1e-9);
+    EXPECT_NEAR(hit.reward, ShapedReward(hit, 0.0) - penalty, 1e-9);
+    EXPECT_EQ(obs[static_cast<size_t>(env->world().ObsDim()) + 5], 1.0f);
 
-  // Moved 1 m away from it: no penalty again.
-  env->world().PlaceRobot(sphere, {0.0, 0.0, C::kSphereRadius});
-  const StepResult away = env->Step(idle, obs);
-  EXPECT_EQ(away.info.at("collision"), 0.0);
-  EXPECT_NEAR(away.reward, ShapedReward(away), 1e-9);
-  EXPECT_EQ(env->WarningCount(), 0) << env->WarningSummary();
+    // Moved 1 m away from it: no penalty again.
+    env->world().PlaceRobot(sphere, {0.0, 0.0, C::kSphereRadius});
+    const StepResult away = env->Step(idle, obs);
+    EXPECT_EQ(away.info.at("collision"), 0.0);
+    EXPECT_NEAR(away.reward, ShapedReward(away, penalty), 1e-9);
+    EXPECT_EQ(env->WarningCount(), 0) << env->WarningSummary();
+  }
 }
 
 TEST(ObstacleNavigationTest, ProgressOfTheNearestRobotHasTheSignOfItsApproach) {
@@ -276,6 +280,8 @@ TEST(ObstacleNavigationTest, BadParametersNameTheirKey) {
   EXPECT_THAT(ConfigErrorOf(make({{"num_obstacles", 64}})), HasSubstr("environment.num_obstacles"));
   EXPECT_THAT(ConfigErrorOf(make({{"arena_size", 0.0}})), HasSubstr("environment.arena_size"));
   EXPECT_THAT(ConfigErrorOf(make({{"arena_size", 9.0}})), HasSubstr("environment.arena_size"));
+  EXPECT_THAT(ConfigErrorOf(make({{"collision_penalty", -0.5}})),
+              HasSubstr("environment.collision_penalty"));
   EXPECT_THAT(ConfigErrorOf(make({{"target_radius", -1.0}})),
               HasSubstr("environment.target_radius"));
   EXPECT_EQ(ConfigErrorOf(make({{"num_obstacles", 0}, {"arena_size", 12.0}})), "");

@@ -276,7 +276,7 @@ StepResult ObstacleNavigation::StepTask(bool /*at_horizon*/) {
   const NearestRobot nearest = FindNearestRobot(world(), target_[0], target_[1]);
   const double progress = previous_distance_m_ - nearest.distance_m;
   result.reward = kProgressReward * progress - kDistancePenalty * nearest.distance_m +
-                  kLivingBonus - (collision_ ? kCollisionPenalty : 0.0);
+                  kLivingBonus - (collision_ ? task_.collision_penalty : 0.0);
   previous_distance_m_ = nearest.distance_m;
 
   // Reaching the target pays once; the target then moves to a free spot away from the robots.
@@ -340,6 +340,9 @@ std::vector<ParamSpec> ObstacleNavigationParamSpecs() {
                                 "episode"));
   specs.push_back(PositiveParam("target_radius", d.target_radius_m, 100.0, "m",
                                 "a robot centre this close (horizontally) reaches the target"));
+  specs.push_back(RealParam("collision_penalty", d.collision_penalty, 0.0, 1000.0, "",
+                            "subtracted from the reward at every step in which a robot touches an "
+                            "obstacle"));
   return specs;
 }
 
@@ -349,6 +352,7 @@ std::unique_ptr<Env> MakeObstacleNavigation(const TaskParams& params, int /*max_
   task.num_obstacles = ParamInt(params, "num_obstacles");
   task.arena_size_m = params.at("arena_size");
   task.target_radius_m = params.at("target_radius");
+  task.collision_penalty = params.at("collision_penalty");
   return std::make_unique<ObstacleNavigation>(ReadWorldParams(params), task);
 }
 

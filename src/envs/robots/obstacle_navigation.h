@@ -3,8 +3,8 @@
 /// obstacles (see docs/environments.md). Obstacles (walls, boxes, cylinders) and the target are
 /// placed per episode from the seed, never on the spawn disc nor on each other. Reward: 2 × the
 /// nearest robot's progress toward the target, +100 on reaching it (the target then moves to a
-/// free spot), −1 per step in which a robot touches an obstacle, −0.01 × distance, +0.1 living
-/// bonus. A robot leaving the arena terminates the episode.
+/// free spot), − `collision_penalty` (default 1) per step in which a robot touches an obstacle,
+/// −0.01 × distance, +0.1 living bonus. A robot leaving the arena terminates the episode.
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -19,9 +19,10 @@ namespace rlpipe::envs::robots {
 
 /// Task parameters (keys of the `environment:` section).
 struct ObstacleNavigationParams {
-  int num_obstacles = 8;         // static obstacles per episode, 0-64
-  double arena_size_m = 20.0;    // side of the square arena centred on the spawn disc
-  double target_radius_m = 1.0;  // a robot centre this close (horizontally) reaches the target
+  int num_obstacles = 8;           // static obstacles per episode, 0-64
+  double arena_size_m = 20.0;      // side of the square arena centred on the spawn disc
+  double target_radius_m = 1.0;    // a robot centre this close (horizontally) reaches the target
+  double collision_penalty = 1.0;  // per step in which a robot touches an obstacle
 };
 
 /// Obstacle shapes; obstacle i has kind i mod 3 (wall, box, cylinder).
@@ -33,7 +34,6 @@ class ObstacleNavigation : public RobotTask {
   static constexpr int kDefaultMaxEpisodeSteps = 1000;
   static constexpr double kProgressReward = 2.0;    // per metre of the nearest robot's progress
   static constexpr double kTargetReward = 100.0;    // per target reached
-  static constexpr double kCollisionPenalty = 1.0;  // per step with a robot touching an obstacle
   static constexpr double kDistancePenalty = 0.01;  // per step, per metre to the target
   static constexpr double kLivingBonus = 0.1;       // per step
   /// Obstacles keep this clearance (m) from the spawn disc's edge: a bar robot's arm can lie flat.
