@@ -256,18 +256,25 @@ TEST(ObstacleNavigationTest, RestoringAStateBringsItsObstaclesTargetAndCounts) {
   EXPECT_TRUE(SameFuture(*saved, *restored, 40));
 }
 
-TEST(ObstacleNavigationTest, LeavingTheArenaTerminates) {
-  auto env = MakeNavigation({{"num_obstacles", 0}});
-  std::vector<float> obs(static_cast<size_t>(env->Spec().observation_space.Dim()));
-  const std::vector<float> idle(static_cast<size_t>(env->Spec().action_space.Dim()), 0.0f);
-  env->Reset(1, obs);
-  LineUp(env->world(), 0.0);
-  env->PlaceTarget(-8.0, -8.0);
-  const int sphere = env->world().NumBars();
-  env->world().PlaceRobot(sphere, {9.5, 9.5, C::kSphereRadius});
-  EXPECT_FALSE(env->Step(idle, obs).terminated);
-  env->world().PlaceRobot(sphere, {10.5, 0.0, C::kSphereRadius});
-  EXPECT_TRUE(env->Step(idle, obs).terminated);
+TEST(ObstacleNavigationTest, LeavingTheArenaTerminatesAtItsPenalty) {
+  // No penalty by default, and a configured one on the leaving step only.
+  for (const double penalty : {0.0, 50.0}) {
+    auto env = MakeNavigation({{"num_obstacles", 0}, {"out_of_arena_penalty", penalty}});
+    std::vector<float> obs(static_cast<size_t>(env->Spec().observation_space.Dim()));
+    const std::vector<float> idle(static_cast<size_t>(env->Spec().action_space.Dim()), 0.0f);
+    env->Reset(1, obs);
+    LineUp(env->world(), 0.0);
+    env->PlaceTarget(-8.0, -8.0);
+    const int sphere = env->world().NumBars();
+    env->world().PlaceRobot(sphere, {9.5, 9.5, C::kSphereRadius});
+    const StepResult inside = env->Step(idle, obs);
+    EXPECT_FALSE(inside.terminated);
+    EXPECT_NEAR(inside.reward, ShapedReward(inside), 1e-9);
+    env->world().PlaceRobot(sphere, {10.5, 0.0, C::kSphereRadius});
+    const StepResult outside = env->Step(idle, obs);
+    EXPECT_TRUE(outside.terminated);
+    EXPECT_NEAR(outside.reward, ShapedReward(outside) - penalty, 1e-9);
+  }
 }
 
 TEST(ObstacleNavigationTest, BadParametersNameTheirKey) {
@@ -282,6 +289,8 @@ TEST(ObstacleNavigationTest, BadParametersNameTheirKey) {
   EXPECT_THAT(ConfigErrorOf(make({{"arena_size", 9.0}})), HasSubstr("environment.arena_size"));
   EXPECT_THAT(ConfigErrorOf(make({{"collision_penalty", -0.5}})),
               HasSubstr("environment.collision_penalty"));
+  EXPECT_THAT(ConfigErrorOf(make({{"out_of_arena_penalty", -1.0}})),
+              HasSubstr("environment.out_of_arena_penalty"));
   EXPECT_THAT(ConfigErrorOf(make({{"target_radius", -1.0}})),
               HasSubstr("environment.target_radius"));
   EXPECT_EQ(ConfigErrorOf(make({{"num_obstacles", 0}, {"arena_size", 12.0}})), "");

@@ -289,11 +289,12 @@ StepResult ObstacleNavigation::StepTask(bool /*at_horizon*/) {
     PlaceTarget(spot[0], spot[1]);
   }
 
-  // A robot leaving the arena square ends the episode.
+  // A robot leaving the arena square ends the episode, at the configured cost.
   const double half = task_.arena_size_m / 2.0;
   const double cx = world().params().spawn_center_x_m;
   const double cy = world().params().spawn_center_y_m;
   result.terminated = AnyRobotOutside(world(), cx - half, cx + half, cy - half, cy + half);
+  if (result.terminated) result.reward -= task_.out_of_arena_penalty;
 
   result.info = {{"target_distance", nearest.distance_m},
                  {"progress", progress},
@@ -343,6 +344,9 @@ std::vector<ParamSpec> ObstacleNavigationParamSpecs() {
   specs.push_back(RealParam("collision_penalty", d.collision_penalty, 0.0, 1000.0, "",
                             "subtracted from the reward at every step in which a robot touches an "
                             "obstacle"));
+  specs.push_back(RealParam("out_of_arena_penalty", d.out_of_arena_penalty, 0.0, 1000000.0, "",
+                            "subtracted from the reward on the step a robot leaves the arena "
+                            "(which ends the episode)"));
   return specs;
 }
 
@@ -353,6 +357,7 @@ std::unique_ptr<Env> MakeObstacleNavigation(const TaskParams& params, int /*max_
   task.arena_size_m = params.at("arena_size");
   task.target_radius_m = params.at("target_radius");
   task.collision_penalty = params.at("collision_penalty");
+  task.out_of_arena_penalty = params.at("out_of_arena_penalty");
   return std::make_unique<ObstacleNavigation>(ReadWorldParams(params), task);
 }
 

@@ -19,10 +19,11 @@ namespace rlpipe::envs::robots {
 
 /// Task parameters (keys of the `environment:` section).
 struct ObstacleNavigationParams {
-  int num_obstacles = 8;           // static obstacles per episode, 0-64
-  double arena_size_m = 20.0;      // side of the square arena centred on the spawn disc
-  double target_radius_m = 1.0;    // a robot centre this close (horizontally) reaches the target
-  double collision_penalty = 1.0;  // per step in which a robot touches an obstacle
+  int num_obstacles = 8;              // static obstacles per episode, 0-64
+  double arena_size_m = 20.0;         // side of the square arena centred on the spawn disc
+  double target_radius_m = 1.0;       // a robot centre this close (horizontally) reaches the target
+  double collision_penalty = 1.0;     // per step in which a robot touches an obstacle
+  double out_of_arena_penalty = 0.0;  // on the step a robot leaves the arena (which ends it)
 };
 
 /// Obstacle shapes; obstacle i has kind i mod 3 (wall, box, cylinder).
