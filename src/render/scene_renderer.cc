@@ -11,6 +11,12 @@ namespace {
 // Scene room for the geoms a frame adds beyond the model's own (connections, markers).
 constexpr int kExtraGeoms = 1000;
 
+// The scene extent (m) MuJoCo's clip planes and shadow range are scaled by: near plane 0.01 ×,
+// far plane 50 × (the visual defaults), shadows over 1 ×. The compiled model's own extent counts
+// scenery parked far away until a reset places it (obstacle_navigation's obstacles at x = 1000 m,
+// the object tasks' objects), which pushed the near plane metres out and hid the robots.
+constexpr double kSceneExtent = 20.0;
+
 // Throws RenderError with MuJoCo's error text when it reported one on this thread.
 void ThrowIfMujocoError(const std::string& what) {
   const sim::Messages messages = sim::TakeMessages();
@@ -30,6 +36,7 @@ SceneRenderer::SceneRenderer(const mjModel& model, const RenderOptions& options)
   model_ = sim::CopyModel(model);
   model_->vis.global.offwidth = options.width;
   model_->vis.global.offheight = options.height;
+  model_->stat.extent = kSceneExtent;
   scratch_ = sim::MakeData(*model_);
 
   // MuJoCo's visualisation state and its OpenGL resources, drawing into the offscreen buffer.
