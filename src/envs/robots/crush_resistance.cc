@@ -80,7 +80,7 @@ StepResult CrushResistance::StepTask(bool at_horizon) {
   // Reward: height while positioning; survival and mean height once the press is active.
   StepResult result;
   result.reward = was_active_
-                      ? kActiveRewardBase + kActiveRewardHeightScale * world().MeanRobotHeight()
+                      ? kActiveRewardBase + press_.height_reward_scale * world().MeanRobotHeight()
                       : kPositioningRewardScale * world().MaxRobotHeight();
 
   // Crushed when the plate's underside reaches the crush height; the last step pays survival.
@@ -165,6 +165,9 @@ std::vector<ParamSpec> CrushResistanceParamSpecs() {
   specs.push_back(RealParam("crush_height", d.crush_height_m, 0.0, 100.0, "m",
                             "the episode terminates when the press underside reaches this height; "
                             "below reference_height"));
+  specs.push_back(RealParam("height_reward_scale", d.height_reward_scale, 0.0, 1000.0, "",
+                            "once the press is active, the reward per step is 1 + this × the mean "
+                            "robot height (m)"));
   return specs;
 }
 
@@ -177,6 +180,7 @@ std::unique_ptr<Env> MakeCrushResistance(const TaskParams& params, int max_episo
   press.descent_speed_mps = params.at("press_descent_speed");
   press.force_increment_n = params.at("press_force_increment");
   press.crush_height_m = params.at("crush_height");
+  press.height_reward_scale = params.at("height_reward_scale");
   if (press.crush_height_m >= press.reference_height_m) {
     throw ConfigError("environment.crush_height: expected below reference_height (" +
                       std::to_string(press.reference_height_m) + " m), found " +

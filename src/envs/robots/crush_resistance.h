@@ -20,6 +20,7 @@ struct PressParams {
   double descent_speed_mps = 0.5;     // descent speed while unobstructed
   double force_increment_n = 50.0;    // push growth per control step while held up
   double crush_height_m = 0.3;        // the episode terminates when the underside gets here
+  double height_reward_scale = 0.5;   // active reward per step per m of mean robot height
 };
 
 /// The crush_resistance task on the shared multi-robot world (with the press plate).
@@ -28,7 +29,6 @@ class CrushResistance : public RobotTask {
   static constexpr int kDefaultMaxEpisodeSteps = 3000;     // 50 s: positioning + descent + crush
   static constexpr double kPositioningRewardScale = 0.01;  // per step, per m of highest robot
   static constexpr double kActiveRewardBase = 1.0;         // per step once the press is active
-  static constexpr double kActiveRewardHeightScale = 0.5;  // per step, per m of mean robot height
   static constexpr double kSurvivalBonus = 10.0;           // on the last step, per survival second
   /// The press servo reaches its target speed with this time constant (s).
   static constexpr double kServoTimeConstant = 1.0 / 60.0;

@@ -150,7 +150,8 @@ CrushResistance MakeCrush(const TaskParams& overrides = {}) {
                                      .positioning_seconds = p.at("positioning_seconds"),
                                      .descent_speed_mps = p.at("press_descent_speed"),
                                      .force_increment_n = p.at("press_force_increment"),
-                                     .crush_height_m = p.at("crush_height")});
+                                     .crush_height_m = p.at("crush_height"),
+                                     .height_reward_scale = p.at("height_reward_scale")});
 }
 
 TEST(CrushResistanceTest, RestingRobotsDoNotEndTheEpisodeAndThePressHoldsStill) {
@@ -177,6 +178,21 @@ TEST(CrushResistanceTest, RestingRobotsDoNotEndTheEpisodeAndThePressHoldsStill) 
   EXPECT_NEAR(env.PressHeight(), 5.0 - 0.5, 0.03);
   EXPECT_EQ(env.press_force(), 50.0);
   EXPECT_EQ(env.WarningCount(), 0) << env.WarningSummary();
+}
+
+TEST(CrushResistanceTest, TheActiveRewardPaysMeanHeightAtItsScale) {
+  // Once active: 1 + height_reward_scale × mean z (0: survival alone).
+  for (const double scale : {0.0, 2.0}) {
+    CrushResistance env = MakeCrush({{"positioning_seconds", 0.0}, {"height_reward_scale", scale}});
+    std::vector<float> obs(static_cast<size_t>(env.Spec().observation_space.Dim()));
+    const std::vector<float> idle(static_cast<size_t>(env.Spec().action_space.Dim()), 0.0f);
+    env.Reset(4, obs);
+    for (int t = 1; t <= 30; ++t) {
+      const StepResult r = env.Step(idle, obs);
+      ASSERT_FALSE(r.terminated || r.truncated) << t;
+      ASSERT_DOUBLE_EQ(r.reward, 1.0 + scale * env.world().MeanRobotHeight()) << t;
+    }
+  }
 }
 
 TEST(CrushResistanceTest, DefaultsCrushUnresistingRobotsWithinTheHorizon) {
