@@ -4,7 +4,8 @@
 /// placed per episode from the seed, never on the spawn disc nor on each other. Reward: 2 × the
 /// nearest robot's progress toward the target, +100 on reaching it (the target then moves to a
 /// free spot), − `collision_penalty` (default 1) per step in which a robot touches an obstacle,
-/// −0.01 × distance, +0.1 living bonus. A robot leaving the arena terminates the episode.
+/// −0.01 × distance, +0.1 living bonus. A robot leaving the arena terminates the episode, less
+/// `out_of_arena_penalty` (default 0) on that step.
 #include <array>
 #include <cstdint>
 #include <functional>
