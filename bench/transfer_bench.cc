@@ -4,10 +4,14 @@
 //
 // Per seed: train the source (height_maximize N = 2) once; then, for each target task, train
 // from scratch and from the source (transfer: defaults, i.e. policy + value, layout-aware
-// slices) with the same seed and budget. The reference is the from-scratch run's final mean eval
-// return R, measured in this run; the result is the env steps each run needs to reach R (first
-// evaluation >= R) and their ratio transfer / scratch (< 1: transfer needs fewer steps). Both
-// learning curves are printed.
+// slices, or each --variant's `transfer:` settings) with the same seed and budget. The reference
+// is measured in this run from the from-scratch curve, two ways:
+//   - final: its last mean eval return R; a run reaches R at its first evaluation >= R;
+//   - window K (--reference-window, default 3): R = the mean of its last K evaluations; a run
+//     reaches R at the first evaluation where the mean of its last K evaluations (fewer at the
+//     start) is >= R. One lucky or unlucky evaluation moves neither R nor the step much.
+// The result is the env steps each run needs and their ratio transfer / scratch (< 1: transfer
+// needs fewer steps; the bar is <= 0.5). All learning curves are printed.
 //
 // By default the sessions use the bench's own short settings (below). --source-config and
 // --crush-config take training configs instead (e.g. the curriculum's configs/tasks/
@@ -25,6 +29,7 @@
 
 #include "algos/train.h"
 #include "config/experiment_config.h"
+#include "config/pipeline_config.h"
 #include "config/tree.h"
 #include "core/error.h"
 
@@ -50,7 +55,28 @@ struct BenchOptions {
   fs::path out = fs::temp_directory_path() / "rlpipe_bench_transfer";
   fs::path source_config;  // training config of the source session (empty: the bench's own)
   fs::path crush_config;   // training config of the crush target (empty: the bench's own)
+  fs::path source_model;   // start from this model instead of training the source (one seed)
+  std::vector<std::string> variants;  // NAME=YAML of `transfer:` settings (empty: the defaults)
+  int reference_window = 3;           // evaluations averaged for the windowed reference
 };
+
+/// A transfer run's settings: a name for the tables and the session's `transfer:` mapping.
+struct Variant {
+  std::string name;
+  rlpipe::config::TransferConfig transfer;
+};
+
+// "NAME=YAML" -> Variant; the YAML is read like a session's `transfer:` mapping (strictly).
+Variant ParseVariant(const std::string& text) {
+  const size_t eq = text.find('=');
+  if (eq == 0 || eq == std::string::npos) {
+    throw rlpipe::ConfigError("--variant " + text +
+                              ": expected NAME=YAML, e.g. 'policy={load: [policy]}'");
+  }
+  const rlpipe::config::Tree tree =
+      rlpipe::config::ParseYaml(text.substr(eq + 1), "--variant " + text.substr(0, eq));
+  return {text.substr(0, eq), rlpipe::config::ParseTransferConfig(&tree, "transfer")};
+}
 
 // A training config file with the bench's budget and evaluation settings.
 rlpipe::config::ExperimentConfig ConfigFile(const fs::path& path, int64_t steps,
@@ -90,12 +116,14 @@ rlpipe::config::ExperimentConfig Config(const std::string& task, int n, int64_t 
 std::pair<Curve, TrainingResult> Run(const std::string& label,
                                      const rlpipe::config::ExperimentConfig& config, uint64_t seed,
                                      const fs::path& dir,
-                                     std::optional<fs::path> init = std::nullopt) {
+                                     std::optional<fs::path> init = std::nullopt,
+                                     const rlpipe::config::TransferConfig& transfer = {}) {
   TrainingRequest request;
   request.config = config;
   request.seed = seed;
   request.models_dir = dir;
   request.init_checkpoint = std::move(init);
+  request.transfer = transfer;
   Curve curve;
   request.hooks.on_eval = [&](const rlpipe::algos::EvalEvent& e) {
     curve.emplace_back(e.timesteps, e.mean_return);
@@ -111,12 +139,49 @@ std::pair<Curve, TrainingResult> Run(const std::string& label,
   return {curve, result};
 }
 
-// The first evaluation at or above `reference`, if any.
-std::optional<int64_t> StepsToReach(const Curve& curve, double reference) {
-  for (const auto& [steps, value] : curve) {
-    if (value >= reference) return steps;
+// The mean of the evaluations [begin, end) of `curve`.
+double MeanOf(const Curve& curve, size_t begin, size_t end) {
+  double sum = 0.0;
+  for (size_t i = begin; i < end; ++i) sum += curve[i].second;
+  return sum / static_cast<double>(end - begin);
+}
+
+// The windowed reference: the mean of the last `window` evaluations.
+double Reference(const Curve& curve, int window) {
+  const size_t k = std::min(curve.size(), static_cast<size_t>(window));
+  return MeanOf(curve, curve.size() - k, curve.size());
+}
+
+// The steps of the first evaluation where the mean of the last `window` evaluations (fewer at
+// the start) is at or above `reference`, if any. window 1: the first evaluation >= reference.
+std::optional<int64_t> StepsToReach(const Curve& curve, double reference, int window) {
+  for (size_t i = 0; i < curve.size(); ++i) {
+    const size_t begin = i + 1 >= static_cast<size_t>(window) ? i + 1 - window : 0;
+    if (MeanOf(curve, begin, i + 1) >= reference) return curve[i].first;
   }
   return std::nullopt;
+}
+
+// One summary line: steps of both runs to reach `reference` and their ratio.
+std::string ReachLine(const std::string& what, double reference, const Curve& scratch,
+                      const Curve& transfer, int window, int64_t budget) {
+  const std::optional<int64_t> a = StepsToReach(scratch, reference, window);
+  const std::optional<int64_t> b = StepsToReach(transfer, reference, window);
+  char line[320];
+  if (b) {
+    std::snprintf(line, sizeof(line),
+                  "%s %.2f: scratch reaches it at %lld steps, transfer at %lld; ratio %.3f",
+                  what.c_str(), reference, static_cast<long long>(*a), static_cast<long long>(*b),
+                  static_cast<double>(*b) / static_cast<double>(*a));
+  } else {
+    std::snprintf(line, sizeof(line),
+                  "%s %.2f: scratch reaches it at %lld steps, transfer not within %lld "
+                  "(ratio > %.3f)",
+                  what.c_str(), reference, static_cast<long long>(*a),
+                  static_cast<long long>(budget),
+                  static_cast<double>(budget) / static_cast<double>(*a));
+  }
+  return line;
 }
 
 }  // namespace
@@ -145,26 +210,48 @@ int main(int argc, char** argv) {
   app.add_option("--crush-config", options.crush_config,
                  "training config of the crush target instead of the bench's")
       ->check(CLI::ExistingFile);
+  app.add_option("--source-model", options.source_model,
+                 "start the transfers from this model instead of training the source (one seed)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--variant", options.variants,
+                 "NAME=YAML: a transfer run with these `transfer:` settings, e.g. "
+                 "'policy={load: [policy]}' (repeatable; default: one run with the defaults)");
+  app.add_option("--reference-window", options.reference_window,
+                 "evaluations averaged for the windowed reference")
+      ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
+  if (!options.source_model.empty() && options.seeds.size() != 1) {
+    std::fprintf(stderr, "error: --source-model takes one seed, got %zu\n", options.seeds.size());
+    return 2;
+  }
 
   try {
+    std::vector<Variant> variants;
+    for (const std::string& text : options.variants) variants.push_back(ParseVariant(text));
+    if (variants.empty()) variants.push_back({"transfer", {}});
+
     std::vector<std::string> summary;
     for (uint64_t seed : options.seeds) {
-      // The source: height_maximize with N = 2.
+      // The source: height_maximize with N = 2 (or the model given).
       const fs::path seed_dir = options.out / ("seed_" + std::to_string(seed));
-      std::printf("seed %llu: source height_maximize N=2, %lld steps\n",
-                  static_cast<unsigned long long>(seed),
-                  static_cast<long long>(options.source_steps));
-      const auto [source_curve, source] =
-          Run("source",
-              options.source_config.empty()
-                  ? Config("height_maximize", 2, options.source_steps, options)
-                  : ConfigFile(options.source_config, options.source_steps, options),
-              seed, seed_dir / "source");
-      const fs::path source_model = source.best_model.value_or(*source.final_model);
+      fs::path source_model = options.source_model;
+      if (source_model.empty()) {
+        std::printf("seed %llu: source height_maximize N=2, %lld steps\n",
+                    static_cast<unsigned long long>(seed),
+                    static_cast<long long>(options.source_steps));
+        const auto [source_curve, source] =
+            Run("source",
+                options.source_config.empty()
+                    ? Config("height_maximize", 2, options.source_steps, options)
+                    : ConfigFile(options.source_config, options.source_steps, options),
+                seed, seed_dir / "source");
+        source_model = source.best_model.value_or(*source.final_model);
+      }
+      std::printf("seed %llu: source model %s\n", static_cast<unsigned long long>(seed),
+                  source_model.string().c_str());
 
       for (const std::string& target : options.targets) {
-        // Same target config, seed and budget: from scratch, then from the source.
+        // Same target config, seed and budget: from scratch, then from the source per variant.
         const bool crush = target == "crush";
         const rlpipe::config::ExperimentConfig config =
             !crush ? Config("height_maximize", 3, options.target_steps, options)
@@ -173,46 +260,50 @@ int main(int argc, char** argv) {
                 : ConfigFile(options.crush_config, options.target_steps, options);
         const std::string name = crush ? "height N=2 -> crush N=2" : "height N=2 -> height N=3";
         std::printf("seed %llu: %s\n", static_cast<unsigned long long>(seed), name.c_str());
-        const auto [scratch, scratch_result] =
-            Run("scratch", config, seed + 1000, seed_dir / (target + "_scratch"));
-        const auto [transfer, transfer_result] =
-            Run("transfer", config, seed + 1000, seed_dir / (target + "_transfer"), source_model);
-
-        // Both curves side by side.
-        std::printf("  %10s %12s %12s\n", "steps", "scratch", "transfer");
-        for (size_t i = 0; i < std::max(scratch.size(), transfer.size()); ++i) {
-          const int64_t steps = i < scratch.size() ? scratch[i].first : transfer[i].first;
-          std::printf("  %10lld %12s %12s\n", static_cast<long long>(steps),
-                      i < scratch.size() ? std::to_string(scratch[i].second).c_str() : "",
-                      i < transfer.size() ? std::to_string(transfer[i].second).c_str() : "");
+        const Curve scratch =
+            Run("scratch", config, seed + 1000, seed_dir / (target + "_scratch")).first;
+        std::vector<Curve> transfers;
+        for (const Variant& variant : variants) {
+          transfers.push_back(Run(variant.name, config, seed + 1000,
+                                  seed_dir / (target + "_" + variant.name), source_model,
+                                  variant.transfer)
+                                  .first);
         }
 
-        // Steps to reach the from-scratch run's final mean eval return.
-        const double reference = scratch.back().second;
-        const std::optional<int64_t> a = StepsToReach(scratch, reference);
-        const std::optional<int64_t> b = StepsToReach(transfer, reference);
-        char line[256];
-        if (b) {
-          std::snprintf(line, sizeof(line),
-                        "%s seed %llu: reference %.2f; scratch reaches it at %lld steps, "
-                        "transfer at %lld; ratio %.3f",
-                        name.c_str(), static_cast<unsigned long long>(seed), reference,
-                        static_cast<long long>(*a), static_cast<long long>(*b),
-                        static_cast<double>(*b) / static_cast<double>(*a));
-        } else {
-          std::snprintf(line, sizeof(line),
-                        "%s seed %llu: reference %.2f; scratch reaches it at %lld steps, "
-                        "transfer not within %lld (ratio > %.3f)",
-                        name.c_str(), static_cast<unsigned long long>(seed), reference,
-                        static_cast<long long>(*a), static_cast<long long>(options.target_steps),
-                        static_cast<double>(options.target_steps) / static_cast<double>(*a));
+        // The curves side by side.
+        std::printf("  %10s %12s", "steps", "scratch");
+        for (const Variant& variant : variants) std::printf(" %12s", variant.name.c_str());
+        std::printf("\n");
+        for (size_t i = 0; i < scratch.size(); ++i) {
+          std::printf("  %10lld %12.2f", static_cast<long long>(scratch[i].first),
+                      scratch[i].second);
+          for (const Curve& curve : transfers) {
+            if (i < curve.size()) std::printf(" %12.2f", curve[i].second);
+          }
+          std::printf("\n");
         }
-        std::printf("  %s\n", line);
+
+        // Steps to reach the from-scratch run's final return, and its windowed mean.
+        const double final_reference = scratch.back().second;
+        const double window_reference = Reference(scratch, options.reference_window);
+        for (size_t v = 0; v < variants.size(); ++v) {
+          const std::string head =
+              name + " seed " + std::to_string(seed) + " " + variants[v].name + ": ";
+          const std::string window_what =
+              "mean of the last " + std::to_string(options.reference_window) + " evaluations";
+          for (const std::string& line :
+               {head + ReachLine("final", final_reference, scratch, transfers[v], 1,
+                                 options.target_steps),
+                head + ReachLine(window_what, window_reference, scratch, transfers[v],
+                                 options.reference_window, options.target_steps)}) {
+            std::printf("  %s\n", line.c_str());
+            summary.push_back(line);
+          }
+        }
         std::fflush(stdout);
-        summary.emplace_back(line);
       }
     }
-    std::printf("summary (steps to reach the from-scratch final mean eval return):\n");
+    std::printf("summary (steps to reach the from-scratch reference):\n");
     for (const std::string& line : summary) std::printf("  %s\n", line.c_str());
     return 0;
   } catch (const rlpipe::Error& e) {

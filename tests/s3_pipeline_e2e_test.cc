@@ -253,17 +253,39 @@ TEST_F(S3PipelineE2E, StoppedServerFailsClearlyAndResumeFinishesTheUpload) {
                                          "--run-id",    "r3"};
   const pid_t pid = SpawnRlpipe(args, dir_ / "log.txt");
 
-  // Stop s3rver once S3 knows session one is running; its models cannot go up.
-  ASSERT_TRUE(WaitFor([&] {
+  // Stop s3rver once S3 knows session one is running; its models cannot go up. The window
+  // between the state's "running" and "completed" uploads is session one's training, a few
+  // seconds, which slow S3 polls on a loaded machine can miss. So rlpipe is held (SIGSTOP) as
+  // soon as its local state says running, which is written before the upload, and let go for
+  // short steps until S3 has the state too; s3rver stops while rlpipe is held.
+  auto s3_says_running = [&] {
     try {
       return json::parse(Object("r3/pipeline_state.json"))["sessions"]["one"]["status"] ==
              "running";
     } catch (...) {
       return false;
     }
-  })) << Slurp(dir_ / "log.txt");
+  };
+  ASSERT_TRUE(WaitFor([&] { return SessionRunning(out_, "one"); }, 120.0))
+      << Slurp(dir_ / "log.txt");
+  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  bool uploaded = false;
+  for (int step = 0; step < 600 && !uploaded; ++step) {  // up to 600 x 50 ms let go
+    uploaded = s3_says_running();
+    if (!uploaded) {
+      kill(pid, SIGCONT);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      kill(pid, SIGSTOP);
+    }
+  }
+  const bool still_running = SessionRunning(out_, "one");
   s3rver_.Stop();
-  EXPECT_EQ(WaitExit(pid), 3) << Slurp(dir_ / "log.txt");
+  kill(pid, SIGCONT);
+  const int exit_code = WaitExit(pid);
+  ASSERT_TRUE(uploaded && still_running)
+      << "S3 never showed session one running while it ran (uploaded " << uploaded
+      << ", still running " << still_running << "): " << Slurp(dir_ / "log.txt");
+  EXPECT_EQ(exit_code, 3) << Slurp(dir_ / "log.txt");
   const std::string log = Slurp(dir_ / "log.txt");
   EXPECT_NE(log.find(std::string("s3://") + kBucket + "/r3/checkpoints/one/"), std::string::npos)
       << log;
