@@ -433,6 +433,16 @@ void EndToEnd(rlpipe::config::Algorithm algorithm, const BenchOptions& o) {
       result.wall_seconds, static_cast<double>(result.timesteps) / result.wall_seconds,
       100.0 * result.collect_seconds / result.wall_seconds,
       100.0 * result.update_seconds / result.wall_seconds);
+  // Where the collection's time goes, per batched env step (all n_envs at once).
+  const rlpipe::algos::TimeSplit& split = result.time_split;
+  const double batched_steps = static_cast<double>(result.timesteps) /
+                               static_cast<double>(request.config.training.n_envs);
+  std::printf(
+      "  per batched env step of %d envs: acting %.1f us, env step %.1f us, buffer and "
+      "normalisation %.1f us; update %.1f us per step's share\n",
+      request.config.training.n_envs, 1e6 * split.inference_seconds / batched_steps,
+      1e6 * split.env_step_seconds / batched_steps, 1e6 * split.buffer_seconds / batched_steps,
+      1e6 * split.update_seconds / batched_steps);
   std::fflush(stdout);
 }
 
