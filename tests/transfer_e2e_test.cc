@@ -69,6 +69,7 @@ TEST_F(TransferE2E, TwoToThreeRobotsWritesReportAndLogLine) {
         "    use_previous_checkpoint: true\n"
         "    transfer:\n"
         "      freeze: [\"mlp_extractor.value_net.2.*\"]\n"
+        "      reset: [\"value_net.*\"]\n"
         "      reset_log_std: true\n");
   const fs::path out = dir_ / "out";
   const Outcome run =
@@ -77,19 +78,20 @@ TEST_F(TransferE2E, TwoToThreeRobotsWritesReportAndLogLine) {
 
   // One summary line, with the model's path relative to the output folder.
   const std::string line =
-      "[three] transfer from two/models/best_model.zip: 8 copied, 4 sliced, 0 fresh, 2 frozen, "
-      "1 skipped";
+      "[three] transfer from two/models/best_model.zip: 6 copied, 4 sliced, 0 fresh, 2 frozen, "
+      "3 skipped";
   EXPECT_NE(run.output.find(line), std::string::npos) << run.output;
   EXPECT_NE(Slurp(out / "pipeline.log").find(line), std::string::npos);
   EXPECT_FALSE(fs::exists(out / "two" / "transfer_report.json"));
 
   // The report: obs 146 → 218 and act 30 → 45, sliced by robot block.
   const json report = json::parse(Slurp(out / "three" / "transfer_report.json"));
-  EXPECT_EQ(report["summary"]["copied"], 8);
+  EXPECT_EQ(report["summary"]["copied"], 6);
   EXPECT_EQ(report["summary"]["sliced"], 4);
-  EXPECT_EQ(report["summary"]["skipped"], 1);
+  EXPECT_EQ(report["summary"]["skipped"], 3);
   EXPECT_EQ(report["summary"]["frozen"], 2);
   EXPECT_EQ(report["options"]["reset_log_std"], true);
+  EXPECT_EQ(report["options"]["reset"], json({"value_net.*"}));
   std::map<std::string, json> by_name;
   for (const json& t : report["tensors"]) by_name[t["name"]] = t;
   const json& first = by_name.at("mlp_extractor.policy_net.0.weight");
@@ -107,12 +109,14 @@ TEST_F(TransferE2E, TwoToThreeRobotsWritesReportAndLogLine) {
   EXPECT_EQ(head["slices"][0]["copied"][1]["target"], json({36, 42}));
   EXPECT_EQ(by_name.at("log_std")["action"], "skipped");
   EXPECT_EQ(by_name.at("log_std")["reason"], "reset_log_std");
-  EXPECT_EQ(by_name.at("value_net.weight")["action"], "copied");
+  EXPECT_EQ(by_name.at("value_net.weight")["action"], "skipped");
+  EXPECT_EQ(by_name.at("value_net.bias")["reason"], "transfer.reset");
+  EXPECT_EQ(by_name.at("mlp_extractor.value_net.0.weight")["action"], "sliced");
   EXPECT_EQ(by_name.at("mlp_extractor.value_net.2.weight")["frozen"], true);
   EXPECT_EQ(by_name.at("mlp_extractor.value_net.0.weight")["frozen"], false);
 }
 
-TEST_F(TransferE2E, FreezePatternMatchingNothingFailsTheSessionNamingIt) {
+TEST_F(TransferE2E, ParameterPatternMatchingNothingFailsTheSessionNamingIt) {
   Write(dir_ / "n2.yaml", TinyHeightConfig(2));
   Write(dir_ / "pipeline.yaml",
         "sessions:\n"

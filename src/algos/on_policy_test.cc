@@ -75,7 +75,7 @@ TEST_F(OnPolicyTest, PpoSolvesTheContinuousBandit) {
   EXPECT_EQ(result.timesteps, 4096);
   EXPECT_EQ(result.episodes, 4096);  // one-step episodes
   EXPECT_EQ(evaluations, 4);         // at 1024, 2048, 3072, 4096 (no second final evaluation)
-  EXPECT_EQ(progress, 32);  // every rollout; the end does not repeat the last one
+  EXPECT_EQ(progress, 32);           // every rollout; the end does not repeat the last one
   EXPECT_FALSE(result.interrupted);
   EXPECT_TRUE(fs::exists(request.models_dir / "final_model.zip"));
   EXPECT_TRUE(fs::exists(request.models_dir / "best_model.zip"));
@@ -166,7 +166,7 @@ TEST_F(OnPolicyTest, FrozenParametersStayPutAndAdamStateCarriesOver) {
   TrainingRequest next = BanditRequest("frozen", 5);
   next.config.training.total_timesteps = 256;
   next.init_checkpoint = trained.final_model;
-  config::FreezePattern frozen_value;
+  config::ParameterPattern frozen_value;
   frozen_value.glob = "mlp_extractor.value_net.*";
   frozen_value.path = "freeze[0]";
   next.transfer.freeze.push_back(frozen_value);

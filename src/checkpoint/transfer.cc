@@ -237,6 +237,36 @@ bool GlobMatch(const std::string& glob, const std::string& name) {
   return g == glob.size();
 }
 
+namespace {
+
+// The parameter names matched by `patterns`; a pattern that matches none is an error naming where
+// it was written (`key`: the option, for patterns without a path).
+std::set<std::string> MatchEach(const std::vector<config::ParameterPattern>& patterns,
+                                const torch::OrderedDict<std::string, torch::Tensor>& params,
+                                const std::string& key) {
+  std::set<std::string> matched_names;
+  for (const config::ParameterPattern& pattern : patterns) {
+    bool matched = false;
+    for (const auto& item : params) {
+      if (GlobMatch(pattern.glob, item.key())) {
+        matched_names.insert(item.key());
+        matched = true;
+      }
+    }
+    if (!matched) {
+      std::vector<std::string> names;
+      for (const auto& item : params) names.push_back(item.key());
+      const std::string where = pattern.loc.line > 0 ? pattern.loc.ToString() + ": " : "";
+      throw ConfigError(where + (pattern.path.empty() ? key : pattern.path) + ": pattern '" +
+                        pattern.glob + "' matches no parameter of the model (" +
+                        NameList(names, 12) + ")");
+    }
+  }
+  return matched_names;
+}
+
+}  // namespace
+
 TransferPlan PlanTransfer(const StateDict& source, const ModelLayout& source_layout,
                           torch::nn::Module& target, const ModelLayout& target_layout,
                           const config::TransferConfig& options, const std::string& origin) {
@@ -244,7 +274,10 @@ TransferPlan PlanTransfer(const StateDict& source, const ModelLayout& source_lay
   TransferReport& report = plan.report;
   report.source = origin;
   for (config::TransferPart part : options.load) report.load.push_back(config::ToString(part));
-  for (const config::FreezePattern& pattern : options.freeze) report.freeze.push_back(pattern.glob);
+  for (const config::ParameterPattern& pattern : options.freeze)
+    report.freeze.push_back(pattern.glob);
+  for (const config::ParameterPattern& pattern : options.reset)
+    report.reset.push_back(pattern.glob);
   report.reset_optimizer = options.reset_optimizer;
   report.reset_log_std = options.reset_log_std;
   report.optimizer = options.reset_optimizer ? "reset (reset_optimizer: true)" : "reset";
@@ -253,6 +286,7 @@ TransferPlan PlanTransfer(const StateDict& source, const ModelLayout& source_lay
   RequireSameDepth(source, target, options, origin);
   std::map<std::string, torch::Tensor> by_name(source.begin(), source.end());
   const auto params = target.named_parameters();
+  const std::set<std::string> reset = MatchEach(options.reset, params, "transfer.reset");
 
   // Every target parameter: copied, sliced, fresh or skipped.
   for (const auto& item : params) {
@@ -275,6 +309,9 @@ TransferPlan PlanTransfer(const StateDict& source, const ModelLayout& source_lay
     } else if (options.reset_log_std && IsLogStd(name)) {
       entry.action = TensorAction::kSkipped;
       entry.reason = "reset_log_std";
+    } else if (reset.count(name)) {
+      entry.action = TensorAction::kSkipped;
+      entry.reason = "transfer.reset";
     } else if (it->second.dim() != param.dim()) {
       entry.action = TensorAction::kFresh;
       entry.reason = "rank differs";
@@ -336,24 +373,7 @@ TransferPlan PlanTransfer(const StateDict& source, const ModelLayout& source_lay
   }
 
   // Freeze: every pattern must match something, and something must stay trainable.
-  std::set<std::string> frozen;
-  for (const config::FreezePattern& pattern : options.freeze) {
-    bool matched = false;
-    for (const auto& item : params) {
-      if (GlobMatch(pattern.glob, item.key())) {
-        frozen.insert(item.key());
-        matched = true;
-      }
-    }
-    if (!matched) {
-      std::vector<std::string> names;
-      for (const auto& item : params) names.push_back(item.key());
-      const std::string where = pattern.loc.line > 0 ? pattern.loc.ToString() + ": " : "";
-      throw ConfigError(where + (pattern.path.empty() ? "transfer.freeze" : pattern.path) +
-                        ": pattern '" + pattern.glob + "' matches no parameter of the model (" +
-                        NameList(names, 12) + ")");
-    }
-  }
+  const std::set<std::string> frozen = MatchEach(options.freeze, params, "transfer.freeze");
   if (!frozen.empty() && frozen.size() == params.size()) {
     throw ConfigError("transfer.freeze: the patterns freeze every parameter; nothing would train");
   }

@@ -80,6 +80,7 @@ std::string TransferReport::ToJson() const {
               {"options",
                {{"load", load},
                 {"freeze", freeze},
+                {"reset", reset},
                 {"reset_optimizer", reset_optimizer},
                 {"reset_log_std", reset_log_std}}},
               {"summary",

@@ -12,7 +12,7 @@ enum class TensorAction {
   kCopied,   // same name and shape: copied whole
   kSliced,   // same name, a dimension differs: the overlapping slice copied, the rest fresh
   kFresh,    // no source tensor of that name: kept as a fresh layer initialises it
-  kSkipped,  // the source has it, but `transfer.load` / `reset_log_std` left it fresh
+  kSkipped,  // the source has it, but `transfer.load` / `reset` / `reset_log_std` left it fresh
   kUnused,   // a source tensor the target model has no parameter for
 };
 
@@ -52,6 +52,7 @@ struct TransferReport {
   std::string source;               // the checkpoint the weights came from
   std::vector<std::string> load;    // parts asked for ("policy", "value", "normaliser")
   std::vector<std::string> freeze;  // patterns as written
+  std::vector<std::string> reset;   // patterns as written
   bool reset_optimizer = true;
   bool reset_log_std = false;
   std::string optimizer;           // what happened to the optimizer state, one phrase

@@ -82,9 +82,9 @@ const TensorTransfer& Entry(const TransferReport& report, const std::string& nam
 bool Equal(const torch::Tensor& a, const torch::Tensor& b) { return torch::equal(a, b); }
 
 // A freeze pattern (built field by field: GCC 12 warns falsely on braced lists of them).
-config::FreezePattern Freeze(const std::string& glob, const std::string& path,
-                             const config::SourceLoc& loc = {}) {
-  config::FreezePattern pattern;
+config::ParameterPattern Freeze(const std::string& glob, const std::string& path,
+                                const config::SourceLoc& loc = {}) {
+  config::ParameterPattern pattern;
   pattern.glob = glob;
   pattern.loc = loc;
   pattern.path = path;
@@ -291,6 +291,53 @@ TEST(TransferTest, FreezeTurnsGradientsOffAndPatternsMustMatch) {
   TransferConfig all;
   all.freeze.push_back(Freeze("*", "f[0]"));
   EXPECT_THROW(PlanTransfer(source, layout, *other, layout, all, "a.zip"), ConfigError);
+}
+
+TEST(TransferTest, ResetLeavesTheMatchedParametersFresh) {
+  // "Encoders only": the hidden layers come from the model, both heads start fresh.
+  const ModelLayout layout = RobotLayout(1, "height_maximize", 2);
+  const StateDict source = TrainedState(layout);
+  nn::MlpActorCritic target = MakePolicy(layout, 7);
+  nn::MlpActorCritic fresh = MakePolicy(layout, 7);
+  TransferConfig options;
+  options.reset.push_back(Freeze("action_net.*", "r[0]"));
+  options.reset.push_back(Freeze("value_net.*", "r[1]"));
+  TransferPlan plan = PlanTransfer(source, layout, *target, layout, options, "a.zip");
+  ApplyTransfer(plan, *target);
+  int reset = 0;
+  for (const auto& item : target->named_parameters()) {
+    const std::string& name = item.key();
+    const bool head = name.rfind("action_net.", 0) == 0 || name.rfind("value_net.", 0) == 0;
+    if (head) {
+      ++reset;
+      EXPECT_TRUE(Equal(item.value(), Param(*fresh, name))) << name;
+      EXPECT_EQ(Entry(plan.report, name).action, TensorAction::kSkipped) << name;
+      EXPECT_EQ(Entry(plan.report, name).reason, "transfer.reset") << name;
+    } else {
+      EXPECT_TRUE(Equal(item.value(), Source(source, name))) << name;
+      EXPECT_EQ(Entry(plan.report, name).action, TensorAction::kCopied) << name;
+    }
+  }
+  EXPECT_EQ(reset, 4);
+  EXPECT_EQ(plan.report.reset, (std::vector<std::string>{"action_net.*", "value_net.*"}));
+  EXPECT_CONTAINS(plan.report.ToJson(), "\"reset\": [\n      \"action_net.*\",");
+
+  // A pattern that matches nothing is an error naming where it was written.
+  nn::MlpActorCritic other = MakePolicy(layout, 7);
+  TransferConfig bad;
+  config::SourceLoc loc;
+  loc.file = "p.yaml";
+  loc.line = 4;
+  loc.column = 15;
+  bad.reset.push_back(Freeze("heads.*", "sessions[1].transfer.reset[0]", loc));
+  try {
+    PlanTransfer(source, layout, *other, layout, bad, "a.zip");
+    ADD_FAILURE() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_CONTAINS(e.what(),
+                    "p.yaml:4:15: sessions[1].transfer.reset[0]: pattern 'heads.*' matches no "
+                    "parameter of the model (log_std, ");
+  }
 }
 
 TEST(TransferTest, GlobsAndGroups) {

@@ -196,7 +196,7 @@ void ReadAws(const Tree* node, AwsConfig& aws) {
 }
 
 // Parameter names hold letters, digits, '_' and '.'; a glob adds '*' and '?'.
-bool IsValidFreezeGlob(const std::string& glob) {
+bool IsValidParameterGlob(const std::string& glob) {
   if (glob.empty()) return false;
   for (const char c : glob) {
     const bool name_char = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.';
@@ -205,7 +205,29 @@ bool IsValidFreezeGlob(const std::string& glob) {
   return true;
 }
 
-// `transfer:` of a session: load parts, freeze globs, optimizer and log_std resets.
+// A list of globs over parameter names (`transfer.freeze`, `transfer.reset`), or nothing.
+std::vector<ParameterPattern> ReadParameterPatterns(MapReader& reader, const std::string& key) {
+  std::vector<ParameterPattern> patterns;
+  const Tree* list = reader.Child(key);
+  if (list == nullptr || list->IsNull()) return patterns;
+  if (list->kind != Tree::Kind::kSequence) {
+    reader.Fail(key, "expected a list of parameter name patterns");
+  }
+  for (size_t i = 0; i < list->items.size(); ++i) {
+    const Tree& item = list->items[i];
+    const std::string item_path = reader.PathOf(key) + "[" + std::to_string(i) + "]";
+    if (item.kind != Tree::Kind::kScalar || !IsValidParameterGlob(item.scalar)) {
+      FailAt(item.loc, item_path,
+             "expected a parameter name pattern (letters, digits, '_', '.', wildcards '*' "
+             "and '?'), found '" +
+                 item.scalar + "'");
+    }
+    patterns.push_back({item.scalar, item.loc, item_path});
+  }
+  return patterns;
+}
+
+// `transfer:` of a session: load parts, freeze and reset globs, optimizer and log_std resets.
 TransferConfig ReadTransfer(const Tree* node, const std::string& path) {
   TransferConfig transfer;
   MapReader reader(node, path, "transfer settings");
@@ -236,23 +258,9 @@ TransferConfig ReadTransfer(const Tree* node, const std::string& path) {
     }
   }
 
-  // freeze: a list of globs over parameter names.
-  if (const Tree* freeze = reader.Child("freeze"); freeze != nullptr && !freeze->IsNull()) {
-    if (freeze->kind != Tree::Kind::kSequence) {
-      reader.Fail("freeze", "expected a list of parameter name patterns");
-    }
-    for (size_t i = 0; i < freeze->items.size(); ++i) {
-      const Tree& item = freeze->items[i];
-      const std::string item_path = reader.PathOf("freeze") + "[" + std::to_string(i) + "]";
-      if (item.kind != Tree::Kind::kScalar || !IsValidFreezeGlob(item.scalar)) {
-        FailAt(item.loc, item_path,
-               "expected a parameter name pattern (letters, digits, '_', '.', wildcards '*' "
-               "and '?'), found '" +
-                   item.scalar + "'");
-      }
-      transfer.freeze.push_back({item.scalar, item.loc, item_path});
-    }
-  }
+  // freeze, reset: lists of globs over parameter names.
+  transfer.freeze = ReadParameterPatterns(reader, "freeze");
+  transfer.reset = ReadParameterPatterns(reader, "reset");
   reader.Get("reset_optimizer", &transfer.reset_optimizer);
   reader.Get("reset_log_std", &transfer.reset_log_std);
   reader.Finish();
@@ -441,8 +449,8 @@ bool TransferConfig::Loads(TransferPart part) const {
 
 bool TransferConfig::IsDefault() const {
   const TransferConfig defaults;
-  return load == defaults.load && freeze.empty() && reset_optimizer == defaults.reset_optimizer &&
-         reset_log_std == defaults.reset_log_std;
+  return load == defaults.load && freeze.empty() && reset.empty() &&
+         reset_optimizer == defaults.reset_optimizer && reset_log_std == defaults.reset_log_std;
 }
 
 TransferConfig ParseTransferConfig(const Tree* node, const std::string& path) {
@@ -450,16 +458,18 @@ TransferConfig ParseTransferConfig(const Tree* node, const std::string& path) {
 }
 
 std::string ToJson(const TransferConfig& transfer) {
-  // Part names and freeze globs hold no character JSON would escape (ReadTransfer checks them).
+  // Part names and parameter globs hold no character JSON would escape (ReadTransfer checks them).
   auto list = [](const std::vector<std::string>& items) {
     std::string text = "[";
     for (size_t i = 0; i < items.size(); ++i) text += (i ? ", \"" : "\"") + items[i] + "\"";
     return text + "]";
   };
-  std::vector<std::string> load, freeze;
+  std::vector<std::string> load, freeze, reset;
   for (TransferPart part : transfer.load) load.push_back(ToString(part));
-  for (const FreezePattern& pattern : transfer.freeze) freeze.push_back(pattern.glob);
+  for (const ParameterPattern& pattern : transfer.freeze) freeze.push_back(pattern.glob);
+  for (const ParameterPattern& pattern : transfer.reset) reset.push_back(pattern.glob);
   return "{\"load\": " + list(load) + ", \"freeze\": " + list(freeze) +
+         ", \"reset\": " + list(reset) +
          ", \"reset_optimizer\": " + (transfer.reset_optimizer ? "true" : "false") +
          ", \"reset_log_std\": " + (transfer.reset_log_std ? "true" : "false") + "}";
 }

@@ -27,8 +27,9 @@ enum class TransferPart {
 /// "policy", "value", "normaliser".
 std::string ToString(TransferPart part);
 
-/// One `transfer.freeze` entry: a glob over parameter names (`*` any run of characters, `?` one).
-struct FreezePattern {
+/// One `transfer.freeze` or `transfer.reset` entry: a glob over parameter names (`*` any run of
+/// characters, `?` one).
+struct ParameterPattern {
   std::string glob;
   SourceLoc loc;     // where it was written
   std::string path;  // its key path, e.g. "sessions[1].transfer.freeze[0]"
@@ -39,9 +40,10 @@ struct TransferConfig {
   /// Parts copied from the source model; the others start fresh.
   std::vector<TransferPart> load{TransferPart::kPolicy, TransferPart::kValue,
                                  TransferPart::kNormaliser};
-  std::vector<FreezePattern> freeze;  // parameters that never train in this session
-  bool reset_optimizer = true;        // false: carry Adam state over for tensors copied whole
-  bool reset_log_std = false;         // true: log_std starts at agent.log_std_init again
+  std::vector<ParameterPattern> freeze;  // parameters that never train in this session
+  std::vector<ParameterPattern> reset;   // parameters that keep their fresh initialisation
+  bool reset_optimizer = true;           // false: carry Adam state over for tensors copied whole
+  bool reset_log_std = false;            // true: log_std starts at agent.log_std_init again
   bool Loads(TransferPart part) const;
   /// True when every field holds its default (nothing was asked for).
   bool IsDefault() const;
@@ -141,8 +143,8 @@ std::optional<TrackableMetric> FindTrackableMetric(const std::string& name);
 /// Pipeline `monitoring:` — what the run reports (docs/reports.md).
 struct PipelineMonitoringConfig {
   /// Metrics drawn as small multiples per session in the HTML report.
-  std::vector<std::string> track_metrics{"episode_reward_mean", "episode_length_mean",
-                                         "approx_kl", "explained_variance"};
+  std::vector<std::string> track_metrics{"episode_reward_mean", "episode_length_mean", "approx_kl",
+                                         "explained_variance"};
   ReportFormat report_format = ReportFormat::kBoth;
   bool generate_plots = true;  // false: the HTML report has tables only
   bool save_report = true;     // false: no pipeline_report.{json,html} at all
@@ -153,7 +155,7 @@ struct PostPipelineConfig {
   /// Evaluate every completed session's best and final model for eval_episodes deterministic
   /// episodes on its own task; results go into the reports.
   bool evaluate_final_models = false;
-  int eval_episodes = 10;  // >= 1
+  int eval_episodes = 10;         // >= 1
   bool compare_sessions = false;  // the cross-session chart in the HTML report
   /// A .tar.gz of the output folder (without models.partial/ and the lock file).
   bool archive_results = false;

@@ -375,6 +375,7 @@ TEST_F(PipelineConfigTest, TransferOptionsLoadWithDefaults) {
                          "    transfer:\n"
                          "      load: [value, policy]\n"
                          "      freeze: [\"mlp_extractor.*\", log_std]\n"
+                         "      reset: [\"action_net.*\"]\n"
                          "      reset_optimizer: false\n"
                          "      reset_log_std: true\n"));
   // Defaults: every part, nothing frozen, optimizer reset, log_std kept.
@@ -383,6 +384,7 @@ TEST_F(PipelineConfigTest, TransferOptionsLoadWithDefaults) {
   EXPECT_TRUE(defaults.Loads(TransferPart::kValue));
   EXPECT_TRUE(defaults.Loads(TransferPart::kNormaliser));
   EXPECT_TRUE(defaults.freeze.empty());
+  EXPECT_TRUE(defaults.reset.empty());
   EXPECT_TRUE(defaults.reset_optimizer);
   EXPECT_FALSE(defaults.reset_log_std);
 
@@ -396,6 +398,10 @@ TEST_F(PipelineConfigTest, TransferOptionsLoadWithDefaults) {
   EXPECT_EQ(t.freeze[1].path, "sessions[1].transfer.freeze[1]");
   EXPECT_EQ(t.freeze[1].loc.line, 9);
   EXPECT_EQ(t.freeze[1].loc.column, 35);
+  ASSERT_EQ(t.reset.size(), 1u);
+  EXPECT_EQ(t.reset[0].glob, "action_net.*");
+  EXPECT_EQ(t.reset[0].path, "sessions[1].transfer.reset[0]");
+  EXPECT_EQ(t.reset[0].loc.line, 10);
   EXPECT_FALSE(t.reset_optimizer);
   EXPECT_TRUE(t.reset_log_std);
 }
@@ -406,22 +412,27 @@ TEST_F(PipelineConfigTest, TransferOptionsRoundTripThroughJson) {
   EXPECT_TRUE(t.IsDefault());
   t.load = {TransferPart::kPolicy};
   for (const char* glob : {"*.0.weight", "log_std"}) {
-    FreezePattern pattern;
+    ParameterPattern pattern;
     pattern.glob = glob;
     t.freeze.push_back(pattern);
   }
+  ParameterPattern head;
+  head.glob = "value_net.*";
+  t.reset.push_back(head);
   t.reset_optimizer = false;
   t.reset_log_std = true;
   EXPECT_FALSE(t.IsDefault());
   const std::string json = ToJson(t);
   EXPECT_EQ(json, R"({"load": ["policy"], "freeze": ["*.0.weight", "log_std"], )"
-                  R"("reset_optimizer": false, "reset_log_std": true})");
+                  R"("reset": ["value_net.*"], "reset_optimizer": false, "reset_log_std": true})");
   const Tree tree = ParseYaml(json, "rlpipe_transfer");
   const TransferConfig back = ParseTransferConfig(&tree, "transfer");
   EXPECT_EQ(back.load, t.load);
   ASSERT_EQ(back.freeze.size(), 2u);
   EXPECT_EQ(back.freeze[0].glob, "*.0.weight");
   EXPECT_EQ(back.freeze[1].path, "transfer.freeze[1]");
+  ASSERT_EQ(back.reset.size(), 1u);
+  EXPECT_EQ(back.reset[0].glob, "value_net.*");
   EXPECT_FALSE(back.reset_optimizer);
   EXPECT_TRUE(back.reset_log_std);
   EXPECT_TRUE(ParseTransferConfig(nullptr, "transfer").IsDefault());
@@ -447,6 +458,12 @@ TEST_F(PipelineConfigTest, TransferErrorsNameLineAndKeyPath) {
             At(6, 16) +
                 ": sessions[0].transfer.freeze[0]: expected a parameter name pattern (letters, "
                 "digits, '_', '.', wildcards '*' and '?'), found 'policy_net.+'");
+  EXPECT_EQ(ErrorOf(head + "      reset: action_net.weight\n"),
+            At(6, 14) + ": sessions[0].transfer.reset: expected a list of parameter name patterns");
+  EXPECT_EQ(ErrorOf(head + "      reset: [\"action_net[0]\"]\n"),
+            At(6, 15) +
+                ": sessions[0].transfer.reset[0]: expected a parameter name pattern (letters, "
+                "digits, '_', '.', wildcards '*' and '?'), found 'action_net[0]'");
   EXPECT_CONTAINS(ErrorOf(head + "      reset_log_sd: true\n"),
                   At(6, 7) + ": sessions[0].transfer.reset_log_sd: unknown key");
   EXPECT_CONTAINS(ErrorOf(head + "      reset_optimizer: maybe\n"),
