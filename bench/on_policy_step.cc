@@ -425,6 +425,19 @@ void EndToEnd(rlpipe::config::Algorithm algorithm, const BenchOptions& o) {
   request.config.training.threads = 1;
   request.seed = 1;
   request.models_dir = o.out / rlpipe::config::ToString(algorithm);
+
+  // Dispatched operations per batched env step, everything included (acting, env, buffer, the
+  // update's share), counted in a short run of its own (the counting slows what it counts).
+  double ops_per_step = 0.0;
+  {
+    rlpipe::algos::TrainingRequest counted = request;
+    counted.config.training.total_timesteps = 8192;
+    counted.models_dir = o.out / (rlpipe::config::ToString(algorithm) + "_counted");
+    OpCounter counter;
+    const rlpipe::algos::TrainingResult r = rlpipe::algos::Train(counted);
+    ops_per_step = static_cast<double>(counter.count()) * counted.config.training.n_envs /
+                   static_cast<double>(r.timesteps);
+  }
   const rlpipe::algos::TrainingResult result = rlpipe::algos::Train(request);
   std::printf(
       "%s pendulum end to end (RL-Zoo settings, no evaluation, threads 1): %lld steps in %.2f s = "
@@ -435,14 +448,15 @@ void EndToEnd(rlpipe::config::Algorithm algorithm, const BenchOptions& o) {
       100.0 * result.update_seconds / result.wall_seconds);
   // Where the collection's time goes, per batched env step (all n_envs at once).
   const rlpipe::algos::TimeSplit& split = result.time_split;
-  const double batched_steps = static_cast<double>(result.timesteps) /
-                               static_cast<double>(request.config.training.n_envs);
+  const double batched_steps =
+      static_cast<double>(result.timesteps) / static_cast<double>(request.config.training.n_envs);
   std::printf(
       "  per batched env step of %d envs: acting %.1f us, env step %.1f us, buffer and "
-      "normalisation %.1f us; update %.1f us per step's share\n",
+      "normalisation %.1f us; update %.1f us per step's share; %.0f dispatched operations in "
+      "all\n",
       request.config.training.n_envs, 1e6 * split.inference_seconds / batched_steps,
       1e6 * split.env_step_seconds / batched_steps, 1e6 * split.buffer_seconds / batched_steps,
-      1e6 * split.update_seconds / batched_steps);
+      1e6 * split.update_seconds / batched_steps, ops_per_step);
   std::fflush(stdout);
 }
 
