@@ -135,6 +135,12 @@ std::pair<Curve, TrainingResult> Run(const std::string& label,
   std::printf("  %s: %lld steps in %.0f s, final mean eval return %.2f\n", label.c_str(),
               static_cast<long long>(result.timesteps), result.wall_seconds,
               result.final_mean_return.value_or(0.0));
+  // The curve at once, so a bench stopped before its last run keeps what it measured.
+  std::printf("  %s curve (steps: mean eval return):", label.c_str());
+  for (const auto& [steps, value] : curve) {
+    std::printf(" %lld: %.2f", static_cast<long long>(steps), value);
+  }
+  std::printf("\n");
   std::fflush(stdout);
   return {curve, result};
 }
