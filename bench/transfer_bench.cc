@@ -13,6 +13,12 @@
 // The result is the env steps each run needs and their ratio transfer / scratch (< 1: transfer
 // needs fewer steps; the issue's bar is <= 0.5). All learning curves are printed.
 //
+// --scratch-curve FILE takes the from-scratch curve of an earlier run of the same command instead
+// of training it again (the runs are deterministic for a seed and thread count: a repeated source
+// run reproduces its evaluations exactly), and --transfer-steps stops the transfer runs earlier
+// than the from-scratch budget (e.g. at the issue's 50%): a transfer run's curve is only needed up
+// to the steps it is judged at.
+//
 // By default the sessions use the bench's own short settings (below). --source-config and
 // --crush-config take training configs instead (e.g. the curriculum's configs/tasks/
 // height_maximize_ppo.yaml and crush_resistance_ppo.yaml), read as a session reads them; the
@@ -22,7 +28,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -58,6 +66,8 @@ struct BenchOptions {
   fs::path source_model;   // start from this model instead of training the source (one seed)
   std::vector<std::string> variants;  // NAME=YAML of `transfer:` settings (empty: the defaults)
   int reference_window = 3;           // evaluations averaged for the windowed reference
+  fs::path scratch_curve;             // the from-scratch curve of an earlier run (one seed)
+  int64_t transfer_steps = 0;         // env steps of each transfer run (0: --target-steps)
 };
 
 /// A transfer run's settings: a name for the tables and the session's `transfer:` mapping.
@@ -145,6 +155,29 @@ std::pair<Curve, TrainingResult> Run(const std::string& label,
   return {curve, result};
 }
 
+// A curve file: one evaluation per line, "STEPS MEAN_RETURN" ('#' starts a comment).
+Curve ReadCurve(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) throw rlpipe::ConfigError(path.string() + ": cannot open");
+  Curve curve;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    line = line.substr(0, line.find('#'));
+    std::istringstream fields(line);
+    int64_t steps = 0;
+    double value = 0.0;
+    if (!(fields >> steps)) continue;  // blank or comment
+    std::string rest;
+    if (!(fields >> value) || (fields >> rest) || (!curve.empty() && steps <= curve.back().first)) {
+      throw rlpipe::ConfigError(path.string() + ":" + std::to_string(number) +
+                                ": expected \"STEPS MEAN_RETURN\" with increasing steps");
+    }
+    curve.emplace_back(steps, value);
+  }
+  if (curve.empty()) throw rlpipe::ConfigError(path.string() + ": no evaluations");
+  return curve;
+}
+
 // The mean of the evaluations [begin, end) of `curve`.
 double MeanOf(const Curve& curve, size_t begin, size_t end) {
   double sum = 0.0;
@@ -225,11 +258,24 @@ int main(int argc, char** argv) {
   app.add_option("--reference-window", options.reference_window,
                  "evaluations averaged for the windowed reference")
       ->check(CLI::PositiveNumber);
+  app.add_option("--scratch-curve", options.scratch_curve,
+                 "the from-scratch curve of an earlier run of the same command (\"STEPS "
+                 "MEAN_RETURN\" per line) instead of training it (one seed, one target)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--transfer-steps", options.transfer_steps,
+                 "env steps of each transfer run (default: --target-steps)")
+      ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
   if (!options.source_model.empty() && options.seeds.size() != 1) {
     std::fprintf(stderr, "error: --source-model takes one seed, got %zu\n", options.seeds.size());
     return 2;
   }
+  if (!options.scratch_curve.empty() &&
+      (options.seeds.size() != 1 || options.targets.size() != 1)) {
+    std::fprintf(stderr, "error: --scratch-curve takes one seed and one target\n");
+    return 2;
+  }
+  if (options.transfer_steps == 0) options.transfer_steps = options.target_steps;
 
   try {
     std::vector<Variant> variants;
@@ -259,18 +305,31 @@ int main(int argc, char** argv) {
       for (const std::string& target : options.targets) {
         // Same target config, seed and budget: from scratch, then from the source per variant.
         const bool crush = target == "crush";
-        const rlpipe::config::ExperimentConfig config =
-            !crush ? Config("height_maximize", 3, options.target_steps, options)
-            : options.crush_config.empty()
-                ? Config("crush_resistance", 2, options.target_steps, options)
-                : ConfigFile(options.crush_config, options.target_steps, options);
+        // The target's config with a budget (the transfer runs may stop earlier; with constant
+        // schedules, as in the bench's and the shipped configs, the budget changes nothing before
+        // it).
+        const auto target_config = [&](int64_t steps) {
+          return !crush                         ? Config("height_maximize", 3, steps, options)
+                 : options.crush_config.empty() ? Config("crush_resistance", 2, steps, options)
+                                                : ConfigFile(options.crush_config, steps, options);
+        };
+        const rlpipe::config::ExperimentConfig config = target_config(options.target_steps);
         const std::string name = crush ? "height N=2 -> crush N=2" : "height N=2 -> height N=3";
         std::printf("seed %llu: %s\n", static_cast<unsigned long long>(seed), name.c_str());
-        const Curve scratch =
-            Run("scratch", config, seed + 1000, seed_dir / (target + "_scratch")).first;
+        Curve scratch;
+        if (options.scratch_curve.empty()) {
+          scratch = Run("scratch", config, seed + 1000, seed_dir / (target + "_scratch")).first;
+        } else {
+          scratch = ReadCurve(options.scratch_curve);
+          std::printf("  scratch: %zu evaluations read from %s, last %.2f at %lld steps\n",
+                      scratch.size(), options.scratch_curve.string().c_str(), scratch.back().second,
+                      static_cast<long long>(scratch.back().first));
+        }
+        const rlpipe::config::ExperimentConfig transfer_config =
+            target_config(options.transfer_steps);
         std::vector<Curve> transfers;
         for (const Variant& variant : variants) {
-          transfers.push_back(Run(variant.name, config, seed + 1000,
+          transfers.push_back(Run(variant.name, transfer_config, seed + 1000,
                                   seed_dir / (target + "_" + variant.name), source_model,
                                   variant.transfer)
                                   .first);
@@ -299,9 +358,9 @@ int main(int argc, char** argv) {
               "mean of the last " + std::to_string(options.reference_window) + " evaluations";
           for (const std::string& line :
                {head + ReachLine("final", final_reference, scratch, transfers[v], 1,
-                                 options.target_steps),
+                                 options.transfer_steps),
                 head + ReachLine(window_what, window_reference, scratch, transfers[v],
-                                 options.reference_window, options.target_steps)}) {
+                                 options.reference_window, options.transfer_steps)}) {
             std::printf("  %s\n", line.c_str());
             summary.push_back(line);
           }
