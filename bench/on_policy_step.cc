@@ -12,6 +12,8 @@
 //     operations (ATen calls, nested ones included, autograd's backward ones too) each update
 //     dispatches: at ~µs per operation, at 64 x 64 the operations are the time, not the FLOPs.
 // Then end to end: PPO and A2C on pendulum with the RL-Zoo settings, no evaluation, env-steps/s.
+#include <ATen/ops/addmm_cpu_dispatch.h>
+#include <ATen/ops/tanh_cpu_dispatch.h>
 #include <ATen/record_function.h>
 #include <torch/torch.h>
 
@@ -415,6 +417,102 @@ void A2cUpdateVsReference(const BenchOptions& o, double op_s) {
   std::fflush(stdout);
 }
 
+// Acting: one forward pass of the A2C pendulum network (gSDE, [64, 64] tanh) on a batch of 8
+// observations, three ways: the module's forward (what the loop runs), the same kernels called
+// without the dispatcher (at::cpu::addmm_out / tanh_out into preallocated outputs: the same bits),
+// and plain C++ loops (other rounding). Prints each one's time and whether it matches the first.
+void ActingForward(const BenchOptions& o) {
+  const rlpipe::config::ExperimentConfig c = PendulumConfig(rlpipe::config::Algorithm::kA2c);
+  rlpipe::nn::ActorCritic policy = MakePolicy(c);
+  std::map<std::string, torch::Tensor> p;
+  for (const auto& item : policy->named_parameters()) p[item.key()] = item.value();
+  const int64_t batch = 8;
+  torch::Generator gen = rlpipe::nn::MakeGenerator(5);
+  const torch::Tensor obs = torch::randn({batch, 3}, gen);
+  c10::InferenceMode inference;
+  const std::vector<std::string> pi = {"mlp_extractor.policy_net.0", "mlp_extractor.policy_net.2",
+                                       "action_net"};
+  const std::vector<std::string> vf = {"mlp_extractor.value_net.0", "mlp_extractor.value_net.2",
+                                       "value_net"};
+  // The dispatcher-free path: outputs and transposed weights prepared once.
+  struct Layer {
+    torch::Tensor w_t, b, out;
+    bool tanh;
+  };
+  auto make = [&](const std::vector<std::string>& names) {
+    std::vector<Layer> layers;
+    for (size_t i = 0; i < names.size(); ++i) {
+      const torch::Tensor w = p.at(names[i] + ".weight"), b = p.at(names[i] + ".bias");
+      layers.push_back({w.t(), b, torch::empty({batch, w.size(0)}), i + 1 < names.size()});
+    }
+    return layers;
+  };
+  std::vector<Layer> pi_layers = make(pi), vf_layers = make(vf);
+  auto run_cpu = [&](std::vector<Layer>& layers) -> const torch::Tensor& {
+    const torch::Tensor* x = &obs;
+    for (Layer& l : layers) {
+      at::cpu::addmm_out(l.out, l.b, *x, l.w_t);
+      if (l.tanh) at::cpu::tanh_out(l.out, l.out);
+      x = &l.out;
+    }
+    return *x;
+  };
+  // Plain loops over the weights' memory.
+  std::vector<float> h1(batch * 64), h2(batch * 64), mean(batch), value(batch), v1(batch * 64),
+      v2(batch * 64);
+  auto dense = [&](const float* x, int64_t in, const std::string& name, int64_t outs, float* y,
+                   bool act) {
+    const float* w = p.at(name + ".weight").data_ptr<float>();
+    const float* b = p.at(name + ".bias").data_ptr<float>();
+    for (int64_t r = 0; r < batch; ++r) {
+      for (int64_t j = 0; j < outs; ++j) {
+        float sum = 0.0f;
+        for (int64_t k = 0; k < in; ++k) sum += x[r * in + k] * w[j * in + k];
+        sum += b[j];
+        y[r * outs + j] = act ? std::tanh(sum) : sum;
+      }
+    }
+  };
+  const float* x0 = obs.data_ptr<float>();
+  auto run_loops = [&] {
+    dense(x0, 3, pi[0], 64, h1.data(), true);
+    dense(h1.data(), 64, pi[1], 64, h2.data(), true);
+    dense(h2.data(), 64, pi[2], 1, mean.data(), false);
+    dense(x0, 3, vf[0], 64, v1.data(), true);
+    dense(v1.data(), 64, vf[1], 64, v2.data(), true);
+    dense(v2.data(), 64, vf[2], 1, value.data(), false);
+  };
+  rlpipe::nn::ActorCriticOutput ref = policy->forward(obs);
+  const torch::Tensor cpu_mean = run_cpu(pi_layers).clone(), cpu_value = run_cpu(vf_layers).clone();
+  run_loops();
+  const bool same =
+      torch::equal(cpu_mean, ref.mean) && torch::equal(cpu_value.squeeze(1), ref.value);
+  double loop_diff = 0.0;
+  for (int64_t r = 0; r < batch; ++r) {
+    loop_diff =
+        std::max(loop_diff, std::abs(static_cast<double>(mean[r]) - ref.mean[r][0].item<double>()));
+    loop_diff =
+        std::max(loop_diff, std::abs(static_cast<double>(value[r]) - ref.value[r].item<double>()));
+  }
+  const int n = 2000;
+  std::vector<double> module_s, cpu_s, loops_s;
+  for (int r = 0; r < std::max(o.reps, 3); ++r) {
+    module_s.push_back(SecondsPer(n, [&] { policy->forward(obs); }));
+    cpu_s.push_back(SecondsPer(n, [&] {
+      run_cpu(pi_layers);
+      run_cpu(vf_layers);
+    }));
+    loops_s.push_back(SecondsPer(n, run_loops));
+  }
+  std::printf(
+      "acting forward, batch %lld (policy + value, [64, 64] tanh): module %.1f us; "
+      "at::cpu kernels without the dispatcher %.1f us (%s); plain loops %.1f us (max |diff| "
+      "%.1e)\n",
+      static_cast<long long>(batch), 1e6 * Median(module_s), 1e6 * Median(cpu_s),
+      same ? "bitwise equal" : "NOT bitwise equal", 1e6 * Median(loops_s), loop_diff);
+  std::fflush(stdout);
+}
+
 // RL-Zoo settings on pendulum, no evaluation: env-steps/s of the whole Train call.
 void EndToEnd(rlpipe::config::Algorithm algorithm, const BenchOptions& o) {
   rlpipe::algos::TrainingRequest request;
@@ -433,10 +531,30 @@ void EndToEnd(rlpipe::config::Algorithm algorithm, const BenchOptions& o) {
     rlpipe::algos::TrainingRequest counted = request;
     counted.config.training.total_timesteps = 8192;
     counted.models_dir = o.out / (rlpipe::config::ToString(algorithm) + "_counted");
-    OpCounter counter;
+    std::map<std::string, int64_t> by_name;
+    OpCounter counter(o.ops_by_name ? &by_name : nullptr);
     const rlpipe::algos::TrainingResult r = rlpipe::algos::Train(counted);
-    ops_per_step = static_cast<double>(counter.count()) * counted.config.training.n_envs /
-                   static_cast<double>(r.timesteps);
+    const double batched =
+        static_cast<double>(r.timesteps) / static_cast<double>(counted.config.training.n_envs);
+    ops_per_step = static_cast<double>(counter.count()) / batched;
+    // --ops-by-name: the outermost operations of the whole run, per batched env step.
+    // --ops-by-name: per batched env step, each outermost operation and (after it) the nested
+    // operations it dispatched.
+    std::map<std::string, std::pair<double, double>> top;  // name -> (own, nested)
+    for (const auto& [name, count] : by_name) {
+      const size_t gt = name.find('>');
+      auto& entry = top[name.substr(0, gt)];
+      (gt == std::string::npos ? entry.first : entry.second) += count / batched;
+    }
+    std::vector<std::pair<std::pair<double, double>, std::string>> sorted;
+    for (const auto& [name, counts] : top) sorted.emplace_back(counts, name);
+    std::sort(sorted.rbegin(), sorted.rend());
+    for (const auto& [counts, name] : sorted) {
+      if (counts.first >= 0.1) {
+        std::printf("  e2e %-36s %7.2f per batched step (+ %.2f nested)\n", name.c_str(),
+                    counts.first, counts.second);
+      }
+    }
   }
   const rlpipe::algos::TrainingResult result = rlpipe::algos::Train(request);
   std::printf(
@@ -479,6 +597,7 @@ int main(int argc, char** argv) {
     const bool ppo = o.algorithm != "a2c", a2c = o.algorithm != "ppo";
     if (ppo) PpoUpdateVsReference(o, op_s);
     if (a2c) A2cUpdateVsReference(o, op_s);
+    if (a2c) ActingForward(o);
     if (o.e2e > 0) {
       if (ppo) EndToEnd(rlpipe::config::Algorithm::kPpo, o);
       if (a2c) EndToEnd(rlpipe::config::Algorithm::kA2c, o);

@@ -51,6 +51,8 @@ class A2cUpdate : public OnPolicyUpdate {
   std::map<std::string, double> Update(const RolloutTensors& rollout, torch::Generator& generator,
                                        int64_t timesteps) override;
   void SetLearningRate(double learning_rate) override;
+  /// A2C's loss uses log π under the current parameters only.
+  bool UsesCollectionLogProbs() const override { return false; }
   const torch::optim::Adam* AdamOptimizer() const override;
   const torch::optim::Optimizer& Optimizer() const override { return *optimizer_; }
   void EditOptimizerState(const std::function<void(torch::optim::Optimizer&)>& edit) override {

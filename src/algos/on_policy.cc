@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -186,8 +187,13 @@ void OnPolicyRun::CollectStep() {
   // Act: sample from the current policy (stored unclipped), clip only what the env sees.
   {
     c10::InferenceMode inference;
-    nn::ActorCriticOutput out = policy_->forward(ToTensor(obs_, n, obs_dim));
-    const nn::DiagGaussian dist = nn::PolicyDistribution(out);
+    nn::ActorCriticOutput out = policy_->ActForward(ToTensor(obs_, n, obs_dim));
+    // The distribution only where it is used: sampling without gSDE, the stored log-probability.
+    std::optional<nn::DiagGaussian> dist;
+    const auto distribution = [&]() -> const nn::DiagGaussian& {
+      if (!dist) dist.emplace(nn::PolicyDistribution(out));
+      return *dist;
+    };
     torch::Tensor actions;  // [N, act_dim]
     if (agent_.use_sde) {
       // gSDE: new noise matrices at each rollout's start and every sde_sample_freq steps.
@@ -198,10 +204,14 @@ void OnPolicyRun::CollectStep() {
       }
       actions = nn::ExploreAction(out, exploration_);
     } else {
-      actions = dist.Sample(generator_);
+      actions = distribution().Sample(generator_);
     }
     CopyOut(actions, actions_);
-    CopyOut(dist.LogProb(actions), log_probs_);
+    if (update_->UsesCollectionLogProbs()) {
+      CopyOut(distribution().LogProb(actions), log_probs_);
+    } else {
+      log_probs_.assign(static_cast<size_t>(n), 0.0f);  // stored, never read (A2C)
+    }
     CopyOut(out.value, values_);
   }
   ClipToBox(actions_, spec_.action_space, clipped_);
@@ -232,7 +242,7 @@ void OnPolicyRun::CollectStep() {
     final_obs_.assign(step.final_obs.begin(), step.final_obs.end());
     normalizer_.NormalizeObs(final_obs_);
     c10::InferenceMode inference;
-    CopyOut(policy_->Value(ToTensor(final_obs_, n, obs_dim)), final_values_);
+    CopyOut(policy_->ActValue(ToTensor(final_obs_, n, obs_dim)), final_values_);
     AddTruncationBootstrap(rewards_, step.terminated, step.truncated, final_values_, agent_.gamma);
     split.inference_seconds += SecondsSince(bootstrap_start);
   }
@@ -254,7 +264,7 @@ void OnPolicyRun::Update() {
   std::vector<float> last_values;
   {
     c10::InferenceMode inference;
-    CopyOut(policy_->Value(ToTensor(obs_, envs_.Size(), envs_.ObsDim())), last_values);
+    CopyOut(policy_->ActValue(ToTensor(obs_, envs_.Size(), envs_.ObsDim())), last_values);
   }
   buffer_.ComputeReturnsAndAdvantage(last_values, agent_.gamma, agent_.gae_lambda);
   const Clock::time_point update_start = Clock::now();

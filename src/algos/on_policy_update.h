@@ -32,6 +32,9 @@ class OnPolicyUpdate {
   /// Throws TrainingError on a non-finite loss.
   virtual std::map<std::string, double> Update(const RolloutTensors& rollout,
                                                torch::Generator& generator, int64_t timesteps) = 0;
+  /// Whether the update reads the rollout's collection-time log-probabilities (PPO's ratio); when
+  /// not (A2C recomputes them), the loop does not compute them while acting and stores zeros.
+  virtual bool UsesCollectionLogProbs() const { return true; }
   /// Sets the optimizer's step size (the loop applies the learning-rate schedule before Update).
   virtual void SetLearningRate(double learning_rate) = 0;
   /// The Adam optimizer, written into checkpoints as policy.optimizer.pth; null when the

@@ -13,10 +13,10 @@ namespace rlpipe::nn {
 
 /// What one forward pass produces.
 struct ActorCriticOutput {
-  torch::Tensor mean;     // [B, act_dim] mean action of the Gaussian policy
-  torch::Tensor log_std;  // [B, act_dim] log standard deviation (state-independent, broadcast);
-                          // with gSDE the [latent, act_dim] log std of the noise weights
-  torch::Tensor value;    // [B] state value
+  torch::Tensor mean;        // [B, act_dim] mean action of the Gaussian policy
+  torch::Tensor log_std;     // [B, act_dim] log standard deviation (state-independent, broadcast);
+                             // with gSDE the [latent, act_dim] log std of the noise weights
+  torch::Tensor value;       // [B] state value
   torch::Tensor latent_sde;  // gSDE only: [B, latent] policy features (detached); else undefined
 };
 
@@ -30,6 +30,13 @@ class ActorCriticImpl : public torch::nn::Module {
   /// The log standard deviation of every action dimension, [act_dim], or with gSDE of every noise
   /// weight, [latent, act_dim] (SB3's train/std is the mean of its exponential).
   virtual torch::Tensor ActionLogStd() = 0;
+
+  /// forward() and Value() for the training loop's acting: the same values bit for bit, with no
+  /// gradient (call under InferenceMode, from one thread at a time). A network may compute them
+  /// with fewer dispatched operations into buffers of its own, so the tensors returned are valid
+  /// until the next ActForward/ActValue call: copy out what must stay.
+  virtual ActorCriticOutput ActForward(const torch::Tensor& obs) { return forward(obs); }
+  virtual torch::Tensor ActValue(const torch::Tensor& obs) { return Value(obs); }
 };
 
 /// A holder of any ActorCriticImpl; converts from the holder of a concrete network

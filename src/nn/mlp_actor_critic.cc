@@ -1,5 +1,12 @@
 #include "nn/mlp_actor_critic.h"
 
+#include <ATen/ops/addmm_cpu_dispatch.h>
+#include <ATen/ops/elu_cpu_dispatch.h>
+#include <ATen/ops/leaky_relu_cpu_dispatch.h>
+#include <ATen/ops/relu_cpu_dispatch.h>
+#include <ATen/ops/sigmoid_cpu_dispatch.h>
+#include <ATen/ops/tanh_cpu_dispatch.h>
+
 #include <cmath>
 #include <memory>
 #include <string>
@@ -75,9 +82,8 @@ MlpActorCriticImpl::MlpActorCriticImpl(const MlpActorCriticOptions& options) : o
   value_head_ = register_module(
       "value_net", torch::nn::Linear(LastWidth(options.obs_dim, options.value_layers), 1));
   const int latent = LastWidth(options.obs_dim, options.policy_layers);
-  log_std_ = register_parameter("log_std", options.use_sde
-                                               ? torch::zeros({latent, options.act_dim})
-                                               : torch::zeros({options.act_dim}));
+  log_std_ = register_parameter("log_std", options.use_sde ? torch::zeros({latent, options.act_dim})
+                                                           : torch::zeros({options.act_dim}));
 
   ResetParameters(options.init_seed);
 }
@@ -87,8 +93,8 @@ ActorCriticOutput MlpActorCriticImpl::forward(const torch::Tensor& obs) {
   torch::Tensor latent = RunMlp(policy_net_, obs);  // [B, latent]
   out.mean = action_net_->forward(latent);          // [B, act_dim]
   if (options_.use_sde) {
-    out.log_std = log_std_;             // [latent, act_dim]
-    out.latent_sde = latent.detach();   // SB3's learn_features=False
+    out.log_std = log_std_;            // [latent, act_dim]
+    out.latent_sde = latent.detach();  // SB3's learn_features=False
   } else {
     out.log_std = log_std_.expand_as(out.mean);  // [B, act_dim]
   }
@@ -99,6 +105,87 @@ ActorCriticOutput MlpActorCriticImpl::forward(const torch::Tensor& obs) {
 torch::Tensor MlpActorCriticImpl::Value(const torch::Tensor& obs) {
   // [B, 1] → [B]
   return value_head_->forward(RunMlp(value_net_, obs)).squeeze(-1);
+}
+
+std::vector<MlpActorCriticImpl::ActLayer>& MlpActorCriticImpl::ActLayers(bool policy,
+                                                                         int64_t batch) {
+  std::vector<ActLayer>& layers = policy ? act_policy_ : act_value_;
+  torch::nn::Sequential& mlp = policy ? policy_net_ : value_net_;
+  torch::nn::Linear& head = policy ? action_net_ : value_head_;
+  std::vector<torch::nn::Linear> linears;
+  for (const auto& module : mlp->children()) {
+    if (auto linear = std::dynamic_pointer_cast<torch::nn::LinearImpl>(module)) {
+      linears.emplace_back(linear);
+    }
+  }
+  linears.push_back(head);
+  // Still valid: same batch, every weight and bias where it was.
+  bool valid = layers.size() == linears.size();
+  for (size_t i = 0; valid && i < linears.size(); ++i) {
+    valid = layers[i].out.size(0) == batch &&
+            layers[i].weight_t.data_ptr() == linears[i]->weight.data_ptr() &&
+            layers[i].bias.data_ptr() == linears[i]->bias.data_ptr();
+  }
+  if (!valid) {
+    layers.clear();
+    for (size_t i = 0; i < linears.size(); ++i) {
+      layers.push_back({linears[i]->weight.t(), linears[i]->bias,
+                        torch::empty({batch, linears[i]->weight.size(0)}), i + 1 < linears.size()});
+    }
+  }
+  return layers;
+}
+
+const torch::Tensor& MlpActorCriticImpl::RunActLayers(std::vector<ActLayer>& layers,
+                                                      const torch::Tensor& obs) {
+  // What Linear::forward (addmm(bias, x, weightᵀ)) and the activation module compute, through
+  // their CPU kernels.
+  const torch::Tensor* x = &obs;
+  for (ActLayer& layer : layers) {
+    at::cpu::addmm_out(layer.out, layer.bias, *x, layer.weight_t);
+    if (layer.activation) {
+      switch (options_.activation) {
+        case config::Activation::kTanh:
+          at::cpu::tanh_out(layer.out, layer.out);
+          break;
+        case config::Activation::kRelu:
+          at::cpu::relu_(layer.out);
+          break;
+        case config::Activation::kElu:
+          at::cpu::elu_out(layer.out, layer.out);
+          break;
+        case config::Activation::kLeakyRelu:
+          at::cpu::leaky_relu_out(layer.out, layer.out);
+          break;
+        case config::Activation::kSigmoid:
+          at::cpu::sigmoid_out(layer.out, layer.out);
+          break;
+      }
+    }
+    x = &layer.out;
+  }
+  return *x;
+}
+
+ActorCriticOutput MlpActorCriticImpl::ActForward(const torch::Tensor& obs) {
+  if (!obs.is_cpu() || obs.scalar_type() != torch::kFloat32 || obs.dim() != 2) return forward(obs);
+  ActorCriticOutput out;
+  std::vector<ActLayer>& layers = ActLayers(true, obs.size(0));
+  out.mean = RunActLayers(layers, obs);
+  const torch::Tensor& latent = layers.size() > 1 ? layers[layers.size() - 2].out : obs;
+  if (options_.use_sde) {
+    out.log_std = log_std_;
+    out.latent_sde = latent;
+  } else {
+    out.log_std = log_std_.expand_as(out.mean);
+  }
+  out.value = ActValue(obs);
+  return out;
+}
+
+torch::Tensor MlpActorCriticImpl::ActValue(const torch::Tensor& obs) {
+  if (!obs.is_cpu() || obs.scalar_type() != torch::kFloat32 || obs.dim() != 2) return Value(obs);
+  return RunActLayers(ActLayers(false, obs.size(0)), obs).squeeze(-1);
 }
 
 void MlpActorCriticImpl::ResetParameters(uint64_t seed) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "nn/diag_gaussian.h"
+#include "nn/flat_parameters.h"
 #include "nn/mlp_actor_critic.h"
 
 namespace rlpipe::nn {
@@ -87,6 +88,52 @@ TEST(MlpActorCriticTest, ForwardShapes) {
   EXPECT_EQ(out.mean.sizes().vec(), (std::vector<int64_t>{5, 2}));
   EXPECT_EQ(out.log_std.sizes().vec(), (std::vector<int64_t>{5, 2}));
   EXPECT_EQ(out.value.sizes().vec(), (std::vector<int64_t>{5}));
+}
+
+// ActForward/ActValue (the loop's acting path, CPU kernels without the dispatcher) give forward's
+// and Value's bits for every activation, with and without gSDE, an empty policy stack, a batch
+// size that changes, and after the parameters move into a flat buffer and change in place.
+TEST(MlpActorCriticTest, ActForwardHasForwardsBits) {
+  for (config::Activation activation :
+       {config::Activation::kTanh, config::Activation::kRelu, config::Activation::kElu,
+        config::Activation::kLeakyRelu, config::Activation::kSigmoid}) {
+    for (bool sde : {false, true}) {
+      for (bool empty_policy : {false, true}) {
+        MlpActorCriticOptions options = SmallOptions();
+        options.activation = activation;
+        options.use_sde = sde;
+        if (empty_policy) options.policy_layers = {};
+        MlpActorCritic policy(options);
+        const std::string what = "activation " + std::to_string(static_cast<int>(activation)) +
+                                 (sde ? " sde" : "") + (empty_policy ? " empty policy" : "");
+        auto expect_same = [&](int64_t batch) {
+          const torch::Tensor obs = 3.0 * torch::randn({batch, 3});
+          c10::InferenceMode inference;
+          const ActorCriticOutput ref = policy->forward(obs);
+          const ActorCriticOutput act = policy->ActForward(obs);
+          EXPECT_TRUE(torch::equal(act.mean, ref.mean)) << what << " batch " << batch;
+          EXPECT_TRUE(torch::equal(act.value, ref.value)) << what << " batch " << batch;
+          EXPECT_TRUE(torch::equal(act.log_std, ref.log_std)) << what;
+          EXPECT_EQ(act.latent_sde.defined(), sde) << what;
+          if (sde) {
+            EXPECT_TRUE(torch::equal(act.latent_sde, ref.latent_sde)) << what;
+          }
+          EXPECT_TRUE(torch::equal(policy->ActValue(obs), policy->Value(obs))) << what;
+        };
+        expect_same(8);
+        expect_same(8);
+        expect_same(1);
+        // Parameters moved into one buffer (as the PPO update does), then changed in place.
+        FlatParameters flat(*policy);
+        expect_same(1);
+        {
+          torch::NoGradGuard no_grad;
+          flat.data().add_(0.01 * torch::randn_like(flat.data()));
+        }
+        expect_same(8);
+      }
+    }
+  }
 }
 
 TEST(DiagGaussianTest, LogProbAndEntropyMatchClosedForm) {
@@ -186,8 +233,7 @@ TEST(GsdeTest, ExplorationIsLinearInTheLatentWithTheDistributionsVariance) {
   const torch::Tensor again = ExploreAction(out, exploration);
   EXPECT_TRUE(torch::equal(actions, again));
   // And it is exactly mean + θᵀ M.
-  const torch::Tensor by_hand =
-      out.mean[0] + torch::matmul(out.latent_sde[0], exploration[0]);
+  const torch::Tensor by_hand = out.mean[0] + torch::matmul(out.latent_sde[0], exploration[0]);
   EXPECT_TRUE(torch::allclose(actions[0], by_hand, 1e-6, 1e-6));
 }
 
