@@ -3,7 +3,6 @@
 #include <cmath>
 #include <string>
 
-#include "algos/learning_rate.h"
 #include "core/error.h"
 #include "nn/diag_gaussian.h"
 
@@ -34,25 +33,51 @@ A2cLossTerms ComputeA2cLoss(const A2cLossInputs& in, const config::A2cConfig& ag
 }
 
 A2cUpdate::A2cUpdate(const config::A2cConfig& agent, nn::ActorCritic policy)
-    : agent_(agent), policy_(std::move(policy)) {
+    : agent_(agent), policy_(std::move(policy)), params_(*policy_) {
   // SB3: RMSprop(alpha 0.99, eps rms_prop_eps, no weight decay) by default, else Adam.
   if (agent_.use_rms_prop) {
-    optimizer_ = std::make_unique<torch::optim::RMSprop>(
-        policy_->parameters(), torch::optim::RMSpropOptions(agent_.learning_rate)
-                                   .alpha(kRmsPropAlpha)
-                                   .eps(agent_.rms_prop_eps));
+    rms_prop_.emplace(params_, agent_.learning_rate, kRmsPropAlpha, agent_.rms_prop_eps);
   } else {
-    optimizer_ = std::make_unique<torch::optim::Adam>(
-        policy_->parameters(), torch::optim::AdamOptions(agent_.learning_rate).eps(1e-5));
+    adam_.emplace(params_, agent_.learning_rate, 1e-5);
   }
 }
 
 void A2cUpdate::SetLearningRate(double learning_rate) {
-  algos::SetLearningRate(*optimizer_, learning_rate);
+  if (rms_prop_) rms_prop_->SetLearningRate(learning_rate);
+  if (adam_) adam_->SetLearningRate(learning_rate);
 }
 
 const torch::optim::Adam* A2cUpdate::AdamOptimizer() const {
-  return dynamic_cast<const torch::optim::Adam*>(optimizer_.get());
+  return adam_ ? &adam_->AsTorchAdam() : nullptr;
+}
+
+const torch::optim::Optimizer& A2cUpdate::Optimizer() const {
+  if (adam_) return adam_->AsTorchAdam();
+  return rms_prop_->AsTorchRmsProp();
+}
+
+void A2cUpdate::EditOptimizerState(const std::function<void(torch::optim::Optimizer&)>& edit) {
+  if (adam_) {
+    adam_->EditState([&](torch::optim::Adam& adam) { edit(adam); });
+  } else {
+    rms_prop_->EditState([&](torch::optim::RMSprop& rms_prop) { edit(rms_prop); });
+  }
+}
+
+void A2cUpdate::SaveState(torch::serialize::OutputArchive& archive) const {
+  if (adam_) {
+    adam_->Save(archive);
+  } else {
+    rms_prop_->Save(archive);
+  }
+}
+
+void A2cUpdate::LoadState(torch::serialize::InputArchive& archive) {
+  if (adam_) {
+    adam_->Load(archive);
+  } else {
+    rms_prop_->Load(archive);
+  }
 }
 
 std::map<std::string, double> A2cUpdate::Update(const RolloutTensors& rollout,
@@ -79,10 +104,14 @@ std::map<std::string, double> A2cUpdate::Update(const RolloutTensors& rollout,
   }
 
   // One gradient step with the global norm clipped.
-  optimizer_->zero_grad();
+  params_.ZeroGrad();
   terms.loss.backward();
-  torch::nn::utils::clip_grad_norm_(policy_->parameters(), agent_.max_grad_norm);
-  optimizer_->step();
+  params_.ClipGradNormAsTorch(agent_.max_grad_norm);
+  if (rms_prop_) {
+    rms_prop_->Step();
+  } else {
+    adam_->Step();
+  }
   return {{"train/policy_loss", policy_loss},
           {"train/value_loss", value_loss},
           {"train/entropy_loss", entropy_loss},

@@ -15,10 +15,13 @@
 #include <optional>
 #include <string>
 
+#include "algos/flat_adam.h"
+#include "algos/flat_rmsprop.h"
 #include "algos/on_policy_update.h"
 #include "algos/optimizer_state.h"
 #include "config/agent_config.h"
 #include "nn/actor_critic.h"
+#include "nn/flat_parameters.h"
 
 namespace rlpipe::algos {
 
@@ -42,9 +45,9 @@ struct A2cLossTerms {
 /// The A2C loss with the hyper-parameters of `agent` (ent_coef, vf_coef, normalize_advantage).
 A2cLossTerms ComputeA2cLoss(const A2cLossInputs& in, const config::A2cConfig& agent);
 
-/// A2C's update: one gradient step over the whole rollout. It keeps torch::optim and autograd's
-/// loss (PPO's flat buffers and fused loss were measured here too: docs/performance.md says why
-/// they are not used).
+/// A2C's update: one gradient step over the whole rollout, on the network's flat parameter buffer
+/// (zeroing, the norm clip and RMSprop or Adam are a few vector operations, with torch::optim's
+/// and clip_grad_norm_'s arithmetic: the same bits as the per-tensor path).
 class A2cUpdate : public OnPolicyUpdate {
  public:
   A2cUpdate(const config::A2cConfig& agent, nn::ActorCritic policy);
@@ -54,21 +57,17 @@ class A2cUpdate : public OnPolicyUpdate {
   /// A2C's loss uses log π under the current parameters only.
   bool UsesCollectionLogProbs() const override { return false; }
   const torch::optim::Adam* AdamOptimizer() const override;
-  const torch::optim::Optimizer& Optimizer() const override { return *optimizer_; }
-  void EditOptimizerState(const std::function<void(torch::optim::Optimizer&)>& edit) override {
-    edit(*optimizer_);
-  }
-  void SaveState(torch::serialize::OutputArchive& archive) const override {
-    optimizer_->save(archive);
-  }
-  void LoadState(torch::serialize::InputArchive& archive) override {
-    LoadOptimizer(*optimizer_, archive);
-  }
+  const torch::optim::Optimizer& Optimizer() const override;
+  void EditOptimizerState(const std::function<void(torch::optim::Optimizer&)>& edit) override;
+  void SaveState(torch::serialize::OutputArchive& archive) const override;
+  void LoadState(torch::serialize::InputArchive& archive) override;
 
  private:
   config::A2cConfig agent_;
   nn::ActorCritic policy_;
-  std::unique_ptr<torch::optim::Optimizer> optimizer_;  // RMSprop or Adam
+  nn::FlatParameters params_;
+  std::optional<FlatRmsProp> rms_prop_;  // use_rms_prop (SB3's default)
+  std::optional<FlatAdam> adam_;         // otherwise
 };
 
 }  // namespace rlpipe::algos

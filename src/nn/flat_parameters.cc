@@ -1,6 +1,7 @@
 #include "nn/flat_parameters.h"
 
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 
@@ -47,6 +48,18 @@ double FlatParameters::ClipGradNorm(double max_norm) {
   const double factor = max_norm / (norm + 1e-6);
   if (factor < 1.0) grad_.mul_(factor);
   return norm;
+}
+
+double FlatParameters::ClipGradNormAsTorch(double max_norm) {
+  if (parameters_.empty()) return 0.0;
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> norms;
+  norms.reserve(parameters_.size());
+  for (const torch::Tensor& p : parameters_) norms.push_back(p.grad().norm());
+  const torch::Tensor total = norms.size() == 1 ? norms[0] : torch::stack(norms).norm();
+  const torch::Tensor factor = torch::clamp(max_norm / (total + 1e-6), c10::nullopt, 1.0);
+  grad_.mul_(factor);
+  return total.item<double>();
 }
 
 void FlatParameters::SetRequiresGrad(bool requires_grad) {

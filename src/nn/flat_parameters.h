@@ -33,6 +33,11 @@ class FlatParameters {
   /// clip_grad_norm_: factor max_norm / (norm + 1e-6) when that is below 1); returns the norm
   /// before clipping. One norm over the buffer instead of one per tensor.
   double ClipGradNorm(double max_norm);
+  /// The same clip with torch::nn::utils::clip_grad_norm_'s arithmetic, bit for bit: the norm of
+  /// the per-parameter norms, the factor max_norm / (norm + 1e-6) as a float tensor clamped at 1,
+  /// one multiply of the buffer (torch: one per parameter). For updates that keep a torch::optim
+  /// path's bits (A2C).
+  double ClipGradNormAsTorch(double max_norm);
   /// Turns gradient tracking of every parameter on or off (off: backward passes that reach the
   /// module compute no weight gradients for it).
   void SetRequiresGrad(bool requires_grad);
