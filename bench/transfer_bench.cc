@@ -335,16 +335,27 @@ int main(int argc, char** argv) {
                                   .first);
         }
 
-        // The curves side by side.
+        // The curves side by side, one row per evaluation step of any run.
+        std::vector<int64_t> rows;
+        for (const auto& point : scratch) rows.push_back(point.first);
+        for (const Curve& curve : transfers) {
+          for (const auto& point : curve) rows.push_back(point.first);
+        }
+        std::sort(rows.begin(), rows.end());
+        rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+        const auto cell = [](const Curve& curve, int64_t steps) {
+          char text[32] = "-";
+          for (const auto& [at, value] : curve) {
+            if (at == steps) std::snprintf(text, sizeof(text), "%.2f", value);
+          }
+          return std::string(text);
+        };
         std::printf("  %10s %12s", "steps", "scratch");
         for (const Variant& variant : variants) std::printf(" %12s", variant.name.c_str());
         std::printf("\n");
-        for (size_t i = 0; i < scratch.size(); ++i) {
-          std::printf("  %10lld %12.2f", static_cast<long long>(scratch[i].first),
-                      scratch[i].second);
-          for (const Curve& curve : transfers) {
-            if (i < curve.size()) std::printf(" %12.2f", curve[i].second);
-          }
+        for (int64_t steps : rows) {
+          std::printf("  %10lld %12s", static_cast<long long>(steps), cell(scratch, steps).c_str());
+          for (const Curve& curve : transfers) std::printf(" %12s", cell(curve, steps).c_str());
           std::printf("\n");
         }
 
