@@ -494,6 +494,20 @@ void ActingForward(const BenchOptions& o) {
     loop_diff =
         std::max(loop_diff, std::abs(static_cast<double>(value[r]) - ref.value[r].item<double>()));
   }
+  int64_t module_ops = 0, cpu_ops = 0;
+  {
+    OpCounter counter;
+    policy->forward(obs);
+    module_ops = counter.count();
+  }
+  {
+    OpCounter counter;
+    run_cpu(pi_layers);
+    run_cpu(vf_layers);
+    cpu_ops = counter.count();
+  }
+  std::printf("acting forward: dispatched operations: module %lld, at::cpu kernels %lld\n",
+              static_cast<long long>(module_ops), static_cast<long long>(cpu_ops));
   const int n = 2000;
   std::vector<double> module_s, cpu_s, loops_s;
   for (int r = 0; r < std::max(o.reps, 3); ++r) {

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 
+#include "algos/gaussian_loss.h"
 #include "core/error.h"
 #include "nn/diag_gaussian.h"
 
@@ -34,6 +35,10 @@ A2cLossTerms ComputeA2cLoss(const A2cLossInputs& in, const config::A2cConfig& ag
 
 A2cUpdate::A2cUpdate(const config::A2cConfig& agent, nn::ActorCritic policy)
     : agent_(agent), policy_(std::move(policy)), params_(*policy_) {
+  settings_.ppo = false;
+  settings_.ent_coef = agent_.ent_coef;
+  settings_.vf_coef = agent_.vf_coef;
+  settings_.normalize_advantage = agent_.normalize_advantage;
   // SB3: RMSprop(alpha 0.99, eps rms_prop_eps, no weight decay) by default, else Adam.
   if (agent_.use_rms_prop) {
     rms_prop_.emplace(params_, agent_.learning_rate, kRmsPropAlpha, agent_.rms_prop_eps);
@@ -83,18 +88,16 @@ void A2cUpdate::LoadState(torch::serialize::InputArchive& archive) {
 std::map<std::string, double> A2cUpdate::Update(const RolloutTensors& rollout,
                                                 torch::Generator& /*generator*/,
                                                 int64_t timesteps) {
-  // Re-evaluate the whole rollout under the current parameters.
+  // Re-evaluate the whole rollout under the current parameters; the loss is one node.
   nn::ActorCriticOutput out = policy_->forward(rollout.obs);
-  const nn::DiagGaussian dist = nn::PolicyDistribution(out);
-  A2cLossInputs in{dist.LogProb(rollout.actions), rollout.advantages, out.value, rollout.returns,
-                   dist.Entropy()};
-  A2cLossTerms terms = ComputeA2cLoss(in, agent_);
+  const GaussianLossBatch batch{rollout.actions, rollout.log_probs, rollout.advantages,
+                                rollout.values, rollout.returns};
+  const GaussianLossResult terms =
+      GaussianLoss(nn::PolicyDistribution(out), out.value, batch, settings_);
+  const double loss = terms.loss_value, policy_loss = terms.policy_loss,
+               value_loss = terms.value_loss, entropy_loss = terms.entropy_loss;
 
   // A non-finite loss aborts the session with the step and every term.
-  const double loss = terms.loss.item<double>();
-  const double policy_loss = terms.policy_loss.item<double>();
-  const double value_loss = terms.value_loss.item<double>();
-  const double entropy_loss = terms.entropy_loss.item<double>();
   if (!std::isfinite(loss)) {
     throw TrainingError("A2C update at timestep " + std::to_string(timesteps) +
                         ": expected a finite loss, found train/loss=" + std::to_string(loss) +

@@ -17,6 +17,7 @@
 
 #include "algos/flat_adam.h"
 #include "algos/flat_rmsprop.h"
+#include "algos/gaussian_loss.h"
 #include "algos/on_policy_update.h"
 #include "algos/optimizer_state.h"
 #include "config/agent_config.h"
@@ -45,9 +46,10 @@ struct A2cLossTerms {
 /// The A2C loss with the hyper-parameters of `agent` (ent_coef, vf_coef, normalize_advantage).
 A2cLossTerms ComputeA2cLoss(const A2cLossInputs& in, const config::A2cConfig& agent);
 
-/// A2C's update: one gradient step over the whole rollout, on the network's flat parameter buffer
-/// (zeroing, the norm clip and RMSprop or Adam are a few vector operations, with torch::optim's
-/// and clip_grad_norm_'s arithmetic: the same bits as the per-tensor path).
+/// A2C's update: one gradient step over the whole rollout, the loss as one autograd node
+/// (GaussianLoss: the terms of ComputeA2cLoss, sums in double precision), on the network's flat
+/// parameter buffer (zeroing, the norm clip and RMSprop or Adam are a few vector operations, with
+/// torch::optim's and clip_grad_norm_'s arithmetic).
 class A2cUpdate : public OnPolicyUpdate {
  public:
   A2cUpdate(const config::A2cConfig& agent, nn::ActorCritic policy);
@@ -68,6 +70,7 @@ class A2cUpdate : public OnPolicyUpdate {
   nn::FlatParameters params_;
   std::optional<FlatRmsProp> rms_prop_;  // use_rms_prop (SB3's default)
   std::optional<FlatAdam> adam_;         // otherwise
+  GaussianLossSettings settings_;        // A2C's terms of the fused loss
 };
 
 }  // namespace rlpipe::algos
