@@ -11,13 +11,6 @@
 #include "core/error.h"
 
 namespace rlpipe::algos {
-namespace {
-
-std::string StateKey(const torch::Tensor& param) {
-  return c10::guts::to_string(param.unsafeGetTensorImpl());
-}
-
-}  // namespace
 
 FlatAdam::FlatAdam(nn::FlatParameters& params, double learning_rate, double eps)
     : params_(params),
@@ -98,24 +91,16 @@ void FlatAdam::SetLearningRate(double learning_rate) {
 }
 
 const torch::optim::Adam& FlatAdam::AsTorchAdam() const {
-  // Per-parameter slices of the moments (copies), keyed as torch::optim::Adam keys its state; a
-  // parameter that has not stepped has no state in torch either.
-  auto& state = view_.state();
-  state.clear();
-  int64_t offset = 0;
-  const std::vector<torch::Tensor>& params = params_.parameters();
-  for (size_t i = 0; i < params.size(); ++i) {
-    const torch::Tensor& p = params[i];
-    if (steps_[i] > 0) {
-      auto s = std::make_unique<torch::optim::AdamParamState>();
-      s->step(steps_[i]);
-      s->exp_avg(exp_avg_.narrow(0, offset, p.numel()).view(p.sizes()).clone());
-      s->exp_avg_sq(exp_avg_sq_.narrow(0, offset, p.numel()).view(p.sizes()).clone());
-      state[StateKey(p)] = std::move(s);
-    }
-    offset += p.numel();
-  }
+  ShowFlatState(view_, params_.parameters(), steps_, Moments());
   return view_;
+}
+
+std::vector<FlatMoment<torch::optim::AdamParamState>> FlatAdam::Moments() const {
+  using State = torch::optim::AdamParamState;
+  return {{exp_avg_, [](const State& s) -> const torch::Tensor& { return s.exp_avg(); },
+           [](State& s, const torch::Tensor& t) { s.exp_avg(t); }},
+          {exp_avg_sq_, [](const State& s) -> const torch::Tensor& { return s.exp_avg_sq(); },
+           [](State& s, const torch::Tensor& t) { s.exp_avg_sq(t); }}};
 }
 
 void FlatAdam::Save(torch::serialize::OutputArchive& archive) const { AsTorchAdam().save(archive); }
@@ -133,32 +118,6 @@ void FlatAdam::EditState(const std::function<void(torch::optim::Adam&)>& edit) {
   PullFromView();
 }
 
-void FlatAdam::PullFromView() {
-  // Back into the flat moments; a parameter without state starts from zero moments at step 0.
-  const auto& state = view_.state();
-  const std::vector<torch::Tensor>& params = params_.parameters();
-  torch::NoGradGuard no_grad;
-  int64_t offset = 0;
-  for (size_t i = 0; i < params.size(); ++i) {
-    const int64_t n = params[i].numel();
-    auto it = state.find(StateKey(params[i]));
-    if (it == state.end()) {
-      exp_avg_.narrow(0, offset, n).zero_();
-      exp_avg_sq_.narrow(0, offset, n).zero_();
-      steps_[i] = 0;
-    } else {
-      const auto& s = static_cast<const torch::optim::AdamParamState&>(*it->second);
-      if (s.exp_avg().numel() != n || s.exp_avg_sq().numel() != n) {
-        throw IoError("optimizer state: expected Adam moments of " + std::to_string(n) +
-                      " values for parameter #" + std::to_string(i) + ", found " +
-                      std::to_string(s.exp_avg().numel()));
-      }
-      exp_avg_.narrow(0, offset, n).copy_(s.exp_avg().reshape({n}));
-      exp_avg_sq_.narrow(0, offset, n).copy_(s.exp_avg_sq().reshape({n}));
-      steps_[i] = s.step();
-    }
-    offset += n;
-  }
-}
+void FlatAdam::PullFromView() { TakeFlatState(view_, params_.parameters(), steps_, Moments()); }
 
 }  // namespace rlpipe::algos

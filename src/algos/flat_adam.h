@@ -12,6 +12,7 @@
 #include <functional>
 #include <vector>
 
+#include "algos/optimizer_state.h"
 #include "nn/flat_parameters.h"
 #include "nn/task_pair.h"
 
@@ -49,6 +50,8 @@ class FlatAdam {
   void StepRange(int64_t begin, int64_t end, double t);
   // The per-parameter state of view_ into the flat moments and step counts.
   void PullFromView();
+  // The moments and how torch's per-parameter state holds them.
+  std::vector<FlatMoment<torch::optim::AdamParamState>> Moments() const;
 
   nn::FlatParameters& params_;
   double learning_rate_;

@@ -9,13 +9,6 @@
 #include "core/error.h"
 
 namespace rlpipe::algos {
-namespace {
-
-std::string StateKey(const torch::Tensor& param) {
-  return c10::guts::to_string(param.unsafeGetTensorImpl());
-}
-
-}  // namespace
 
 FlatRmsProp::FlatRmsProp(nn::FlatParameters& params, double learning_rate, double alpha, double eps)
     : params_(params),
@@ -44,23 +37,14 @@ void FlatRmsProp::SetLearningRate(double learning_rate) {
 }
 
 const torch::optim::RMSprop& FlatRmsProp::AsTorchRmsProp() const {
-  // Per-parameter slices (copies), keyed as torch::optim::RMSprop keys its state; a parameter
-  // that has not stepped has no state in torch either.
-  auto& state = view_.state();
-  state.clear();
-  int64_t offset = 0;
-  const std::vector<torch::Tensor>& params = params_.parameters();
-  for (size_t i = 0; i < params.size(); ++i) {
-    const torch::Tensor& p = params[i];
-    if (steps_[i] > 0) {
-      auto s = std::make_unique<torch::optim::RMSpropParamState>();
-      s->step(steps_[i]);
-      s->square_avg(square_avg_.narrow(0, offset, p.numel()).view(p.sizes()).clone());
-      state[StateKey(p)] = std::move(s);
-    }
-    offset += p.numel();
-  }
+  ShowFlatState(view_, params_.parameters(), steps_, Moments());
   return view_;
+}
+
+std::vector<FlatMoment<torch::optim::RMSpropParamState>> FlatRmsProp::Moments() const {
+  using State = torch::optim::RMSpropParamState;
+  return {{square_avg_, [](const State& s) -> const torch::Tensor& { return s.square_avg(); },
+           [](State& s, const torch::Tensor& t) { s.square_avg(t); }}};
 }
 
 void FlatRmsProp::Save(torch::serialize::OutputArchive& archive) const {
@@ -80,29 +64,6 @@ void FlatRmsProp::EditState(const std::function<void(torch::optim::RMSprop&)>& e
   PullFromView();
 }
 
-void FlatRmsProp::PullFromView() {
-  const auto& state = view_.state();
-  const std::vector<torch::Tensor>& params = params_.parameters();
-  torch::NoGradGuard no_grad;
-  int64_t offset = 0;
-  for (size_t i = 0; i < params.size(); ++i) {
-    const int64_t n = params[i].numel();
-    auto it = state.find(StateKey(params[i]));
-    if (it == state.end()) {
-      square_avg_.narrow(0, offset, n).zero_();
-      steps_[i] = 0;
-    } else {
-      const auto& s = static_cast<const torch::optim::RMSpropParamState&>(*it->second);
-      if (s.square_avg().numel() != n) {
-        throw IoError("optimizer state: expected an RMSprop square_avg of " + std::to_string(n) +
-                      " values for parameter #" + std::to_string(i) + ", found " +
-                      std::to_string(s.square_avg().numel()));
-      }
-      square_avg_.narrow(0, offset, n).copy_(s.square_avg().reshape({n}));
-      steps_[i] = s.step();
-    }
-    offset += n;
-  }
-}
+void FlatRmsProp::PullFromView() { TakeFlatState(view_, params_.parameters(), steps_, Moments()); }
 
 }  // namespace rlpipe::algos

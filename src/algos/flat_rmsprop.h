@@ -13,6 +13,7 @@
 #include <functional>
 #include <vector>
 
+#include "algos/optimizer_state.h"
 #include "nn/flat_parameters.h"
 
 namespace rlpipe::algos {
@@ -38,6 +39,8 @@ class FlatRmsProp {
 
  private:
   void PullFromView();
+  // The moment and how torch's per-parameter state holds it.
+  std::vector<FlatMoment<torch::optim::RMSpropParamState>> Moments() const;
 
   nn::FlatParameters& params_;
   double learning_rate_;
