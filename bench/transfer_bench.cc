@@ -305,15 +305,21 @@ int main(int argc, char** argv) {
       for (const std::string& target : options.targets) {
         // Same target config, seed and budget: from scratch, then from the source per variant.
         const bool crush = target == "crush";
-        // The target's config with a budget (the transfer runs may stop earlier; with constant
-        // schedules, as in the bench's and the shipped configs, the budget changes nothing before
-        // it).
+        // The target's config with a budget (the transfer runs may stop earlier: with a constant
+        // learning rate, checked below, the budget changes nothing before it).
         const auto target_config = [&](int64_t steps) {
           return !crush                         ? Config("height_maximize", 3, steps, options)
                  : options.crush_config.empty() ? Config("crush_resistance", 2, steps, options)
                                                 : ConfigFile(options.crush_config, steps, options);
         };
         const rlpipe::config::ExperimentConfig config = target_config(options.target_steps);
+        if (options.transfer_steps != options.target_steps &&
+            config.agent.common().learning_rate_linear) {
+          throw rlpipe::ConfigError(
+              "--transfer-steps: the target config's learning rate decays over the session "
+              "(lin_...), so a shorter transfer run would not follow the from-scratch run's "
+              "schedule");
+        }
         const std::string name = crush ? "height N=2 -> crush N=2" : "height N=2 -> height N=3";
         std::printf("seed %llu: %s\n", static_cast<unsigned long long>(seed), name.c_str());
         Curve scratch;

@@ -37,8 +37,8 @@ class OnPolicyUpdate {
   virtual bool UsesCollectionLogProbs() const { return true; }
   /// Sets the optimizer's step size (the loop applies the learning-rate schedule before Update).
   virtual void SetLearningRate(double learning_rate) = 0;
-  /// The Adam optimizer, written into checkpoints as policy.optimizer.pth; null when the
-  /// algorithm uses another optimizer (A2C with RMSprop), whose state is then not saved.
+  /// The Adam optimizer in torch's per-parameter form; null when the algorithm uses another
+  /// optimizer (A2C with RMSprop). Checkpoints write Optimizer(), whichever it is.
   virtual const torch::optim::Adam* AdamOptimizer() const = 0;
   /// The optimizer (Adam, or A2C's RMSprop) in torch's per-parameter form, written as
   /// policy.optimizer.pth (the updates run on a flat parameter buffer; this view is refreshed

@@ -110,27 +110,22 @@ torch::Tensor MlpActorCriticImpl::Value(const torch::Tensor& obs) {
 std::vector<MlpActorCriticImpl::ActLayer>& MlpActorCriticImpl::ActLayers(bool policy,
                                                                          int64_t batch) {
   std::vector<ActLayer>& layers = policy ? act_policy_ : act_value_;
-  torch::nn::Sequential& mlp = policy ? policy_net_ : value_net_;
-  torch::nn::Linear& head = policy ? action_net_ : value_head_;
-  std::vector<torch::nn::Linear> linears;
-  for (const auto& module : mlp->children()) {
-    if (auto linear = std::dynamic_pointer_cast<torch::nn::LinearImpl>(module)) {
-      linears.emplace_back(linear);
+  if (layers.empty()) {
+    // The stack's Linear layers and the head, found once (the module never changes shape).
+    for (const auto& module : (policy ? policy_net_ : value_net_)->children()) {
+      if (auto linear = std::dynamic_pointer_cast<torch::nn::LinearImpl>(module)) {
+        layers.push_back({torch::nn::Linear(linear), {}, {}, true});
+      }
     }
+    layers.push_back({policy ? action_net_ : value_head_, {}, {}, false});
   }
-  linears.push_back(head);
-  // Still valid: same batch, every weight and bias where it was.
-  bool valid = layers.size() == linears.size();
-  for (size_t i = 0; valid && i < linears.size(); ++i) {
-    valid = layers[i].out.size(0) == batch &&
-            layers[i].weight_t.data_ptr() == linears[i]->weight.data_ptr() &&
-            layers[i].bias.data_ptr() == linears[i]->bias.data_ptr();
-  }
-  if (!valid) {
-    layers.clear();
-    for (size_t i = 0; i < linears.size(); ++i) {
-      layers.push_back({linears[i]->weight.t(), linears[i]->bias,
-                        torch::empty({batch, linears[i]->weight.size(0)}), i + 1 < linears.size()});
+  // Views and buffers follow the weights' memory and the batch size.
+  for (ActLayer& layer : layers) {
+    if (!layer.weight_t.defined() || layer.weight_t.data_ptr() != layer.linear->weight.data_ptr()) {
+      layer.weight_t = layer.linear->weight.t();
+    }
+    if (!layer.out.defined() || layer.out.size(0) != batch) {
+      layer.out = torch::empty({batch, layer.linear->weight.size(0)});
     }
   }
   return layers;
@@ -142,7 +137,7 @@ const torch::Tensor& MlpActorCriticImpl::RunActLayers(std::vector<ActLayer>& lay
   // their CPU kernels.
   const torch::Tensor* x = &obs;
   for (ActLayer& layer : layers) {
-    at::cpu::addmm_out(layer.out, layer.bias, *x, layer.weight_t);
+    at::cpu::addmm_out(layer.out, layer.linear->bias, *x, layer.weight_t);
     if (layer.activation) {
       switch (options_.activation) {
         case config::Activation::kTanh:

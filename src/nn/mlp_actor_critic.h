@@ -62,10 +62,10 @@ class MlpActorCriticImpl : public ActorCriticImpl {
 
   // ActForward/ActValue: one Linear layer (+ activation) with its output buffer.
   struct ActLayer {
-    torch::Tensor weight_t;  // [in, out] view of the weight
-    torch::Tensor bias;      // [out]
-    torch::Tensor out;       // [B, out]
-    bool activation;         // hidden layers; the heads have none
+    torch::nn::Linear linear;  // the module (its weight may move: see ActLayers)
+    torch::Tensor weight_t;    // [in, out] view of the weight
+    torch::Tensor out;         // [B, out]
+    bool activation;           // hidden layers; the heads have none
   };
   // The layers of a stack and its head, ready for `batch` rows and the parameters' current memory
   // (FlatParameters moves them after construction; a load may too).
